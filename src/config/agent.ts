@@ -1,0 +1,138 @@
+/**
+ * The canonical agent: what a session pins in its workflow input for its whole life.
+ *
+ * Produced by `loadAgent` (Node, `./load.ts`) from the YAML; JSON-safe, secrets-free, versioned. Pure: the workflow
+ * and the engine read it.
+ */
+import { z } from 'zod';
+import { LlmProvider } from './schema.js';
+
+/** A JSON Schema object (as produced by `z.toJSONSchema` or written by hand). */
+export const JsonSchema = z.record(z.string(), z.unknown());
+export type JsonSchema = z.infer<typeof JsonSchema>;
+
+/** A resolved model config. Never contains a key: `apiKeyEnv` names the variable read by the worker. */
+export const LlmConfig = z.object({
+  provider: LlmProvider,
+  model: z.string().optional(),
+  baseUrl: z.string().optional(),
+  apiKeyEnv: z.string().optional(),
+  temperature: z.number().optional(),
+  maxTokens: z.number().int().optional(),
+  /** Scripted provider: absolute path of the script file. */
+  script: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+export type LlmConfig = z.infer<typeof LlmConfig>;
+
+export const Route = z.object({ target: z.string(), condition: z.string() });
+export type Route = z.infer<typeof Route>;
+
+export const Example = z.object({ context: z.string().optional(), decision: z.unknown().optional() });
+export type Example = z.infer<typeof Example>;
+
+export const Step = z.object({
+  id: z.string(),
+  description: z.string(),
+  routes: z.array(Route),
+  tools: z.array(z.string()),
+  /** JSON Schema of the structured answer for `RESPOND {answer}`; absent for plain-text steps. */
+  answerModel: JsonSchema.optional(),
+  examples: z.array(Example),
+  quickSuggestions: z.boolean(),
+  autoFlow: z.boolean(),
+  personaOverride: z.string().optional(),
+  /** Name of an entry in {@link AgentSnapshot.llms}. */
+  llm: z.string().optional(),
+});
+export type Step = z.infer<typeof Step>;
+
+/** Memory window: what a decision sees of the conversation. Defaults in {@link DEFAULT_MEMORY}. */
+export const MemoryWindowConfig = z.object({
+  recentItems: z.number().int(),
+  recentChars: z.number().int(),
+  maxItems: z.number().int(),
+  /** BM25 top-k of older items retrieved against the current user message; 0 turns retrieval off. */
+  retrieveK: z.number().int(),
+});
+export type MemoryWindowConfig = z.infer<typeof MemoryWindowConfig>;
+
+/** Defaults: 12 recent items within 8,000 chars (~2k tokens), 200 items kept, BM25 k = 3. */
+export const DEFAULT_MEMORY: MemoryWindowConfig = { recentItems: 12, recentChars: 8_000, maxItems: 200, retrieveK: 3 };
+
+export const Flow = z.object({
+  id: z.string(),
+  description: z.string(),
+  enters: z.array(z.string()),
+  exits: z.array(z.string()),
+  /** Name of an entry in {@link AgentSnapshot.llms} used for this flow's summaries. */
+  memoryLlm: z.string().optional(),
+  memory: MemoryWindowConfig,
+});
+export type Flow = z.infer<typeof Flow>;
+
+/** A tool as the model sees it: name, description and JSON Schema of its arguments. */
+export const ToolDescriptor = z.object({
+  name: z.string(),
+  description: z.string(),
+  parameters: JsonSchema,
+});
+export type ToolDescriptor = z.infer<typeof ToolDescriptor>;
+
+export const SessionLimits = z.object({
+  /** Idle sessions end after this many milliseconds without a message. Default 24 h. */
+  idleTimeoutMs: z.number().int().positive(),
+  /** Turns per workflow run before continue-as-new. Default 500. */
+  maxTurnsPerRun: z.number().int().positive(),
+  /** History bytes that trigger continue-as-new. Default 10 MiB. */
+  maxHistoryBytes: z.number().int().positive(),
+});
+export type SessionLimits = z.infer<typeof SessionLimits>;
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  idleTimeoutMs: 24 * 60 * 60 * 1000,
+  maxTurnsPerRun: 500,
+  maxHistoryBytes: 10 * 1024 * 1024,
+};
+
+export const AGENT_SCHEMA_VERSION = 1;
+
+export const AgentSnapshot = z.object({
+  schemaVersion: z.literal(AGENT_SCHEMA_VERSION),
+  name: z.string(),
+  /** Short content hash of the normalised config: the "config version" shown in memo and archive. */
+  configHash: z.string(),
+  persona: z.string(),
+  systemMessage: z.string(),
+  startStepId: z.string(),
+  steps: z.array(Step),
+  flows: z.array(Flow),
+  /** Named model configs; `global` is the default. */
+  llms: z.record(z.string(), LlmConfig),
+  tools: z.array(ToolDescriptor),
+  maxErrors: z.number().int(),
+  maxIter: z.number().int(),
+  showStepsDescription: z.boolean(),
+  memory: MemoryWindowConfig,
+  session: SessionLimits,
+});
+export type AgentSnapshot = z.infer<typeof AgentSnapshot>;
+
+/** Finds a step by id; throws `Error` if absent (config validation makes that a bug). */
+export function getStep(agent: AgentSnapshot, stepId: string): Step {
+  const step = agent.steps.find((s) => s.id === stepId);
+  if (!step) throw new Error(`unknown step ${stepId} in agent ${agent.name}`);
+  return step;
+}
+
+/** The flow whose `enters` contains `stepId`, if any. */
+export function flowEnteredAt(agent: AgentSnapshot, stepId: string): Flow | undefined {
+  return agent.flows.find((f) => f.enters.includes(stepId));
+}
+
+/** Resolves a named llm (default `global`). */
+export function getLlm(agent: AgentSnapshot, name?: string): LlmConfig {
+  const llm = agent.llms[name ?? 'global'] ?? agent.llms.global;
+  if (!llm) throw new Error(`agent ${agent.name} has no llm named ${name ?? 'global'}`);
+  return llm;
+}

@@ -1,0 +1,110 @@
+/**
+ * The decision a model returns each iteration, and the per-step schema that admits only that step's actions,
+ * routes and tools.
+ *
+ * Decision JSON is exactly one of (each with optional `reasoning: string[]`):
+ * `{action:"RESPOND", response}` | `{action:"RESPOND", answer}` (steps with `answer_model`) |
+ * `{action:"TOOL_CALL", tool_calls:[{tool, arguments}]}` | `{action:"MOVE", step_id}` | `{action:"END", response?}`.
+ *
+ * Pure: used by the engine inside workflows.
+ */
+import { z } from 'zod';
+import type { AgentSnapshot, Step } from '../config/agent.js';
+
+export const ACTIONS = ['RESPOND', 'TOOL_CALL', 'MOVE', 'END'] as const;
+export const Action = z.enum(ACTIONS);
+export type Action = z.infer<typeof Action>;
+
+const reasoning = z.array(z.string()).optional();
+
+/** The most general decision shape (any step). Per-step schemas narrow it. */
+export const Decision = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('RESPOND'), response: z.string().optional(), answer: z.unknown().optional(), reasoning }),
+  z.strictObject({
+    action: z.literal('TOOL_CALL'),
+    tool_calls: z.array(z.strictObject({ tool: z.string(), arguments: z.record(z.string(), z.unknown()) })).min(1),
+    reasoning,
+  }),
+  z.strictObject({ action: z.literal('MOVE'), step_id: z.string(), reasoning }),
+  z.strictObject({ action: z.literal('END'), response: z.string().optional(), reasoning }),
+]);
+export type Decision = z.infer<typeof Decision>;
+
+/** Options narrowing a step's schema. */
+export interface DecisionSchemaOptions {
+  /** Only RESPOND is allowed (the last iteration of a turn, `max_iter`). */
+  forceRespond?: boolean;
+}
+
+/**
+ * Builds the zod schema of decisions allowed in `step`: RESPOND (with `answer` matching the step's `answer_model` when
+ * set, else `response`), TOOL_CALL only if the step has tools (and only those names), MOVE only to its routes, END.
+ *
+ * @throws Error if the step's answer model is not a JSON Schema zod can read (config validation prevents it).
+ */
+export function decisionSchemaFor(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions = {}): z.ZodType<Decision> {
+  const variants: z.ZodObject[] = [];
+  if (step.answerModel) {
+    const answer = z.fromJSONSchema(step.answerModel as Parameters<typeof z.fromJSONSchema>[0]);
+    variants.push(
+      z.strictObject({ action: z.literal('RESPOND'), answer, response: z.string().optional(), reasoning }),
+    );
+  } else {
+    variants.push(z.strictObject({ action: z.literal('RESPOND'), response: z.string().min(1), reasoning }));
+  }
+  if (!opts.forceRespond) {
+    const tools = step.tools.filter((t) => agent.tools.some((d) => d.name === t));
+    if (tools.length > 0) {
+      const toolName = z.enum(tools as [string, ...string[]]);
+      variants.push(
+        z.strictObject({
+          action: z.literal('TOOL_CALL'),
+          tool_calls: z
+            .array(z.strictObject({ tool: toolName, arguments: z.record(z.string(), z.unknown()) }))
+            .min(1)
+            .max(8),
+          reasoning,
+        }),
+      );
+    }
+    const targets = step.routes.map((r) => r.target);
+    if (targets.length > 0) {
+      variants.push(
+        z.strictObject({ action: z.literal('MOVE'), step_id: z.enum(targets as [string, ...string[]]), reasoning }),
+      );
+    }
+    variants.push(z.strictObject({ action: z.literal('END'), response: z.string().optional(), reasoning }));
+  }
+  if (variants.length === 1) return variants[0] as unknown as z.ZodType<Decision>;
+  return z.discriminatedUnion('action', variants as [z.ZodObject, z.ZodObject, ...z.ZodObject[]]) as unknown as z.ZodType<Decision>;
+}
+
+/** Actions allowed in a step (for prompts and error messages). */
+export function allowedActions(step: Step, opts: DecisionSchemaOptions = {}): Action[] {
+  if (opts.forceRespond) return ['RESPOND'];
+  const actions: Action[] = ['RESPOND'];
+  if (step.tools.length > 0) actions.push('TOOL_CALL');
+  if (step.routes.length > 0) actions.push('MOVE');
+  actions.push('END');
+  return actions;
+}
+
+/**
+ * JSON Schema of a step's decisions, as sent to providers (OpenAI `response_format`, Anthropic tool input).
+ * Tool argument schemas are inlined per tool so the model sees each tool's parameters.
+ */
+export function decisionJsonSchema(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions = {}): Record<string, unknown> {
+  const schema = z.toJSONSchema(decisionSchemaFor(agent, step, opts), { unrepresentable: 'any' }) as Record<string, unknown>;
+  delete schema.$schema;
+  return schema;
+}
+
+/**
+ * Formats a zod error for the model's re-ask: short, one line per issue, with the path.
+ */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 6)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}

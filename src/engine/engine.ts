@@ -1,0 +1,439 @@
+/**
+ * The conversation engine: a pure state machine `(state, input) -> { state, command }`.
+ *
+ * A host (the session workflow, `stepwise chat`, the benchmark) calls {@link startTurn} with a user message, runs the
+ * returned command (ask the model, run tools, summarise), and feeds the outcome back with {@link advance} until the
+ * command is `finish`. No I/O, no clock, no randomness: timestamps arrive in inputs, ids derive from counters, so
+ * replaying the same inputs yields the same states (Temporal replay depends on it).
+ *
+ * Turn semantics follow DESIGN.md "One turn": at most `max_iter` decisions (the last one may only RESPOND),
+ * `max_errors` consecutive invalid decisions give a graceful fallback reply, and a turn never throws for model or
+ * tool misbehaviour.
+ */
+import { type AgentSnapshot, type Flow, type MemoryWindowConfig, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
+import { Decision, decisionJsonSchema, decisionSchemaFor, describeZodError } from './decision.js';
+import { addSummary, clip, emptyMemory, memoryWindow, remember } from './memory.js';
+import { buildPrompt } from './prompt.js';
+import {
+  type EngineInput,
+  type EngineStep,
+  MAX_KEPT_EVENTS,
+  MAX_RECENT_RESULTS,
+  type MemoryItem,
+  type MemoryState,
+  type NewEvent,
+  SESSION_STATE_VERSION,
+  type SessionEvent,
+  type SessionState,
+  type ToolCallRequest,
+  type ToolCallResult,
+  type TurnResult,
+  type TurnState,
+} from './types.js';
+
+/** Reply given when a turn cannot produce one (too many invalid decisions, model unreachable). */
+export const FALLBACK_REPLY = "Sorry, I couldn't complete that just now. Could you please try again?";
+
+/** Longest summary asked of the summariser, in characters. */
+export const SUMMARY_MAX_CHARS = 2_000;
+/** Items sent to the summariser at most (newest first kept). */
+const SUMMARY_MAX_ITEMS = 40;
+
+/** Creates the state of a new session positioned at the agent's start step (inside its flow if it is an entry). */
+export function initialState(agent: AgentSnapshot, sessionId: string, now: string): SessionState {
+  const flow = flowEnteredAt(agent, agent.startStepId);
+  return {
+    schemaVersion: SESSION_STATE_VERSION,
+    sessionId,
+    agentName: agent.name,
+    stepId: agent.startStepId,
+    status: 'active',
+    flow: flow ? { flowId: flow.id, enteredAtTurn: 0, memory: emptyMemory() } : null,
+    memory: emptyMemory(),
+    counters: { turns: 0, decisions: 0, events: 0, items: 0, toolCalls: 0 },
+    turn: null,
+    events: [],
+    recentResults: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** The earlier result for `messageId`, if that message was already processed (and still remembered). */
+export function findResult(state: SessionState, messageId: string): TurnResult | undefined {
+  return state.recentResults.find((r) => r.messageId === messageId);
+}
+
+/**
+ * Starts a turn for a user message.
+ *
+ * @throws Error if a turn is already running or the session has ended (host bugs: the workflow serialises turns and
+ *   rejects messages to ended sessions in its update validator).
+ */
+export function startTurn(
+  agent: AgentSnapshot,
+  state: SessionState,
+  message: { messageId: string; text: string; now: string },
+): EngineStep {
+  if (state.turn) throw new Error(`turn ${state.turn.number} is still running`);
+  if (state.status !== 'active') throw new Error('session has ended');
+  const number = state.counters.turns + 1;
+  let s: SessionState = {
+    ...state,
+    counters: { ...state.counters, turns: number },
+    updatedAt: message.now,
+    turn: {
+      number,
+      messageId: message.messageId,
+      userText: message.text,
+      iterations: 0,
+      consecutiveErrors: 0,
+      firstEventSeq: state.counters.events,
+      pending: [],
+    },
+  };
+  s = emit(s, { type: 'turn_started', messageId: message.messageId }, message.now);
+  s = emit(s, { type: 'user_message', messageId: message.messageId, text: message.text }, message.now);
+  s = rememberItem(agent, s, 'user', message.text);
+  return nextDecision(agent, s, message.now);
+}
+
+/**
+ * Applies the outcome of the last command and returns the next one.
+ *
+ * @throws Error if no turn is running or the input does not answer the last command (host bugs).
+ */
+export function advance(agent: AgentSnapshot, state: SessionState, input: EngineInput): EngineStep {
+  const turn = requireTurn(state);
+  const s = { ...state, updatedAt: input.now };
+  switch (input.type) {
+    case 'decided':
+      return applyDecision(agent, s, input.decision, input.now);
+    case 'decisionInvalid':
+      return decisionError(agent, s, input.message, input.now);
+    case 'decideFailed': {
+      const failed = emit(s, { type: 'turn_failed', message: input.message }, input.now);
+      return finish(agent, failed, { reply: FALLBACK_REPLY, fallback: true }, input.now);
+    }
+    case 'toolResults':
+      return applyToolResults(agent, s, input.results, input.now);
+    case 'summarized':
+    case 'summarizeFailed': {
+      const pending = turn.pending[0];
+      if (!pending) throw new Error('no summary was asked for');
+      const summary = input.type === 'summarized' ? input.summary : fallbackSummary(agent, s, pending.kind);
+      return applyPending(agent, s, summary, input.now);
+    }
+  }
+}
+
+/**
+ * Ends the session outside a turn (idle timeout, `endSession`). Records `session_ended`. Flow memory is dropped, not
+ * summarised (no model call outside a turn).
+ */
+export function endSession(
+  state: SessionState,
+  reason: 'idle_timeout' | 'end_session',
+  now: string,
+): SessionState {
+  if (state.status === 'ended') return state;
+  const s: SessionState = { ...state, status: 'ended', updatedAt: now };
+  return trimEvents(emit(s, { type: 'session_ended', reason }, now));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function requireTurn(state: SessionState): TurnState {
+  if (!state.turn) throw new Error('no turn is running');
+  return state.turn;
+}
+
+function withTurn(state: SessionState, patch: Partial<TurnState>): SessionState {
+  return { ...state, turn: { ...requireTurn(state), ...patch } };
+}
+
+function emit(state: SessionState, event: NewEvent, now: string): SessionState {
+  const full = { ...event, seq: state.counters.events, turn: state.counters.turns, at: now } as SessionEvent;
+  return { ...state, events: [...state.events, full], counters: { ...state.counters, events: state.counters.events + 1 } };
+}
+
+function trimEvents(state: SessionState): SessionState {
+  return state.events.length > MAX_KEPT_EVENTS ? { ...state, events: state.events.slice(-MAX_KEPT_EVENTS) } : state;
+}
+
+function activeFlow(agent: AgentSnapshot, state: SessionState): Flow | undefined {
+  return state.flow ? agent.flows.find((f) => f.id === state.flow!.flowId) : undefined;
+}
+
+function memoryConfig(agent: AgentSnapshot, state: SessionState): MemoryWindowConfig {
+  return activeFlow(agent, state)?.memory ?? agent.memory;
+}
+
+/** Adds an item to the current memory: the active flow's, else the session's. */
+function rememberItem(agent: AgentSnapshot, state: SessionState, role: MemoryItem['role'], text: string): SessionState {
+  const item: MemoryItem = { seq: state.counters.items, turn: state.counters.turns, role, text };
+  const counters = { ...state.counters, items: state.counters.items + 1 };
+  const max = memoryConfig(agent, state).maxItems;
+  if (state.flow) {
+    return { ...state, counters, flow: { ...state.flow, memory: remember(state.flow.memory, item, max) } };
+  }
+  return { ...state, counters, memory: remember(state.memory, item, max) };
+}
+
+function currentMemory(state: SessionState): MemoryState {
+  return state.flow ? state.flow.memory : state.memory;
+}
+
+function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): EngineStep {
+  const turn = requireTurn(state);
+  if (turn.iterations >= agent.maxIter) {
+    return finish(agent, state, { reply: FALLBACK_REPLY, fallback: true }, now);
+  }
+  const forceRespond = turn.iterations === agent.maxIter - 1;
+  const step = getStep(agent, state.stepId);
+  const window = memoryWindow(currentMemory(state), memoryConfig(agent, state), turn.userText);
+  const messages = buildPrompt({ agent, step, flowId: state.flow?.flowId, window, forceRespond, lastError: turn.lastError });
+  const request = {
+    sessionId: state.sessionId,
+    agentName: agent.name,
+    stepId: step.id,
+    llm: getLlm(agent, step.llm),
+    messages,
+    schema: decisionJsonSchema(agent, step, { forceRespond }),
+    decisionIndex: state.counters.decisions,
+    forceRespond,
+  };
+  const s = withTurn(
+    { ...state, counters: { ...state.counters, decisions: state.counters.decisions + 1 } },
+    { iterations: turn.iterations + 1 },
+  );
+  return { state: s, command: { type: 'decide', request } };
+}
+
+function decisionError(agent: AgentSnapshot, state: SessionState, message: string, now: string): EngineStep {
+  const turn = requireTurn(state);
+  let s = emit(state, { type: 'decision_error', iteration: turn.iterations, message }, now);
+  const errors = turn.consecutiveErrors + 1;
+  s = withTurn(s, { consecutiveErrors: errors, lastError: message });
+  if (errors >= agent.maxErrors) {
+    s = emit(s, { type: 'turn_failed', message: `${errors} consecutive invalid decisions; last: ${message}` }, now);
+    return finish(agent, s, { reply: FALLBACK_REPLY, fallback: true }, now);
+  }
+  return nextDecision(agent, s, now);
+}
+
+/**
+ * Validates a raw decision: general shape first, then the step's rules with explicit messages (the engine never
+ * trusts the prompt or the provider's schema enforcement), then the step's exact schema (answer model).
+ */
+export function validateDecision(
+  agent: AgentSnapshot,
+  stepId: string,
+  raw: unknown,
+  forceRespond: boolean,
+): { ok: true; decision: Decision } | { ok: false; message: string } {
+  const general = Decision.safeParse(raw);
+  if (!general.success) return { ok: false, message: `invalid decision: ${describeZodError(general.error)}` };
+  const d = general.data;
+  const step = getStep(agent, stepId);
+  if (forceRespond && d.action !== 'RESPOND') {
+    return { ok: false, message: `only RESPOND is allowed now (decision limit reached), got ${d.action}` };
+  }
+  if (d.action === 'TOOL_CALL') {
+    for (const call of d.tool_calls) {
+      if (!step.tools.includes(call.tool) || !agent.tools.some((t) => t.name === call.tool)) {
+        return {
+          ok: false,
+          message: `tool "${call.tool}" is not available in step ${step.id} (available: ${step.tools.join(', ') || 'none'})`,
+        };
+      }
+    }
+  }
+  if (d.action === 'MOVE' && !step.routes.some((r) => r.target === d.step_id)) {
+    return {
+      ok: false,
+      message: `step "${d.step_id}" is not a route of step ${step.id} (routes: ${step.routes.map((r) => r.target).join(', ') || 'none'})`,
+    };
+  }
+  const exact = decisionSchemaFor(agent, step, { forceRespond }).safeParse(raw);
+  if (!exact.success) return { ok: false, message: `invalid ${d.action} decision: ${describeZodError(exact.error)}` };
+  return { ok: true, decision: exact.data };
+}
+
+function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, now: string): EngineStep {
+  const turn = requireTurn(state);
+  const forceRespond = turn.iterations === agent.maxIter;
+  const checked = validateDecision(agent, state.stepId, raw, forceRespond);
+  if (!checked.ok) return decisionError(agent, state, checked.message, now);
+  const d = checked.decision;
+  let s = emit(state, { type: 'decision', iteration: turn.iterations, decision: d as Record<string, unknown> }, now);
+  s = withTurn(s, { consecutiveErrors: 0, lastError: undefined });
+
+  switch (d.action) {
+    case 'RESPOND': {
+      const reply = d.response ?? (d.answer !== undefined ? JSON.stringify(d.answer) : '');
+      return finish(agent, s, { reply, answer: d.answer, fallback: false }, now);
+    }
+    case 'TOOL_CALL': {
+      const calls: ToolCallRequest[] = d.tool_calls.map((c, i) => ({
+        sessionId: s.sessionId,
+        agentName: agent.name,
+        stepId: s.stepId,
+        callId: `t${turn.number}.${s.counters.toolCalls + i + 1}`,
+        tool: c.tool,
+        arguments: c.arguments,
+      }));
+      s = { ...s, counters: { ...s.counters, toolCalls: s.counters.toolCalls + calls.length } };
+      for (const c of calls) s = emit(s, { type: 'tool_call', callId: c.callId, tool: c.tool, arguments: c.arguments }, now);
+      return { state: s, command: { type: 'runTools', calls } };
+    }
+    case 'MOVE':
+      return move(agent, s, d.step_id, now);
+    case 'END': {
+      const reply = d.response ?? '';
+      if (s.flow) {
+        s = withTurn(s, { pending: [{ kind: 'exit', flowId: s.flow.flowId }], endAfterPending: { reply } });
+        return nextPending(agent, s, now);
+      }
+      return finish(agent, s, { reply, fallback: false, end: true }, now);
+    }
+  }
+}
+
+/** Changes step, queueing flow exit/entry summaries per the flow rules of DESIGN.md. */
+function move(agent: AgentSnapshot, state: SessionState, target: string, now: string): EngineStep {
+  const turn = requireTurn(state);
+  const from = state.stepId;
+  let s = emit({ ...state, stepId: target }, { type: 'step_change', from, to: target }, now);
+  const pending: TurnState['pending'] = [];
+  const current = activeFlow(agent, state);
+  const entering = flowEnteredAt(agent, target);
+  // Leaving: MOVE away from one of the active flow's exit steps, or into another flow's entry.
+  const leaving = current && (current.exits.includes(from) || (entering && entering.id !== current.id));
+  if (current && leaving) pending.push({ kind: 'exit', flowId: current.id });
+  if (entering && (!current || leaving)) pending.push({ kind: 'enter', flowId: entering.id, triggerText: turn.userText });
+  s = withTurn(s, { pending });
+  return pending.length > 0 ? nextPending(agent, s, now) : nextDecision(agent, s, now);
+}
+
+function nextPending(agent: AgentSnapshot, state: SessionState, now: string): EngineStep {
+  const turn = requireTurn(state);
+  const pending = turn.pending[0];
+  if (!pending) {
+    if (turn.endAfterPending) {
+      const s = withTurn(state, { endAfterPending: undefined });
+      return finish(agent, s, { reply: turn.endAfterPending.reply, fallback: false, end: true }, now);
+    }
+    return nextDecision(agent, state, now);
+  }
+  const flow = agent.flows.find((f) => f.id === pending.flowId)!;
+  const source = pending.kind === 'enter' ? state.memory : (state.flow?.memory ?? emptyMemory());
+  const llmName = flow.memoryLlm;
+  return {
+    state,
+    command: {
+      type: 'summarize',
+      request: {
+        sessionId: state.sessionId,
+        llm: getLlm(agent, llmName),
+        purpose: pending.kind === 'enter' ? 'flow_enter' : 'flow_exit',
+        flowId: flow.id,
+        previousSummaries: source.summaries.slice(-2),
+        items: boundedItems(source.items),
+        maxChars: SUMMARY_MAX_CHARS,
+      },
+    },
+  };
+}
+
+/** The newest items, at most {@link SUMMARY_MAX_ITEMS} and 16,000 characters. */
+function boundedItems(items: MemoryItem[]): MemoryItem[] {
+  const out: MemoryItem[] = [];
+  let chars = 0;
+  for (let i = items.length - 1; i >= 0 && out.length < SUMMARY_MAX_ITEMS; i--) {
+    chars += items[i].text.length;
+    if (out.length > 0 && chars > 16_000) break;
+    out.unshift(items[i]);
+  }
+  return out;
+}
+
+/** Deterministic extractive summary used when the summariser fails: the newest items, clipped. */
+function fallbackSummary(agent: AgentSnapshot, state: SessionState, kind: 'enter' | 'exit'): string {
+  const source = kind === 'enter' ? state.memory : (state.flow?.memory ?? emptyMemory());
+  return clip(
+    boundedItems(source.items)
+      .slice(-8)
+      .map((i) => `${i.role}: ${i.text}`)
+      .join('\n'),
+    SUMMARY_MAX_CHARS,
+  );
+}
+
+function applyPending(agent: AgentSnapshot, state: SessionState, summary: string, now: string): EngineStep {
+  const turn = requireTurn(state);
+  const [pending, ...rest] = turn.pending;
+  const text = clip(summary, SUMMARY_MAX_CHARS);
+  let s = state;
+  if (pending.kind === 'exit') {
+    s = { ...s, flow: null, memory: addSummary(s.memory, `[flow ${pending.flowId}] ${text}`) };
+    s = emit(s, { type: 'flow_exit', flowId: pending.flowId, summary: text }, now);
+  } else {
+    const trigger: MemoryItem = { seq: s.counters.items, turn: turn.number, role: 'user', text: pending.triggerText ?? '' };
+    const memory: MemoryState = { summaries: text ? [text] : [], items: pending.triggerText ? [trigger] : [] };
+    s = {
+      ...s,
+      flow: { flowId: pending.flowId, enteredAtTurn: turn.number, memory },
+      counters: { ...s.counters, items: s.counters.items + (pending.triggerText ? 1 : 0) },
+    };
+    s = emit(s, { type: 'flow_enter', flowId: pending.flowId, summary: text }, now);
+  }
+  return nextPending(agent, withTurn(s, { pending: rest }), now);
+}
+
+function applyToolResults(
+  agent: AgentSnapshot,
+  state: SessionState,
+  results: ToolCallResult[],
+  now: string,
+): EngineStep {
+  let s = state;
+  for (const r of results) {
+    if (r.ok) {
+      const text = clip(typeof r.result === 'string' ? r.result : (JSON.stringify(r.result) ?? 'null'));
+      s = emit(s, { type: 'tool_result', callId: r.callId, tool: r.tool, result: r.result }, now);
+      s = rememberItem(agent, s, 'tool', `${r.tool} -> ${text}`);
+    } else {
+      s = emit(s, { type: 'tool_error', callId: r.callId, tool: r.tool, message: r.error }, now);
+      s = rememberItem(agent, s, 'tool', `${r.tool} failed: ${clip(r.error)}`);
+    }
+  }
+  return nextDecision(agent, s, now);
+}
+
+function finish(
+  agent: AgentSnapshot,
+  state: SessionState,
+  out: { reply: string; answer?: unknown; fallback: boolean; end?: boolean },
+  now: string,
+): EngineStep {
+  const turn = requireTurn(state);
+  let s = emit(state, { type: 'reply', text: out.reply, answer: out.answer, fallback: out.fallback }, now);
+  if (out.reply) s = rememberItem(agent, s, 'assistant', out.reply);
+  if (out.end) {
+    s = emit({ ...s, status: 'ended' }, { type: 'session_ended', reason: 'end_action' }, now);
+  }
+  const events = s.events.filter((e) => e.seq >= turn.firstEventSeq);
+  const result: TurnResult = {
+    messageId: turn.messageId,
+    turn: turn.number,
+    reply: out.reply,
+    ...(out.answer !== undefined ? { answer: out.answer } : {}),
+    stepId: s.stepId,
+    ...(s.flow ? { flowId: s.flow.flowId } : {}),
+    ended: s.status === 'ended',
+    events,
+  };
+  s = trimEvents({ ...s, turn: null, recentResults: [...s.recentResults, result].slice(-MAX_RECENT_RESULTS) });
+  return { state: s, command: { type: 'finish', result } };
+}

@@ -1,0 +1,79 @@
+/**
+ * Session and flow memory, and the bounded window a decision sees of it.
+ *
+ * Window = latest summaries + the newest items (up to `recentItems` and `recentChars`) + the top-k older items ranked
+ * by BM25 against the current user message. Retrieval uses MiniSearch, whose scoring is BM25+ (Lv & Zhai, "Lower-
+ * bounding term frequency normalization", CIKM 2011), a variant of Okapi BM25 that never scores a matching long
+ * document below a non-matching one.
+ *
+ * Pure: deterministic for the same inputs, no clock, no I/O.
+ */
+import MiniSearch from 'minisearch';
+import type { MemoryWindowConfig } from '../config/agent.js';
+import { MAX_ITEM_CHARS, MAX_SUMMARIES, type MemoryItem, type MemoryState } from './types.js';
+
+/** An empty memory. */
+export function emptyMemory(): MemoryState {
+  return { summaries: [], items: [] };
+}
+
+/** Cuts `text` to at most `max` characters, marking the cut. */
+export function clip(text: string, max = MAX_ITEM_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max - 15)}… [truncated]`;
+}
+
+/** Appends an item, dropping the oldest beyond `maxItems`. Returns a new memory. */
+export function remember(memory: MemoryState, item: MemoryItem, maxItems: number): MemoryState {
+  const items = [...memory.items, { ...item, text: clip(item.text) }];
+  return { ...memory, items: items.length > maxItems ? items.slice(items.length - maxItems) : items };
+}
+
+/** Adds a summary, keeping the newest {@link MAX_SUMMARIES}. Returns a new memory. */
+export function addSummary(memory: MemoryState, summary: string): MemoryState {
+  const summaries = [...memory.summaries, clip(summary)];
+  return { ...memory, summaries: summaries.slice(-MAX_SUMMARIES) };
+}
+
+/** What a decision sees of a memory. */
+export interface MemoryWindow {
+  summaries: string[];
+  /** Older items retrieved for the current message, oldest first. */
+  retrieved: MemoryItem[];
+  /** Newest items, oldest first. */
+  recent: MemoryItem[];
+}
+
+/**
+ * Selects the window: the newest `recentItems` items within `recentChars` (always at least the newest one), and the
+ * top `retrieveK` older items by BM25 against `query`. Summaries: the newest two.
+ */
+export function memoryWindow(memory: MemoryState, config: MemoryWindowConfig, query: string): MemoryWindow {
+  const recent: MemoryItem[] = [];
+  let chars = 0;
+  for (let i = memory.items.length - 1; i >= 0 && recent.length < config.recentItems; i--) {
+    const item = memory.items[i];
+    if (recent.length > 0 && chars + item.text.length > config.recentChars) break;
+    recent.unshift(item);
+    chars += item.text.length;
+  }
+  const older = memory.items.slice(0, memory.items.length - recent.length);
+  const retrieved = config.retrieveK > 0 ? retrieve(older, query, config.retrieveK) : [];
+  return { summaries: memory.summaries.slice(-2), retrieved, recent };
+}
+
+/**
+ * Ranks `items` by BM25+ relevance to `query` and returns the best `k`, in conversation order. Ties keep the newer item.
+ * Returns `[]` for an empty query or no matches.
+ */
+export function retrieve(items: MemoryItem[], query: string, k: number): MemoryItem[] {
+  if (items.length === 0 || k <= 0 || !query.trim()) return [];
+  const index = new MiniSearch<MemoryItem & { id: number }>({ fields: ['text'], idField: 'id' });
+  index.addAll(items.map((item, i) => ({ ...item, id: i })));
+  const hits = index.search(query, { prefix: false, fuzzy: false, combineWith: 'OR' });
+  const best = hits
+    .sort((a, b) => b.score - a.score || (b.id as number) - (a.id as number))
+    .slice(0, k)
+    .map((h) => h.id as number)
+    .sort((a, b) => a - b);
+  return best.map((i) => items[i]);
+}

@@ -1,0 +1,101 @@
+/**
+ * Prompt builder: turns the agent, the current step and the memory window into provider-neutral chat messages.
+ *
+ * Layout (DESIGN.md "One turn"): system message, persona (step override first), current step instructions, routes
+ * (`condition -> target`), the step's tools with argument schemas, examples, then the memory window (summaries,
+ * retrieved older items, recent items as chat turns), and last the re-ask note if the previous decision was invalid.
+ *
+ * Pure.
+ */
+import type { AgentSnapshot, Step } from '../config/agent.js';
+import { allowedActions } from './decision.js';
+import type { MemoryWindow } from './memory.js';
+import type { ChatMessage, MemoryItem } from './types.js';
+
+/** Inputs of {@link buildPrompt}. */
+export interface PromptInput {
+  agent: AgentSnapshot;
+  step: Step;
+  flowId?: string;
+  window: MemoryWindow;
+  forceRespond: boolean;
+  /** The previous decision's error, shown so the model can correct itself. */
+  lastError?: string;
+}
+
+function renderItem(item: MemoryItem): string {
+  return item.role === 'tool' || item.role === 'note' ? `[${item.role}] ${item.text}` : item.text;
+}
+
+/** Builds the chat messages of one decision. Deterministic for the same input. */
+export function buildPrompt(input: PromptInput): ChatMessage[] {
+  const { agent, step, window } = input;
+  const sections: string[] = [];
+  if (agent.systemMessage) sections.push(agent.systemMessage.trim());
+  const persona = step.personaOverride ?? agent.persona;
+  if (persona) sections.push(`## Persona\n${persona.trim()}`);
+
+  sections.push(
+    `## Current step: ${step.id}${input.flowId ? ` (flow: ${input.flowId})` : ''}\n${step.description.trim() || '(no instructions)'}`,
+  );
+  if (step.routes.length > 0 && !input.forceRespond) {
+    const routes = step.routes.map((r) => {
+      const target = agent.steps.find((s) => s.id === r.target);
+      const desc = agent.showStepsDescription && target?.description ? ` — ${target.description.split('\n')[0]}` : '';
+      return `- ${r.condition || 'when appropriate'} -> ${r.target}${desc}`;
+    });
+    sections.push(`## Routes (MOVE with step_id)\n${routes.join('\n')}`);
+  }
+  const tools = agent.tools.filter((t) => step.tools.includes(t.name));
+  if (tools.length > 0 && !input.forceRespond) {
+    sections.push(
+      `## Tools (TOOL_CALL; several calls run in parallel)\n${tools
+        .map((t) => `- ${t.name}: ${t.description}\n  arguments: ${JSON.stringify(t.parameters)}`)
+        .join('\n')}`,
+    );
+  }
+  if (step.examples.length > 0) {
+    sections.push(
+      `## Examples\n${step.examples
+        .map((e) => `- ${e.context ?? ''}${e.decision !== undefined ? ` => ${JSON.stringify(e.decision)}` : ''}`)
+        .join('\n')}`,
+    );
+  }
+  if (window.summaries.length > 0) {
+    sections.push(`## Summary of earlier conversation\n${window.summaries.join('\n\n')}`);
+  }
+  if (window.retrieved.length > 0) {
+    sections.push(`## Relevant earlier messages\n${window.retrieved.map((i) => `- (${i.role}) ${i.text}`).join('\n')}`);
+  }
+  const actions = allowedActions(step, { forceRespond: input.forceRespond });
+  sections.push(
+    [
+      '## Decision',
+      `Reply with one JSON object only. Allowed actions here: ${actions.join(', ')}.`,
+      step.answerModel
+        ? `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"}`
+        : 'RESPOND: {"action":"RESPOND","response":"text for the user"}',
+      actions.includes('TOOL_CALL') ? 'TOOL_CALL: {"action":"TOOL_CALL","tool_calls":[{"tool":"name","arguments":{}}]}' : '',
+      actions.includes('MOVE') ? 'MOVE: {"action":"MOVE","step_id":"<route target>"}' : '',
+      actions.includes('END') ? 'END: {"action":"END","response":"optional goodbye"}' : '',
+      'Any action may add "reasoning": ["short", "notes"].',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  );
+
+  const messages: ChatMessage[] = [{ role: 'system', content: sections.join('\n\n') }];
+  for (const item of window.recent) {
+    messages.push({ role: item.role === 'assistant' ? 'assistant' : 'user', content: renderItem(item) });
+  }
+  if (input.forceRespond) {
+    messages.push({ role: 'user', content: '[note] Decision limit reached: RESPOND to the user now.' });
+  }
+  if (input.lastError) {
+    messages.push({
+      role: 'user',
+      content: `[note] Your previous decision was rejected: ${input.lastError}. Answer again with one valid JSON decision.`,
+    });
+  }
+  return messages;
+}

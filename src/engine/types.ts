@@ -1,0 +1,235 @@
+/**
+ * Boundary objects of the conversation engine: session state (carried across continue-as-new), events, the
+ * commands the engine asks its host to run and the inputs that answer them, and the activity payloads.
+ *
+ * Everything here crosses Temporal, so it is plain JSON (no Map/Set/Date/classes) with one zod schema per object.
+ * Pure: no Node imports.
+ */
+import { z } from 'zod';
+import { JsonSchema, LlmConfig } from '../config/agent.js';
+
+/** ISO-8601 timestamp string, always passed in by the host (the engine never reads a clock). */
+export const Timestamp = z.string();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Memory
+// ---------------------------------------------------------------------------------------------------------------
+
+export const MEMORY_ROLES = ['user', 'assistant', 'tool', 'note'] as const;
+export const MemoryRole = z.enum(MEMORY_ROLES);
+
+/** One remembered item: a user message, a reply, a tool result or an engine note. `text` is bounded (4 KiB). */
+export const MemoryItem = z.object({ seq: z.number().int(), turn: z.number().int(), role: MemoryRole, text: z.string() });
+export type MemoryItem = z.infer<typeof MemoryItem>;
+
+/** Session or flow memory: newest summaries (≤ 5) and items (≤ the window's `maxItems`). */
+export const MemoryState = z.object({ summaries: z.array(z.string()), items: z.array(MemoryItem) });
+export type MemoryState = z.infer<typeof MemoryState>;
+
+export const ActiveFlow = z.object({ flowId: z.string(), enteredAtTurn: z.number().int(), memory: MemoryState });
+export type ActiveFlow = z.infer<typeof ActiveFlow>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------------------------
+
+const base = { seq: z.number().int(), turn: z.number().int(), at: Timestamp };
+
+/** Everything that happened in a session, one object per event, `seq` increasing by one across the whole session. */
+export const SessionEvent = z.discriminatedUnion('type', [
+  z.object({ ...base, type: z.literal('turn_started'), messageId: z.string() }),
+  z.object({ ...base, type: z.literal('user_message'), messageId: z.string(), text: z.string() }),
+  z.object({ ...base, type: z.literal('decision'), iteration: z.number().int(), decision: z.record(z.string(), z.unknown()) }),
+  z.object({ ...base, type: z.literal('decision_error'), iteration: z.number().int(), message: z.string() }),
+  z.object({ ...base, type: z.literal('tool_call'), callId: z.string(), tool: z.string(), arguments: z.unknown() }),
+  z.object({ ...base, type: z.literal('tool_result'), callId: z.string(), tool: z.string(), result: z.unknown() }),
+  z.object({ ...base, type: z.literal('tool_error'), callId: z.string(), tool: z.string(), message: z.string() }),
+  z.object({ ...base, type: z.literal('step_change'), from: z.string(), to: z.string() }),
+  z.object({ ...base, type: z.literal('flow_enter'), flowId: z.string(), summary: z.string() }),
+  z.object({ ...base, type: z.literal('flow_exit'), flowId: z.string(), summary: z.string() }),
+  z.object({ ...base, type: z.literal('reply'), text: z.string(), answer: z.unknown().optional(), fallback: z.boolean() }),
+  z.object({ ...base, type: z.literal('turn_failed'), message: z.string() }),
+  z.object({ ...base, type: z.literal('session_ended'), reason: z.enum(['end_action', 'idle_timeout', 'end_session']) }),
+]);
+export type SessionEvent = z.infer<typeof SessionEvent>;
+export type SessionEventType = SessionEvent['type'];
+
+/** Distributes `Omit` over a union (plain `Omit` would collapse it). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An event before the engine stamps `seq`, `turn` and `at`. */
+export type NewEvent = DistributiveOmit<SessionEvent, 'seq' | 'turn' | 'at'>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Turn result
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What `sendMessage` returns: the reply, the structured answer if any, where the session now is, and the events. */
+export const TurnResult = z.object({
+  messageId: z.string(),
+  turn: z.number().int(),
+  reply: z.string(),
+  answer: z.unknown().optional(),
+  stepId: z.string(),
+  flowId: z.string().optional(),
+  ended: z.boolean(),
+  events: z.array(SessionEvent),
+});
+export type TurnResult = z.infer<typeof TurnResult>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Session state
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Per-turn scratch state; `null` between turns. */
+export const TurnState = z.object({
+  number: z.number().int(),
+  messageId: z.string(),
+  userText: z.string(),
+  /** Decisions asked for in this turn (bounded by `max_iter`). */
+  iterations: z.number().int(),
+  consecutiveErrors: z.number().int(),
+  /** The last decision error, shown to the model when it is re-asked. */
+  lastError: z.string().optional(),
+  /** Index in the session's event log of this turn's first event. */
+  firstEventSeq: z.number().int(),
+  /** Flow transitions waiting for their summaries, applied in order. */
+  pending: z.array(
+    z.object({ kind: z.enum(['enter', 'exit']), flowId: z.string(), triggerText: z.string().optional() }),
+  ),
+  /** Set when the turn ends once `pending` is done (END inside a flow). */
+  endAfterPending: z.object({ reply: z.string() }).optional(),
+});
+export type TurnState = z.infer<typeof TurnState>;
+
+export const SESSION_STATE_VERSION = 1;
+
+export const SessionStatus = z.enum(['active', 'ended']);
+export type SessionStatus = z.infer<typeof SessionStatus>;
+
+/**
+ * Everything the engine knows about a session. Bounded independently of conversation length: memories are capped,
+ * `events` keeps only the newest {@link MAX_KEPT_EVENTS}, `recentResults` the newest {@link MAX_RECENT_RESULTS}.
+ */
+export const SessionState = z.object({
+  schemaVersion: z.literal(SESSION_STATE_VERSION),
+  sessionId: z.string(),
+  agentName: z.string(),
+  stepId: z.string(),
+  status: SessionStatus,
+  flow: ActiveFlow.nullable(),
+  memory: MemoryState,
+  counters: z.object({
+    turns: z.number().int(),
+    /** Decisions asked for across the whole session: the scripted model's position. */
+    decisions: z.number().int(),
+    /** Events emitted across the whole session: the next event's `seq`. */
+    events: z.number().int(),
+    items: z.number().int(),
+    toolCalls: z.number().int(),
+  }),
+  turn: TurnState.nullable(),
+  /** Newest events (for `getEvents`), oldest first. */
+  events: z.array(SessionEvent),
+  /** Results of the newest turns by message id, so a repeated message id returns the same result. */
+  recentResults: z.array(TurnResult),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type SessionState = z.infer<typeof SessionState>;
+
+/** Events kept in session state (older ones live in the archive). */
+export const MAX_KEPT_EVENTS = 500;
+/** Turn results kept for de-duplicating repeated message ids. */
+export const MAX_RECENT_RESULTS = 20;
+/** Summaries kept per memory. */
+export const MAX_SUMMARIES = 5;
+/** Characters kept of one memory item, summary, or tool result text. */
+export const MAX_ITEM_CHARS = 4_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Activity payloads
+// ---------------------------------------------------------------------------------------------------------------
+
+export const ChatMessage = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/** Input of the `decide` activity: a bounded prompt and the step's decision schema. */
+export const DecideRequest = z.object({
+  sessionId: z.string(),
+  agentName: z.string(),
+  stepId: z.string(),
+  llm: LlmConfig,
+  messages: z.array(ChatMessage),
+  schema: JsonSchema,
+  /** Decisions already asked for in this session: the scripted model's position in its script. */
+  decisionIndex: z.number().int().min(0),
+  forceRespond: z.boolean(),
+});
+export type DecideRequest = z.infer<typeof DecideRequest>;
+
+/** Output of `decide`: the parsed (not yet validated) decision JSON. */
+export const DecideResult = z.object({
+  decision: z.unknown(),
+  model: z.string().optional(),
+  usage: z.object({ inputTokens: z.number().optional(), outputTokens: z.number().optional() }).optional(),
+});
+export type DecideResult = z.infer<typeof DecideResult>;
+
+/** Input of `runTool`: one call. */
+export const ToolCallRequest = z.object({
+  sessionId: z.string(),
+  agentName: z.string(),
+  stepId: z.string(),
+  callId: z.string(),
+  tool: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+});
+export type ToolCallRequest = z.infer<typeof ToolCallRequest>;
+
+/** Output of `runTool`: a result, or an error the model sees (bad arguments, a throwing tool). */
+export const ToolCallResult = z.discriminatedUnion('ok', [
+  z.object({ callId: z.string(), tool: z.string(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ callId: z.string(), tool: z.string(), ok: z.literal(false), error: z.string() }),
+]);
+export type ToolCallResult = z.infer<typeof ToolCallResult>;
+
+/** Input of `summarize`: bounded items and the previous summary. Output: one summary string. */
+export const SummarizeRequest = z.object({
+  sessionId: z.string(),
+  llm: LlmConfig,
+  purpose: z.enum(['flow_enter', 'flow_exit']),
+  flowId: z.string(),
+  previousSummaries: z.array(z.string()),
+  items: z.array(MemoryItem),
+  /** Longest summary wanted, in characters. */
+  maxChars: z.number().int().positive(),
+});
+export type SummarizeRequest = z.infer<typeof SummarizeRequest>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Engine commands and inputs
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What the engine asks its host to do next. */
+export type EngineCommand =
+  | { type: 'decide'; request: DecideRequest }
+  | { type: 'runTools'; calls: ToolCallRequest[] }
+  | { type: 'summarize'; request: SummarizeRequest }
+  | { type: 'finish'; result: TurnResult };
+
+/** The host's answer to the last command; `now` is the host's clock (ISO-8601). */
+export type EngineInput =
+  | { type: 'decided'; decision: unknown; now: string }
+  /** The model's output was unusable (not JSON, refused): re-asked like an invalid decision. */
+  | { type: 'decisionInvalid'; message: string; now: string }
+  /** The model could not be reached or refused the request for good: the turn ends with a fallback reply. */
+  | { type: 'decideFailed'; message: string; now: string }
+  | { type: 'toolResults'; results: ToolCallResult[]; now: string }
+  | { type: 'summarized'; summary: string; now: string }
+  | { type: 'summarizeFailed'; message: string; now: string };
+
+/** One engine transition. */
+export interface EngineStep {
+  state: SessionState;
+  command: EngineCommand;
+}

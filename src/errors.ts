@@ -1,0 +1,133 @@
+/**
+ * The one list of Stepwise error codes, and a base error carrying one.
+ *
+ * Errors are split by who is to blame (after openai-agents-js `src/errors.ts`):
+ * - {@link ConfigError}: the agent's YAML or tool modules (fix the config);
+ * - {@link CallerError}: the HTTP caller or workflow message sender (fix the request);
+ * - {@link ModelBehaviorError}: the LLM returned something unusable (re-asked by the engine);
+ * - {@link SystemError}: infrastructure (Temporal, PostgreSQL, a provider outage).
+ *
+ * Code is pure (no Node imports) so workflows may use it. Across the workflow sandbox prefer
+ * {@link isStepwiseError} (a name/shape guard) over `instanceof`.
+ */
+
+/** Every stable error code. The README documents each one; a test fails if one is missing. */
+export const ERROR_CODES = [
+  'INVALID_REQUEST',
+  'INVALID_CONFIG',
+  'AGENT_NOT_FOUND',
+  'SESSION_NOT_FOUND',
+  'SESSION_EXISTS',
+  'SESSION_ENDED',
+  'TURN_FAILED',
+  'UNAUTHORIZED',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'TEMPORAL_UNAVAILABLE',
+  'ARCHIVE_UNAVAILABLE',
+  'MODEL_OUTPUT_INVALID',
+  'MODEL_REQUEST_FAILED',
+  'TOOL_NOT_FOUND',
+  'SCRIPT_EXHAUSTED',
+  'NOT_FOUND',
+  'INTERNAL',
+] as const;
+
+/** A stable error code, one of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** HTTP status for each code, used by the API's single error handler. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  INVALID_REQUEST: 400,
+  INVALID_CONFIG: 400,
+  AGENT_NOT_FOUND: 404,
+  SESSION_NOT_FOUND: 404,
+  SESSION_EXISTS: 409,
+  SESSION_ENDED: 409,
+  TURN_FAILED: 500,
+  UNAUTHORIZED: 401,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  TEMPORAL_UNAVAILABLE: 503,
+  ARCHIVE_UNAVAILABLE: 503,
+  MODEL_OUTPUT_INVALID: 502,
+  MODEL_REQUEST_FAILED: 502,
+  TOOL_NOT_FOUND: 500,
+  SCRIPT_EXHAUSTED: 500,
+  NOT_FOUND: 404,
+  INTERNAL: 500,
+};
+
+/** Base class: a message, a stable {@link ErrorCode} and optional JSON-safe details. */
+export class StepwiseError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'StepwiseError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** One problem found in an agent config, located by file, 1-based line and key path. */
+export interface ConfigIssue {
+  file: string;
+  line?: number;
+  column?: number;
+  path: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+/** Formats an issue as `file:line:col path: message` (the form `stepwise validate` prints). */
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = issue.line ? `${issue.file}:${issue.line}${issue.column ? `:${issue.column}` : ''}` : issue.file;
+  const path = issue.path ? ` ${issue.path}` : '';
+  return `${where}${path}: ${issue.severity === 'warning' ? 'warning: ' : ''}${issue.message}`;
+}
+
+/** The agent config (YAML, tool modules) is wrong. Not retryable. */
+export class ConfigError extends StepwiseError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[], message?: string) {
+    super('INVALID_CONFIG', message ?? issues.map(formatConfigIssue).join('\n'), { issues });
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** The caller sent something wrong (bad body, unknown session...). Not retryable as is. */
+export class CallerError extends StepwiseError {
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(code, message, details);
+    this.name = 'CallerError';
+  }
+}
+
+/** The model produced output that is not a usable decision. The engine re-asks. */
+export class ModelBehaviorError extends StepwiseError {
+  constructor(message: string, details?: unknown) {
+    super('MODEL_OUTPUT_INVALID', message, details);
+    this.name = 'ModelBehaviorError';
+  }
+}
+
+/** Infrastructure failed (Temporal, PostgreSQL, provider outage). Usually retryable. */
+export class SystemError extends StepwiseError {
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(code, message, details);
+    this.name = 'SystemError';
+  }
+}
+
+/** Shape guard that works across module copies and the workflow sandbox (no `instanceof`). */
+export function isStepwiseError(err: unknown): err is StepwiseError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    (ERROR_CODES as readonly string[]).includes((err as { code: string }).code) &&
+    err instanceof Error
+  );
+}

@@ -1,0 +1,96 @@
+/**
+ * Session workflow message definitions: the one module the API, the worker and the workflow all import.
+ *
+ * Workflow id `session-<sessionId>`. Update `sendMessage` (the message id is the update id, so a retried request
+ * never runs a turn twice), signal `postMessage` (fire-and-forget), queries `getState`, `getHistory`, `getEvents`,
+ * and `endSession` as both update and signal. Payload schemas live here beside their definitions.
+ *
+ * Sandbox-safe: imports only `@temporalio/workflow` and pure engine code.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import { AgentSnapshot } from '../src/config/agent.js';
+import { SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
+
+/** Default task queue; override with `STEPWISE_TASK_QUEUE`. */
+export const DEFAULT_TASK_QUEUE = 'stepwise';
+
+/** Name of the session workflow type (the exported function in `./session.ts`). */
+export const SESSION_WORKFLOW_TYPE = 'sessionWorkflow';
+
+/** Longest user message accepted, in characters (validated before it reaches history). */
+export const MAX_MESSAGE_CHARS = 32_000;
+
+/** Session ids: 1-128 characters of letters, digits, `_`, `-`, `.`, `:`. */
+export const SessionId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+
+/** Message ids double as Temporal update ids: same rules as session ids. */
+export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+
+/** Workflow id of a session. */
+export function sessionWorkflowId(sessionId: string): string {
+  return `session-${sessionId}`;
+}
+
+/** Input of the session workflow. `carried` is set on continue-as-new (and absent for a new session). */
+export const SessionWorkflowInput = z.object({
+  sessionId: SessionId,
+  agent: AgentSnapshot,
+  /** Previous run's state (see `loadSessionState`), plus messages that arrived but were not yet processed. */
+  carried: z
+    .object({
+      state: z.unknown(),
+      pending: z.array(z.object({ messageId: MessageId, text: z.string() })),
+    })
+    .optional(),
+});
+export type SessionWorkflowInput = z.infer<typeof SessionWorkflowInput>;
+
+/** A user message. */
+export const UserMessage = z.object({
+  messageId: MessageId,
+  text: z.string().trim().min(1, 'text must not be empty').max(MAX_MESSAGE_CHARS, `text must be at most ${MAX_MESSAGE_CHARS} characters`),
+});
+export type UserMessage = z.infer<typeof UserMessage>;
+
+/** Why a session ended. */
+export const EndReason = z.enum(['end_action', 'idle_timeout', 'end_session']);
+
+/** `getState` reply: where the session is. Small (no memory contents). */
+export const SessionView = z.object({
+  sessionId: z.string(),
+  agentName: z.string(),
+  configHash: z.string(),
+  status: SessionStatus,
+  stepId: z.string(),
+  flowId: z.string().optional(),
+  turns: z.number().int(),
+  /** Turns waiting behind the current one. */
+  queued: z.number().int(),
+  busy: z.boolean(),
+  /** Number of this workflow's run since the session began (1 = no continue-as-new yet). */
+  run: z.number().int(),
+  lastEventSeq: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type SessionView = z.infer<typeof SessionView>;
+
+/** `getHistory` reply: the turns this run still remembers (older turns: the archive). */
+export const SessionHistory = z.object({ sessionId: z.string(), turns: z.array(TurnResult) });
+export type SessionHistory = z.infer<typeof SessionHistory>;
+
+/** `getEvents` reply: events with `seq >= fromSeq` still held by the run; `firstSeq` tells what was dropped. */
+export const EventsPage = z.object({ firstSeq: z.number().int(), nextSeq: z.number().int(), events: z.array(SessionEvent), ended: z.boolean() });
+export type EventsPage = z.infer<typeof EventsPage>;
+
+export const sendMessage = defineUpdate<TurnResult, [UserMessage]>('sendMessage');
+export const postMessage = defineSignal<[UserMessage]>('postMessage');
+export const endSessionUpdate = defineUpdate<SessionView, []>('endSession');
+export const endSessionSignal = defineSignal<[]>('endSessionSignal');
+export const getState = defineQuery<SessionView>('getState');
+export const getHistory = defineQuery<SessionHistory>('getHistory');
+export const getEvents = defineQuery<EventsPage, [number]>('getEvents');
+
+/** Re-export so hosts can type carried state without importing engine internals. */
+export type { SessionState };
