@@ -41,6 +41,8 @@ export const SessionWorkflowInput = z.object({
     .object({
       state: z.unknown(),
       pending: z.array(z.object({ messageId: MessageId, text: z.string() })),
+      /** Number of the run that continued as new (1 for the first). */
+      run: z.number().int().min(1),
     })
     .optional(),
 });

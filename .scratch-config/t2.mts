@@ -1,0 +1,10 @@
+import * as A from 'ajv/dist/2020.js';
+console.log(Object.keys(A));
+import { parseDocument, LineCounter, isScalar, Scalar } from 'yaml';
+const lc = new LineCounter();
+const d = parseDocument('a: 1\nb: [1, 2\nc: d\n', { lineCounter: lc });
+for (const e of d.errors) console.log(e.code, JSON.stringify(e.message), e.linePos, e.pos);
+const d2 = parseDocument('a: 1\na: 2\n', { lineCounter: lc });
+for (const e of d2.errors) console.log(e.code, JSON.stringify(e.message), e.linePos, e.pos);
+const d3 = parseDocument('a: "x $Y"\nb: $Z\nc: |\n  hi\n', { lineCounter: new LineCounter() });
+console.log((d3.contents as any).items.map((p: any) => [p.value.type, p.value.range]));

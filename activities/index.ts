@@ -1,0 +1,146 @@
+/**
+ * Session activities, built by a factory with injected dependencies (STYLE.md 7):
+ * `createActivities({ models, tools, archive })`. Workflows use `proxyActivities<SessionActivities>`.
+ *
+ * - `decide`: one LLM decision. Heartbeats while the model works so a dead worker is noticed in seconds.
+ * - `runTool`: one tool call. Tool misbehaviour comes back as `{ ok: false }`; only a tool missing on this worker
+ *   fails the activity (non-retryable `TOOL_NOT_FOUND`).
+ * - `summarize`: a flow-memory summary.
+ * - `archiveTurn` / `archiveSessionEnd`: idempotent writes to the archive; no-ops when the archive is off.
+ *
+ * Failures are Temporal `ApplicationFailure`s with stable `type`s (see activities/models/errors.ts); retries belong to
+ * the workflow's RetryPolicy (workflows/session.ts), never to vendor SDKs.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AgentSnapshot } from '../src/config/agent.js';
+import type { DecideRequest, DecideResult, SessionEvent, SummarizeRequest, ToolCallRequest, ToolCallResult, TurnResult } from '../src/engine/types.js';
+import type { ArchiveStore } from './archive/store.js';
+import type { ModelCache } from './models/model.js';
+import type { ToolRegistry } from './tools.js';
+
+/** Dependencies of the activities. */
+export interface ActivityDeps {
+  models: ModelCache;
+  /** Tool registries by agent name. */
+  tools: Map<string, ToolRegistry>;
+  /** Archive store; `undefined` turns archiving off. */
+  archive?: ArchiveStore;
+  /** Publishes live, non-durable events (streamed model tokens). Optional, best effort. */
+  publishToken?: (sessionId: string, text: string) => void;
+}
+
+/** Input of `archiveTurn`. */
+export interface ArchiveTurnInput {
+  sessionId: string;
+  agentName: string;
+  configHash: string;
+  run: number;
+  startedAt: string;
+  finishedAt: string;
+  turn: TurnResult;
+}
+
+/** Input of `archiveSessionEnd`. */
+export interface ArchiveSessionEndInput {
+  sessionId: string;
+  agentName: string;
+  configHash: string;
+  status: 'ended' | 'failed';
+  reason: string;
+  at: string;
+  events: SessionEvent[];
+}
+
+/** Input of `archiveSessionStart`. */
+export interface ArchiveSessionStartInput {
+  sessionId: string;
+  agentName: string;
+  configHash: string;
+  createdAt: string;
+}
+
+/** Heartbeats every `intervalMs` until the returned function is called. */
+function keepHeartbeating(intervalMs = 5_000): () => void {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return () => undefined; // called outside an activity (tests, `stepwise chat`)
+  }
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), intervalMs);
+  return () => clearInterval(timer);
+}
+
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the activity functions. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** One LLM decision. @throws ApplicationFailure `MODEL_OUTPUT_INVALID` (non-retryable), `MODEL_REQUEST_FAILED`. */
+    async decide(req: DecideRequest): Promise<DecideResult> {
+      const stop = keepHeartbeating();
+      try {
+        const model = deps.models.get(req.llm);
+        const onToken = deps.publishToken ? (t: string) => deps.publishToken!(req.sessionId, t) : undefined;
+        return await model.decide(req, { signal: cancellationSignal(), onToken });
+      } finally {
+        stop();
+      }
+    },
+
+    /** One tool call. @throws ApplicationFailure `TOOL_NOT_FOUND` (non-retryable) if this worker lacks the tool. */
+    async runTool(req: ToolCallRequest): Promise<ToolCallResult> {
+      const registry = deps.tools.get(req.agentName);
+      if (!registry) {
+        throw ApplicationFailure.nonRetryable(`agent ${req.agentName} is not loaded on this worker`, 'TOOL_NOT_FOUND');
+      }
+      const stop = keepHeartbeating();
+      try {
+        return await registry.run(req, cancellationSignal() ?? new AbortController().signal);
+      } finally {
+        stop();
+      }
+    },
+
+    /** A flow-memory summary. @throws ApplicationFailure `MODEL_REQUEST_FAILED`. */
+    async summarize(req: SummarizeRequest): Promise<string> {
+      const stop = keepHeartbeating();
+      try {
+        return await deps.models.get(req.llm).summarize(req, { signal: cancellationSignal() });
+      } finally {
+        stop();
+      }
+    },
+
+    /** Records the session row. Idempotent; no-op when the archive is off. */
+    async archiveSessionStart(input: ArchiveSessionStartInput): Promise<void> {
+      await deps.archive?.recordSessionStart(input);
+    },
+
+    /** Archives one finished turn. Idempotent (unique keys + upsert); no-op when the archive is off. */
+    async archiveTurn(input: ArchiveTurnInput): Promise<void> {
+      await deps.archive?.recordTurn({ ...input, status: input.turn.ended ? 'ended' : 'active' });
+    },
+
+    /** Marks the session ended in the archive. Idempotent; no-op when the archive is off. */
+    async archiveSessionEnd(input: ArchiveSessionEndInput): Promise<void> {
+      await deps.archive?.recordSessionEnd(input);
+    },
+  };
+}
+
+/** The activity functions, as the workflow sees them. */
+export type SessionActivities = ReturnType<typeof createActivities>;
+
+/** Snapshot-to-registry map helper for workers. */
+export function toolMap(agents: Array<{ snapshot: AgentSnapshot; tools: ToolRegistry }>): Map<string, ToolRegistry> {
+  return new Map(agents.map((a) => [a.snapshot.name, a.tools]));
+}

@@ -1,0 +1,223 @@
+/**
+ * Anthropic Messages adapter (official `@anthropic-ai/sdk`, v1.x).
+ *
+ * Decisions are a forced tool call: one tool named `decision` whose `input_schema` is the step's decision schema
+ * flattened to one object (Anthropic requires `type: "object"` at the root), and
+ * `tool_choice: {type: "tool", name: "decision"}`. SDK retries are off: Temporal owns retries.
+ *
+ * Note: the SDK's `MessageCreateParams` has no `temperature`, so `llm.temperature` is not sent to Anthropic.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { LlmConfig } from '../../src/config/agent.js';
+import type { ChatMessage, DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
+import { modelOutputInvalid, toActivityFailure } from './errors.js';
+import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
+import { buildSummaryPrompt, finishSummary } from './output.js';
+
+/** Name of the forced tool that carries the decision. */
+export const DECISION_TOOL = 'decision';
+
+/** `max_tokens` when `llm.maxTokens` is not set (Anthropic requires one). */
+export const DEFAULT_ANTHROPIC_MAX_TOKENS = 1024;
+
+/** Per-request HTTP timeout of the SDK client: 10 minutes (the activity's start-to-close is the real bound). */
+export const ANTHROPIC_TIMEOUT_MS = 10 * 60 * 1000;
+
+const DECISION_TOOL_DESCRIPTION =
+  'Record your decision for the current step. Set `action` and only the fields that action uses, as the ' +
+  'instructions describe.';
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * Flattens a decision schema to one object schema, as Anthropic's `input_schema` needs: a root `oneOf`/`anyOf` of
+ * object variants becomes `{type: "object", properties: <union of the variants' properties>, required: ["action"]}`
+ * with `action` an enum of every variant's action. A property that differs between variants becomes an `anyOf` of
+ * its distinct forms. Root `$defs`/`definitions` are kept. The engine validates the real per-action shape afterwards.
+ */
+export function toAnthropicInputSchema(schema: JsonObject): Anthropic.Tool.InputSchema {
+  const variants = (schema.oneOf ?? schema.anyOf) as JsonObject[] | undefined;
+  if (!Array.isArray(variants)) {
+    return { ...schema, type: 'object' } as Anthropic.Tool.InputSchema;
+  }
+  const actions: unknown[] = [];
+  const forms = new Map<string, JsonObject[]>();
+  for (const variant of variants) {
+    const props = (variant.properties ?? {}) as Record<string, JsonObject>;
+    for (const [name, prop] of Object.entries(props)) {
+      if (name === 'action') {
+        const values = prop.const !== undefined ? [prop.const] : Array.isArray(prop.enum) ? prop.enum : [];
+        for (const v of values) if (!actions.includes(v)) actions.push(v);
+        continue;
+      }
+      const list = forms.get(name) ?? [];
+      if (!list.some((f) => JSON.stringify(f) === JSON.stringify(prop))) list.push(prop);
+      forms.set(name, list);
+    }
+  }
+  const properties: JsonObject = {
+    action: { type: 'string', enum: actions, description: 'The action taken; the other fields depend on it.' },
+  };
+  for (const [name, list] of forms) properties[name] = list.length === 1 ? list[0] : { anyOf: list };
+  const out: Anthropic.Tool.InputSchema = { type: 'object', properties, required: ['action'] };
+  for (const key of ['$defs', 'definitions', 'description']) if (schema[key] !== undefined) out[key] = schema[key];
+  return out;
+}
+
+/** Splits chat messages into Anthropic's `system` string and alternating user/assistant messages. */
+export function toAnthropicMessages(messages: ChatMessage[]): { system?: string; messages: Anthropic.MessageParam[] } {
+  const system = messages
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .join('\n\n');
+  const out: { role: 'user' | 'assistant'; content: string }[] = [];
+  for (const m of messages) {
+    if (m.role === 'system') continue;
+    const content = m.content.trim() ? m.content : '(empty)';
+    const last = out.at(-1);
+    if (last && last.role === m.role) last.content = `${last.content}\n\n${content}`;
+    else out.push({ role: m.role, content });
+  }
+  // The Messages API needs a user message first.
+  if (out[0]?.role !== 'user') out.unshift({ role: 'user', content: '(conversation start)' });
+  return { ...(system ? { system } : {}), messages: out };
+}
+
+/**
+ * Pure converter: a {@link DecideRequest} to a Messages API request with the forced `decision` tool;
+ * `max_tokens` = `llm.maxTokens` ?? {@link DEFAULT_ANTHROPIC_MAX_TOKENS}.
+ */
+export function toAnthropicRequest(req: DecideRequest): Anthropic.MessageCreateParamsNonStreaming {
+  return {
+    model: req.llm.model ?? '',
+    max_tokens: req.llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+    ...toAnthropicMessages(req.messages),
+    tools: [{ name: DECISION_TOOL, description: DECISION_TOOL_DESCRIPTION, input_schema: toAnthropicInputSchema(req.schema) }],
+    tool_choice: { type: 'tool', name: DECISION_TOOL },
+  };
+}
+
+/**
+ * Pure converter: a Messages API response to a {@link DecideResult}; the decision is the `decision` tool_use block's
+ * `input`.
+ *
+ * @throws ApplicationFailure non-retryable `MODEL_OUTPUT_INVALID` when there is no tool_use block (e.g. a refusal or
+ *   plain text, quoted in the message), the output was cut at `max_tokens`, or the input is not an object.
+ */
+export function fromAnthropicResponse(res: Anthropic.Message, provider = 'anthropic'): DecideResult {
+  const text = res.content
+    .filter((b): b is Anthropic.TextBlock => b.type === 'text')
+    .map((b) => b.text)
+    .join('');
+  if (res.stop_reason === 'refusal') throw modelOutputInvalid(provider, 'the model refused', text);
+  if (res.stop_reason === 'max_tokens') throw modelOutputInvalid(provider, 'output cut at max_tokens', text);
+  const blocks = res.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+  const block = blocks.find((b) => b.name === DECISION_TOOL) ?? blocks[0];
+  if (!block) throw modelOutputInvalid(provider, 'no tool_use block', text);
+  let input: unknown;
+  try {
+    input = block.input;
+  } catch {
+    throw modelOutputInvalid(provider, 'tool input is not JSON');
+  }
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    throw modelOutputInvalid(provider, 'tool input is not an object', JSON.stringify(input) ?? String(input));
+  }
+  return {
+    decision: input,
+    model: res.model,
+    usage: { inputTokens: res.usage?.input_tokens, outputTokens: res.usage?.output_tokens },
+  };
+}
+
+/** {@link DecisionModel} over the Anthropic Messages API. */
+export class AnthropicModel implements DecisionModel {
+  readonly client: Anthropic;
+  readonly #llm: LlmConfig;
+  readonly #apiKey: string;
+
+  /** `apiKey` comes from the environment (see `resolveApiKey`); `fetch` is for tests. */
+  constructor(llm: LlmConfig, deps: { apiKey: string; fetch?: typeof fetch }) {
+    this.#llm = llm;
+    this.#apiKey = deps.apiKey;
+    this.client = new Anthropic({
+      apiKey: deps.apiKey,
+      ...(llm.baseUrl ? { baseURL: llm.baseUrl } : {}),
+      maxRetries: 0,
+      timeout: ANTHROPIC_TIMEOUT_MS,
+      ...(llm.headers ? { defaultHeaders: llm.headers } : {}),
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+  }
+
+  /** One Messages call (streamed when `opts.onToken` is set). Throws as {@link DecisionModel}. */
+  async decide(req: DecideRequest, opts: DecideOptions = {}): Promise<DecideResult> {
+    const body = toAnthropicRequest({ ...req, llm: this.#llm });
+    if (!opts.onToken) {
+      const res = await this.#call(() => this.client.messages.create(body, { signal: opts.signal }));
+      return fromAnthropicResponse(res, this.#llm.provider);
+    }
+    const onToken = opts.onToken;
+    const { message, json } = await this.#call(async () => {
+      const stream = this.client.messages.stream(body, { signal: opts.signal });
+      let buffered = '';
+      stream.on('inputJson', (delta) => {
+        buffered += delta;
+        if (delta) onToken(delta);
+      });
+      stream.on('text', (delta) => {
+        if (delta) onToken(delta);
+      });
+      return { message: await stream.finalMessage(), json: buffered };
+    });
+    return fromAnthropicResponse(withStrictToolInput(message, json, this.#llm.provider), this.#llm.provider);
+  }
+
+  /** A plain message (no tool) asking for a summary, clipped to `req.maxChars`. Throws as {@link DecisionModel}. */
+  async summarize(req: SummarizeRequest, opts: SummarizeOptions = {}): Promise<string> {
+    const prompt = buildSummaryPrompt(req);
+    const res = await this.#call(() =>
+      this.client.messages.create(
+        {
+          model: this.#llm.model ?? '',
+          max_tokens: this.#llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+          system: prompt.system,
+          messages: [{ role: 'user', content: prompt.user }],
+        },
+        { signal: opts.signal },
+      ),
+    );
+    const text = res.content
+      .filter((b): b is Anthropic.TextBlock => b.type === 'text')
+      .map((b) => b.text)
+      .join('');
+    return finishSummary(text, req.maxChars, this.#llm.provider);
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toActivityFailure(err, this.#llm.provider, { secrets: [this.#apiKey] });
+    }
+  }
+}
+
+/**
+ * The SDK's stream accumulator parses tool input leniently (partial JSON); a decision must be complete JSON, so the
+ * streamed input text is parsed strictly here and replaces the lenient value.
+ */
+function withStrictToolInput(message: Anthropic.Message, json: string, provider: string): Anthropic.Message {
+  if (!json.trim()) return message;
+  let input: unknown;
+  try {
+    input = JSON.parse(json);
+  } catch {
+    if (message.stop_reason === 'max_tokens') return message; // reported as cut off by fromAnthropicResponse
+    throw modelOutputInvalid(provider, 'tool input is not JSON', json);
+  }
+  return {
+    ...message,
+    content: message.content.map((b) => (b.type === 'tool_use' && b.name === DECISION_TOOL ? { ...b, input } : b)),
+  };
+}

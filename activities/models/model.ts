@@ -1,0 +1,144 @@
+/**
+ * The provider-neutral model interface used by the `decide` and `summarize` activities, and the factory that picks
+ * a provider adapter from an {@link LlmConfig}.
+ *
+ * API keys are read from the worker's environment only (never from config values that reach workflow history).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { LlmConfig } from '../../src/config/agent.js';
+import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
+import { AnthropicModel } from './anthropic.js';
+import { OpenAIModel } from './openai.js';
+import { ScriptedModel } from './scripted.js';
+
+/** Per-call options of {@link DecisionModel.decide}. */
+export interface DecideOptions {
+  /** Aborts the HTTP request (pass the activity's cancellation signal). */
+  signal?: AbortSignal;
+  /**
+   * Called with each chunk of raw model output as it streams (JSON text of the decision being written). When set,
+   * the openai / openai-compatible / anthropic adapters use the streaming API; the result is the same.
+   */
+  onToken?: (text: string) => void;
+}
+
+/** Per-call options of {@link DecisionModel.summarize}. */
+export interface SummarizeOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * A model that returns decisions and summaries. Every method throws only Temporal `ApplicationFailure`s:
+ * - `MODEL_REQUEST_FAILED`: retryable (408/409/429/5xx/network, with `nextRetryDelay` from `retry-after`) or
+ *   non-retryable (other 4xx, missing API key);
+ * - `MODEL_OUTPUT_INVALID` (non-retryable): the model answered with no usable decision (refusal, empty, not JSON);
+ * - `SCRIPT_EXHAUSTED` / `INVALID_CONFIG` (non-retryable): scripted provider only.
+ */
+export interface DecisionModel {
+  /** Asks for one decision; the result is parsed JSON, not yet validated against the step (the engine does that). */
+  decide(req: DecideRequest, opts?: DecideOptions): Promise<DecideResult>;
+  /** Returns a plain-text summary of `req.items`, at most `req.maxChars` characters. */
+  summarize(req: SummarizeRequest, opts?: SummarizeOptions): Promise<string>;
+}
+
+/** Dependencies of {@link createModel}. */
+export interface CreateModelOptions {
+  /** Where API keys are read from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** `fetch` used by the vendor SDKs. Default the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** Placeholder key sent to OpenAI-compatible servers that need none (Ollama, local vLLM). */
+export const NO_KEY_PLACEHOLDER = 'not-needed';
+
+/**
+ * The API key for `llm`, from the environment: `llm.apiKeyEnv` if set, else `OPENAI_API_KEY` (openai,
+ * openai-compatible) or `ANTHROPIC_API_KEY` (anthropic). openai-compatible without a key gets
+ * {@link NO_KEY_PLACEHOLDER}; scripted needs none (`undefined`).
+ *
+ * @throws ApplicationFailure non-retryable `MODEL_REQUEST_FAILED` naming the variable (never a value) when openai or
+ *   anthropic has no key, or when an explicit `apiKeyEnv` is unset.
+ */
+export function resolveApiKey(llm: LlmConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (llm.provider === 'scripted') return undefined;
+  const defaultVar = llm.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
+  const variable = llm.apiKeyEnv ?? defaultVar;
+  const key = env[variable]?.trim();
+  if (key) return key;
+  if (llm.provider === 'openai-compatible' && !llm.apiKeyEnv) return NO_KEY_PLACEHOLDER;
+  throw ApplicationFailure.create({
+    type: 'MODEL_REQUEST_FAILED',
+    message: `no API key for the ${llm.provider} model: environment variable ${variable} is not set on the worker`,
+    nonRetryable: true,
+    details: [{ provider: llm.provider, variable }],
+  });
+}
+
+/**
+ * Builds the adapter for `llm.provider`: `openai` and `openai-compatible` → {@link OpenAIModel} (base URL from
+ * `llm.baseUrl`), `anthropic` → {@link AnthropicModel}, `scripted` → {@link ScriptedModel}.
+ *
+ * @throws ApplicationFailure non-retryable: `MODEL_REQUEST_FAILED` for a missing key (see {@link resolveApiKey}),
+ *   `INVALID_CONFIG` for a config without `model` (or `script` for scripted).
+ */
+export function createModel(llm: LlmConfig, options: CreateModelOptions = {}): DecisionModel {
+  const apiKey = resolveApiKey(llm, options.env ?? process.env);
+  if (llm.provider === 'scripted') {
+    if (!llm.script) throw invalidConfig('the scripted provider needs `script` (absolute path of a YAML file)');
+    return new ScriptedModel(llm);
+  }
+  if (!llm.model) throw invalidConfig(`the ${llm.provider} provider needs \`model\``);
+  if (llm.provider === 'anthropic') return new AnthropicModel(llm, { apiKey: apiKey!, fetch: options.fetch });
+  if (llm.provider === 'openai-compatible' && !llm.baseUrl) {
+    throw invalidConfig('the openai-compatible provider needs `base_url`');
+  }
+  return new OpenAIModel(llm, { apiKey: apiKey!, fetch: options.fetch });
+}
+
+/**
+ * Reuses one adapter (and so one SDK client and its connection pool) per distinct model config within a worker.
+ * Keyed by the config's JSON with sorted keys; a failed creation (missing key) is not cached, so setting the
+ * variable and retrying works.
+ */
+export class ModelCache {
+  readonly #models = new Map<string, DecisionModel>();
+  readonly #options: CreateModelOptions;
+
+  constructor(options: CreateModelOptions = {}) {
+    this.#options = options;
+  }
+
+  /** The adapter for `llm`, created on first use. Throws as {@link createModel}. */
+  get(llm: LlmConfig): DecisionModel {
+    const key = stableJson(llm);
+    let model = this.#models.get(key);
+    if (!model) {
+      model = createModel(llm, this.#options);
+      this.#models.set(key, model);
+    }
+    return model;
+  }
+
+  /** Number of cached adapters. */
+  get size(): number {
+    return this.#models.size;
+  }
+
+  /** Forgets every adapter (e.g. after rotating keys). */
+  clear(): void {
+    this.#models.clear();
+  }
+}
+
+function invalidConfig(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'INVALID_CONFIG', message, nonRetryable: true });
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}

@@ -1,0 +1,194 @@
+/**
+ * OpenAI Chat Completions adapter (official `openai` SDK, v6), also used for OpenAI-compatible servers (Ollama,
+ * vLLM, Azure OpenAI, Mistral...) through `llm.baseUrl`.
+ *
+ * Decisions use `response_format: json_schema` with `strict: false` (tool argument objects are open, which strict
+ * mode forbids). SDK retries are off: Temporal owns retries.
+ */
+import OpenAI from 'openai';
+import type { LlmConfig } from '../../src/config/agent.js';
+import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
+import { modelOutputInvalid, toActivityFailure } from './errors.js';
+import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
+import { buildSummaryPrompt, finishSummary, parseDecisionText } from './output.js';
+
+/** Per-request HTTP timeout of the SDK client: 10 minutes (the activity's start-to-close is the real bound). */
+export const OPENAI_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * The provider's JSON Schema for `req.schema`: OpenAI requires `type: "object"` at the root, so a root
+ * `oneOf`/`anyOf` union of object variants (see `decisionJsonSchema`) becomes `{type: "object", anyOf: variants}`
+ * (the variants are disjoint on `action`, so `anyOf` and `oneOf` accept the same documents). Other schemas pass as is.
+ */
+export function toOpenAISchema(schema: Record<string, unknown>): Record<string, unknown> {
+  if (schema.type === 'object') return schema;
+  const variants = (schema.oneOf ?? schema.anyOf) as unknown[] | undefined;
+  if (!Array.isArray(variants)) return { type: 'object', ...schema };
+  const { oneOf: _oneOf, anyOf: _anyOf, ...rest } = schema;
+  return { type: 'object', ...rest, anyOf: variants };
+}
+
+/**
+ * Pure converter: a {@link DecideRequest} to a Chat Completions request body. `temperature` and the token limit are
+ * set only when configured; the limit is `max_completion_tokens` for `openai` (what current OpenAI models accept) and
+ * `max_tokens` for `openai-compatible` servers.
+ */
+export function toOpenAIRequest(req: DecideRequest): OpenAI.ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: req.llm.model ?? '',
+    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    response_format: {
+      type: 'json_schema',
+      json_schema: { name: 'decision', schema: toOpenAISchema(req.schema), strict: false },
+    },
+    ...samplingParams(req.llm),
+  };
+}
+
+/**
+ * Pure converter: a Chat Completions response to a {@link DecideResult} (content parsed as JSON).
+ *
+ * @throws ApplicationFailure non-retryable `MODEL_OUTPUT_INVALID` on no choice, a refusal, output cut at the token
+ *   limit, empty content, or content that is not JSON (the message carries a short excerpt).
+ */
+export function fromOpenAIResponse(res: OpenAI.ChatCompletion, provider = 'openai'): DecideResult {
+  const choice = res.choices?.[0];
+  if (!choice) throw modelOutputInvalid(provider, 'no choices in the response');
+  const { message } = choice;
+  if (message.refusal) throw modelOutputInvalid(provider, 'the model refused', message.refusal);
+  if (choice.finish_reason === 'length') {
+    throw modelOutputInvalid(provider, 'output cut at the token limit', message.content ?? '');
+  }
+  if (choice.finish_reason === 'content_filter') throw modelOutputInvalid(provider, 'output blocked by the content filter');
+  const decision = parseDecisionText(message.content, provider);
+  const usage = res.usage
+    ? { inputTokens: res.usage.prompt_tokens, outputTokens: res.usage.completion_tokens }
+    : undefined;
+  return { decision, model: res.model, ...(usage ? { usage } : {}) };
+}
+
+/**
+ * Folds streamed chunks into the {@link OpenAI.ChatCompletion} a non-streaming call would have returned (first
+ * choice only), so {@link fromOpenAIResponse} applies unchanged.
+ */
+export function accumulateChunks(chunks: OpenAI.ChatCompletionChunk[]): OpenAI.ChatCompletion {
+  let content = '';
+  let refusal = '';
+  let finish: OpenAI.ChatCompletion.Choice['finish_reason'] = 'stop';
+  let usage: OpenAI.CompletionUsage | undefined;
+  for (const chunk of chunks) {
+    const choice = chunk.choices?.find((c) => c.index === 0);
+    if (choice?.delta?.content) content += choice.delta.content;
+    if (choice?.delta?.refusal) refusal += choice.delta.refusal;
+    if (choice?.finish_reason) finish = choice.finish_reason;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  const first = chunks[0];
+  return {
+    id: first?.id ?? '',
+    object: 'chat.completion',
+    created: first?.created ?? 0,
+    model: chunks.at(-1)?.model ?? first?.model ?? '',
+    choices: chunks.length
+      ? [
+          {
+            index: 0,
+            finish_reason: finish,
+            logprobs: null,
+            message: { role: 'assistant', content: content || null, refusal: refusal || null },
+          },
+        ]
+      : [],
+    ...(usage ? { usage } : {}),
+  };
+}
+
+/** {@link DecisionModel} over the OpenAI Chat Completions API. */
+export class OpenAIModel implements DecisionModel {
+  readonly client: OpenAI;
+  readonly #llm: LlmConfig;
+  readonly #apiKey: string;
+
+  /** `apiKey` comes from the environment (see `resolveApiKey`); `fetch` is for tests. */
+  constructor(llm: LlmConfig, deps: { apiKey: string; fetch?: typeof fetch }) {
+    this.#llm = llm;
+    this.#apiKey = deps.apiKey;
+    this.client = new OpenAI({
+      apiKey: deps.apiKey,
+      ...(llm.baseUrl ? { baseURL: llm.baseUrl } : {}),
+      maxRetries: 0,
+      timeout: OPENAI_TIMEOUT_MS,
+      ...(llm.headers ? { defaultHeaders: llm.headers } : {}),
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+  }
+
+  /** One Chat Completions call (streamed when `opts.onToken` is set). Throws as {@link DecisionModel}. */
+  async decide(req: DecideRequest, opts: DecideOptions = {}): Promise<DecideResult> {
+    const body = toOpenAIRequest({ ...req, llm: this.#llm });
+    const provider = this.#llm.provider;
+    if (!opts.onToken) {
+      const res = await this.#call(() => this.client.chat.completions.create(body, { signal: opts.signal }));
+      return fromOpenAIResponse(res, provider);
+    }
+    const onToken = opts.onToken;
+    const chunks = await this.#call(async () => {
+      const stream = await this.client.chat.completions.create(
+        {
+          ...body,
+          stream: true,
+          ...(provider === 'openai' ? { stream_options: { include_usage: true } } : {}),
+        },
+        { signal: opts.signal },
+      );
+      const received: OpenAI.ChatCompletionChunk[] = [];
+      for await (const chunk of stream) {
+        received.push(chunk);
+        const text = chunk.choices?.[0]?.delta?.content;
+        if (text) onToken(text);
+      }
+      return received;
+    });
+    return fromOpenAIResponse(accumulateChunks(chunks), provider);
+  }
+
+  /** A plain chat completion asking for a summary, clipped to `req.maxChars`. Throws as {@link DecisionModel}. */
+  async summarize(req: SummarizeRequest, opts: SummarizeOptions = {}): Promise<string> {
+    const prompt = buildSummaryPrompt(req);
+    const res = await this.#call(() =>
+      this.client.chat.completions.create(
+        {
+          model: this.#llm.model ?? '',
+          messages: [
+            { role: 'system', content: prompt.system },
+            { role: 'user', content: prompt.user },
+          ],
+          ...samplingParams(this.#llm),
+        },
+        { signal: opts.signal },
+      ),
+    );
+    const message = res.choices?.[0]?.message;
+    if (message?.refusal) throw modelOutputInvalid(this.#llm.provider, 'the model refused', message.refusal);
+    return finishSummary(message?.content, req.maxChars, this.#llm.provider);
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toActivityFailure(err, this.#llm.provider, { secrets: [this.#apiKey] });
+    }
+  }
+}
+
+function samplingParams(llm: LlmConfig): { temperature?: number; max_tokens?: number; max_completion_tokens?: number } {
+  return {
+    ...(llm.temperature !== undefined ? { temperature: llm.temperature } : {}),
+    ...(llm.maxTokens !== undefined
+      ? llm.provider === 'openai'
+        ? { max_completion_tokens: llm.maxTokens }
+        : { max_tokens: llm.maxTokens }
+      : {}),
+  };
+}

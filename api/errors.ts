@@ -1,0 +1,111 @@
+/**
+ * The API's one error handler: every failure becomes `{ error: { code, message, details? } }` with a stable code
+ * from `src/errors.ts` and the HTTP status of that code (`HTTP_STATUS`).
+ *
+ * - `StepwiseError` (thrown by backends and routes): its own code, message and details.
+ * - Request validation (zod, via fastify-type-provider-zod): 400 INVALID_REQUEST, `details.issues` = one
+ *   `{ path, message }` per problem, `path` prefixed with where it was found (`body.text`, `params.sessionId`).
+ * - Body over `bodyLimit`: 413 PAYLOAD_TOO_LARGE. Malformed or empty JSON: 400 INVALID_REQUEST.
+ * - Other Fastify 4xx errors (e.g. 415 unsupported media type): INVALID_REQUEST with Fastify's status.
+ * - Unknown route: 404 NOT_FOUND.
+ * - Anything else: 500 INTERNAL with a generic message and the request id; the error itself is only logged.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode, HTTP_STATUS, isStepwiseError } from '../src/errors.js';
+
+/** Body of every error reply. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** One request validation problem as reported in `details.issues`. */
+export interface ValidationIssue {
+  /** Dotted path with its location first, e.g. `body.text`, `params.sessionId`, `body` for the whole body. */
+  path: string;
+  message: string;
+}
+
+/** An error reply: HTTP status and body. */
+export interface HttpError {
+  status: number;
+  body: ErrorBody;
+}
+
+/** Minimal view of the errors Fastify and its plugins throw (all optional: anything may be thrown). */
+interface FrameworkError {
+  code?: unknown;
+  statusCode?: unknown;
+  message?: unknown;
+  validation?: Array<{ instancePath?: string; message?: string }>;
+  validationContext?: string;
+}
+
+function body(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
+}
+
+function validationIssues(err: FrameworkError): ValidationIssue[] {
+  const where = err.validationContext ?? 'request';
+  return (err.validation ?? []).map((v) => {
+    const path = (v.instancePath ?? '').split('/').filter(Boolean).join('.');
+    return { path: path ? `${where}.${path}` : where, message: v.message ?? 'invalid value' };
+  });
+}
+
+/**
+ * Maps anything thrown while handling a request to an error reply. Never copies the message of an unknown error
+ * into the reply (it may hold internals); such errors get `INTERNAL` and `details.requestId` to find the log line.
+ */
+export function toHttpError(err: unknown, requestId?: string): HttpError {
+  if (isStepwiseError(err)) {
+    return { status: HTTP_STATUS[err.code], body: body(err.code, err.message, err.details) };
+  }
+  const e = (typeof err === 'object' && err !== null ? err : {}) as FrameworkError;
+  if (Array.isArray(e.validation) && e.validation.length > 0) {
+    const issues = validationIssues(e);
+    const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    return { status: 400, body: body('INVALID_REQUEST', `invalid request: ${summary}`, { issues }) };
+  }
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
+    return { status: 413, body: body('PAYLOAD_TOO_LARGE', 'request body is too large') };
+  }
+  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
+    return { status: 400, body: body('INVALID_REQUEST', 'request body is not valid JSON') };
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    // Fastify's own client errors (unsupported media type, bad content length...): their messages are safe to show.
+    const code: ErrorCode =
+      status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHORIZED' : status === 429 ? 'RATE_LIMITED' : 'INVALID_REQUEST';
+    return { status, body: body(code, typeof e.message === 'string' ? e.message : 'bad request') };
+  }
+  return {
+    status: 500,
+    body: body('INTERNAL', 'internal error', requestId ? { requestId } : undefined),
+  };
+}
+
+/** Fastify error handler: logs (5xx as errors, 4xx at info) and sends {@link toHttpError}'s reply. */
+export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, body: payload } = toHttpError(err, request.id);
+  if (status >= 500) request.log.error({ err, code: payload.error.code }, 'request failed');
+  else request.log.info({ code: payload.error.code, message: payload.error.message }, 'request rejected');
+  return reply.code(status).send(payload);
+}
+
+/** Not-found handler: 404 NOT_FOUND for any unknown method + path. */
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.code(404).send(body('NOT_FOUND', `route ${request.method} ${request.url.split('?')[0]} not found`));
+}
+
+/** Installs {@link errorHandler} and {@link notFoundHandler} on the root instance (before routes are added). */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+}

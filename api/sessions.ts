@@ -1,0 +1,35 @@
+/**
+ * What the REST API needs from a session backend.
+ *
+ * Two implementations: `TemporalSessions` (`./temporal-sessions.ts`, production: one workflow per session) and
+ * `LocalSessions` (`../src/cli/local-sessions.ts`, the same engine and activities in-process: `stepwise chat`, API
+ * tests). Every method throws a `StepwiseError` with a stable code on failure:
+ * `SESSION_NOT_FOUND`, `SESSION_EXISTS`, `SESSION_ENDED`, `TURN_FAILED`, `TEMPORAL_UNAVAILABLE` (retryable by the
+ * caller), `INVALID_REQUEST`.
+ */
+import type { AgentSnapshot } from '../src/config/agent.js';
+import type { TurnResult } from '../src/engine/types.js';
+import type { EventsPage, SessionHistory, SessionView, UserMessage } from '../workflows/shared.js';
+
+/** Backend health as shown by `GET /health`. */
+export interface BackendHealth {
+  temporal: 'ok' | 'unavailable' | 'not_used';
+  detail?: string;
+}
+
+export interface SessionBackend {
+  health(): Promise<BackendHealth>;
+  /** Starts a session pinned to `agent`. @throws SESSION_EXISTS if the id is taken by a running or closed session. */
+  start(agent: AgentSnapshot, sessionId: string): Promise<void>;
+  /** Runs a turn and waits for its result. A repeated `messageId` returns the first result without a new turn. */
+  send(sessionId: string, message: UserMessage): Promise<TurnResult>;
+  /** Queues a message without waiting (signal). */
+  post(sessionId: string, message: UserMessage): Promise<void>;
+  state(sessionId: string): Promise<SessionView>;
+  history(sessionId: string): Promise<SessionHistory>;
+  /** Events with `seq >= fromSeq` still held by the live session. */
+  events(sessionId: string, fromSeq: number): Promise<EventsPage>;
+  /** Ends the session (idempotent on an ended session) and returns its final state. */
+  end(sessionId: string): Promise<SessionView>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,175 @@
+/**
+ * `LocalSessions`: the session backend without Temporal — the same engine and the same activity code, in this
+ * process, state in memory. Used by `stepwise chat` and the API tests. Not durable: a crash loses every session; use
+ * the Temporal backend (`api/temporal-sessions.ts`) for anything real.
+ *
+ * Semantics mirror the session workflow: turns run one at a time in arrival order, a repeated message id returns
+ * the first result, messages to an ended session fail with SESSION_ENDED.
+ */
+import type { BackendHealth, SessionBackend } from '../../api/sessions.js';
+import type { AgentSnapshot } from '../config/agent.js';
+import { runTurn, type TurnExecutors } from '../engine/driver.js';
+import { endSession, findResult, initialState } from '../engine/engine.js';
+import type { SessionState, TurnResult } from '../engine/types.js';
+import { CallerError, StepwiseError } from '../errors.js';
+import type { EventsPage, SessionHistory, SessionView, UserMessage } from '../../workflows/shared.js';
+
+/** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
+export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState'>;
+
+/** Called after every finished turn (e.g. to archive it). Errors are logged by the caller's choice, not thrown. */
+export type TurnListener = (info: { agent: AgentSnapshot; state: SessionState; result: TurnResult }) => void | Promise<void>;
+
+export interface LocalSessionsOptions {
+  /** Builds executors for an agent (called once per agent name). */
+  executors(agent: AgentSnapshot): AgentExecutors;
+  /** Clock, ISO-8601. Default: wall clock. */
+  now?: () => string;
+  onTurn?: TurnListener;
+}
+
+interface LocalSession {
+  agent: AgentSnapshot;
+  state: SessionState;
+  /** Tail of the turn queue: each turn chains on the previous one. */
+  tail: Promise<unknown>;
+  queued: number;
+  busy: boolean;
+}
+
+export class LocalSessions implements SessionBackend {
+  private readonly sessions = new Map<string, LocalSession>();
+  private readonly executorsByAgent = new Map<string, AgentExecutors>();
+  private readonly now: () => string;
+
+  constructor(private readonly options: LocalSessionsOptions) {
+    this.now = options.now ?? (() => new Date().toISOString());
+  }
+
+  async health(): Promise<BackendHealth> {
+    return { temporal: 'not_used', detail: 'in-process sessions (not durable)' };
+  }
+
+  async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
+    if (this.sessions.has(sessionId)) throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists`);
+    this.sessions.set(sessionId, {
+      agent,
+      state: initialState(agent, sessionId, this.now()),
+      tail: Promise.resolve(),
+      queued: 0,
+      busy: false,
+    });
+  }
+
+  send(sessionId: string, message: UserMessage): Promise<TurnResult> {
+    const session = this.get(sessionId);
+    const earlier = findResult(session.state, message.messageId);
+    if (earlier) return Promise.resolve(earlier);
+    if (session.state.status !== 'active') {
+      return Promise.reject(new CallerError('SESSION_ENDED', `session ${sessionId} has ended`));
+    }
+    session.queued++;
+    const run = session.tail.then(() => this.runOne(session, message));
+    session.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async post(sessionId: string, message: UserMessage): Promise<void> {
+    this.send(sessionId, message).catch(() => undefined);
+  }
+
+  async state(sessionId: string): Promise<SessionView> {
+    return this.view(this.get(sessionId));
+  }
+
+  async history(sessionId: string): Promise<SessionHistory> {
+    const s = this.get(sessionId);
+    return { sessionId, turns: s.state.recentResults };
+  }
+
+  async events(sessionId: string, fromSeq: number): Promise<EventsPage> {
+    const s = this.get(sessionId).state;
+    const firstSeq = s.events[0]?.seq ?? s.counters.events;
+    return {
+      firstSeq,
+      nextSeq: s.counters.events,
+      events: s.events.filter((e) => e.seq >= fromSeq),
+      ended: s.status === 'ended',
+    };
+  }
+
+  async end(sessionId: string): Promise<SessionView> {
+    const session = this.get(sessionId);
+    await session.tail;
+    session.state = endSession(session.state, 'end_session', this.now());
+    return this.view(session);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.tail));
+  }
+
+  private get(sessionId: string): LocalSession {
+    const s = this.sessions.get(sessionId);
+    if (!s) throw new CallerError('SESSION_NOT_FOUND', `session ${sessionId} not found`);
+    return s;
+  }
+
+  private executors(agent: AgentSnapshot): AgentExecutors {
+    let e = this.executorsByAgent.get(agent.name);
+    if (!e) {
+      e = this.options.executors(agent);
+      this.executorsByAgent.set(agent.name, e);
+    }
+    return e;
+  }
+
+  private async runOne(session: LocalSession, message: UserMessage): Promise<TurnResult> {
+    session.queued--;
+    const earlier = findResult(session.state, message.messageId);
+    if (earlier) return earlier;
+    if (session.state.status !== 'active') {
+      throw new CallerError('SESSION_ENDED', `session ${session.state.sessionId} has ended`);
+    }
+    session.busy = true;
+    const before = session.state;
+    try {
+      const exec = this.executors(session.agent);
+      const { state, result } = await runTurn(session.agent, session.state, message, {
+        ...exec,
+        now: this.now,
+        onState: (s) => {
+          session.state = s;
+        },
+      });
+      session.state = state;
+      await this.options.onTurn?.({ agent: session.agent, state, result });
+      return result;
+    } catch (err) {
+      session.state = before; // a turn that threw leaves no half-applied state behind
+      if (err instanceof StepwiseError) throw err;
+      throw new StepwiseError('TURN_FAILED', `turn failed: ${(err as Error).message}`);
+    } finally {
+      session.busy = false;
+    }
+  }
+
+  private view(session: LocalSession): SessionView {
+    const s = session.state;
+    return {
+      sessionId: s.sessionId,
+      agentName: s.agentName,
+      configHash: session.agent.configHash,
+      status: s.status,
+      stepId: s.stepId,
+      ...(s.flow ? { flowId: s.flow.flowId } : {}),
+      turns: s.counters.turns,
+      queued: session.queued,
+      busy: session.busy,
+      run: 1,
+      lastEventSeq: s.counters.events - 1,
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+    };
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The session workflow: one long-running workflow per conversation (`session-<sessionId>`).
+ *
+ * Messages (`sendMessage` update, `postMessage` signal, `endSession`) join one FIFO queue and are processed one at
+ * a time in arrival order by the main loop, which drives the pure engine (src/engine) and plays its commands as
+ * activities. The agent config is pinned in the input. The session ends on an END decision, `endSession`, or after
+ * `agent.session.idleTimeoutMs` without a message (a durable timer). Long sessions continue as new — when Temporal
+ * suggests it, or after `maxTurnsPerRun` turns or `maxHistoryBytes` of history — between turns, after all handlers
+ * finished, carrying only the bounded, versioned engine state.
+ *
+ * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SessionActivities } from '../activities/index.js';
+import type { AgentSnapshot } from '../src/config/agent.js';
+import { type DecideOutcome, runTurn, type SummarizeOutcome, type TurnExecutors } from '../src/engine/driver.js';
+import { endSession as endEngineSession, findResult, initialState } from '../src/engine/engine.js';
+import { loadSessionState } from '../src/engine/state.js';
+import type { SessionState, ToolCallResult, TurnResult } from '../src/engine/types.js';
+import {
+  endSessionSignal,
+  endSessionUpdate,
+  getEvents,
+  getHistory,
+  getState,
+  postMessage,
+  sendMessage,
+  type SessionView,
+  type SessionWorkflowInput,
+  type UserMessage,
+  UserMessage as UserMessageSchema,
+} from './shared.js';
+
+/**
+ * LLM calls: 2 min per attempt (a long generation), heartbeat every 5 s by the activity so a dead worker is noticed
+ * after 20 s; retries with backoff 1 s → 30 s for 6 attempts (~2 min of outage), never for non-retryable types.
+ */
+const llm = proxyActivities<SessionActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: ['MODEL_OUTPUT_INVALID', 'SCRIPT_EXHAUSTED', 'INVALID_CONFIG'],
+  },
+});
+
+/** Tools: 1 min per attempt, 20 s heartbeat timeout, 3 attempts (tools should be idempotent on `callId`). */
+const tools = proxyActivities<SessionActivities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
+});
+
+/** Archive writes: short, idempotent, retried for up to ~10 minutes so a database blip loses nothing. */
+const archive = proxyActivities<SessionActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 15 },
+});
+
+/** The workflow's result when the session ends. */
+export interface SessionOutcome {
+  sessionId: string;
+  reason: 'end_action' | 'idle_timeout' | 'end_session';
+  turns: number;
+  stepId: string;
+}
+
+type QueueItem = { kind: 'message'; message: UserMessage } | { kind: 'end' };
+
+const now = (): string => new Date().toISOString();
+
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Plays engine commands as activities (call-site `summary` is deep-merged over the proxy's options); failures become engine inputs, never crashed turns. */
+function activityExecutors(): Omit<TurnExecutors, 'onState'> {
+  return {
+    now,
+    async decide(request): Promise<DecideOutcome> {
+      try {
+        const out = await llm.decide.executeWithOptions(
+          { summary: `decide ${request.stepId} #${request.decisionIndex}` },
+          [request],
+        );
+        return { type: 'decided', decision: out.decision };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const cause = err instanceof ActivityFailure ? err.cause : undefined;
+        if (cause instanceof ApplicationFailure && cause.type === 'MODEL_OUTPUT_INVALID') {
+          return { type: 'decisionInvalid', message: cause.message };
+        }
+        log.warn('decide failed', { error: failureMessage(err) });
+        return { type: 'decideFailed', message: failureMessage(err) };
+      }
+    },
+    async runTools(calls): Promise<ToolCallResult[]> {
+      return Promise.all(
+        calls.map(async (call): Promise<ToolCallResult> => {
+          try {
+            return await tools.runTool.executeWithOptions({ summary: `tool ${call.tool} ${call.callId}` }, [call]);
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            return { callId: call.callId, tool: call.tool, ok: false, error: failureMessage(err) };
+          }
+        }),
+      );
+    },
+    async summarize(request): Promise<SummarizeOutcome> {
+      try {
+        const summary = await llm.summarize.executeWithOptions(
+          { summary: `summarize ${request.purpose} ${request.flowId}` },
+          [request],
+        );
+        return { type: 'summarized', summary };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        return { type: 'summarizeFailed', message: failureMessage(err) };
+      }
+    },
+  };
+}
+
+function view(agent: AgentSnapshot, state: SessionState, run: number, queued: number, busy: boolean): SessionView {
+  return {
+    sessionId: state.sessionId,
+    agentName: agent.name,
+    configHash: agent.configHash,
+    status: state.status,
+    stepId: state.stepId,
+    ...(state.flow ? { flowId: state.flow.flowId } : {}),
+    turns: state.counters.turns,
+    queued,
+    busy,
+    run,
+    lastEventSeq: state.counters.events - 1,
+    createdAt: state.createdAt,
+    updatedAt: state.updatedAt,
+  };
+}
+
+/** The session workflow. Input: {@link SessionWorkflowInput}. */
+export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionOutcome> {
+  const agent = input.agent;
+  const run = (input.carried?.run ?? 0) + 1;
+  let state: SessionState = input.carried
+    ? loadSessionState(input.carried.state)
+    : initialState(agent, input.sessionId, now());
+  const queue: QueueItem[] = (input.carried?.pending ?? []).map((message) => ({ kind: 'message', message }));
+  /** Results of turns finished in this run, picked up by waiting update handlers. */
+  const finished = new Map<string, TurnResult>();
+  let busy = false;
+  let endRequested = false;
+  let turnsThisRun = 0;
+
+  const isQueued = (messageId: string) => queue.some((q) => q.kind === 'message' && q.message.messageId === messageId);
+
+  setHandler(getState, () => view(agent, state, run, queue.length, busy));
+  setHandler(getHistory, () => ({ sessionId: state.sessionId, turns: state.recentResults }));
+  setHandler(getEvents, (fromSeq: number) => ({
+    firstSeq: state.events[0]?.seq ?? state.counters.events,
+    nextSeq: state.counters.events,
+    events: state.events.filter((e) => e.seq >= fromSeq),
+    ended: state.status === 'ended',
+  }));
+
+  setHandler(
+    sendMessage,
+    async (message: UserMessage): Promise<TurnResult> => {
+      const earlier = findResult(state, message.messageId) ?? finished.get(message.messageId);
+      if (earlier) return earlier;
+      if (!isQueued(message.messageId)) queue.push({ kind: 'message', message });
+      await condition(() => finished.has(message.messageId) || (state.status === 'ended' && !isQueued(message.messageId)));
+      const result = finished.get(message.messageId);
+      if (!result) throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
+      return result;
+    },
+    {
+      validator: (message: UserMessage): void => {
+        const parsed = UserMessageSchema.safeParse(message);
+        if (!parsed.success) throw new Error(`INVALID_REQUEST: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        if (state.status !== 'active' || endRequested) throw new Error(`SESSION_ENDED: session ${state.sessionId} has ended`);
+      },
+    },
+  );
+
+  setHandler(postMessage, (message: UserMessage) => {
+    if (!UserMessageSchema.safeParse(message).success) {
+      log.warn('postMessage ignored: invalid message', { messageId: message?.messageId });
+      return;
+    }
+    if (state.status !== 'active' || findResult(state, message.messageId) || isQueued(message.messageId)) return;
+    queue.push({ kind: 'message', message });
+  });
+
+  setHandler(
+    endSessionUpdate,
+    async (): Promise<SessionView> => {
+      if (!endRequested && state.status === 'active') {
+        endRequested = true;
+        queue.push({ kind: 'end' });
+      }
+      await condition(() => state.status === 'ended');
+      return view(agent, state, run, queue.length, busy);
+    },
+  );
+  setHandler(endSessionSignal, () => {
+    if (!endRequested && state.status === 'active') {
+      endRequested = true;
+      queue.push({ kind: 'end' });
+    }
+  });
+
+  const memo = () =>
+    upsertMemo({ agent: agent.name, configHash: agent.configHash, stepId: state.stepId, flowId: state.flow?.flowId ?? null, status: state.status, turns: state.counters.turns });
+
+  if (run === 1) {
+    memo();
+    await archive.archiveSessionStart({ sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt });
+  }
+
+  const exec = activityExecutors();
+  let endReason: SessionOutcome['reason'] | undefined;
+
+  for (;;) {
+    const info = workflowInfo();
+    const canDue =
+      info.continueAsNewSuggested || turnsThisRun >= agent.session.maxTurnsPerRun || info.historySize >= agent.session.maxHistoryBytes;
+    if (canDue && queue.length === 0) break;
+
+    const woke = await condition(() => queue.length > 0, agent.session.idleTimeoutMs);
+    if (!woke) {
+      state = endEngineSession(state, 'idle_timeout', now());
+      endReason = 'idle_timeout';
+      break;
+    }
+    const item = queue.shift()!;
+    if (item.kind === 'end') {
+      state = endEngineSession(state, 'end_session', now());
+      endReason = 'end_session';
+      break;
+    }
+    if (findResult(state, item.message.messageId)) continue; // duplicate by message id (signal + update)
+    busy = true;
+    const startedAt = now();
+    const out = await runTurn(agent, state, item.message, {
+      ...exec,
+      onState: (s) => {
+        state = s; // queries see events live, mid-turn
+      },
+    });
+    state = out.state;
+    busy = false;
+    turnsThisRun++;
+    finished.set(out.result.messageId, out.result);
+    memo();
+    await archive.archiveTurn.executeWithOptions(
+      { summary: `archive turn ${out.result.turn}` },
+      [{ sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, run, startedAt, finishedAt: now(), turn: out.result }],
+    );
+    if (state.status === 'ended') {
+      endReason = 'end_action';
+      break;
+    }
+  }
+
+  if (endReason) {
+    // Messages still queued cannot be answered: their handlers see `ended` and fail with SESSION_ENDED.
+    queue.length = 0;
+    memo();
+    await archive.archiveSessionEnd({
+      sessionId: state.sessionId,
+      agentName: agent.name,
+      configHash: agent.configHash,
+      status: 'ended',
+      reason: endReason,
+      at: state.updatedAt,
+      events: state.events.filter((e) => e.type === 'session_ended'),
+    });
+    await condition(allHandlersFinished);
+    return { sessionId: state.sessionId, reason: endReason, turns: state.counters.turns, stepId: state.stepId };
+  }
+
+  // Continue-as-new between turns, once every update handler has returned its result.
+  await condition(allHandlersFinished);
+  const pending = queue.flatMap((q) => (q.kind === 'message' ? [q.message] : []));
+  return continueAsNew<typeof sessionWorkflow>({
+    sessionId: input.sessionId,
+    agent,
+    carried: { state, pending, run },
+  });
+}
