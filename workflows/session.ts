@@ -242,7 +242,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     const info = workflowInfo();
     const canDue =
       info.continueAsNewSuggested || turnsThisRun >= agent.session.maxTurnsPerRun || info.historySize >= agent.session.maxHistoryBytes;
-    if (canDue && queue.length === 0) break;
+    if (canDue && queue.length === 0) {
+      // Continue-as-new only once every handler has returned; a message arriving meanwhile is processed first.
+      await condition(() => allHandlersFinished() || queue.length > 0);
+      if (queue.length === 0) break;
+      continue;
+    }
 
     const woke = await condition(() => queue.length > 0, agent.session.idleTimeoutMs);
     if (!woke) {
@@ -297,8 +302,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     return { sessionId: state.sessionId, reason: endReason, turns: state.counters.turns, stepId: state.stepId };
   }
 
-  // Continue-as-new between turns, once every update handler has returned its result.
-  await condition(allHandlersFinished);
+  // Continue-as-new between turns; every update handler has returned its result (checked above).
   const pending = queue.flatMap((q) => (q.kind === 'message' ? [q.message] : []));
   return continueAsNew<typeof sessionWorkflow>({
     sessionId: input.sessionId,

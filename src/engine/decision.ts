@@ -43,6 +43,32 @@ export interface DecisionSchemaOptions {
  * @throws Error if the step's answer model is not a JSON Schema zod can read (config validation prevents it).
  */
 export function decisionSchemaFor(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions = {}): z.ZodType<Decision> {
+  const key = cacheKey(agent, step, opts);
+  const cached = schemaCache.get(key);
+  if (cached) return cached;
+  const schema = buildDecisionSchema(agent, step, opts);
+  remember(schemaCache, key, schema);
+  return schema;
+}
+
+/**
+ * Built schemas by agent name + config hash + step: pure values of the pinned config, so sharing them between
+ * workflows in one isolate is deterministic. Bounded to {@link MAX_CACHED} entries (oldest dropped).
+ */
+const schemaCache = new Map<string, z.ZodType<Decision>>();
+const jsonSchemaCache = new Map<string, Record<string, unknown>>();
+const MAX_CACHED = 500;
+
+function cacheKey(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions): string {
+  return `${agent.name}\u0000${agent.configHash}\u0000${step.id}\u0000${opts.forceRespond ? 1 : 0}`;
+}
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  cache.set(key, value);
+}
+
+function buildDecisionSchema(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions): z.ZodType<Decision> {
   const variants: z.ZodObject[] = [];
   if (step.answerModel) {
     const answer = z.fromJSONSchema(step.answerModel as Parameters<typeof z.fromJSONSchema>[0]);
@@ -94,9 +120,14 @@ export function allowedActions(step: Step, opts: DecisionSchemaOptions = {}): Ac
  * Tool argument schemas are inlined per tool so the model sees each tool's parameters.
  */
 export function decisionJsonSchema(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions = {}): Record<string, unknown> {
-  const schema = z.toJSONSchema(decisionSchemaFor(agent, step, opts), { unrepresentable: 'any' }) as Record<string, unknown>;
-  delete schema.$schema;
-  return schema;
+  const key = cacheKey(agent, step, opts);
+  let schema = jsonSchemaCache.get(key);
+  if (!schema) {
+    schema = z.toJSONSchema(decisionSchemaFor(agent, step, opts), { unrepresentable: 'any' }) as Record<string, unknown>;
+    delete schema.$schema;
+    remember(jsonSchemaCache, key, schema);
+  }
+  return JSON.parse(JSON.stringify(schema)) as Record<string, unknown>; // callers may mutate their copy
 }
 
 /**

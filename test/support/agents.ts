@@ -34,7 +34,7 @@ export function flow(id: string, enters: string[], exits: string[], over: Partia
  * back to `order`, and to `done`). Flow `ordering` enters at `order`, exits at `checkout`.
  */
 export function testAgent(over: Partial<AgentSnapshot> = {}): AgentSnapshot {
-  return {
+  const agent: AgentSnapshot = {
     schemaVersion: AGENT_SCHEMA_VERSION,
     name: 'test-agent',
     configHash: 'abc123def456',
@@ -70,4 +70,17 @@ export function testAgent(over: Partial<AgentSnapshot> = {}): AgentSnapshot {
     session: { ...DEFAULT_SESSION_LIMITS },
     ...over,
   };
+  // Like the loader, derive the hash from the content: caches key on it, so two different test agents must differ.
+  return over.configHash ? agent : { ...agent, configHash: fnv1a(JSON.stringify({ ...agent, configHash: '' })) };
 }
+
+/** 32-bit FNV-1a as 8 hex digits (test-only content hash). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+

@@ -1,0 +1,68 @@
+/**
+ * Process configuration from the environment, shared by `stepwise worker`, `stepwise api` and `stepwise dev`.
+ *
+ * | variable | default | meaning |
+ * |---|---|---|
+ * | `TEMPORAL_ADDRESS` | `localhost:7233` | Temporal frontend host:port |
+ * | `TEMPORAL_NAMESPACE` | `default` | namespace |
+ * | `TEMPORAL_API_KEY` | unset | API key (Temporal Cloud); turns TLS on |
+ * | `TEMPORAL_TLS_CERT_PATH`, `TEMPORAL_TLS_KEY_PATH` | unset | mTLS client cert and key (PEM files) |
+ * | `STEPWISE_TASK_QUEUE` | `stepwise` | task queue |
+ * | `STEPWISE_AGENTS` | `examples` | comma-separated agent YAML files or directories |
+ * | `DATABASE_URL` | unset | PostgreSQL archive; unset turns the archive off |
+ *
+ * Node only.
+ */
+import { readFileSync } from 'node:fs';
+import type { ArchiveStore } from '../../activities/archive/store.js';
+import { loadAgents, type LoadedAgent } from '../config/load.js';
+
+/** Connection options for `Connection.connect` / `NativeConnection.connect`. Secrets stay in this process. */
+export function temporalConnectionOptions(env: NodeJS.ProcessEnv = process.env): {
+  address: string;
+  tls?: boolean | { clientCertPair: { crt: Buffer; key: Buffer } };
+  apiKey?: string;
+} {
+  const address = env.TEMPORAL_ADDRESS || 'localhost:7233';
+  if (env.TEMPORAL_TLS_CERT_PATH && env.TEMPORAL_TLS_KEY_PATH) {
+    return {
+      address,
+      tls: { clientCertPair: { crt: readFileSync(env.TEMPORAL_TLS_CERT_PATH), key: readFileSync(env.TEMPORAL_TLS_KEY_PATH) } },
+      ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
+    };
+  }
+  if (env.TEMPORAL_API_KEY) return { address, tls: true, apiKey: env.TEMPORAL_API_KEY };
+  return { address };
+}
+
+/** Agent config paths from `STEPWISE_AGENTS` (comma-separated), default `examples`. */
+export function agentPaths(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.STEPWISE_AGENTS || 'examples')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Loads every agent named by `STEPWISE_AGENTS`, printing config warnings.
+ *
+ * @throws ConfigError (not retryable) listing every problem with file, line and path.
+ */
+export async function loadAgentsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<LoadedAgent[]> {
+  const agents = await loadAgents(agentPaths(env), { env });
+  for (const a of agents) for (const w of a.warnings) console.warn(`warning: ${w.file}:${w.line ?? '?'} ${w.path}: ${w.message}`);
+  return agents;
+}
+
+/**
+ * Opens the PostgreSQL archive when `DATABASE_URL` is set, running migrations first; `undefined` otherwise.
+ *
+ * @throws the driver's connection error if the database is unreachable (retry by restarting the process).
+ */
+export async function connectArchiveFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<ArchiveStore | undefined> {
+  if (!env.DATABASE_URL) return undefined;
+  const { migrateArchive } = await import('../../activities/archive/migrate.js');
+  const { createPgArchive } = await import('../../activities/archive/pg-store.js');
+  await migrateArchive(env.DATABASE_URL);
+  return createPgArchive(env.DATABASE_URL);
+}

@@ -1,0 +1,75 @@
+/**
+ * `stepwise` command line (commander). Each command imports its implementation lazily so `stepwise --help` and
+ * `stepwise validate` start fast and never touch Temporal.
+ */
+import { Command } from 'commander';
+
+const program = new Command();
+program
+  .name('stepwise')
+  .description('Durable step-and-flow conversational agents on Temporal')
+  .version('0.1.0');
+
+program
+  .command('dev')
+  .description('Temporal dev server + worker + API in one process (uses TEMPORAL_ADDRESS instead if set)')
+  .action(async () => {
+    const { runDev } = await import('./dev.js');
+    process.exitCode = await runDev(process.env);
+  });
+
+program
+  .command('worker')
+  .description('Run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, STEPWISE_TASK_QUEUE, STEPWISE_AGENTS, DATABASE_URL)')
+  .action(async () => {
+    const { runWorkerFromEnv } = await import('../../workers/worker.js');
+    await runWorkerFromEnv(process.env);
+  });
+
+program
+  .command('api')
+  .description('Run the REST API (PORT, HOST, TEMPORAL_ADDRESS, STEPWISE_AGENTS, DATABASE_URL)')
+  .action(async () => {
+    const { runApiFromEnv } = await import('./api.js');
+    await runApiFromEnv(process.env);
+  });
+
+program
+  .command('validate')
+  .description('Validate agent configs; prints ok or the errors with file:line and key path')
+  .argument('<configs...>', 'agent YAML files')
+  .action(async (configs: string[]) => {
+    const { runValidate } = await import('./validate.js');
+    process.exitCode = await runValidate(configs, { log: (s) => console.log(s), error: (s) => console.error(s) });
+  });
+
+program
+  .command('chat')
+  .description('Chat with an agent in this terminal (in-process engine; stdin lines when not a TTY)')
+  .argument('<config>', 'agent YAML file')
+  .option('--json', 'print each turn result as one JSON line')
+  .option('--session <id>', 'session id')
+  .action(async (config: string, opts: { json?: boolean; session?: string }) => {
+    const { runChat } = await import('./chat.js');
+    process.exitCode = await runChat(config, { json: opts.json, sessionId: opts.session });
+  });
+
+program
+  .command('migrate')
+  .description('Run the archive database migrations against DATABASE_URL')
+  .action(async () => {
+    if (!process.env.DATABASE_URL) {
+      console.error('DATABASE_URL is not set: nothing to migrate');
+      process.exitCode = 1;
+      return;
+    }
+    const { migrateArchive } = await import('../../activities/archive/migrate.js');
+    await migrateArchive(process.env.DATABASE_URL);
+    console.log('migrations applied');
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const e = err as { code?: string; message?: string };
+  console.error(e?.code === 'INVALID_CONFIG' ? e.message : `error: ${e?.message ?? String(err)}`);
+  process.exitCode = 1;
+});

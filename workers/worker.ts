@@ -1,0 +1,77 @@
+/**
+ * The Stepwise worker: polls the task queue, runs session workflows and their activities.
+ *
+ * `stepwise worker` calls {@link runWorkerFromEnv}; `stepwise dev` and the integration tests call
+ * {@link createSessionWorker} with their own connection. Configured by environment (see README "Environment").
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, toolMap } from '../activities/index.js';
+import type { ArchiveStore } from '../activities/archive/store.js';
+import { ModelCache } from '../activities/models/model.js';
+import type { LoadedAgent } from '../src/config/load.js';
+import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
+import { workflowsPath } from './workflows-path.js';
+import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../src/cli/env.js';
+
+export { workflowsPath };
+
+export interface SessionWorkerOptions {
+  connection: NativeConnection;
+  /** Default `default`. */
+  namespace?: string;
+  /** Default `stepwise`. */
+  taskQueue?: string;
+  agents: LoadedAgent[];
+  archive?: ArchiveStore;
+  models?: ModelCache;
+  /** Extra worker options (e.g. a prebuilt `workflowBundle`, shutdown timing in tests). */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/**
+ * Creates (does not start) a worker for the session workflow and activities.
+ *
+ * @throws whatever `Worker.create` throws: namespace not found, bundling failure (not retryable without a fix).
+ */
+export async function createSessionWorker(opts: SessionWorkerOptions): Promise<Worker> {
+  const activities = createActivities({
+    models: opts.models ?? new ModelCache(),
+    tools: toolMap(opts.agents),
+    archive: opts.archive,
+  });
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowsPath,
+    activities,
+    ...opts.workerOptions,
+  });
+}
+
+/**
+ * `stepwise worker`: loads agents from `STEPWISE_AGENTS`, connects to `TEMPORAL_ADDRESS`, opens the archive when
+ * `DATABASE_URL` is set (running migrations), and runs until SIGINT/SIGTERM.
+ */
+export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const agents = await loadAgentsFromEnv(env);
+  const archive = await connectArchiveFromEnv(env);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(env));
+  try {
+    const taskQueue = env.STEPWISE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
+    const worker = await createSessionWorker({
+      connection,
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      taskQueue,
+      agents,
+      archive,
+    });
+    console.log(
+      `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}`,
+    );
+    await worker.run();
+  } finally {
+    await connection.close();
+    await archive?.close();
+  }
+}
