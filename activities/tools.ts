@@ -42,7 +42,7 @@ function isZodSchema(value: unknown): value is z.ZodType {
 export function toolParametersJsonSchema(parameters: unknown): JsonSchema {
   let schema: JsonSchema;
   if (isZodSchema(parameters)) {
-    schema = z.toJSONSchema(parameters, { unrepresentable: 'any' }) as JsonSchema;
+    schema = z.toJSONSchema(parameters, { unrepresentable: 'any', io: 'input' }) as JsonSchema;
   } else if (typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)) {
     schema = structuredClone(parameters) as JsonSchema;
   } else {

@@ -22,6 +22,8 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 export interface AnswerModelIssue {
   path: (string | number)[];
   message: string;
+  /** Point at the key (unknown keys) rather than its value. */
+  at?: 'key';
 }
 
 /** Normalised schema (absent when there are issues) and the issues found. */
@@ -86,7 +88,7 @@ function fieldMapSchema(fields: Record<string, unknown>, issues: AnswerModelIssu
     if (isPlainObject(spec)) {
       const extra = Object.keys(spec).filter((k) => !['type', 'description', 'optional'].includes(k));
       if (extra.length > 0) {
-        issues.push({ path: [name, extra[0] as string], message: `unknown key "${extra[0]}" (use type, description, optional)` });
+        issues.push({ path: [name, extra[0] as string], at: 'key', message: `unknown key "${extra[0]}" (use type, description, optional)` });
         continue;
       }
       typeText = spec.type;

@@ -18,6 +18,8 @@ export interface InterpolatedString {
   missing: string[];
   /** True when the text contained at least one reference or `$$` escape. */
   changed: boolean;
+  /** Every variable referenced (set or not, with or without default), without repeats. */
+  variables: string[];
 }
 
 /**
@@ -27,11 +29,13 @@ export interface InterpolatedString {
  */
 export function interpolateString(text: string, env: NodeJS.ProcessEnv): InterpolatedString {
   const missing: string[] = [];
+  const variables: string[] = [];
   let changed = false;
   const value = text.replace(REFERENCE, (_match, dollar: string | undefined, braced, fallback, bare) => {
     changed = true;
     if (dollar) return '$';
     const name = (braced ?? bare) as string;
+    if (!variables.includes(name)) variables.push(name);
     const found = env[name];
     if (fallback !== undefined) return found === undefined || found === '' ? fallback : found;
     if (found === undefined) {
@@ -40,7 +44,7 @@ export function interpolateString(text: string, env: NodeJS.ProcessEnv): Interpo
     }
     return found;
   });
-  return { value, missing, changed };
+  return { value, missing, changed, variables };
 }
 
 /** An unset variable found in the document: where (key path and the scalar's source offset) and which. */
@@ -52,19 +56,26 @@ export interface InterpolationIssue {
   variable: string;
 }
 
+/** What {@link interpolateDocument} found: unset variables, and the paths of scalars that took a variable's value. */
+export interface DocumentInterpolation {
+  unset: InterpolationIssue[];
+  /** Key paths of every scalar whose text contained a reference (not just `$$`). */
+  interpolated: (string | number)[][];
+}
+
 /**
- * Interpolates every string scalar of `doc` in place and returns the unset variables (an empty list when all were
- * set). Plain (unquoted) scalars whose text changed are re-typed like YAML would (`max_iter: $N` with N=5 is the
- * number 5; `true`/`false` are booleans); quoted and block scalars stay strings. Aliased nodes are visited once.
+ * Interpolates every string scalar of `doc` in place. Plain (unquoted) scalars whose text changed are re-typed like
+ * YAML would (`max_iter: $N` with N=5 is the number 5; `true`/`false` are booleans); quoted and block scalars stay
+ * strings. Aliased nodes are visited once.
  */
-export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): InterpolationIssue[] {
-  const issues: InterpolationIssue[] = [];
+export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): DocumentInterpolation {
+  const result: DocumentInterpolation = { unset: [], interpolated: [] };
   const seen = new Set<unknown>();
   const visit = (node: unknown, path: (string | number)[]): void => {
     if (node === null || node === undefined || seen.has(node) || isAlias(node)) return;
     seen.add(node);
     if (isScalar(node)) {
-      interpolateScalar(node, path, env, issues);
+      interpolateScalar(node, path, env, result);
     } else if (isMap(node)) {
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
@@ -76,19 +87,20 @@ export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): Inte
     }
   };
   visit(doc.contents as Node | null, []);
-  return issues;
+  return result;
 }
 
 function interpolateScalar(
   node: Scalar,
   path: (string | number)[],
   env: NodeJS.ProcessEnv,
-  issues: InterpolationIssue[],
+  out: DocumentInterpolation,
 ): void {
   if (typeof node.value !== 'string') return;
   const result = interpolateString(node.value, env);
-  for (const variable of result.missing) issues.push({ path, offset: node.range?.[0], variable });
+  for (const variable of result.missing) out.unset.push({ path, offset: node.range?.[0], variable });
   if (!result.changed) return;
+  if (result.variables.length > 0) out.interpolated.push(path);
   node.value = node.type === 'PLAIN' ? retype(result.value) : result.value;
 }
 

@@ -42,12 +42,13 @@ export class YamlLocator {
   ) {}
 
   /**
-   * Line and column of the node at `path` (its key with `at: 'key'`), or of the deepest existing ancestor when the
-   * path does not exist (a missing key points at the map that lacks it).
+   * Line and column of the node at `path` (its key with `at: 'key'`). When the path does not exist, the position of
+   * the deepest existing ancestor: the key naming the map that lacks the key, or the sequence item / document.
    */
   position(path: KeyPath, at: 'key' | 'value' = 'value'): { line: number; column: number } | undefined {
     let node: unknown = this.doc.contents;
     let offset = (node as Node | null)?.range?.[0];
+    let lastKeyOffset: number | undefined;
     for (const [index, segment] of path.entries()) {
       if (isAlias(node)) node = node.resolve(this.doc);
       let next: unknown;
@@ -61,7 +62,12 @@ export class YamlLocator {
       } else if (isSeq(node) && typeof segment === 'number') {
         next = node.items[segment];
       }
-      if (next === undefined && keyOffset === undefined) break;
+      if (next === undefined && keyOffset === undefined) {
+        // Missing: point at the key naming the map that lacks it (or at the sequence item / document).
+        offset = lastKeyOffset ?? offset;
+        break;
+      }
+      lastKeyOffset = keyOffset;
       node = next;
       const valueOffset = (next as Node | null)?.range?.[0];
       const wantKey = index === path.length - 1 && at === 'key' && keyOffset !== undefined;

@@ -1,0 +1,329 @@
+/**
+ * Loading agent YAML files (Node): parse with positions → `$VAR` interpolation → schema check → tool modules →
+ * normalisation → cross-reference checks → {@link AgentSnapshot} plus the agent's {@link ToolRegistry}.
+ *
+ * Every problem is a {@link ConfigIssue} with file, line, column and key path. {@link validateAgentFile} returns them;
+ * {@link loadAgent} / {@link loadAgents} throw one {@link ConfigError} (code INVALID_CONFIG, not retryable) listing
+ * every error.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { importToolModule, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import type { ToolDefinition } from '../tools.js';
+import type { AgentSnapshot, ToolDescriptor } from './agent.js';
+import { interpolateDocument } from './interpolate.js';
+import { applyToolDefs, normalizeAgent } from './normalize.js';
+import { RawAgent } from './schema.js';
+import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from './validate.js';
+
+/** A loaded agent: the snapshot sessions pin, the tools the worker runs, non-fatal warnings, the absolute file path. */
+export interface LoadedAgent {
+  snapshot: AgentSnapshot;
+  tools: ToolRegistry;
+  warnings: ConfigIssue[];
+  file: string;
+}
+
+/** Options of the loaders. */
+export interface LoadOptions {
+  /** Variables for `$VAR` interpolation. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Result of {@link validateAgentFile}: the snapshot when there is no error, and every issue (errors and warnings). */
+export interface AgentValidation {
+  snapshot?: AgentSnapshot;
+  issues: ConfigIssue[];
+}
+
+interface Analysis extends AgentValidation {
+  definitions?: ToolDefinition[];
+  descriptors?: ToolDescriptor[];
+  namePosition?: { line?: number; column?: number };
+}
+
+const TOOL_EXTENSIONS = ['.ts', '.js', '.mjs'];
+
+const HEADER_WARNING =
+  'an environment value in an llm header is copied into the session snapshot (workflow history); ' +
+  'put API keys in `api_key_env` instead';
+
+/** `llm.headers.X` or `llm.<name>.headers.X`: values that end up in workflow history. */
+function isHeaderPath(path: (string | number)[]): boolean {
+  return path[0] === 'llm' && (path[1] === 'headers' || path[2] === 'headers');
+}
+
+const hasErrors = (issues: ConfigIssue[]) => issues.some((i) => i.severity === 'error');
+
+/**
+ * Validates one agent file without throwing for config problems (the `stepwise validate` path).
+ *
+ * @param path the YAML file; issues name it as given.
+ */
+export async function validateAgentFile(path: string, options: LoadOptions = {}): Promise<AgentValidation> {
+  const { snapshot, issues } = await analyzeAgentFile(path, options.env ?? process.env);
+  return snapshot ? { snapshot, issues } : { issues };
+}
+
+/**
+ * Loads one agent file.
+ *
+ * @returns the snapshot, its tool registry, warnings (e.g. unreachable steps) and the absolute file path.
+ * @throws ConfigError (INVALID_CONFIG, not retryable) listing every error found.
+ */
+export async function loadAgent(path: string, options: LoadOptions = {}): Promise<LoadedAgent> {
+  const analysis = await analyzeAgentFile(path, options.env ?? process.env);
+  return toLoaded(path, analysis);
+}
+
+/**
+ * Loads several agents. Each argument is a YAML file or a directory; a directory contributes every `*.agent.yaml`,
+ * `*.agent.yml` and `agent.yaml` in it and in its immediate subdirectories (e.g. `examples/shop/config.agent.yaml`).
+ *
+ * @throws ConfigError listing every error of every file, including a missing path, a directory without agents and
+ *   two files declaring the same agent `name`.
+ */
+export async function loadAgents(pathsOrDirs: string[], options: LoadOptions = {}): Promise<LoadedAgent[]> {
+  const { files, issues } = await checkAgentFiles(pathsOrDirs, options);
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(errors);
+  return files.map((f) => toLoaded(f.file, f.analysis));
+}
+
+/** One file's outcome in {@link validateAgentFiles}. */
+export interface FileValidation extends AgentValidation {
+  /** The file as found (a directory argument joined with the file name). */
+  file: string;
+}
+
+/**
+ * Validates files and directories (expanded as in {@link loadAgents}) without throwing for config problems.
+ *
+ * @returns per-file results (each with its own issues) and `issues`: every issue of every file plus discovery
+ *   problems and duplicate agent names.
+ */
+export async function validateAgentFiles(
+  pathsOrDirs: string[],
+  options: LoadOptions = {},
+): Promise<{ files: FileValidation[]; issues: ConfigIssue[] }> {
+  const checked = await checkAgentFiles(pathsOrDirs, options);
+  const files = checked.files.map(({ file, analysis }) =>
+    analysis.snapshot ? { file, snapshot: analysis.snapshot, issues: analysis.issues } : { file, issues: analysis.issues },
+  );
+  return { files, issues: checked.issues };
+}
+
+async function checkAgentFiles(
+  pathsOrDirs: string[],
+  options: LoadOptions,
+): Promise<{ files: { file: string; analysis: Analysis }[]; issues: ConfigIssue[] }> {
+  const found = await findAgentFiles(pathsOrDirs);
+  const issues = [...found.issues];
+  const files: { file: string; analysis: Analysis }[] = [];
+  const names = new Map<string, string>();
+  for (const file of found.files) {
+    const analysis = await analyzeAgentFile(file, options.env ?? process.env);
+    const name = analysis.snapshot?.name;
+    const first = name === undefined ? undefined : names.get(name);
+    if (name !== undefined && first !== undefined) {
+      const duplicate: ConfigIssue = {
+        file: normalize(file),
+        ...analysis.namePosition,
+        path: 'name',
+        message: `duplicate agent name "${name}" (also in ${first})`,
+        severity: 'error',
+      };
+      analysis.issues.push(duplicate);
+      delete analysis.snapshot;
+    } else if (name !== undefined) names.set(name, normalize(file));
+    issues.push(...analysis.issues);
+    files.push({ file: normalize(file), analysis });
+  }
+  return { files, issues };
+}
+
+/**
+ * Expands files and directories into agent files (see {@link loadAgents}), sorted per directory, without repeats.
+ * A missing path or a directory without agent files is an error issue.
+ */
+export async function findAgentFiles(pathsOrDirs: string[]): Promise<{ files: string[]; issues: ConfigIssue[] }> {
+  const files: string[] = [];
+  const issues: ConfigIssue[] = [];
+  const add = (file: string) => {
+    if (!files.some((f) => resolve(f) === resolve(file))) files.push(normalize(file));
+  };
+  for (const path of pathsOrDirs) {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) {
+      issues.push({ file: path, path: '', message: 'no such file or directory', severity: 'error' });
+    } else if (info.isFile()) {
+      add(path);
+    } else {
+      const before = files.length;
+      for (const file of await agentFilesIn(path)) add(file);
+      if (files.length === before) {
+        issues.push({ file: path, path: '', message: 'no *.agent.yaml, *.agent.yml or agent.yaml files found', severity: 'error' });
+      }
+    }
+  }
+  return { files, issues };
+}
+
+function isAgentFileName(name: string): boolean {
+  return /\.agent\.ya?ml$/.test(name) || name === 'agent.yaml' || name === 'agent.yml';
+}
+
+async function agentFilesIn(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) if (entry.isFile() && isAgentFileName(entry.name)) out.push(join(dir, entry.name));
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const sub = (await readdir(join(dir, entry.name), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of sub) if (e.isFile() && isAgentFileName(e.name)) out.push(join(dir, entry.name, e.name));
+  }
+  return out;
+}
+
+function toLoaded(path: string, analysis: Analysis): LoadedAgent {
+  const errors = analysis.issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0 || !analysis.snapshot) throw new ConfigError(errors);
+  return {
+    snapshot: analysis.snapshot,
+    tools: new ToolRegistry(analysis.definitions ?? [], { descriptors: analysis.descriptors }),
+    warnings: analysis.issues.filter((i) => i.severity === 'warning'),
+    file: resolve(path),
+  };
+}
+
+/** The whole pipeline for one file; never throws for config problems. */
+async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<Analysis> {
+  const file = normalize(path);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { issues: [{ file, path: '', message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, severity: 'error' }] };
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return {
+      issues: doc.errors.map((e) => ({
+        file,
+        ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
+        path: '',
+        message: `YAML syntax error: ${e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
+        severity: 'error' as const,
+      })),
+    };
+  }
+  const locator = new YamlLocator(file, doc, lineCounter);
+  const issues: ConfigIssue[] = [];
+  const { unset, interpolated } = interpolateDocument(doc, env);
+  for (const u of unset) {
+    issues.push(locator.toIssue({ path: u.path, message: `environment variable ${u.variable} is not set (use \${${u.variable}:-default} for a default)` }));
+  }
+  for (const path of interpolated.filter(isHeaderPath)) {
+    issues.push(locator.toIssue({ path, severity: 'warning', message: HEADER_WARNING }));
+  }
+  const unsetPaths = unset.map((u) => formatKeyPath(u.path));
+  const notCascade = (i: PathIssue) => {
+    const p = formatKeyPath(i.path);
+    return !unsetPaths.some((u) => p === u || p.startsWith(`${u}.`) || p.startsWith(`${u}[`));
+  };
+  const plain: unknown = doc.toJS();
+  const parsed = RawAgent.safeParse(plain);
+  const shapeIssues = [...aliasIssues(plain), ...(parsed.success ? [] : zodPathIssues(parsed.error.issues, (p) => locator.has(p)))];
+  issues.push(...dedupe(shapeIssues.filter(notCascade)).map((i) => locator.toIssue(i)));
+  const namePosition = locator.position(['name']);
+  if (!parsed.success || hasErrors(issues)) return { issues: byLine(issues), namePosition };
+  const raw = parsed.data;
+  const baseDir = dirname(resolve(file));
+
+  const tools = await loadToolFiles(raw, baseDir);
+  issues.push(...tools.issues.map((i) => locator.toIssue(i)));
+  if (raw.tools?.mcp_servers !== undefined) {
+    issues.push(locator.toIssue({ path: ['tools', 'mcp_servers'], at: 'key', severity: 'warning', message: 'MCP tool sources are not supported yet; ignored' }));
+  }
+  if (raw.tools?.external_tools !== undefined) {
+    issues.push(locator.toIssue({ path: ['tools', 'external_tools'], at: 'key', severity: 'warning', message: 'external_tools are not supported; ignored' }));
+  }
+  const applied = tools.failed
+    ? { descriptors: tools.descriptors, issues: [] }
+    : applyToolDefs(tools.descriptors, raw.tools?.tool_defs);
+  issues.push(...applied.issues.map((i) => locator.toIssue(i)));
+
+  const normalized = normalizeAgent(raw, { baseDir, tools: applied.descriptors });
+  issues.push(...normalized.issues.map((i) => locator.toIssue(i)));
+  const llmNames = new Set(typeof (raw.llm as { provider?: unknown }).provider === 'string' ? ['global'] : Object.keys(raw.llm));
+  const toolNames = tools.failed ? undefined : new Set(tools.descriptors.map((d) => d.name));
+  issues.push(...crossReferenceIssues(raw, { llmNames, toolNames }).map((i) => locator.toIssue(i)));
+
+  byLine(issues);
+  if (hasErrors(issues) || !normalized.snapshot) return { issues, namePosition };
+  return { snapshot: normalized.snapshot, definitions: tools.definitions, descriptors: applied.descriptors, issues, namePosition };
+}
+
+/** Sorts issues in place by line, then column (stable: same-place issues keep their order). */
+function byLine(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+}
+
+function dedupe(issues: PathIssue[]): PathIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${formatKeyPath(i.path)}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Imports `tools.tool_files`; `failed` when any module could not be used (tool reference checks are then skipped). */
+async function loadToolFiles(
+  raw: RawAgent,
+  baseDir: string,
+): Promise<{ definitions: ToolDefinition[]; descriptors: ToolDescriptor[]; issues: PathIssue[]; failed: boolean }> {
+  const definitions: ToolDefinition[] = [];
+  const descriptors: ToolDescriptor[] = [];
+  const issues: PathIssue[] = [];
+  const origin = new Map<string, string>();
+  let failed = false;
+  for (const [k, written] of (raw.tools?.tool_files ?? []).entries()) {
+    const path = ['tools', 'tool_files', k];
+    const abs = resolve(baseDir, written);
+    if (!TOOL_EXTENSIONS.includes(extname(abs))) {
+      issues.push({ path, message: `tool module ${written} must be a .ts, .js or .mjs file` });
+      failed = true;
+      continue;
+    }
+    const info = await stat(abs).catch(() => undefined);
+    if (!info?.isFile()) {
+      issues.push({ path, message: `tool module ${written} not found (looked at ${abs})` });
+      failed = true;
+      continue;
+    }
+    let tools: ToolDefinition[];
+    try {
+      tools = await importToolModule(abs);
+    } catch (err) {
+      issues.push({ path, message: `tool module ${written}: ${(err as Error).message}` });
+      failed = true;
+      continue;
+    }
+    for (const tool of tools) {
+      const other = origin.get(tool.name);
+      if (other !== undefined) {
+        issues.push({ path, message: `duplicate tool name "${tool.name}" in ${written} (also in ${other})` });
+        continue;
+      }
+      origin.set(tool.name, written);
+      definitions.push(tool);
+      descriptors.push({ name: tool.name, description: tool.description, parameters: toolParametersJsonSchema(tool.parameters) });
+    }
+  }
+  return { definitions, descriptors, issues, failed };
+}

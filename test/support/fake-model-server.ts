@@ -1,0 +1,380 @@
+/**
+ * A local fake of the model APIs for tests: `node:http` on 127.0.0.1 (random port), speaking enough of
+ * - OpenAI Chat Completions: `POST /v1/chat/completions` (JSON, or SSE chunks when the body has `stream: true`);
+ * - Anthropic Messages: `POST /v1/messages` (JSON, or SSE events when the body has `stream: true`).
+ *
+ * Responses are queued with {@link FakeModelServer.enqueue} and served in order, whatever the endpoint. A decision
+ * object (anything with `action`) is encoded the way each API returns a decision: OpenAI message content (JSON
+ * text), Anthropic `tool_use` block named after the request's forced tool. With nothing queued the server answers
+ * 500 with a message saying so. Point SDK clients at `openaiBaseUrl` / `anthropicBaseUrl`.
+ *
+ * Also exports request fixtures ({@link sampleDecideRequest}, {@link sampleSummarizeRequest}) built with the engine's
+ * real decision schema, for tests of anything that talks to a model.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_MEMORY, DEFAULT_SESSION_LIMITS, type AgentSnapshot, type LlmConfig, type Step } from '../../src/config/agent.js';
+import { decisionJsonSchema } from '../../src/engine/decision.js';
+import type { DecideRequest, SummarizeRequest } from '../../src/engine/types.js';
+
+/** A queued response. All fields optional; a plain `{}` is an empty 200 model answer. */
+export interface FakeResponse {
+  /** HTTP status (default 200). */
+  status?: number;
+  /** Extra response headers, e.g. `{'retry-after': '7'}`. */
+  headers?: Record<string, string>;
+  /** Raw body: sent as is (objects JSON-encoded). Overrides every field below. */
+  body?: unknown;
+  /** An error message, wrapped in the endpoint's error body format (use with a 4xx/5xx `status`). */
+  error?: string;
+  /** Raw model output text: OpenAI message content; Anthropic text block (no tool_use). */
+  text?: string;
+  /** Tool input for Anthropic's tool_use block, or content JSON for OpenAI (as a decision object would be). */
+  decision?: unknown;
+  /** OpenAI `message.refusal`; Anthropic `stop_reason: refusal` with this text. */
+  refusal?: string;
+  /** OpenAI `finish_reason` / Anthropic `stop_reason` override (e.g. `length`, `max_tokens`). */
+  stopReason?: string;
+  /** Wait this long before answering (ms), e.g. to test aborts. */
+  delayMs?: number;
+}
+
+/** A request the server received. Header names are lower-case; `body` is parsed JSON when it parses. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: any;
+}
+
+export interface FakeModelServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** `<url>/v1`: the OpenAI SDK's `baseURL`. */
+  openaiBaseUrl: string;
+  /** `<url>`: the Anthropic SDK's `baseURL` (it appends `/v1/messages`). */
+  anthropicBaseUrl: string;
+  /** Every request received, oldest first. */
+  requests: RecordedRequest[];
+  /** Queues a response (a {@link FakeResponse}, or a decision object with `action`). */
+  enqueue(response: FakeResponse | Record<string, unknown>): void;
+  /** Responses still queued. */
+  pending(): number;
+  close(): Promise<void>;
+}
+
+const OPENAI_PATH = '/v1/chat/completions';
+const ANTHROPIC_PATH = '/v1/messages';
+const FAKE_MODEL = 'fake-model';
+
+/** Starts a fake model server on 127.0.0.1 with an OS-assigned port. */
+export async function startFakeModelServer(): Promise<FakeModelServer> {
+  const queue: FakeResponse[] = [];
+  const requests: RecordedRequest[] = [];
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: `fake model server crashed: ${String(err)}` } }));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    let body: any = raw;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      /* keep the raw text */
+    }
+    const path = (req.url ?? '').split('?')[0]!;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
+    requests.push({ method: req.method ?? '', path, headers, body });
+
+    const api = path === OPENAI_PATH ? 'openai' : path === ANTHROPIC_PATH ? 'anthropic' : undefined;
+    if (!api || req.method !== 'POST') {
+      return sendJson(res, 404, errorBody(api ?? 'openai', `fake model server: no route for ${req.method} ${path}`));
+    }
+    const next = queue.shift();
+    if (!next) {
+      return sendJson(res, 500, errorBody(api, `fake model server: no response enqueued for POST ${path}`));
+    }
+    if (next.delayMs) await new Promise((r) => setTimeout(r, next.delayMs));
+    const status = next.status ?? 200;
+    const extra = next.headers ?? {};
+    if (next.body !== undefined) {
+      const text = typeof next.body === 'string' ? next.body : JSON.stringify(next.body);
+      res.writeHead(status, { 'content-type': 'application/json', ...extra });
+      res.end(text);
+      return;
+    }
+    if (next.error !== undefined || status >= 400) {
+      return sendJson(res, status, errorBody(api, next.error ?? `fake error ${status}`), extra);
+    }
+    const stream = body?.stream === true;
+    if (api === 'openai') {
+      if (stream) return sendSse(res, extra, openaiChunks(next, body).map((c) => ({ data: c })).concat([{ data: '[DONE]' }]));
+      return sendJson(res, status, openaiCompletion(next, body), extra);
+    }
+    if (stream) return sendSse(res, extra, anthropicEvents(next, body));
+    return sendJson(res, status, anthropicMessage(next, body), extra);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    openaiBaseUrl: `${url}/v1`,
+    anthropicBaseUrl: url,
+    requests,
+    enqueue(response) {
+      queue.push('action' in response ? { decision: response } : (response as FakeResponse));
+    },
+    pending: () => queue.length,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// OpenAI encoding
+// ------------------------------------------------------------------------------------------------------------------
+
+function outputText(r: FakeResponse): string {
+  if (r.text !== undefined) return r.text;
+  if (r.decision !== undefined) return JSON.stringify(r.decision);
+  return '';
+}
+
+function openaiCompletion(r: FakeResponse, req: any): unknown {
+  const content = r.refusal !== undefined ? null : outputText(r);
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model: req?.model ?? FAKE_MODEL,
+    choices: [
+      {
+        index: 0,
+        finish_reason: r.stopReason ?? 'stop',
+        logprobs: null,
+        message: { role: 'assistant', content, refusal: r.refusal ?? null },
+      },
+    ],
+    usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+  };
+}
+
+function openaiChunks(r: FakeResponse, req: any): string[] {
+  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: req?.model ?? FAKE_MODEL };
+  const chunk = (delta: object, finish: string | null = null) =>
+    JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
+  const out = [chunk({ role: 'assistant', content: '' })];
+  if (r.refusal !== undefined) out.push(chunk({ refusal: r.refusal }));
+  else for (const piece of pieces(outputText(r))) out.push(chunk({ content: piece }));
+  out.push(chunk({}, r.stopReason ?? 'stop'));
+  if (req?.stream_options?.include_usage) {
+    out.push(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Anthropic encoding
+// ------------------------------------------------------------------------------------------------------------------
+
+function toolName(req: any): string {
+  return req?.tool_choice?.name ?? req?.tools?.[0]?.name ?? 'decision';
+}
+
+function anthropicContent(r: FakeResponse, req: any): any[] {
+  if (r.refusal !== undefined) return [{ type: 'text', text: r.refusal, citations: null }];
+  if (r.text !== undefined) return [{ type: 'text', text: r.text, citations: null }];
+  if (r.decision !== undefined) {
+    return [{ type: 'tool_use', id: 'toolu_fake', name: toolName(req), input: r.decision, caller: { type: 'direct' } }];
+  }
+  return [];
+}
+
+function anthropicStopReason(r: FakeResponse, content: any[]): string {
+  if (r.stopReason) return r.stopReason;
+  if (r.refusal !== undefined) return 'refusal';
+  return content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
+}
+
+function anthropicMessage(r: FakeResponse, req: any): unknown {
+  const content = anthropicContent(r, req);
+  return {
+    id: 'msg_fake',
+    type: 'message',
+    role: 'assistant',
+    model: req?.model ?? FAKE_MODEL,
+    content,
+    container: null,
+    diagnostics: null,
+    stop_details: null,
+    stop_reason: anthropicStopReason(r, content),
+    stop_sequence: null,
+    usage: { input_tokens: 13, output_tokens: 5, cache_creation_input_tokens: null, cache_read_input_tokens: null },
+  };
+}
+
+function anthropicEvents(r: FakeResponse, req: any): SseEvent[] {
+  const content = anthropicContent(r, req);
+  const message = anthropicMessage(r, req) as Record<string, unknown>;
+  const ev = (event: string, data: object): SseEvent => ({ event, data: JSON.stringify({ type: event, ...data }) });
+  const out: SseEvent[] = [
+    ev('message_start', { message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 13, output_tokens: 1 } } }),
+  ];
+  content.forEach((block, index) => {
+    if (block.type === 'tool_use') {
+      out.push(ev('content_block_start', { index, content_block: { ...block, input: {} } }));
+      const json = JSON.stringify(block.input);
+      for (const piece of pieces(json)) {
+        out.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } }));
+      }
+    } else {
+      out.push(ev('content_block_start', { index, content_block: { ...block, text: '' } }));
+      for (const piece of pieces(block.text)) {
+        out.push(ev('content_block_delta', { index, delta: { type: 'text_delta', text: piece } }));
+      }
+    }
+    out.push(ev('content_block_stop', { index }));
+  });
+  out.push(
+    ev('message_delta', {
+      delta: { stop_reason: message.stop_reason, stop_sequence: null, stop_details: null },
+      usage: { output_tokens: 5 },
+    }),
+  );
+  out.push(ev('message_stop', {}));
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// HTTP helpers
+// ------------------------------------------------------------------------------------------------------------------
+
+interface SseEvent {
+  event?: string;
+  data: string;
+}
+
+/** Splits text into ~3 pieces so streaming tests see several deltas. */
+function pieces(text: string): string[] {
+  if (text.length < 3) return text ? [text] : [];
+  const size = Math.ceil(text.length / 3);
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+function errorBody(api: 'openai' | 'anthropic', message: string): unknown {
+  return api === 'openai'
+    ? { error: { message, type: 'invalid_request_error', param: null, code: null } }
+    : { type: 'error', error: { type: 'api_error', message } };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function sendSse(res: ServerResponse, headers: Record<string, string>, events: SseEvent[]): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
+  for (const e of events) res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`);
+  res.end();
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Request fixtures
+// ------------------------------------------------------------------------------------------------------------------
+
+/** A small agent: step `start` with tool `lookup` and a route to `checkout`; step `checkout` with an answer model. */
+export function sampleAgent(llm: LlmConfig): AgentSnapshot {
+  const step = (id: string, extra: Partial<Step> = {}): Step => ({
+    id,
+    description: `Step ${id}.`,
+    routes: [],
+    tools: [],
+    examples: [],
+    quickSuggestions: false,
+    autoFlow: false,
+    ...extra,
+  });
+  return {
+    schemaVersion: 1,
+    name: 'shop',
+    configHash: 'test',
+    persona: 'A helpful shop assistant.',
+    systemMessage: 'You are an agent.',
+    startStepId: 'start',
+    steps: [
+      step('start', { routes: [{ target: 'checkout', condition: 'the user wants to pay' }], tools: ['lookup'] }),
+      step('checkout', {
+        answerModel: { type: 'object', properties: { total: { type: 'number' } }, required: ['total'] },
+      }),
+    ],
+    flows: [],
+    llms: { global: llm },
+    tools: [
+      { name: 'lookup', description: 'Find a product.', parameters: { type: 'object', properties: { q: { type: 'string' } } } },
+    ],
+    maxErrors: 3,
+    maxIter: 10,
+    showStepsDescription: true,
+    memory: DEFAULT_MEMORY,
+    session: DEFAULT_SESSION_LIMITS,
+  };
+}
+
+/** A realistic decide request for `stepId` of {@link sampleAgent}, schema from the engine's `decisionJsonSchema`. */
+export function sampleDecideRequest(llm: LlmConfig, overrides: Partial<DecideRequest> = {}, stepId = 'start'): DecideRequest {
+  const agent = sampleAgent(llm);
+  const step = agent.steps.find((s) => s.id === stepId)!;
+  return {
+    sessionId: 'sess-1',
+    agentName: agent.name,
+    stepId,
+    llm,
+    messages: [
+      { role: 'system', content: 'You are a shop assistant. Current step: start.' },
+      { role: 'user', content: 'Do you sell tea?' },
+    ],
+    schema: decisionJsonSchema(agent, step, { forceRespond: overrides.forceRespond }),
+    decisionIndex: 0,
+    forceRespond: false,
+    ...overrides,
+  };
+}
+
+/** A summarize request over a few items. */
+export function sampleSummarizeRequest(llm: LlmConfig, overrides: Partial<SummarizeRequest> = {}): SummarizeRequest {
+  return {
+    sessionId: 'sess-1',
+    llm,
+    purpose: 'flow_exit',
+    flowId: 'ordering',
+    previousSummaries: ['The user asked about tea.'],
+    items: [
+      { seq: 1, turn: 1, role: 'user', text: 'I want green tea.' },
+      { seq: 2, turn: 1, role: 'assistant', text: 'Added green tea to your cart.' },
+      { seq: 3, turn: 2, role: 'user', text: 'Checkout please.' },
+    ],
+    maxChars: 500,
+    ...overrides,
+  };
+}

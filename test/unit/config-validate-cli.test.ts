@@ -1,0 +1,49 @@
+/** `stepwise validate` output and exit codes. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runValidate } from '../../src/cli/validate.js';
+
+const FIXTURES = join('test', 'fixtures', 'config');
+
+function capture() {
+  const logs: string[] = [];
+  const errors: string[] = [];
+  return { logs, errors, out: { log: (s: string) => logs.push(s), error: (s: string) => errors.push(s) } };
+}
+
+describe('runValidate', () => {
+  it('prints ok with counts for a valid file and exits 0', async () => {
+    const c = capture();
+    const code = await runValidate([join(FIXTURES, 'valid', 'shop.agent.yaml')], c.out, { env: {} });
+    expect(code).toBe(0);
+    expect(c.errors).toEqual([]);
+    expect(c.logs).toEqual([`ok: ${join(FIXTURES, 'valid', 'shop.agent.yaml')} (agent shop, 4 steps, 1 flows, 4 tools)`]);
+  });
+
+  it('prints warnings but still exits 0', async () => {
+    const c = capture();
+    const file = join(FIXTURES, 'broken', 'unreachable.agent.yaml');
+    expect(await runValidate([file], c.out)).toBe(0);
+    expect(c.logs).toEqual([
+      `${file}:8:9 steps[2].id: warning: step "island" is unreachable: no route leads to it from start step "a"`,
+      `${file}:11:3 tools.mcp_servers: warning: MCP tool sources are not supported yet; ignored`,
+      `ok: ${file} (agent unreachable, 3 steps, 0 flows, 0 tools)`,
+    ]);
+  });
+
+  it('prints located errors, keeps going over other files, and exits 1', async () => {
+    const c = capture();
+    const bad = join(FIXTURES, 'broken', 'unknown-target.agent.yaml');
+    const good = join(FIXTURES, 'valid');
+    expect(await runValidate([bad, good], c.out, { env: {} })).toBe(1);
+    expect(c.errors).toEqual([`${bad}:11:17 steps[1].routes[1].target: route target "nowhere" is not a step`]);
+    expect(c.logs).toEqual([`ok: ${join(good, 'shop.agent.yaml')} (agent shop, 4 steps, 1 flows, 4 tools)`]);
+  });
+
+  it('exits 1 for a missing path or no paths', async () => {
+    const c = capture();
+    expect(await runValidate([join(FIXTURES, 'absent.agent.yaml')], c.out)).toBe(1);
+    expect(c.errors[0]).toContain('absent.agent.yaml: no such file or directory');
+    expect(await runValidate([], capture().out)).toBe(1);
+  });
+});
