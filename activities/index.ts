@@ -14,6 +14,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import { isStepwiseError } from '../src/errors.js';
 import type { DecideRequest, DecideResult, SessionEvent, SummarizeRequest, ToolCallRequest, ToolCallResult, TurnResult } from '../src/engine/types.js';
 import type { ArchiveStore } from './archive/store.js';
 import type { ModelCache } from './models/model.js';
@@ -81,6 +82,19 @@ function cancellationSignal(): AbortSignal | undefined {
   }
 }
 
+/**
+ * Runs an archive write, mapping store errors to Temporal failures: `ARCHIVE_UNAVAILABLE` is retryable (the database
+ * may come back), every other code is non-retryable with the code as its `type` (retrying the same input fails again).
+ */
+async function archiveCall(fn: () => Promise<void> | undefined): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!isStepwiseError(err)) throw err;
+    throw ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: err.code !== 'ARCHIVE_UNAVAILABLE' });
+  }
+}
+
 /** Builds the activity functions. */
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -122,17 +136,17 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Records the session row. Idempotent; no-op when the archive is off. */
     async archiveSessionStart(input: ArchiveSessionStartInput): Promise<void> {
-      await deps.archive?.recordSessionStart(input);
+      await archiveCall(() => deps.archive?.recordSessionStart(input));
     },
 
     /** Archives one finished turn. Idempotent (unique keys + upsert); no-op when the archive is off. */
     async archiveTurn(input: ArchiveTurnInput): Promise<void> {
-      await deps.archive?.recordTurn({ ...input, status: input.turn.ended ? 'ended' : 'active' });
+      await archiveCall(() => deps.archive?.recordTurn(input));
     },
 
     /** Marks the session ended in the archive. Idempotent; no-op when the archive is off. */
     async archiveSessionEnd(input: ArchiveSessionEndInput): Promise<void> {
-      await deps.archive?.recordSessionEnd(input);
+      await archiveCall(() => deps.archive?.recordSessionEnd(input));
     },
   };
 }

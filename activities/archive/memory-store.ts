@@ -111,6 +111,9 @@ export class InMemoryArchiveStore implements ArchiveStore {
 
   async recordSessionEnd(input: SessionEndRecord): Promise<void> {
     const r = parseArchiveInput(SessionEndRecord, input, 'session end');
+    if (!this.#sessions.has(r.sessionId) && r.agentName !== undefined && r.configHash !== undefined) {
+      await this.recordSessionStart({ sessionId: r.sessionId, agentName: r.agentName, configHash: r.configHash, createdAt: r.at });
+    }
     const session = this.#sessions.get(r.sessionId);
     if (!session) throw new CallerError('SESSION_NOT_FOUND', `session ${r.sessionId} is not in the archive`);
     const row = session.row;

@@ -101,26 +101,37 @@ export const SessionStartRecord = z.object({
 });
 export type SessionStartRecord = z.input<typeof SessionStartRecord>;
 
-/** `recordTurn` input: one finished turn. `agentName`/`configHash` create the session row if it is missing. */
-export const TurnRecord = z.object({
-  sessionId: SessionId,
-  agentName: z.string().min(1),
-  configHash: z.string(),
-  turn: TurnResult.extend({ turn: z.number().int().min(1) }),
-  run: z.number().int().min(1),
-  startedAt: ArchiveTimestamp,
-  finishedAt: ArchiveTimestamp,
-  status: TurnStatus,
-});
+/**
+ * `recordTurn` input: one finished turn. `agentName`/`configHash` create the session row if it is missing.
+ * `status` defaults to {@link turnStatusOf} the turn (`failed` if it ended in a fallback reply).
+ */
+export const TurnRecord = z
+  .object({
+    sessionId: SessionId,
+    agentName: z.string().min(1),
+    configHash: z.string(),
+    turn: TurnResult.extend({ turn: z.number().int().min(1) }),
+    run: z.number().int().min(1),
+    startedAt: ArchiveTimestamp,
+    finishedAt: ArchiveTimestamp,
+    status: TurnStatus.optional(),
+  })
+  .refine((r) => r.finishedAt >= r.startedAt, { message: 'finishedAt must not be before startedAt', path: ['finishedAt'] })
+  .transform((r) => ({ ...r, status: r.status ?? turnStatusOf(r.turn) }));
 export type TurnRecord = z.input<typeof TurnRecord>;
 
-/** `recordSessionEnd` input. `events` are the session's last events (e.g. `session_ended` on idle timeout). */
+/**
+ * `recordSessionEnd` input. `events` are the session's last events (e.g. `session_ended` on idle timeout).
+ * With `agentName` and `configHash` a session the archive has not seen is created (ended); without, it is an error.
+ */
 export const SessionEndRecord = z.object({
   sessionId: SessionId,
   status: z.enum(['ended', 'failed']),
   reason: z.string().min(1).max(1_000),
   at: ArchiveTimestamp,
   events: z.array(SessionEvent).optional(),
+  agentName: z.string().min(1).optional(),
+  configHash: z.string().optional(),
 });
 export type SessionEndRecord = z.input<typeof SessionEndRecord>;
 
@@ -181,8 +192,9 @@ export interface ArchiveStore {
    */
   recordTurn(input: TurnRecord): Promise<void>;
   /**
-   * Marks the session ended or failed (first end wins) and archives `events`.
-   * @throws CallerError `SESSION_NOT_FOUND` if the session was never recorded (not retryable).
+   * Marks the session ended or failed (first end wins; an ended session is never marked failed) and archives
+   * `events`. A session not yet archived is created when `agentName` and `configHash` are given.
+   * @throws CallerError `SESSION_NOT_FOUND` if the session was never recorded and they are not (not retryable).
    */
   recordSessionEnd(input: SessionEndRecord): Promise<void>;
   /** The session row, or `null` if the archive has never seen it. */
@@ -233,6 +245,12 @@ export function decodeSessionCursor(cursor: string): SessionCursor {
     // not JSON: fall through
   }
   throw new CallerError('INVALID_REQUEST', 'invalid cursor: pass the nextCursor of a previous page unchanged');
+}
+
+/** A turn's status: `failed` if it has a `turn_failed` event or its reply is the fallback, else `completed`. */
+export function turnStatusOf(turn: TurnResult): TurnStatus {
+  const failed = turn.events.some((e) => e.type === 'turn_failed' || (e.type === 'reply' && e.fallback));
+  return failed ? 'failed' : 'completed';
 }
 
 /** Session status after a turn: `ended` if the turn ended the session. */

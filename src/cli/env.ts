@@ -57,7 +57,7 @@ export async function loadAgentsFromEnv(env: NodeJS.ProcessEnv = process.env): P
 /**
  * Opens the PostgreSQL archive when `DATABASE_URL` is set, running migrations first; `undefined` otherwise.
  *
- * @throws the driver's connection error if the database is unreachable (retry by restarting the process).
+ * @throws SystemError `ARCHIVE_UNAVAILABLE` (retryable: restart or retry later) if the database is unreachable.
  */
 export async function connectArchiveFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<ArchiveStore | undefined> {
   if (!env.DATABASE_URL) return undefined;

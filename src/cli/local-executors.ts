@@ -14,7 +14,7 @@ import type { AgentExecutors } from './local-sessions.js';
 export const LOCAL_RETRY = { maximumAttempts: 3, initialIntervalMs: 500, maximumIntervalMs: 5_000 };
 
 function isNonRetryable(err: unknown): boolean {
-  return err instanceof ApplicationFailure && err.nonRetryable;
+  return err instanceof ApplicationFailure && err.nonRetryable === true;
 }
 
 async function withRetry<T>(fn: () => Promise<T>, sleep: (ms: number) => Promise<void>): Promise<T> {

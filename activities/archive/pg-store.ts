@@ -1,0 +1,334 @@
+/**
+ * PostgreSQL {@link ArchiveStore} on a `pg.Pool`. Tables come from `migrations/` (run {@link migrateArchive} first);
+ * events and answers are JSONB, timestamps `timestamptz`, and every write runs in one transaction that first upserts
+ * the session row, so concurrent writes to one session queue on that row lock instead of deadlocking.
+ */
+import pg from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { SessionEvent } from '../../src/engine/types.js';
+import { CallerError, isStepwiseError, StepwiseError, SystemError } from '../../src/errors.js';
+import {
+  ArchivedSession,
+  type ArchivedEventsPage,
+  type ArchivedTurn,
+  type ArchiveStore,
+  decodeSessionCursor,
+  encodeSessionCursor,
+  endReasonOfTurn,
+  EventsQuery,
+  ListSessionsQuery,
+  parseArchiveInput,
+  SessionEndRecord,
+  SessionStartRecord,
+  type SessionsPage,
+  statusAfterTurn,
+  TurnRecord,
+  TurnsQuery,
+  type TurnsPage,
+  ARCHIVE_SCHEMA_VERSION,
+} from './store.js';
+
+/** Pool settings for {@link createPgArchive}. */
+export interface PgArchiveOptions {
+  /** Most connections held at once. Default 10. */
+  maxConnections?: number;
+  /** How long to wait for a connection before failing with `ARCHIVE_UNAVAILABLE`, in ms. Default 5,000. */
+  connectionTimeoutMs?: number;
+  /** Server-side limit of one statement, in ms. Default 30,000. */
+  statementTimeoutMs?: number;
+  /** Called with errors of idle pooled connections (e.g. a server restart); they are otherwise dropped. */
+  onIdleError?: (err: Error) => void;
+}
+
+/**
+ * Opens a pool on `databaseUrl` (a `postgres://` URL, e.g. `DATABASE_URL`) and returns a store that owns it
+ * (`close()` ends the pool). Connects lazily: a wrong URL shows on the first call, as `ARCHIVE_UNAVAILABLE`.
+ */
+export function createPgArchive(databaseUrl: string, options: PgArchiveOptions = {}): PgArchiveStore {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    application_name: 'stepwise-archive',
+  });
+  // Without a listener, an idle connection's error (server restart) would crash the process.
+  pool.on('error', (err) => options.onIdleError?.(err));
+  return new PgArchiveStore(pool, { ownsPool: true });
+}
+
+const SESSION_COLUMNS = `session_id, schema_version, agent_name, config_hash, status, step_id, flow_id, turn_count,
+  last_seq, created_at, updated_at, ended_at, end_reason, metadata`;
+
+/** The PostgreSQL archive. Errors: see {@link toArchiveError}. */
+export class PgArchiveStore implements ArchiveStore {
+  readonly #pool: Pool;
+  readonly #ownsPool: boolean;
+  #closed = false;
+
+  /** Uses `pool`; with `ownsPool` (as from {@link createPgArchive}) `close()` ends it. */
+  constructor(pool: Pool, options: { ownsPool?: boolean } = {}) {
+    this.#pool = pool;
+    this.#ownsPool = options.ownsPool ?? false;
+  }
+
+  async recordSessionStart(input: SessionStartRecord): Promise<void> {
+    const r = parseArchiveInput(SessionStartRecord, input, 'session start');
+    await this.#transaction(async (c) => {
+      await c.query(
+        `INSERT INTO stepwise_sessions AS s (session_id, schema_version, agent_name, config_hash, status, turn_count,
+           created_at, updated_at, metadata)
+         VALUES ($1, $2, $3, $4, 'active', 0, $5, $5, $6::jsonb)
+         ON CONFLICT (session_id) DO UPDATE SET
+           created_at = LEAST(s.created_at, EXCLUDED.created_at),
+           metadata = s.metadata || EXCLUDED.metadata`,
+        [r.sessionId, ARCHIVE_SCHEMA_VERSION, r.agentName, r.configHash, r.createdAt, JSON.stringify(r.metadata ?? {})],
+      );
+    });
+  }
+
+  async recordTurn(input: TurnRecord): Promise<void> {
+    const r = parseArchiveInput(TurnRecord, input, 'turn record');
+    const { turn } = r;
+    const seqs = turn.events.map((e) => e.seq);
+    const lastSeq = seqs.length > 0 ? Math.max(...seqs) : null;
+    const ended = turn.ended ? r.finishedAt : null;
+    await this.#transaction(async (c) => {
+      // Session row first: it moves only forward, and its row lock serialises writers of this session.
+      await c.query(
+        `INSERT INTO stepwise_sessions AS s (session_id, schema_version, agent_name, config_hash, status, step_id,
+           flow_id, turn_count, last_seq, created_at, updated_at, ended_at, end_reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (session_id) DO UPDATE SET
+           status = CASE WHEN s.status = 'active' THEN EXCLUDED.status ELSE s.status END,
+           step_id = CASE WHEN EXCLUDED.turn_count >= s.turn_count THEN EXCLUDED.step_id ELSE s.step_id END,
+           flow_id = CASE WHEN EXCLUDED.turn_count >= s.turn_count THEN EXCLUDED.flow_id ELSE s.flow_id END,
+           turn_count = GREATEST(s.turn_count, EXCLUDED.turn_count),
+           last_seq = GREATEST(s.last_seq, EXCLUDED.last_seq),
+           updated_at = GREATEST(s.updated_at, EXCLUDED.updated_at),
+           ended_at = COALESCE(s.ended_at, EXCLUDED.ended_at),
+           end_reason = CASE WHEN s.ended_at IS NULL THEN EXCLUDED.end_reason ELSE s.end_reason END`,
+        [
+          r.sessionId, ARCHIVE_SCHEMA_VERSION, r.agentName, r.configHash, statusAfterTurn(turn), turn.stepId,
+          turn.flowId ?? null, turn.turn, lastSeq, r.startedAt, r.finishedAt, ended, endReasonOfTurn(turn) ?? null,
+        ],
+      );
+      await c.query(
+        `INSERT INTO stepwise_turns (session_id, turn, run, message_id, status, reply, answer, step_id, flow_id, ended,
+           event_seqs, started_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11::integer[], $12, $13)
+         ON CONFLICT (session_id, turn) DO NOTHING`,
+        [
+          r.sessionId, turn.turn, r.run, turn.messageId, r.status, turn.reply,
+          turn.answer === undefined ? null : JSON.stringify(turn.answer), turn.stepId, turn.flowId ?? null,
+          turn.ended, seqs, r.startedAt, r.finishedAt,
+        ],
+      );
+      await insertEvents(c, r.sessionId, turn.events);
+    });
+  }
+
+  async recordSessionEnd(input: SessionEndRecord): Promise<void> {
+    const r = parseArchiveInput(SessionEndRecord, input, 'session end');
+    const events = r.events ?? [];
+    const lastSeq = events.length > 0 ? Math.max(...events.map((e) => e.seq)) : null;
+    await this.#transaction(async (c) => {
+      if (r.agentName !== undefined && r.configHash !== undefined) {
+        await c.query(
+          `INSERT INTO stepwise_sessions (session_id, schema_version, agent_name, config_hash, status, turn_count, created_at,
+             updated_at)
+           VALUES ($1, $2, $3, $4, 'active', 0, $5, $5)
+           ON CONFLICT (session_id) DO NOTHING`,
+          [r.sessionId, ARCHIVE_SCHEMA_VERSION, r.agentName, r.configHash, r.at],
+        );
+      }
+      // SET expressions all read the old row, so end_reason sees the old ended_at.
+      const res = await c.query(
+        `UPDATE stepwise_sessions SET
+           status = CASE WHEN status = 'active' THEN $2 ELSE status END,
+           end_reason = CASE WHEN ended_at IS NULL THEN $3 ELSE end_reason END,
+           ended_at = COALESCE(ended_at, $4),
+           updated_at = GREATEST(updated_at, $4),
+           last_seq = GREATEST(last_seq, $5)
+         WHERE session_id = $1`,
+        [r.sessionId, r.status, r.reason, r.at, lastSeq],
+      );
+      if (res.rowCount === 0) throw new CallerError('SESSION_NOT_FOUND', `session ${r.sessionId} is not in the archive`);
+      await insertEvents(c, r.sessionId, events);
+    });
+  }
+
+  async getSession(sessionId: string): Promise<ArchivedSession | null> {
+    const res = await this.#query(`SELECT ${SESSION_COLUMNS} FROM stepwise_sessions WHERE session_id = $1`, [sessionId]);
+    return res.rows[0] ? sessionFromRow(res.rows[0]) : null;
+  }
+
+  async listSessions(query: ListSessionsQuery = {}): Promise<SessionsPage> {
+    const q = parseArchiveInput(ListSessionsQuery, query, 'session listing');
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (v: unknown): string => `$${params.push(v)}`;
+    if (q.agentId !== undefined) where.push(`agent_name = ${param(q.agentId)}`);
+    if (q.status !== undefined) where.push(`status = ${param(q.status)}`);
+    if (q.cursor !== undefined) {
+      const after = decodeSessionCursor(q.cursor);
+      where.push(`(updated_at, session_id) < (${param(after.updatedAt)}::timestamptz, ${param(after.sessionId)}::text COLLATE "C")`);
+    }
+    const res = await this.#query(
+      `SELECT ${SESSION_COLUMNS} FROM stepwise_sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY updated_at DESC, session_id DESC LIMIT ${param(q.limit + 1)}`,
+      params,
+    );
+    const sessions = res.rows.slice(0, q.limit).map(sessionFromRow);
+    const last = sessions[sessions.length - 1];
+    return { sessions, ...(res.rows.length > q.limit && last ? { nextCursor: encodeSessionCursor(last) } : {}) };
+  }
+
+  async getTurns(sessionId: string, query: TurnsQuery = {}): Promise<TurnsPage> {
+    const q = parseArchiveInput(TurnsQuery, query, 'turns query');
+    const turns = await this.#query(
+      `SELECT session_id, turn, run, message_id, status, reply, answer, answer IS NULL AS answer_absent, step_id,
+         flow_id, ended, event_seqs, started_at, finished_at
+       FROM stepwise_turns WHERE session_id = $1 AND turn > $2 ORDER BY turn LIMIT $3`,
+      [sessionId, q.afterTurn, q.limit + 1],
+    );
+    const rows = turns.rows.slice(0, q.limit);
+    const seqs = rows.flatMap((t) => t.event_seqs as number[]);
+    const events = new Map<number, SessionEvent>();
+    if (seqs.length > 0) {
+      const res = await this.#query(
+        'SELECT event FROM stepwise_events WHERE session_id = $1 AND seq = ANY($2::integer[])',
+        [sessionId, seqs],
+      );
+      for (const row of res.rows) {
+        const e = SessionEvent.parse(row.event);
+        events.set(e.seq, e);
+      }
+    }
+    const page = rows.map((t): ArchivedTurn => ({
+      sessionId: t.session_id,
+      turn: t.turn,
+      run: t.run,
+      messageId: t.message_id,
+      status: t.status,
+      reply: t.reply,
+      ...(t.answer_absent ? {} : { answer: t.answer }),
+      stepId: t.step_id,
+      ...(t.flow_id === null ? {} : { flowId: t.flow_id }),
+      ended: t.ended,
+      events: (t.event_seqs as number[]).flatMap((seq) => events.get(seq) ?? []),
+      startedAt: (t.started_at as Date).toISOString(),
+      finishedAt: (t.finished_at as Date).toISOString(),
+    }));
+    const last = page[page.length - 1];
+    return { turns: page, ...(turns.rows.length > q.limit && last ? { nextAfterTurn: last.turn } : {}) };
+  }
+
+  async getEvents(sessionId: string, query: EventsQuery = {}): Promise<ArchivedEventsPage> {
+    const q = parseArchiveInput(EventsQuery, query, 'events query');
+    const res = await this.#query(
+      'SELECT event FROM stepwise_events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [sessionId, q.afterSeq, q.limit + 1],
+    );
+    const events = res.rows.slice(0, q.limit).map((row) => SessionEvent.parse(row.event));
+    const last = events[events.length - 1];
+    return { events, ...(res.rows.length > q.limit && last ? { nextAfterSeq: last.seq } : {}) };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  async #query(text: string, params: unknown[]): Promise<pg.QueryResult> {
+    try {
+      return await this.#pool.query(text, params);
+    } catch (err) {
+      throw toArchiveError(err);
+    }
+  }
+
+  /** Runs `fn` in one transaction; rolls back (and rethrows, mapped) on any error. */
+  async #transaction(fn: (client: PoolClient) => Promise<void>): Promise<void> {
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw toArchiveError(err);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await fn(client);
+      await client.query('COMMIT');
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr as Error; // the connection is gone: drop it from the pool
+      }
+      throw toArchiveError(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** Inserts events not yet archived (unique (session_id, seq): first write wins). */
+async function insertEvents(c: PoolClient, sessionId: string, events: SessionEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await c.query(
+    `INSERT INTO stepwise_events (session_id, seq, turn, type, event)
+     SELECT $1, (e->>'seq')::integer, (e->>'turn')::integer, e->>'type', e FROM jsonb_array_elements($2::jsonb) AS e
+     ON CONFLICT (session_id, seq) DO NOTHING`,
+    [sessionId, JSON.stringify(events)],
+  );
+}
+
+/** Row -> {@link ArchivedSession}: version check, then schema parse. */
+function sessionFromRow(row: Record<string, unknown>): ArchivedSession {
+  if (row.schema_version !== ARCHIVE_SCHEMA_VERSION) {
+    throw new SystemError('INTERNAL', `archived session ${String(row.session_id)} has schema version ${String(row.schema_version)}; this build reads ${ARCHIVE_SCHEMA_VERSION}`);
+  }
+  const iso = (v: unknown): string | undefined => (v instanceof Date ? v.toISOString() : undefined);
+  const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+  return ArchivedSession.parse({
+    schemaVersion: row.schema_version,
+    sessionId: row.session_id,
+    agentName: row.agent_name,
+    configHash: row.config_hash,
+    status: row.status,
+    stepId: opt(row.step_id),
+    flowId: opt(row.flow_id),
+    turnCount: row.turn_count,
+    lastSeq: opt(row.last_seq),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    endedAt: iso(row.ended_at),
+    endReason: opt(row.end_reason),
+    metadata: row.metadata,
+  });
+}
+
+/** SQLSTATE classes/codes that mean "try again later": connection (08), resources (53), shutdown (57P), conflicts. */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|40001|40P01)/;
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+/**
+ * Maps a driver error: a `StepwiseError` passes through; an unreachable, restarting or overloaded database becomes
+ * `SystemError('ARCHIVE_UNAVAILABLE')` (retryable); anything else `SystemError('INTERNAL')` (a bug: not retryable).
+ * Messages carry the driver's text and SQLSTATE, never the connection URL.
+ */
+export function toArchiveError(err: unknown): StepwiseError {
+  if (isStepwiseError(err)) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const unavailable =
+    (code !== undefined && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+  return unavailable
+    ? new SystemError('ARCHIVE_UNAVAILABLE', `archive database unavailable: ${message}`, { code })
+    : new SystemError('INTERNAL', `archive query failed: ${message}`, { code });
+}
