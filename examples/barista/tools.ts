@@ -146,7 +146,7 @@ export const tools: ToolDefinition[] = [
     description: "Adds an item to this customer's cart and returns the cart. Drinks need a size (default medium).",
     parameters: z.object({
       item: itemName,
-      quantity: z.number().int().min(1).max(MAX_PER_LINE).default(1),
+      quantity: z.number().int().min(1).max(MAX_PER_LINE).default(1).describe('How many (1-10)'),
       size: z.enum(SIZES).optional().describe('Drinks only; ignored for pastries'),
     }),
     execute({ item, quantity, size }, context) {
