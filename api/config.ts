@@ -12,6 +12,9 @@ export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 /** Default time a request may take before Fastify answers 408, in ms. Long enough for a multi-tool turn. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 
+/** How long one attempt to reach Temporal waits, in ms. */
+export const DEFAULT_TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
+
 /** Default interval between background attempts to reach Temporal when it was unreachable, in ms. */
 export const DEFAULT_TEMPORAL_RETRY_MS = 5_000;
 
@@ -41,7 +44,8 @@ const ApiEnv = z.object({
 export interface ApiConfig {
   port: number;
   host: string;
-  temporal: { address: string; namespace: string; taskQueue: string; tls: boolean };
+  /** `connectTimeoutMs`: how long one connection attempt waits for the server (not from the environment). */
+  temporal: { address: string; namespace: string; taskQueue: string; tls: boolean; connectTimeoutMs: number };
   /** Raw `STEPWISE_AGENTS` value (paths/dirs), if set. */
   agentPaths?: string;
   bodyLimitBytes: number;
@@ -66,7 +70,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   return {
     port: e.PORT,
     host: e.HOST,
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.STEPWISE_TASK_QUEUE, tls: e.TEMPORAL_TLS },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.STEPWISE_TASK_QUEUE,
+      tls: e.TEMPORAL_TLS,
+      connectTimeoutMs: DEFAULT_TEMPORAL_CONNECT_TIMEOUT_MS,
+    },
     ...(e.STEPWISE_AGENTS ? { agentPaths: e.STEPWISE_AGENTS } : {}),
     bodyLimitBytes: e.STEPWISE_BODY_LIMIT_BYTES,
     requestTimeoutMs: e.STEPWISE_REQUEST_TIMEOUT_MS,

@@ -6,7 +6,8 @@
  * - Request validation (zod, via fastify-type-provider-zod): 400 INVALID_REQUEST, `details.issues` = one
  *   `{ path, message }` per problem, `path` prefixed with where it was found (`body.text`, `params.sessionId`).
  * - Body over `bodyLimit`: 413 PAYLOAD_TOO_LARGE. Malformed or empty JSON: 400 INVALID_REQUEST.
- * - Other Fastify 4xx errors (e.g. 415 unsupported media type): INVALID_REQUEST with Fastify's status.
+ * - Other 4xx errors from Fastify or plugins (e.g. 415 unsupported media type): INVALID_REQUEST (401: UNAUTHORIZED,
+ *   404: NOT_FOUND, 429: RATE_LIMITED) keeping that status.
  * - Unknown route: 404 NOT_FOUND.
  * - Anything else: 500 INTERNAL with a generic message and the request id; the error itself is only logged.
  */
@@ -75,15 +76,17 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
     return { status: 413, body: body('PAYLOAD_TOO_LARGE', 'request body is too large') };
   }
-  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
+  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return { status: 400, body: body('INVALID_REQUEST', 'request body is not valid JSON') };
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
-    // Fastify's own client errors (unsupported media type, bad content length...): their messages are safe to show.
+    // Client errors raised by Fastify or a plugin (unsupported media type, auth, rate limit...). Only Fastify's own
+    // messages (`FST_*` codes) are shown; another library's message might say more than it should.
     const code: ErrorCode =
       status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHORIZED' : status === 429 ? 'RATE_LIMITED' : 'INVALID_REQUEST';
-    return { status, body: body(code, typeof e.message === 'string' ? e.message : 'bad request') };
+    const own = typeof e.code === 'string' && e.code.startsWith('FST_') && typeof e.message === 'string';
+    return { status, body: body(code, own ? (e.message as string) : `request rejected (HTTP ${status})`) };
   }
   return {
     status: 500,
@@ -108,4 +111,13 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+}
+
+/**
+ * Error reply schemas for a route's `response` map (documents them in OpenAPI), e.g. `errorReplies(400, 404)`.
+ * 400 and 500 are always included: every route validates input and may fail internally.
+ */
+export function errorReplies(...statuses: number[]): Record<number, typeof ErrorBody> {
+  const all = new Set([400, 500, ...statuses]);
+  return Object.fromEntries([...all].map((s) => [s, ErrorBody.describe(`error (${s})`)]));
 }

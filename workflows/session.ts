@@ -194,8 +194,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     {
       validator: (message: UserMessage): void => {
         const parsed = UserMessageSchema.safeParse(message);
-        if (!parsed.success) throw new Error(`INVALID_REQUEST: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-        if (state.status !== 'active' || endRequested) throw new Error(`SESSION_ENDED: session ${state.sessionId} has ended`);
+        if (!parsed.success) {
+          throw ApplicationFailure.nonRetryable(parsed.error.issues.map((i) => i.message).join('; '), 'INVALID_REQUEST');
+        }
+        if (state.status !== 'active' || endRequested) {
+          throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
+        }
       },
     },
   );

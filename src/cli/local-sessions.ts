@@ -75,6 +75,10 @@ export class LocalSessions implements SessionBackend {
   }
 
   async post(sessionId: string, message: UserMessage): Promise<void> {
+    const s = this.get(sessionId);
+    if (s.state.status !== 'active' && !findResult(s.state, message.messageId)) {
+      throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
+    }
     this.send(sessionId, message).catch(() => undefined);
   }
 

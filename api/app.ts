@@ -1,0 +1,60 @@
+/**
+ * The Stepwise REST API as a Fastify instance: zod type provider, the one error handler, OpenAPI at `/docs`, routes.
+ * No process concerns here (listen, signals, env): those live in `./server.ts`, so tests build the same app and
+ * drive it with `app.inject()`.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AgentSnapshot } from '../src/config/agent.js';
+import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
+import { registerErrorHandling } from './errors.js';
+import backendPlugin from './plugins/backend.js';
+import swaggerPlugin from './plugins/swagger.js';
+import agentRoutes from './routes/agents.js';
+import healthRoutes from './routes/health.js';
+import sessionRoutes from './routes/sessions.js';
+import type { SessionBackend } from './sessions.js';
+
+export interface BuildAppOptions {
+  /** Session backend; decorated as `app.backend` and closed when the app closes. */
+  backend: SessionBackend;
+  /** Agents sessions may be started for, keyed by agent name. */
+  agents: ReadonlyMap<string, AgentSnapshot>;
+  /** Session archive (reserved for the archive routes; unused for now). */
+  archive?: unknown;
+  /** Fastify logger option: `false` (default) for none, `true` or pino options. */
+  logger?: FastifyServerOptions['logger'];
+  /** Largest accepted request body in bytes (larger: 413 PAYLOAD_TOO_LARGE). Default {@link DEFAULT_BODY_LIMIT_BYTES}. */
+  bodyLimitBytes?: number;
+  /** Fastify `requestTimeout` in ms (0 = none, the default for tests; `server.ts` sets one). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Builds the API: every plugin and route registered, not yet `ready()` (the first `inject()`/`listen()` readies it,
+ * and callers may still register more plugins before that).
+ *
+ * @throws only programming errors (invalid route schema); never touches the network.
+ */
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    requestTimeout: opts.requestTimeoutMs ?? 0,
+    // Session ids may be 128 characters (workflows/shared.ts `SessionId`); Fastify's default param limit is 100.
+    routerOptions: { maxParamLength: 256 },
+    // 503 for requests arriving while `app.close()` drains in-flight turns.
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents });
+  await app.register(swaggerPlugin);
+  await app.register(healthRoutes);
+  await app.register(agentRoutes);
+  await app.register(sessionRoutes);
+  return app;
+}

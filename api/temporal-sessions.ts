@@ -1,0 +1,379 @@
+/**
+ * `TemporalSessions`: the production session backend. One Temporal workflow per session (`session-<sessionId>`),
+ * driven through the message definitions of `workflows/shared.ts` (never the workflow body).
+ *
+ * Also here: {@link mapTemporalError} (client errors -> stable Stepwise codes) and {@link ReconnectingSessions},
+ * which lets the API start and answer 503 while Temporal is unreachable, reconnecting in the background.
+ */
+import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  NamespaceNotFoundError,
+  type TLSConfig,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcServiceError,
+} from '@temporalio/client';
+import type { AgentSnapshot } from '../src/config/agent.js';
+import type { TurnResult } from '../src/engine/types.js';
+import { CallerError, ERROR_CODES, type ErrorCode, StepwiseError, SystemError, isStepwiseError } from '../src/errors.js';
+import {
+  type EventsPage,
+  SESSION_WORKFLOW_TYPE,
+  type SessionHistory,
+  type SessionView,
+  type SessionWorkflowInput,
+  type UserMessage,
+  endSessionUpdate,
+  getEvents,
+  getHistory,
+  getState,
+  postMessage,
+  sendMessage,
+  sessionWorkflowId,
+} from '../workflows/shared.js';
+import type { BackendHealth, SessionBackend } from './sessions.js';
+
+/**
+ * gRPC status codes meaning "Temporal cannot serve this now" (https://grpc.github.io/grpc/core/md_doc_statuscodes.html):
+ * CANCELLED 1, DEADLINE_EXCEEDED 4, RESOURCE_EXHAUSTED 8, PERMISSION_DENIED 7, UNAVAILABLE 14, UNAUTHENTICATED 16.
+ */
+const UNAVAILABLE_GRPC_CODES: Record<number, string> = {
+  1: 'CANCELLED',
+  4: 'DEADLINE_EXCEEDED',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
+
+/**
+ * Failure types that a workflow update validator produces when it throws a plain error (the SDK names the failure
+ * after the error's class). Validator rejections never reach history, so they are the caller's fault.
+ */
+const VALIDATOR_ERROR_TYPES = new Set(['Error', 'ZodError', 'CallerError', 'StepwiseError']);
+
+const CALLER_CODES = new Set<ErrorCode>(['INVALID_REQUEST', 'SESSION_NOT_FOUND', 'SESSION_EXISTS', 'SESSION_ENDED', 'AGENT_NOT_FOUND']);
+
+function isErrorCode(value: string | undefined): value is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(value ?? '');
+}
+
+function withCode(code: ErrorCode, message: string): StepwiseError {
+  return CALLER_CODES.has(code) ? new CallerError(code, message) : new StepwiseError(code, message);
+}
+
+/** The gRPC status name of a transient failure in `err` or its `cause` chain, if any. */
+function transientGrpcStatus(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && UNAVAILABLE_GRPC_CODES[e.code] !== undefined) return UNAVAILABLE_GRPC_CODES[e.code];
+  }
+  return undefined;
+}
+
+/**
+ * Maps an error thrown by `@temporalio/client` for session `sessionId` to a `StepwiseError`:
+ * - `WorkflowExecutionAlreadyStartedError` -> SESSION_EXISTS (running, or closed and not reusable);
+ * - `WorkflowNotFoundError` -> SESSION_ENDED when the server says "workflow execution already completed" (update or
+ *   signal to a closed workflow), else SESSION_NOT_FOUND;
+ * - `WorkflowUpdateFailedError` whose cause is an `ApplicationFailure`: its `type` when that is a Stepwise code
+ *   (`ApplicationFailure.nonRetryable(message, 'SESSION_ENDED')`), or the code prefixing its message when a validator
+ *   threw a plain `Error('INVALID_REQUEST: ...')`; INVALID_REQUEST for any other plain error a validator threw
+ *   (rejections never reach history); else TURN_FAILED;
+ * - `WorkflowUpdateRPCTimeoutOrCancelledError`, `NamespaceNotFoundError`, and any error whose cause chain holds a
+ *   gRPC UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED / RESOURCE_EXHAUSTED / auth status -> TEMPORAL_UNAVAILABLE
+ *   (retryable by the caller; for `sendMessage`, retry with the same message id).
+ * A `StepwiseError` passes through; anything else is returned unchanged (the API reports it as INTERNAL).
+ */
+export function mapTemporalError(err: unknown, sessionId: string): unknown {
+  if (isStepwiseError(err)) return err;
+  if (err instanceof WorkflowExecutionAlreadyStartedError) {
+    return new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (ids of ended sessions are not reused)`);
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    return /already completed/i.test(err.message)
+      ? new CallerError('SESSION_ENDED', `session ${sessionId} has ended`)
+      : new CallerError('SESSION_NOT_FOUND', `session ${sessionId} not found`);
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      const type = cause.type ?? '';
+      if (isErrorCode(type)) return withCode(type, cause.message);
+      // A plain `Error('SESSION_ENDED: ...')` from a validator: the code travels as the message prefix.
+      const prefixed = /^([A-Z_]+): ([\s\S]*)$/.exec(cause.message);
+      if (prefixed && isErrorCode(prefixed[1])) return withCode(prefixed[1], prefixed[2]);
+      if (VALIDATOR_ERROR_TYPES.has(type)) return new CallerError('INVALID_REQUEST', cause.message);
+    }
+    return new StepwiseError('TURN_FAILED', `turn failed in session ${sessionId}: ${cause?.message ?? err.message}`);
+  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new SystemError(
+      'TEMPORAL_UNAVAILABLE',
+      'Temporal did not answer in time; the request may still complete: retry it (with the same messageId for a message)',
+    );
+  }
+  if (err instanceof NamespaceNotFoundError) {
+    return new SystemError('TEMPORAL_UNAVAILABLE', `Temporal namespace ${err.namespace} not found`);
+  }
+  const status = transientGrpcStatus(err);
+  if (status) return new SystemError('TEMPORAL_UNAVAILABLE', `Temporal is unavailable (${status}); retry later`);
+  return err;
+}
+
+export interface TemporalSessionsOptions {
+  client: Client;
+  /** Task queue of the session workers (`STEPWISE_TASK_QUEUE`, default `stepwise`). */
+  taskQueue: string;
+  /** Longest wait for a turn result, in ms; then 503 TEMPORAL_UNAVAILABLE (retry with the same id). Default 110 s. */
+  turnTimeoutMs?: number;
+  /** Deadline of queries, signals and starts, in ms (health checks: at most 3 s). Default 10 s. */
+  rpcTimeoutMs?: number;
+  /** Close `client.connection` in {@link TemporalSessions.close}. Default false (the caller owns it). */
+  ownsConnection?: boolean;
+}
+
+export interface TemporalConnectOptions {
+  /** `host:port`, e.g. `localhost:7233` (`TEMPORAL_ADDRESS`). */
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** `true` for TLS with system roots, or a full TLS config (mTLS). */
+  tls?: boolean | TLSConfig;
+  /** How long to wait for the server, in ms. Default 5 s. */
+  connectTimeoutMs?: number;
+}
+
+/** Session backend over Temporal. Build with {@link TemporalSessions.connect} (one connection for the process). */
+export class TemporalSessions implements SessionBackend {
+  private readonly client: Client;
+  private readonly taskQueue: string;
+  private readonly turnTimeoutMs: number;
+  private readonly rpcTimeoutMs: number;
+  private readonly ownsConnection: boolean;
+
+  constructor(options: TemporalSessionsOptions) {
+    this.client = options.client;
+    this.taskQueue = options.taskQueue;
+    this.turnTimeoutMs = options.turnTimeoutMs ?? 110_000;
+    this.rpcTimeoutMs = options.rpcTimeoutMs ?? 10_000;
+    this.ownsConnection = options.ownsConnection ?? false;
+  }
+
+  /**
+   * Opens the process's one Temporal connection and returns a backend that owns it.
+   *
+   * @throws SystemError TEMPORAL_UNAVAILABLE (retryable) when the server cannot be reached within the timeout.
+   */
+  static async connect(options: TemporalConnectOptions): Promise<TemporalSessions> {
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({
+        address: options.address,
+        ...(options.tls ? { tls: options.tls } : {}),
+        connectTimeout: options.connectTimeoutMs ?? 5_000,
+      });
+    } catch (err) {
+      throw new SystemError('TEMPORAL_UNAVAILABLE', `cannot reach Temporal at ${options.address}: ${(err as Error).message}`);
+    }
+    const client = new Client({ connection, namespace: options.namespace });
+    return new TemporalSessions({ client, taskQueue: options.taskQueue, ownsConnection: true });
+  }
+
+  async health(): Promise<BackendHealth> {
+    try {
+      await this.client.connection.withDeadline(Date.now() + Math.min(this.rpcTimeoutMs, 3_000), () => this.client.workflowService.getSystemInfo({}));
+      return { temporal: 'ok' };
+    } catch (err) {
+      return { temporal: 'unavailable', detail: `Temporal did not answer: ${(err as Error).message}` };
+    }
+  }
+
+  async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
+    const input: SessionWorkflowInput = { sessionId, agent };
+    await this.call(sessionId, this.rpcTimeoutMs, () =>
+      this.client.workflow.start(SESSION_WORKFLOW_TYPE, {
+        taskQueue: this.taskQueue,
+        workflowId: sessionWorkflowId(sessionId),
+        args: [input],
+        memo: { agent: agent.name, configHash: agent.configHash, stepId: agent.startStepId },
+        staticSummary: `${agent.name} session (config ${agent.configHash})`,
+        // A closed session's id stays taken: a new session can never inherit an old conversation's id.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      }),
+    );
+  }
+
+  async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
+    try {
+      return await this.call(sessionId, this.turnTimeoutMs, () =>
+        this.handle(sessionId).executeUpdate(sendMessage, { args: [message], updateId: message.messageId }),
+      );
+    } catch (err) {
+      // A retried message whose turn ended the session: answer with the first result, like a live session does.
+      if (isStepwiseError(err) && err.code === 'SESSION_ENDED') {
+        const earlier = await this.history(sessionId).then(
+          (h) => h.turns.find((t) => t.messageId === message.messageId),
+          () => undefined,
+        );
+        if (earlier) return earlier;
+      }
+      throw err;
+    }
+  }
+
+  async post(sessionId: string, message: UserMessage): Promise<void> {
+    await this.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).signal(postMessage, message));
+  }
+
+  state(sessionId: string): Promise<SessionView> {
+    return this.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).query(getState));
+  }
+
+  history(sessionId: string): Promise<SessionHistory> {
+    return this.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).query(getHistory));
+  }
+
+  events(sessionId: string, fromSeq: number): Promise<EventsPage> {
+    return this.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).query(getEvents, fromSeq));
+  }
+
+  async end(sessionId: string): Promise<SessionView> {
+    try {
+      return await this.call(sessionId, this.turnTimeoutMs, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
+    } catch (err) {
+      // Already closed: queries still work on closed workflows, so report its final state (idempotent end).
+      if (isStepwiseError(err) && err.code === 'SESSION_ENDED') return this.state(sessionId);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsConnection) await this.client.connection.close();
+  }
+
+  private handle(sessionId: string) {
+    return this.client.workflow.getHandle(sessionWorkflowId(sessionId));
+  }
+
+  /** Runs one client call under a deadline and maps its errors. */
+  private async call<T>(sessionId: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.client.connection.withDeadline(Date.now() + timeoutMs, fn);
+    } catch (err) {
+      throw mapTemporalError(err, sessionId);
+    }
+  }
+}
+
+export interface ReconnectingSessionsOptions {
+  /** Opens the real backend; throws while Temporal is unreachable. */
+  connect(): Promise<SessionBackend>;
+  /** Delay between attempts, in ms. Default 5 s. The timer is unref'd (it never keeps the process alive). */
+  retryMs?: number;
+  /** Told about every attempt (for logs). */
+  onAttempt?(result: { connected: boolean; error?: string }): void;
+}
+
+/**
+ * A backend that stands in until Temporal is reachable: `health()` reports `unavailable` with the last connection
+ * error, session methods throw `SystemError('TEMPORAL_UNAVAILABLE')` (HTTP 503), and it keeps calling `connect()`
+ * every `retryMs` until one succeeds; from then on every call goes to the connected backend.
+ */
+export class ReconnectingSessions implements SessionBackend {
+  private current: SessionBackend | undefined;
+  private lastError = 'not connected yet';
+  private timer: NodeJS.Timeout | undefined;
+  private attempt: Promise<void> | undefined;
+  private closed = false;
+  private readonly retryMs: number;
+
+  constructor(private readonly options: ReconnectingSessionsOptions) {
+    this.retryMs = options.retryMs ?? 5_000;
+  }
+
+  /** True once `connect()` has succeeded. */
+  get connected(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Tries to connect now; on failure keeps retrying in the background. Never throws. Resolves to `connected`. */
+  async connectOrRetry(): Promise<boolean> {
+    await this.tryConnect();
+    if (!this.current && !this.closed && !this.timer) {
+      this.timer = setInterval(() => void this.tryConnect(), this.retryMs);
+      this.timer.unref();
+    }
+    return this.connected;
+  }
+
+  async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
+    return this.backend().start(agent, sessionId);
+  }
+  async health(): Promise<BackendHealth> {
+    if (this.current) return this.current.health();
+    return { temporal: 'unavailable', detail: this.lastError };
+  }
+
+  async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
+    return this.backend().send(sessionId, message);
+  }
+  async post(sessionId: string, message: UserMessage): Promise<void> {
+    return this.backend().post(sessionId, message);
+  }
+  async state(sessionId: string): Promise<SessionView> {
+    return this.backend().state(sessionId);
+  }
+  async history(sessionId: string): Promise<SessionHistory> {
+    return this.backend().history(sessionId);
+  }
+  async events(sessionId: string, fromSeq: number): Promise<EventsPage> {
+    return this.backend().events(sessionId, fromSeq);
+  }
+  async end(sessionId: string): Promise<SessionView> {
+    return this.backend().end(sessionId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopTimer();
+    await this.attempt;
+    await this.current?.close();
+  }
+
+  private backend(): SessionBackend {
+    if (this.current) return this.current;
+    throw new SystemError('TEMPORAL_UNAVAILABLE', 'Temporal is unavailable; the API is reconnecting, retry later');
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private tryConnect(): Promise<void> {
+    if (this.attempt || this.current || this.closed) return this.attempt ?? Promise.resolve();
+    this.attempt = (async () => {
+      try {
+        const backend = await this.options.connect();
+        if (this.closed) {
+          await backend.close();
+          return;
+        }
+        this.current = backend;
+        this.stopTimer();
+        this.options.onAttempt?.({ connected: true });
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        this.options.onAttempt?.({ connected: false, error: this.lastError });
+      } finally {
+        this.attempt = undefined;
+      }
+    })();
+    return this.attempt;
+  }
+}

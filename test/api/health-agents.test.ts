@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { testAgent } from '../support/agents.js';
+import { build, call, expectError, type Harness } from '../support/api.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.app.close();
+});
+
+describe('GET /health', () => {
+  it('is ok with the in-process backend and counts agents', async () => {
+    h = await build({ agents: [testAgent(), testAgent({ name: 'second' })] });
+    const { res, body } = await call(h.app, 'GET', '/health');
+    expect(res.statusCode).toBe(200);
+    expect(body).toEqual({ status: 'ok', temporal: 'not_used', detail: 'in-process sessions (not durable)', agents: 2 });
+  });
+});
+
+describe('GET /agents', () => {
+  it('lists summaries', async () => {
+    h = await build();
+    const { res, body } = await call(h.app, 'GET', '/agents');
+    expect(res.statusCode).toBe(200);
+    expect(body).toEqual({
+      agents: [
+        {
+          name: 'test-agent',
+          configHash: h.agents.get('test-agent')!.configHash,
+          startStepId: 'greet',
+          steps: ['greet', 'order', 'checkout', 'done'],
+          flows: ['ordering'],
+          tools: ['add_item', 'get_cart', 'pay'],
+        },
+      ],
+    });
+  });
+
+  it('returns the full snapshot of one agent', async () => {
+    h = await build({ agents: [testAgent({ llms: { global: { provider: 'openai', model: 'gpt-4o-mini', apiKeyEnv: 'OPENAI_API_KEY' } } })] });
+    const { res, body } = await call(h.app, 'GET', '/agents/test-agent');
+    expect(res.statusCode).toBe(200);
+    expect(body).toEqual(h.agents.get('test-agent'));
+    expect(body.llms.global).toEqual({ provider: 'openai', model: 'gpt-4o-mini', apiKeyEnv: 'OPENAI_API_KEY' });
+  });
+
+  it('404 AGENT_NOT_FOUND for an unknown agent', async () => {
+    h = await build();
+    const err = expectError(await call(h.app, 'GET', '/agents/nobody'), 404, 'AGENT_NOT_FOUND');
+    expect(err.message).toContain('nobody');
+  });
+});
+
+describe('unknown routes', () => {
+  it('404 NOT_FOUND with the error body', async () => {
+    h = await build();
+    const err = expectError(await call(h.app, 'GET', '/nope?x=1'), 404, 'NOT_FOUND');
+    expect(err.message).toBe('route GET /nope not found');
+    expectError(await call(h.app, 'PUT', '/sessions'), 404, 'NOT_FOUND');
+  });
+});
+
+describe('OpenAPI at /docs', () => {
+  it('serves an OpenAPI 3 document listing every route with its schemas', async () => {
+    h = await build();
+    const { res, body } = await call(h.app, 'GET', '/docs/json');
+    expect(res.statusCode).toBe(200);
+    expect(body.openapi).toMatch(/^3\./);
+    expect(body.info.title).toBe('Stepwise API');
+    const paths = body.paths as Record<string, Record<string, any>>;
+    const routes = Object.entries(paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(routes.sort()).toEqual(
+      [
+        'GET /health',
+        'GET /agents',
+        'GET /agents/{agentId}',
+        'POST /sessions',
+        'POST /sessions/{sessionId}/messages',
+        'GET /sessions/{sessionId}',
+        'GET /sessions/{sessionId}/history',
+        'DELETE /sessions/{sessionId}',
+      ].sort(),
+    );
+    // Request schemas come from zod: body fields, required list, limits and the strict-object rule.
+    const create = paths['/sessions'].post;
+    const bodySchema = create.requestBody.content['application/json'].schema;
+    expect(bodySchema.required).toEqual(['agentId']);
+    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'message', 'sessionId']);
+    expect(bodySchema.additionalProperties).toBe(false);
+    expect(bodySchema.properties.message.maxLength).toBe(32_000);
+    const send = paths['/sessions/{sessionId}/messages'].post;
+    expect(Object.keys(send.responses).sort()).toEqual(['200', '202', '400', '404', '409', '413', '500', '503']);
+    expect(send.parameters.map((p: any) => `${p.in}:${p.name}`).sort()).toEqual(['path:sessionId', 'query:wait']);
+    // Error replies are documented with the shared error body.
+    const errSchema = send.responses['409'].content['application/json'].schema;
+    expect(errSchema.properties.error.properties.code.enum).toContain('SESSION_ENDED');
+  });
+
+  it('serves the Swagger UI at /docs', async () => {
+    h = await build();
+    const res = await h.app.inject({ method: 'GET', url: '/docs' });
+    expect([200, 302]).toContain(res.statusCode);
+    const page = res.statusCode === 302 ? await h.app.inject({ method: 'GET', url: res.headers.location as string }) : res;
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('swagger');
+  });
+});

@@ -1,0 +1,318 @@
+/**
+ * TemporalSessions without a Temporal server: the error mapping over real `@temporalio/client` error classes, real
+ * gRPC failures against a closed port, and the reconnecting stand-in backend behind the real app.
+ */
+import { createServer } from 'node:net';
+import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  NamespaceNotFoundError,
+  ServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { SessionBackend } from '../../api/sessions.js';
+import { mapTemporalError, ReconnectingSessions, TemporalSessions } from '../../api/temporal-sessions.js';
+import { LocalSessions } from '../../src/cli/local-sessions.js';
+import { CallerError, StepwiseError, SystemError } from '../../src/errors.js';
+import { testAgent } from '../support/agents.js';
+import { build, call, expectError, type Harness } from '../support/api.js';
+import { scriptedExecutors } from '../support/scripted-executors.js';
+
+/** A gRPC service error as @grpc/grpc-js produces it (code, details, metadata). */
+function grpcError(code: number, details: string): Error {
+  return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
+}
+
+function mapped(err: unknown): StepwiseError {
+  const out = mapTemporalError(err, 's1');
+  expect(out).toBeInstanceOf(StepwiseError);
+  return out as StepwiseError;
+}
+
+describe('mapTemporalError', () => {
+  it('WorkflowExecutionAlreadyStartedError -> SESSION_EXISTS', () => {
+    const e = mapped(new WorkflowExecutionAlreadyStartedError('Workflow execution already started', 'session-s1', 'sessionWorkflow'));
+    expect(e).toBeInstanceOf(CallerError);
+    expect(e.code).toBe('SESSION_EXISTS');
+    expect(e.message).toContain('s1');
+  });
+
+  it('WorkflowNotFoundError -> SESSION_NOT_FOUND, or SESSION_ENDED when the workflow already completed', () => {
+    expect(mapped(new WorkflowNotFoundError('workflow not found for ID: session-s1', 'session-s1', undefined)).code).toBe('SESSION_NOT_FOUND');
+    expect(mapped(new WorkflowNotFoundError('workflow execution already completed', 'session-s1', undefined)).code).toBe('SESSION_ENDED');
+  });
+
+  it('update failures typed with a Stepwise code keep that code and message', () => {
+    const invalid = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('text must not be empty', 'INVALID_REQUEST')));
+    expect(invalid).toBeInstanceOf(CallerError);
+    expect([invalid.code, invalid.message]).toEqual(['INVALID_REQUEST', 'text must not be empty']);
+    const ended = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('session s1 has ended', 'SESSION_ENDED')));
+    expect(ended.code).toBe('SESSION_ENDED');
+  });
+
+  it('a validator error whose message starts with a code (`SESSION_ENDED: ...`) -> that code', () => {
+    // What workflows/session.ts's sendMessage validator throws.
+    const ended = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.fromError(new Error('SESSION_ENDED: session s1 has ended'))));
+    expect(ended).toBeInstanceOf(CallerError);
+    expect([ended.code, ended.message]).toEqual(['SESSION_ENDED', 'session s1 has ended']);
+    const invalid = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.fromError(new Error('INVALID_REQUEST: text must not be empty'))));
+    expect([invalid.code, invalid.message]).toEqual(['INVALID_REQUEST', 'text must not be empty']);
+    // Not a code: the whole message is kept.
+    const other = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.fromError(new Error('NOPE: x'))));
+    expect([other.code, other.message]).toEqual(['INVALID_REQUEST', 'NOPE: x']);
+  });
+
+  it('a plain error thrown by an update validator -> INVALID_REQUEST with its message', () => {
+    for (const thrown of [new Error('text too long'), new CallerError('INVALID_REQUEST', 'text too long')]) {
+      // What the SDK sends back for a validator that throws a non-Temporal error.
+      const e = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.fromError(thrown)));
+      expect([e.code, e.message]).toEqual(['INVALID_REQUEST', 'text too long']);
+    }
+  });
+
+  it('other update failures -> TURN_FAILED', () => {
+    const e = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('all models down', 'DecideFailed')));
+    expect(e.code).toBe('TURN_FAILED');
+    expect(e.message).toContain('all models down');
+    expect(mapped(new WorkflowUpdateFailedError('Workflow Update failed', undefined)).code).toBe('TURN_FAILED');
+  });
+
+  it('timeouts, unreachable server and unknown namespace -> TEMPORAL_UNAVAILABLE', () => {
+    const timeout = mapped(new WorkflowUpdateRPCTimeoutOrCancelledError('timeout', { cause: grpcError(4, 'Deadline exceeded') }));
+    expect(timeout).toBeInstanceOf(SystemError);
+    expect(timeout.code).toBe('TEMPORAL_UNAVAILABLE');
+    expect(timeout.message).toContain('same messageId');
+    const down = mapped(new ServiceError('Failed to query Workflow', { cause: grpcError(14, 'No connection established') }));
+    expect([down.code, down.message]).toEqual(['TEMPORAL_UNAVAILABLE', 'Temporal is unavailable (UNAVAILABLE); retry later']);
+    expect(mapped(grpcError(4, 'Deadline exceeded')).code).toBe('TEMPORAL_UNAVAILABLE');
+    expect(mapped(new NamespaceNotFoundError('prod')).message).toContain('prod');
+  });
+
+  it('passes StepwiseErrors through and leaves unknown errors alone', () => {
+    const own = new CallerError('SESSION_ENDED', 'x');
+    expect(mapTemporalError(own, 's1')).toBe(own);
+    const invalidArg = new ServiceError('Failed to start Workflow', { cause: grpcError(3, 'bad memo') });
+    expect(mapTemporalError(invalidArg, 's1')).toBe(invalidArg);
+    const bug = new TypeError('x is undefined');
+    expect(mapTemporalError(bug, 's1')).toBe(bug);
+  });
+});
+
+/** A localhost port with nothing listening. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.app.close();
+  h = undefined;
+});
+
+describe('TemporalSessions against an unreachable server (real gRPC)', () => {
+  it('connect() fails with TEMPORAL_UNAVAILABLE naming the address', async () => {
+    const address = `127.0.0.1:${await closedPort()}`;
+    const err = await TemporalSessions.connect({ address, namespace: 'default', taskQueue: 'stepwise', connectTimeoutMs: 300 }).catch((e) => e);
+    expect(err).toBeInstanceOf(SystemError);
+    expect(err.code).toBe('TEMPORAL_UNAVAILABLE');
+    expect(err.message).toContain(address);
+  });
+
+  it('every call maps to TEMPORAL_UNAVAILABLE, health is unavailable, and the API answers 503 / degraded', async () => {
+    const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}`, connectTimeout: 300 });
+    const backend = new TemporalSessions({
+      client: new Client({ connection }),
+      taskQueue: 'stepwise',
+      rpcTimeoutMs: 150,
+      turnTimeoutMs: 150,
+      ownsConnection: true,
+    });
+    expect((await backend.health()).temporal).toBe('unavailable');
+    for (const op of [() => backend.state('s1'), () => backend.send('s1', { messageId: 'm1', text: 'hi' }), () => backend.end('s1')]) {
+      const err = await op().catch((e) => e);
+      expect(err.code).toBe('TEMPORAL_UNAVAILABLE');
+    }
+    h = await build({ backend });
+    const health = await call(h.app, 'GET', '/health');
+    expect(health.res.statusCode).toBe(200);
+    expect(health.body).toMatchObject({ status: 'degraded', temporal: 'unavailable', agents: 1 });
+    expectError(await call(h.app, 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's1' }), 503, 'TEMPORAL_UNAVAILABLE');
+  });
+});
+
+/**
+ * A client double for a session whose workflow has completed: updates and signals fail as the server makes them fail
+ * (NOT_FOUND "workflow execution already completed" -> WorkflowNotFoundError), queries still answer.
+ */
+function closedWorkflowClient(history: unknown[], view: unknown) {
+  const calls: string[] = [];
+  const completed = () => new WorkflowNotFoundError('workflow execution already completed', 'session-s1', undefined);
+  const handle = {
+    executeUpdate: async (def: { name: string }) => {
+      calls.push(`update:${def.name}`);
+      throw completed();
+    },
+    signal: async () => {
+      calls.push('signal');
+      throw completed();
+    },
+    query: async (def: { name: string }) => {
+      calls.push(`query:${def.name}`);
+      return def.name === 'getHistory' ? { sessionId: 's1', turns: history } : view;
+    },
+  };
+  const client = {
+    workflow: { getHandle: (id: string) => (calls.push(`handle:${id}`), handle) },
+    connection: { withDeadline: <T>(_d: number, fn: () => Promise<T>) => fn() },
+  } as unknown as Client;
+  return { client, calls };
+}
+
+describe('TemporalSessions on a completed workflow', () => {
+  const earlier = { messageId: 'm-end', turn: 2, reply: 'bye', stepId: 'greet', ended: true, events: [] };
+  const view = { sessionId: 's1', status: 'ended' };
+
+  it('send: a retry of the message that ended the session returns its first result; a new message is SESSION_ENDED', async () => {
+    const { client, calls } = closedWorkflowClient([earlier], view);
+    const sessions = new TemporalSessions({ client, taskQueue: 'q' });
+    expect(await sessions.send('s1', { messageId: 'm-end', text: 'bye' })).toEqual(earlier);
+    expect(calls.slice(0, 3)).toEqual(['handle:session-s1', 'update:sendMessage', 'handle:session-s1']);
+    const err = await sessions.send('s1', { messageId: 'new', text: 'hello?' }).catch((e) => e);
+    expect(err.code).toBe('SESSION_ENDED');
+    expect((await sessions.post('s1', { messageId: 'p', text: 'x' }).catch((e) => e)).code).toBe('SESSION_ENDED');
+  });
+
+  it('end: returns the final state from a query (idempotent)', async () => {
+    const { client, calls } = closedWorkflowClient([], view);
+    const sessions = new TemporalSessions({ client, taskQueue: 'q' });
+    expect(await sessions.end('s1')).toEqual(view);
+    expect(calls.filter((c) => !c.startsWith('handle:'))).toEqual(['update:endSession', 'query:getState']);
+  });
+});
+
+describe('TemporalSessions.start', () => {
+  it('starts one workflow per session with the pinned agent, memo and no id reuse; maps a taken id to SESSION_EXISTS', async () => {
+    const started: Array<[string, Record<string, unknown>]> = [];
+    let taken = false;
+    const client = {
+      workflow: {
+        start: async (type: string, options: Record<string, unknown>) => {
+          if (taken) throw new WorkflowExecutionAlreadyStartedError('Workflow execution already started', String(options.workflowId), type);
+          started.push([type, options]);
+          taken = true;
+        },
+      },
+      connection: { withDeadline: <T>(_d: number, fn: () => Promise<T>) => fn() },
+    } as unknown as Client;
+    const agent = testAgent();
+    const sessions = new TemporalSessions({ client, taskQueue: 'agents-q' });
+    await sessions.start(agent, 's1');
+    expect(started).toHaveLength(1);
+    const [type, options] = started[0];
+    expect(type).toBe('sessionWorkflow');
+    expect(options).toMatchObject({
+      taskQueue: 'agents-q',
+      workflowId: 'session-s1',
+      args: [{ sessionId: 's1', agent }],
+      memo: { agent: agent.name, configHash: agent.configHash, stepId: 'greet' },
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    const err = await sessions.start(agent, 's1').catch((e) => e);
+    expect(err).toBeInstanceOf(CallerError);
+    expect(err.code).toBe('SESSION_EXISTS');
+  });
+});
+
+describe('ReconnectingSessions', () => {
+  const down = () => Promise.reject(new SystemError('TEMPORAL_UNAVAILABLE', 'cannot reach Temporal at localhost:7233: refused'));
+
+  it('while Temporal is down: health degraded with the reason, 503 on every session route', async () => {
+    const backend = new ReconnectingSessions({ connect: down, retryMs: 60_000 });
+    expect(await backend.connectOrRetry()).toBe(false);
+    h = await build({ backend });
+    const health = await call(h.app, 'GET', '/health');
+    expect(health.res.statusCode).toBe(200);
+    expect(health.body).toEqual({
+      status: 'degraded',
+      temporal: 'unavailable',
+      detail: 'cannot reach Temporal at localhost:7233: refused',
+      agents: 1,
+    });
+    const routes: Array<[string, string, unknown?]> = [
+      ['POST', '/sessions', { agentId: 'test-agent' }],
+      ['POST', '/sessions/s1/messages', { text: 'hi' }],
+      ['POST', '/sessions/s1/messages?wait=false', { text: 'hi' }],
+      ['GET', '/sessions/s1'],
+      ['GET', '/sessions/s1/history'],
+      ['DELETE', '/sessions/s1'],
+    ];
+    for (const [method, url, payload] of routes) {
+      expectError(await call(h.app, method as 'GET', url, payload), 503, 'TEMPORAL_UNAVAILABLE');
+    }
+    // Agents do not need Temporal.
+    expect((await call(h.app, 'GET', '/agents')).res.statusCode).toBe(200);
+  });
+
+  it('keeps retrying in the background and recovers without a restart', async () => {
+    const exec = scriptedExecutors([{ action: 'RESPOND', response: 'back online' }]);
+    let attempts = 0;
+    const onAttempt = vi.fn();
+    const backend = new ReconnectingSessions({
+      retryMs: 10,
+      onAttempt,
+      connect: async (): Promise<SessionBackend> => {
+        attempts++;
+        if (attempts < 3) throw new Error(`refused #${attempts}`);
+        return new LocalSessions({ executors: () => exec, now: exec.now });
+      },
+    });
+    expect(await backend.connectOrRetry()).toBe(false);
+    h = await build({ backend });
+    await vi.waitFor(() => expect(backend.connected).toBe(true), { timeout: 2_000, interval: 5 });
+    expect(attempts).toBe(3);
+    expect(onAttempt.mock.calls.map(([r]) => r)).toEqual([
+      { connected: false, error: 'refused #1' },
+      { connected: false, error: 'refused #2' },
+      { connected: true },
+    ]);
+    expect((await call(h.app, 'GET', '/health')).body.status).toBe('ok');
+    const created = await call(h.app, 'POST', '/sessions', { agentId: testAgent().name, message: 'hello' });
+    expect(created.res.statusCode).toBe(201);
+    expect(created.body.reply).toBe('back online');
+    await new Promise((r) => setTimeout(r, 40));
+    expect(attempts).toBe(3); // no attempts after success
+  });
+
+  it('close() stops the retries and closes the connected backend', async () => {
+    let attempts = 0;
+    const failing = new ReconnectingSessions({
+      retryMs: 5,
+      connect: async () => {
+        attempts++;
+        throw new Error('refused');
+      },
+    });
+    await failing.connectOrRetry();
+    await failing.close();
+    const after = attempts;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(attempts).toBe(after);
+
+    const inner = new LocalSessions({ executors: () => scriptedExecutors([]) });
+    const close = vi.spyOn(inner, 'close');
+    const ok = new ReconnectingSessions({ connect: async () => inner });
+    expect(await ok.connectOrRetry()).toBe(true);
+    await ok.close();
+    expect(close).toHaveBeenCalledOnce();
+  });
+});
