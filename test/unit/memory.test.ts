@@ -91,3 +91,18 @@ describe('session state (continue-as-new payload)', () => {
     expect(() => loadSessionState({ ...state, stepId: 42 })).toThrow(StateVersionError);
   });
 });
+
+describe('carried state fixtures (one per released schema version)', () => {
+  it('v1 fixture still loads and resumes', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const raw = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'state', 'v1-session-state.json'), 'utf8'));
+    const state = loadSessionState(raw);
+    expect(state).toMatchObject({ schemaVersion: 1, stepId: 'order', flow: { flowId: 'ordering' } });
+    const agent = testAgent();
+    const exec = scriptedExecutors([], {});
+    exec.decide = async () => ({ type: 'decided', decision: { action: 'RESPOND', response: 'resumed' } });
+    const { result } = await runTurn(agent, state, { messageId: 'm3', text: 'and a muffin' }, exec);
+    expect(result).toMatchObject({ reply: 'resumed', turn: 3, stepId: 'order', flowId: 'ordering' });
+  });
+});
