@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
+import type { TLSConfig } from '@temporalio/client';
+import { temporalConnectionOptions } from '../src/cli/env.js';
 import { StepwiseError } from '../src/errors.js';
 
 /** Default largest request body, in bytes: a 32,000-character (`MAX_MESSAGE_CHARS`) message of 4-byte UTF-8 characters + JSON. */
@@ -45,7 +47,16 @@ export interface ApiConfig {
   port: number;
   host: string;
   /** `connectTimeoutMs`: how long one connection attempt waits for the server (not from the environment). */
-  temporal: { address: string; namespace: string; taskQueue: string; tls: boolean; connectTimeoutMs: number };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    /** TLS: `TEMPORAL_TLS`, or mTLS from `TEMPORAL_TLS_CERT_PATH` + `TEMPORAL_TLS_KEY_PATH`, or implied by an API key. */
+    tls: boolean | TLSConfig;
+    /** `TEMPORAL_API_KEY` (Temporal Cloud). */
+    apiKey?: string;
+    connectTimeoutMs: number;
+  };
   /** Raw `STEPWISE_AGENTS` value (paths/dirs), if set. */
   agentPaths?: string;
   bodyLimitBytes: number;
@@ -67,6 +78,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     throw new StepwiseError('INVALID_CONFIG', `invalid environment: ${problems.join('; ')}`, { issues: problems });
   }
   const e = parsed.data;
+  const shared = temporalConnectionOptions(env);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -74,7 +86,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.STEPWISE_TASK_QUEUE,
-      tls: e.TEMPORAL_TLS,
+      // Same TLS/API-key rules as the worker (src/cli/env.ts), plus the TEMPORAL_TLS flag.
+      tls: shared.tls ?? e.TEMPORAL_TLS,
+      ...(shared.apiKey ? { apiKey: shared.apiKey } : {}),
       connectTimeoutMs: DEFAULT_TEMPORAL_CONNECT_TIMEOUT_MS,
     },
     ...(e.STEPWISE_AGENTS ? { agentPaths: e.STEPWISE_AGENTS } : {}),
