@@ -11,8 +11,11 @@
  * tool misbehaviour.
  */
 import { type AgentSnapshot, type Flow, type MemoryWindowConfig, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
-import { Decision, decisionJsonSchema, decisionSchemaFor, describeZodError } from './decision.js';
-import { addSummary, clip, emptyMemory, memoryWindow, remember } from './memory.js';
+import { decisionJsonSchema } from './decision.js';
+import { validateDecision } from './validate.js';
+
+export { validateDecision };
+import { addSummary, clip, emptyMemory, extractiveSummary, memoryWindow, remember, summaryInput } from './memory.js';
 import { buildPrompt } from './prompt.js';
 import {
   type EngineInput,
@@ -36,8 +39,6 @@ export const FALLBACK_REPLY = "Sorry, I couldn't complete that just now. Could y
 
 /** Longest summary asked of the summariser, in characters. */
 export const SUMMARY_MAX_CHARS = 2_000;
-/** Items sent to the summariser at most (newest first kept). */
-const SUMMARY_MAX_ITEMS = 40;
 
 /** Creates the state of a new session positioned at the agent's start step (inside its flow if it is an entry). */
 export function initialState(agent: AgentSnapshot, sessionId: string, now: string): SessionState {
@@ -121,7 +122,8 @@ export function advance(agent: AgentSnapshot, state: SessionState, input: Engine
     case 'summarizeFailed': {
       const pending = turn.pending[0];
       if (!pending) throw new Error('no summary was asked for');
-      const summary = input.type === 'summarized' ? input.summary : fallbackSummary(agent, s, pending.kind);
+      const source = pending.kind === 'enter' ? s.memory : (s.flow?.memory ?? emptyMemory());
+      const summary = input.type === 'summarized' ? input.summary : extractiveSummary(source, SUMMARY_MAX_CHARS);
       return applyPending(agent, s, summary, input.now);
     }
   }
@@ -222,44 +224,6 @@ function decisionError(agent: AgentSnapshot, state: SessionState, message: strin
   return nextDecision(agent, s, now);
 }
 
-/**
- * Validates a raw decision: general shape first, then the step's rules with explicit messages (the engine never
- * trusts the prompt or the provider's schema enforcement), then the step's exact schema (answer model).
- */
-export function validateDecision(
-  agent: AgentSnapshot,
-  stepId: string,
-  raw: unknown,
-  forceRespond: boolean,
-): { ok: true; decision: Decision } | { ok: false; message: string } {
-  const general = Decision.safeParse(raw);
-  if (!general.success) return { ok: false, message: `invalid decision: ${describeZodError(general.error)}` };
-  const d = general.data;
-  const step = getStep(agent, stepId);
-  if (forceRespond && d.action !== 'RESPOND') {
-    return { ok: false, message: `only RESPOND is allowed now (decision limit reached), got ${d.action}` };
-  }
-  if (d.action === 'TOOL_CALL') {
-    for (const call of d.tool_calls) {
-      if (!step.tools.includes(call.tool) || !agent.tools.some((t) => t.name === call.tool)) {
-        return {
-          ok: false,
-          message: `tool "${call.tool}" is not available in step ${step.id} (available: ${step.tools.join(', ') || 'none'})`,
-        };
-      }
-    }
-  }
-  if (d.action === 'MOVE' && !step.routes.some((r) => r.target === d.step_id)) {
-    return {
-      ok: false,
-      message: `step "${d.step_id}" is not a route of step ${step.id} (routes: ${step.routes.map((r) => r.target).join(', ') || 'none'})`,
-    };
-  }
-  const exact = decisionSchemaFor(agent, step, { forceRespond }).safeParse(raw);
-  if (!exact.success) return { ok: false, message: `invalid ${d.action} decision: ${describeZodError(exact.error)}` };
-  return { ok: true, decision: exact.data };
-}
-
 function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, now: string): EngineStep {
   const turn = requireTurn(state);
   const forceRespond = turn.iterations === agent.maxIter;
@@ -339,35 +303,11 @@ function nextPending(agent: AgentSnapshot, state: SessionState, now: string): En
         purpose: pending.kind === 'enter' ? 'flow_enter' : 'flow_exit',
         flowId: flow.id,
         previousSummaries: source.summaries.slice(-2),
-        items: boundedItems(source.items),
+        items: summaryInput(source.items),
         maxChars: SUMMARY_MAX_CHARS,
       },
     },
   };
-}
-
-/** The newest items, at most {@link SUMMARY_MAX_ITEMS} and 16,000 characters. */
-function boundedItems(items: MemoryItem[]): MemoryItem[] {
-  const out: MemoryItem[] = [];
-  let chars = 0;
-  for (let i = items.length - 1; i >= 0 && out.length < SUMMARY_MAX_ITEMS; i--) {
-    chars += items[i].text.length;
-    if (out.length > 0 && chars > 16_000) break;
-    out.unshift(items[i]);
-  }
-  return out;
-}
-
-/** Deterministic extractive summary used when the summariser fails: the newest items, clipped. */
-function fallbackSummary(agent: AgentSnapshot, state: SessionState, kind: 'enter' | 'exit'): string {
-  const source = kind === 'enter' ? state.memory : (state.flow?.memory ?? emptyMemory());
-  return clip(
-    boundedItems(source.items)
-      .slice(-8)
-      .map((i) => `${i.role}: ${i.text}`)
-      .join('\n'),
-    SUMMARY_MAX_CHARS,
-  );
 }
 
 function applyPending(agent: AgentSnapshot, state: SessionState, summary: string, now: string): EngineStep {

@@ -77,3 +77,31 @@ export function retrieve(items: MemoryItem[], query: string, k: number): MemoryI
     .sort((a, b) => a - b);
   return best.map((i) => items[i]);
 }
+
+/** Items sent to the summariser at most (newest kept). */
+export const SUMMARY_MAX_ITEMS = 40;
+/** Characters sent to the summariser at most. */
+export const SUMMARY_MAX_INPUT_CHARS = 16_000;
+
+/** The newest items, at most {@link SUMMARY_MAX_ITEMS} and {@link SUMMARY_MAX_INPUT_CHARS} characters (≥ 1 item). */
+export function summaryInput(items: MemoryItem[]): MemoryItem[] {
+  const out: MemoryItem[] = [];
+  let chars = 0;
+  for (let i = items.length - 1; i >= 0 && out.length < SUMMARY_MAX_ITEMS; i--) {
+    chars += items[i].text.length;
+    if (out.length > 0 && chars > SUMMARY_MAX_INPUT_CHARS) break;
+    out.unshift(items[i]);
+  }
+  return out;
+}
+
+/** Deterministic extractive summary (used when the summariser fails): the newest 8 items, clipped to `maxChars`. */
+export function extractiveSummary(memory: MemoryState, maxChars: number): string {
+  return clip(
+    summaryInput(memory.items)
+      .slice(-8)
+      .map((i) => `${i.role}: ${i.text}`)
+      .join('\n'),
+    maxChars,
+  );
+}
