@@ -5,12 +5,16 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ArchiveStore } from '../activities/archive/store.js';
+import type { TokenSubscriber } from '../activities/archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { registerErrorHandling } from './errors.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
 import agentRoutes from './routes/agents.js';
+import archiveRoutes from './routes/archive.js';
+import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
 import healthRoutes from './routes/health.js';
 import sessionRoutes from './routes/sessions.js';
 import type { SessionBackend } from './sessions.js';
@@ -20,8 +24,15 @@ export interface BuildAppOptions {
   backend: SessionBackend;
   /** Agents sessions may be started for, keyed by agent name. */
   agents: ReadonlyMap<string, AgentSnapshot>;
-  /** Session archive (reserved for the archive routes; unused for now). */
-  archive?: unknown;
+  /**
+   * Session archive; decorated as `app.archive` and closed when the app closes. Without it `GET /sessions` answers
+   * 503 ARCHIVE_UNAVAILABLE, history holds only the live run's recent turns, and event streams announce gaps.
+   */
+  archive?: ArchiveStore;
+  /** Event stream settings (`GET /sessions/:sessionId/events`): poll interval, heartbeat. */
+  events?: Pick<EventRoutesOptions, 'pollIntervalMs' | 'heartbeatMs'>;
+  /** Streamed model tokens forwarded to event streams as `event: token` (not closed by the app). Default: none. */
+  tokens?: TokenSubscriber;
   /** Fastify logger option: `false` (default) for none, `true` or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Largest accepted request body in bytes (larger: 413 PAYLOAD_TOO_LARGE). Default {@link DEFAULT_BODY_LIMIT_BYTES}. */
@@ -51,10 +62,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
 
-  await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents });
+  await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents, archive: opts.archive });
   await app.register(swaggerPlugin);
   await app.register(healthRoutes);
   await app.register(agentRoutes);
   await app.register(sessionRoutes);
+  await app.register(archiveRoutes);
+  await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
   return app;
 }

@@ -4,8 +4,12 @@
  *
  * Temporal being down does not stop the API from starting: session routes answer 503 TEMPORAL_UNAVAILABLE,
  * `GET /health` reports `degraded` with the reason, and the connection is retried in the background until it works.
+ * With `databaseUrl`, a PostgreSQL token listener (LISTEN stepwise_tokens) feeds `event: token` to event streams;
+ * it too connects in the background and never stops the API from starting.
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ArchiveStore } from '../activities/archive/store.js';
+import { createTokenListener, type TokenListener, type TokenSubscriber } from '../activities/archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { buildApp } from './app.js';
 import { type ApiConfig, loadApiConfig } from './config.js';
@@ -21,13 +25,25 @@ export interface StartServerOptions {
   backend?: SessionBackend;
   /** Install SIGINT/SIGTERM handlers that close the server. Default true. */
   handleSignals?: boolean;
+  /** Session archive (the caller opens it, e.g. `connectArchiveFromEnv`). Closed with the server. Default: off. */
+  archive?: ArchiveStore;
+  /**
+   * PostgreSQL URL (`DATABASE_URL`) to listen on for streamed model tokens; the server opens and closes the
+   * listener. Ignored when `tokens` is given. Default: no token events.
+   */
+  databaseUrl?: string;
+  /** Token source to use instead of a listener on `databaseUrl` (not closed by the server). */
+  tokens?: TokenSubscriber;
+  /** Event stream poll interval in ms. Default 250 (see `api/routes/events.ts`). */
+  eventsPollIntervalMs?: number;
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   /** Listening address, e.g. `http://0.0.0.0:3000`. */
   address: string;
-  /** Stops accepting requests, waits for in-flight ones, closes the backend (and the Temporal connection). */
+  /** Stops accepting requests, ends open event streams, waits for in-flight requests, closes the backend (and the
+   * Temporal connection), the archive and the token listener. */
   close(): Promise<void>;
 }
 
@@ -51,6 +67,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           namespace: config.temporal.namespace,
           taskQueue: config.temporal.taskQueue,
           tls: config.temporal.tls,
+          apiKey: config.temporal.apiKey,
           connectTimeoutMs: config.temporal.connectTimeoutMs,
         }),
       onAttempt: ({ connected, error }) => {
@@ -59,13 +76,37 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       },
     }));
 
-  const app = await buildApp({
-    backend,
-    agents: options.agents,
-    logger: { level: config.logLevel },
-    bodyLimitBytes: config.bodyLimitBytes,
-    requestTimeoutMs: config.requestTimeoutMs,
-  });
+  let listener: TokenListener | undefined;
+  const tokens =
+    options.tokens ??
+    (options.databaseUrl
+      ? (listener = createTokenListener(options.databaseUrl, {
+          onError: (err) => log?.warn({ error: err.message }, 'token listener: database connection failed; reconnecting'),
+        }))
+      : undefined);
+
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      backend,
+      agents: options.agents,
+      archive: options.archive,
+      tokens,
+      ...(options.eventsPollIntervalMs === undefined ? {} : { events: { pollIntervalMs: options.eventsPollIntervalMs } }),
+      logger: { level: config.logLevel },
+      bodyLimitBytes: config.bodyLimitBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
+    });
+  } catch (err) {
+    await listener?.close();
+    throw err;
+  }
+  if (listener) {
+    const owned = listener;
+    app.addHook('onClose', async () => {
+      await owned.close();
+    });
+  }
   log = app.log;
   await reconnecting?.connectOrRetry();
 

@@ -7,6 +7,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, toolMap } from '../activities/index.js';
 import type { ArchiveStore } from '../activities/archive/store.js';
+import { createTokenPublisher } from '../activities/archive/token-notify.js';
 import { ModelCache } from '../activities/models/model.js';
 import type { LoadedAgent } from '../src/config/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
@@ -24,6 +25,8 @@ export interface SessionWorkerOptions {
   agents: LoadedAgent[];
   archive?: ArchiveStore;
   models?: ModelCache;
+  /** Publishes streamed model tokens (best effort, e.g. PostgreSQL NOTIFY); omit for none. */
+  publishToken?: (sessionId: string, text: string) => void;
   /** Extra worker options (e.g. a prebuilt `workflowBundle`, shutdown timing in tests). */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -38,6 +41,7 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     models: opts.models ?? new ModelCache(),
     tools: toolMap(opts.agents),
     archive: opts.archive,
+    publishToken: opts.publishToken,
   });
   return Worker.create({
     connection: opts.connection,
@@ -56,6 +60,7 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const agents = await loadAgentsFromEnv(env);
   const archive = await connectArchiveFromEnv(env);
+  const tokens = env.DATABASE_URL ? createTokenPublisher(env.DATABASE_URL) : undefined;
   const connection = await NativeConnection.connect(temporalConnectionOptions(env));
   try {
     const taskQueue = env.STEPWISE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
@@ -65,6 +70,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       taskQueue,
       agents,
       archive,
+      publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
     });
     console.log(
       `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}`,
@@ -72,6 +78,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     await worker.run();
   } finally {
     await connection.close();
+    await tokens?.close();
     await archive?.close();
   }
 }

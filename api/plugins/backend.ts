@@ -1,8 +1,10 @@
 /**
- * Decorates the root instance with the session backend and the loaded agents, and closes the backend when the app
- * closes (`app.close()`: SIGTERM in `server.ts`, or the end of a test). Not encapsulated, so every route sees them.
+ * Decorates the root instance with the session backend, the loaded agents and the session archive (if any), and
+ * closes the backend and the archive when the app closes (`app.close()`: SIGTERM in `server.ts`, or the end of a
+ * test). Not encapsulated, so every route sees them.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { ArchiveStore } from '../../activities/archive/store.js';
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import type { SessionBackend } from '../sessions.js';
 
@@ -12,19 +14,25 @@ declare module 'fastify' {
     backend: SessionBackend;
     /** Agents this API can start sessions for, by agent name (`AgentSnapshot.name`). */
     agents: ReadonlyMap<string, AgentSnapshot>;
+    /** The session archive (PostgreSQL when `DATABASE_URL` is set); `undefined` when the archive is off. */
+    archive: ArchiveStore | undefined;
   }
 }
 
 export interface BackendPluginOptions {
   backend: SessionBackend;
   agents: ReadonlyMap<string, AgentSnapshot>;
+  /** Closed with the app (`ArchiveStore.close` is idempotent, so a caller closing it too is harmless). */
+  archive?: ArchiveStore;
 }
 
 const backendPlugin: FastifyPluginAsync<BackendPluginOptions> = async (app: FastifyInstance, opts) => {
   app.decorate('backend', opts.backend);
   app.decorate('agents', opts.agents);
+  app.decorate('archive', opts.archive);
   app.addHook('onClose', async () => {
     await opts.backend.close();
+    await opts.archive?.close();
   });
 };
 

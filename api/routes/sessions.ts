@@ -1,17 +1,29 @@
 /**
  * Session routes (DESIGN.md "REST API"): start a session, send messages (wait for the turn, or queue with
  * `?wait=false`), read state and history, end it. Each session is one backend session (one Temporal workflow).
+ * With the archive (`app.archive`), history comes from it (complete across runs and after the workflow closed),
+ * and state falls back to it when the workflow is gone or Temporal is down (see `./archive.ts`).
  *
  * Message ids double as Temporal update ids: a client retrying a request with the same `messageId` gets the first
  * result and never runs a turn twice.
  */
 import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
-import { CallerError } from '../../src/errors.js';
-import { MessageId, SessionHistory, SessionId, SessionView, UserMessage } from '../../workflows/shared.js';
+import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../activities/archive/store.js';
+import { CallerError, type ErrorCode, isStepwiseError } from '../../src/errors.js';
+import { MessageId, SessionId, SessionView, UserMessage } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
+import {
+  archivedSessionView,
+  type HistoryTurn,
+  historyTurnOf,
+  SessionHistoryReply,
+  SessionStateReply,
+  type ViewSource,
+} from './archive.js';
 
 /** `POST /sessions` body. Unknown fields are rejected. */
 export const CreateSessionBody = z.strictObject({
@@ -50,6 +62,15 @@ export const QueuedReply = z.object({ sessionId: z.string(), messageId: z.string
 export type QueuedReply = z.infer<typeof QueuedReply>;
 
 export const SessionParams = z.object({ sessionId: SessionId });
+
+/** `GET /sessions/:sessionId/history` query: turns numbered `> afterTurn`, at most `limit` (1-100, default 20). */
+export const HistoryQuerystring = z.object({
+  afterTurn: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_TURNS_LIMIT),
+});
+
+/** Backend failures after which state and history are answered from the archive (when it has the session). */
+const ARCHIVE_FALLBACK_CODES = new Set<ErrorCode>(['SESSION_NOT_FOUND', 'TEMPORAL_UNAVAILABLE']);
 
 /** Message id of the message given to `POST /sessions`. */
 export function firstMessageId(sessionId: string): string {
@@ -109,12 +130,30 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['sessions'],
-        summary: 'Session state',
+        summary: 'Session state (live workflow, or the archive once the workflow is gone or Temporal is down)',
+        description:
+          'From the workflow (`source: live`). When the workflow is not found (e.g. closed past the namespace ' +
+          'retention) or Temporal is unavailable, and the archive has the session, from the archive ' +
+          '(`source: archive`, with `endedAt`/`endReason` once ended).',
         params: SessionParams,
-        response: { 200: SessionView, ...errorReplies(404, 503) },
+        response: { 200: SessionStateReply, ...errorReplies(404, 503) },
       },
     },
-    async (request) => app.backend.state(request.params.sessionId),
+    async (request): Promise<SessionStateReply> => {
+      const { sessionId } = request.params;
+      try {
+        return { ...(await app.backend.state(sessionId)), source: 'live' };
+      } catch (err) {
+        const fallback = app.archive && isStepwiseError(err) && ARCHIVE_FALLBACK_CODES.has(err.code);
+        if (!fallback) throw err;
+        const archived = await archivedState(app, sessionId).catch((archiveErr: unknown) => {
+          request.log.warn({ err: archiveErr, sessionId }, 'archive fallback failed');
+          return null;
+        });
+        if (!archived) throw err;
+        return archived;
+      }
+    },
   );
 
   app.get(
@@ -122,12 +161,22 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['sessions'],
-        summary: 'Recent turn results still held by the session',
+        summary: 'Turn results, oldest first, paginated (complete with the archive; without it, the live run only)',
+        description:
+          'With the archive (DATABASE_URL set): every turn of the session across continue-as-new runs, also after ' +
+          'the workflow closed (`source: archive`). Without it: only the turns the live workflow still holds, its ' +
+          'newest 20 (`source: live`). Pages: `afterTurn` (default 0), `limit` (1-100, default 20), `nextAfterTurn`.',
         params: SessionParams,
-        response: { 200: SessionHistory, ...errorReplies(404, 503) },
+        querystring: HistoryQuerystring,
+        response: { 200: SessionHistoryReply, ...errorReplies(404, 503) },
       },
     },
-    async (request) => app.backend.history(request.params.sessionId),
+    async (request): Promise<SessionHistoryReply> => {
+      const { sessionId } = request.params;
+      const { afterTurn, limit } = request.query;
+      if (!app.archive) return pageOf(sessionId, 'live', (await app.backend.history(sessionId)).turns, afterTurn, limit);
+      return archivedHistory(app, sessionId, afterTurn, limit);
+    },
   );
 
   app.delete(
@@ -143,5 +192,44 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => app.backend.end(request.params.sessionId),
   );
 };
+
+/** The archived session as a state view, or `null` if the archive has never seen it. */
+async function archivedState(app: FastifyInstance, sessionId: string): Promise<SessionStateReply | null> {
+  const archive = app.archive;
+  const row = archive ? await archive.getSession(sessionId) : null;
+  if (!archive || !row) return null;
+  const last = row.turnCount > 0 ? (await archive.getTurns(sessionId, { afterTurn: row.turnCount - 1, limit: 1 })).turns[0] : undefined;
+  return archivedSessionView(row, { startStepId: app.agents.get(row.agentName)?.startStepId, run: last?.run });
+}
+
+/**
+ * History from the archive. On the last page, turns the workflow finished but has not archived yet (the archive
+ * write runs right after the turn's result is returned) are appended from the live workflow when it answers.
+ * @throws CallerError SESSION_NOT_FOUND when neither the archive nor the backend knows the session.
+ */
+async function archivedHistory(app: FastifyInstance, sessionId: string, afterTurn: number, limit: number): Promise<SessionHistoryReply> {
+  const archive = app.archive!;
+  const page = await archive.getTurns(sessionId, { afterTurn, limit });
+  const turns: HistoryTurn[] = page.turns.map(historyTurnOf);
+  if (page.nextAfterTurn !== undefined) return { sessionId, source: 'archive', turns, nextAfterTurn: page.nextAfterTurn };
+  let live: TurnResult[] = [];
+  try {
+    live = (await app.backend.history(sessionId)).turns;
+  } catch (err) {
+    if (!isStepwiseError(err) || !ARCHIVE_FALLBACK_CODES.has(err.code)) throw err;
+    // The workflow cannot answer: fine if the archive knows the session, else that error stands (404 / 503).
+    if (turns.length === 0 && !(await archive.getSession(sessionId))) throw err;
+  }
+  const archivedUpTo = turns.length > 0 ? turns[turns.length - 1]!.turn : afterTurn;
+  return pageOf(sessionId, 'archive', [...turns, ...live.filter((t) => t.turn > archivedUpTo)], afterTurn, limit);
+}
+
+/** Turns numbered `> afterTurn`, ascending, at most `limit`, with `nextAfterTurn` when some were left out. */
+function pageOf(sessionId: string, source: ViewSource, all: HistoryTurn[], afterTurn: number, limit: number): SessionHistoryReply {
+  const sorted = all.filter((t) => t.turn > afterTurn).sort((a, b) => a.turn - b.turn);
+  const turns = sorted.slice(0, limit);
+  const last = turns[turns.length - 1];
+  return { sessionId, source, turns, ...(sorted.length > limit && last ? { nextAfterTurn: last.turn } : {}) };
+}
 
 export default sessionRoutes;

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
+import { createTokenPublisher } from '../../activities/archive/token-notify.js';
 import { startServer } from '../../api/server.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { createSessionWorker } from '../../workers/worker.js';
@@ -78,7 +79,15 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   }
 
   const archive = await connectArchiveFromEnv(env);
-  const worker = await createSessionWorker({ connection: nativeConnection, namespace, taskQueue, agents: loaded, archive });
+  const tokens = env.DATABASE_URL ? createTokenPublisher(env.DATABASE_URL) : undefined;
+  const worker = await createSessionWorker({
+    connection: nativeConnection,
+    namespace,
+    taskQueue,
+    agents: loaded,
+    archive,
+    publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
+  });
   const server = await startServer({
     agents,
     archive,
@@ -103,6 +112,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     await worker.run();
   } finally {
     await server.close();
+    await tokens?.close();
     await archive?.close();
     if (testEnv) await testEnv.teardown();
     else await nativeConnection.close();

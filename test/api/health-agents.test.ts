@@ -77,6 +77,8 @@ describe('OpenAPI at /docs', () => {
         'POST /sessions/{sessionId}/messages',
         'GET /sessions/{sessionId}',
         'GET /sessions/{sessionId}/history',
+        'GET /sessions/{sessionId}/events',
+        'GET /sessions',
         'DELETE /sessions/{sessionId}',
       ].sort(),
     );
