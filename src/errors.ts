@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'MODEL_REQUEST_FAILED',
   'TOOL_NOT_FOUND',
   'SCRIPT_EXHAUSTED',
+  'INVALID_STATE',
   'NOT_FOUND',
   'INTERNAL',
 ] as const;
@@ -54,6 +55,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   MODEL_REQUEST_FAILED: 502,
   TOOL_NOT_FOUND: 500,
   SCRIPT_EXHAUSTED: 500,
+  INVALID_STATE: 500,
   NOT_FOUND: 404,
   INTERNAL: 500,
 };

@@ -159,9 +159,23 @@ function view(agent: AgentSnapshot, state: SessionState, run: number, queued: nu
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionOutcome> {
   const agent = input.agent;
   const run = (input.carried?.run ?? 0) + 1;
-  let state: SessionState = input.carried
-    ? loadSessionState(input.carried.state)
-    : initialState(agent, input.sessionId, now());
+  let state: SessionState;
+  try {
+    state = input.carried ? loadSessionState(input.carried.state) : initialState(agent, input.sessionId, now());
+  } catch (err) {
+    // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).
+    const message = err instanceof Error ? err.message : String(err);
+    await archive.archiveSessionEnd({
+      sessionId: input.sessionId,
+      agentName: agent.name,
+      configHash: agent.configHash,
+      status: 'failed',
+      reason: message.slice(0, 1_000),
+      at: now(),
+      events: [],
+    });
+    throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
+  }
   const queue: QueueItem[] = (input.carried?.pending ?? []).map((message) => ({ kind: 'message', message }));
   /** Results of turns finished in this run, picked up by waiting update handlers. */
   const finished = new Map<string, TurnResult>();
