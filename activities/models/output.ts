@@ -1,7 +1,8 @@
 /**
- * Provider-neutral handling of model output: parsing decision text as JSON, clipping summaries, and the summary
+ * Provider-neutral handling of model output: parsing decision text as JSON, finishing summaries, and the summary
  * prompt shared by the OpenAI and Anthropic adapters.
  */
+import { clip } from '../../src/engine/memory.js';
 import type { SummarizeRequest } from '../../src/engine/types.js';
 import { modelOutputInvalid, type ProviderName } from './errors.js';
 
@@ -21,13 +22,6 @@ export function parseDecisionText(text: string | null | undefined, provider: Pro
   } catch {
     throw modelOutputInvalid(provider, 'not JSON', trimmed);
   }
-}
-
-/** Clips `text` to at most `maxChars` characters, ending with `…` when cut. */
-export function clip(text: string, maxChars: number): string {
-  if (text.length <= maxChars) return text;
-  if (maxChars <= 1) return text.slice(0, Math.max(0, maxChars));
-  return `${text.slice(0, maxChars - 1).trimEnd()}…`;
 }
 
 /** System and user prompt for a flow-memory summary. */

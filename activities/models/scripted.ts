@@ -12,7 +12,8 @@ import { parse as parseYaml } from 'yaml';
 import type { LlmConfig } from '../../src/config/agent.js';
 import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
 import type { DecideOptions, DecisionModel } from './model.js';
-import { clip, parseDecisionText } from './output.js';
+import { clip } from '../../src/engine/memory.js';
+import { parseDecisionText } from './output.js';
 
 /** A script entry: a decision object, or raw model output text. */
 export type ScriptEntry = Record<string, unknown> | string;

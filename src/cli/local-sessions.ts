@@ -37,6 +37,10 @@ interface LocalSession {
   busy: boolean;
 }
 
+/**
+ * In-process {@link SessionBackend}. Errors: `SESSION_EXISTS`, `SESSION_NOT_FOUND`, `SESSION_ENDED` (CallerError),
+ * `TURN_FAILED` when a turn throws (its half-applied state is discarded).
+ */
 export class LocalSessions implements SessionBackend {
   private readonly sessions = new Map<string, LocalSession>();
   private readonly executorsByAgent = new Map<string, AgentExecutors>();

@@ -17,9 +17,15 @@ export function emptyMemory(): MemoryState {
   return { summaries: [], items: [] };
 }
 
-/** Cuts `text` to at most `max` characters, marking the cut. */
+/**
+ * Cuts `text` to at most `max` characters (default {@link MAX_ITEM_CHARS}), marking the cut: `… [truncated]` when
+ * `max` is 200 or more, a bare `…` below that, nothing when `max` leaves no room for a marker.
+ */
 export function clip(text: string, max = MAX_ITEM_CHARS): string {
-  return text.length <= max ? text : `${text.slice(0, max - 15)}… [truncated]`;
+  if (text.length <= max) return text;
+  const marker = max >= 200 ? '… [truncated]' : '…';
+  if (max <= marker.length) return text.slice(0, Math.max(0, max));
+  return `${text.slice(0, max - marker.length).trimEnd()}${marker}`;
 }
 
 /** Appends an item, dropping the oldest beyond `maxItems`. Returns a new memory. */

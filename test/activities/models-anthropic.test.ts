@@ -12,25 +12,11 @@ import {
 import { createModel } from '../../activities/models/model.js';
 import type { LlmConfig } from '../../src/config/agent.js';
 import { decisionSchemaFor } from '../../src/engine/decision.js';
-import {
-  sampleAgent,
-  sampleDecideRequest,
-  sampleSummarizeRequest,
-  startFakeModelServer,
-  type FakeModelServer,
-} from '../support/fake-model-server.js';
+import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { failureOf } from '../support/failures.js';
+import { sampleAgent, sampleDecideRequest, sampleSummarizeRequest } from '../support/model-requests.js';
 
 const KEY = 'sk-ant-test-SECRET-0123456789abcdef';
-
-async function failureOf(fn: () => Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected a failure');
-}
 
 function message(content: unknown[], stop_reason: Anthropic.StopReason = 'tool_use'): Anthropic.Message {
   return {

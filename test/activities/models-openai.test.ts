@@ -4,25 +4,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LlmConfig } from '../../src/config/agent.js';
 import { createModel } from '../../activities/models/model.js';
 import { accumulateChunks, fromOpenAIResponse, toOpenAIRequest, toOpenAISchema } from '../../activities/models/openai.js';
-import {
-  sampleDecideRequest,
-  sampleSummarizeRequest,
-  startFakeModelServer,
-  type FakeModelServer,
-} from '../support/fake-model-server.js';
+import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { failureOf } from '../support/failures.js';
+import { sampleDecideRequest, sampleSummarizeRequest } from '../support/model-requests.js';
 
 const KEY = 'sk-test-SECRET-0123456789abcdef';
-
-/** Runs `fn` and returns the ApplicationFailure it throws (fails the test if it resolves or throws something else). */
-async function failureOf(fn: () => Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected a failure');
-}
 
 function completion(content: string | null, extra: Partial<OpenAI.ChatCompletion.Choice> = {}): OpenAI.ChatCompletion {
   return {

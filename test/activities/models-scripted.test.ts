@@ -6,17 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../../activities/models/model.js';
 import { ScriptedModel } from '../../activities/models/scripted.js';
 import type { LlmConfig } from '../../src/config/agent.js';
-import { sampleDecideRequest, sampleSummarizeRequest } from '../support/fake-model-server.js';
-
-async function failureOf(fn: () => Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected a failure');
-}
+import { failureOf } from '../support/failures.js';
+import { sampleDecideRequest, sampleSummarizeRequest } from '../support/model-requests.js';
 
 const SCRIPT = `
 - action: TOOL_CALL

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { closedPort } from '../support/net.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ApiConfig, DEFAULT_BODY_LIMIT_BYTES, loadApiConfig } from '../../api/config.js';
 import { type RunningServer, startServer } from '../../api/server.js';
@@ -52,14 +52,6 @@ describe('loadApiConfig', () => {
     expect((err as StepwiseError).message).toMatch(/PORT: .*STEPWISE_REQUEST_TIMEOUT_MS: /);
   });
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function testConfig(): Promise<ApiConfig> {
   const base = loadApiConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', STEPWISE_TEMPORAL_RETRY_MS: '50' });

@@ -2,7 +2,7 @@
  * TemporalSessions without a Temporal server: the error mapping over real `@temporalio/client` error classes, real
  * gRPC failures against a closed port, and the reconnecting stand-in backend behind the real app.
  */
-import { createServer } from 'node:net';
+import { closedPort } from '../support/net.js';
 import {
   ApplicationFailure,
   Client,
@@ -102,15 +102,6 @@ describe('mapTemporalError', () => {
     expect(mapTemporalError(bug, 's1')).toBe(bug);
   });
 });
-
-/** A localhost port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let h: Harness | undefined;
 afterEach(async () => {

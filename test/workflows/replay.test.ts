@@ -17,7 +17,11 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
   if (files.length === 0) {
-    // Reported as skipped, never as a pass: there is nothing to replay until histories are recorded.
+    // Reported as skipped (never as a pass), and the reason printed: there is nothing to replay until histories exist.
+    console.warn(
+      'replay.test.ts: SKIPPED — no recorded histories in test/fixtures/histories/. None can be recorded without a ' +
+        'Temporal server; record them with STEPWISE_RECORD_HISTORIES=1 TEMPORAL_ADDRESS=host:7233 npm run test:integration.',
+    );
     it.skip('no recorded histories in test/fixtures/histories yet (record them against a live server; see file header)', () => {});
   }
   for (const file of files) {

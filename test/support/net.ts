@@ -1,0 +1,11 @@
+/** Network helpers for tests (loopback only). */
+import { createServer } from 'node:net';
+
+/** A 127.0.0.1 port with nothing listening (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
