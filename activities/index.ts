@@ -16,7 +16,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { isStepwiseError } from '../src/errors.js';
 import type { DecideRequest, DecideResult, SessionEvent, SummarizeRequest, ToolCallRequest, ToolCallResult, TurnResult } from '../src/engine/types.js';
-import type { ArchiveStore } from './archive/store.js';
+import type { ArchiveStore } from '../archive/store.js';
 import type { ModelCache } from './models/model.js';
 import type { ToolRegistry } from './tools.js';
 

@@ -5,8 +5,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ArchiveStore } from '../activities/archive/store.js';
-import type { TokenSubscriber } from '../activities/archive/token-notify.js';
+import type { ArchiveStore } from '../archive/store.js';
+import type { TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { registerErrorHandling } from './errors.js';

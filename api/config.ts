@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import type { TLSConfig } from '@temporalio/client';
-import { temporalConnectionOptions } from '../src/cli/env.js';
+import { temporalConnectionOptions } from '../cli/env.js';
 import { StepwiseError } from '../src/errors.js';
 
 /** Default largest request body, in bytes: a 32,000-character (`MAX_MESSAGE_CHARS`) message of 4-byte UTF-8 characters + JSON. */
@@ -86,7 +86,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.STEPWISE_TASK_QUEUE,
-      // Same TLS/API-key rules as the worker (src/cli/env.ts), plus the TEMPORAL_TLS flag.
+      // Same TLS/API-key rules as the worker (cli/env.ts), plus the TEMPORAL_TLS flag.
       tls: shared.tls ?? e.TEMPORAL_TLS,
       ...(shared.apiKey ? { apiKey: shared.apiKey } : {}),
       connectTimeoutMs: DEFAULT_TEMPORAL_CONNECT_TIMEOUT_MS,

@@ -8,8 +8,8 @@
  * it too connects in the background and never stops the API from starting.
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { ArchiveStore } from '../activities/archive/store.js';
-import { createTokenListener, type TokenListener, type TokenSubscriber } from '../activities/archive/token-notify.js';
+import type { ArchiveStore } from '../archive/store.js';
+import { createTokenListener, type TokenListener, type TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { buildApp } from './app.js';
 import { type ApiConfig, loadApiConfig } from './config.js';

@@ -2,7 +2,7 @@
  * What the REST API needs from a session backend.
  *
  * Two implementations: `TemporalSessions` (`./temporal-sessions.ts`, production: one workflow per session) and
- * `LocalSessions` (`../src/cli/local-sessions.ts`, the same engine and activities in-process: `stepwise chat`, API
+ * `LocalSessions` (`../cli/local-sessions.ts`, the same engine and activities in-process: `stepwise chat`, API
  * tests). Every method throws a `StepwiseError` with a stable code on failure:
  * `SESSION_NOT_FOUND`, `SESSION_EXISTS`, `SESSION_ENDED`, `TURN_FAILED`, `TEMPORAL_UNAVAILABLE` (retryable by the
  * caller), `INVALID_REQUEST`.

@@ -1,4 +1,4 @@
--- Stepwise session archive (see activities/archive/store.ts for the row shapes).
+-- Stepwise session archive (see archive/store.ts for the row shapes).
 -- Session ids use COLLATE "C" so that listing order (updated_at DESC, session_id DESC) is the same byte order on
 -- every server locale and in the in-memory store.
 

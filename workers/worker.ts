@@ -6,13 +6,13 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, toolMap } from '../activities/index.js';
-import type { ArchiveStore } from '../activities/archive/store.js';
-import { createTokenPublisher } from '../activities/archive/token-notify.js';
+import type { ArchiveStore } from '../archive/store.js';
+import { createTokenPublisher } from '../archive/token-notify.js';
 import { ModelCache } from '../activities/models/model.js';
 import type { LoadedAgent } from '../src/config/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { workflowsPath } from './workflows-path.js';
-import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../src/cli/env.js';
+import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../cli/env.js';
 
 export { workflowsPath };
 

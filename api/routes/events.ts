@@ -13,7 +13,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TokenSubscriber } from '../../activities/archive/token-notify.js';
+import type { TokenSubscriber } from '../../archive/token-notify.js';
 import { CallerError } from '../../src/errors.js';
 import { SessionId } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
-import { InMemoryArchiveStore } from '../../activities/archive/memory-store.js';
-import type { ArchiveStore } from '../../activities/archive/store.js';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
+import type { ArchiveStore } from '../../archive/store.js';
 import { ModelCache } from '../../activities/models/model.js';
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import { loadAgent, type LoadedAgent } from '../../src/config/load.js';
-import { localExecutors } from '../../src/cli/local-executors.js';
-import { LocalSessions } from '../../src/cli/local-sessions.js';
+import { localExecutors } from '../../cli/local-executors.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
 import { CallerError, SystemError } from '../../src/errors.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 

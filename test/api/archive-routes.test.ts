@@ -3,12 +3,12 @@
  * of `GET /sessions/:id` — without an archive, and with both archive backends (in-memory and a real PostgreSQL).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InMemoryArchiveStore } from '../../activities/archive/memory-store.js';
-import { migrateArchive } from '../../activities/archive/migrate.js';
-import { createPgArchive } from '../../activities/archive/pg-store.js';
-import { type ArchiveStore, SessionsPage } from '../../activities/archive/store.js';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
+import { migrateArchive } from '../../archive/migrate.js';
+import { createPgArchive } from '../../archive/pg-store.js';
+import { type ArchiveStore, SessionsPage } from '../../archive/store.js';
 import { ReconnectingSessions } from '../../api/temporal-sessions.js';
-import { LocalSessions } from '../../src/cli/local-sessions.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
 import { TurnResult } from '../../src/engine/types.js';
 import { SystemError } from '../../src/errors.js';
 import { SessionView } from '../../workflows/shared.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { toHttpError } from '../../api/errors.js';
 import type { SessionBackend } from '../../api/sessions.js';
-import { LocalSessions } from '../../src/cli/local-sessions.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
 import { CallerError, ERROR_CODES, HTTP_STATUS, StepwiseError, SystemError } from '../../src/errors.js';
 import { MAX_MESSAGE_CHARS } from '../../workflows/shared.js';
 import { build, call, expectError, type Harness } from '../support/api.js';

@@ -6,8 +6,8 @@
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { InMemoryArchiveStore } from '../../activities/archive/memory-store.js';
-import type { ArchiveStore } from '../../activities/archive/store.js';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
+import type { ArchiveStore } from '../../archive/store.js';
 import {
   createTokenListener,
   createTokenPublisher,
@@ -15,13 +15,13 @@ import {
   splitTokenPayloads,
   type TokenListener,
   type TokenPublisher,
-} from '../../activities/archive/token-notify.js';
+} from '../../archive/token-notify.js';
 import { formatSseMessage } from '../../api/live/sse.js';
 import { loadApiConfig } from '../../api/config.js';
 import { type RunningServer, startServer } from '../../api/server.js';
 import type { SessionBackend } from '../../api/sessions.js';
 import { ReconnectingSessions } from '../../api/temporal-sessions.js';
-import { LocalSessions } from '../../src/cli/local-sessions.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
 import { SessionEvent } from '../../src/engine/types.js';
 import { SystemError } from '../../src/errors.js';
 import { makeTurn, turnRecord } from '../archive/conformance.js';

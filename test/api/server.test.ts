@@ -2,7 +2,7 @@ import { closedPort } from '../support/net.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ApiConfig, DEFAULT_BODY_LIMIT_BYTES, loadApiConfig } from '../../api/config.js';
 import { type RunningServer, startServer } from '../../api/server.js';
-import { LocalSessions } from '../../src/cli/local-sessions.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
 import { StepwiseError } from '../../src/errors.js';
 import { testAgent } from '../support/agents.js';
 import { scriptedExecutors } from '../support/scripted-executors.js';

@@ -17,7 +17,7 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionBackend } from '../../api/sessions.js';
 import { mapTemporalError, ReconnectingSessions, TemporalSessions } from '../../api/temporal-sessions.js';
-import { LocalSessions } from '../../src/cli/local-sessions.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
 import { CallerError, StepwiseError, SystemError } from '../../src/errors.js';
 import { testAgent } from '../support/agents.js';
 import { build, call, expectError, type Harness } from '../support/api.js';

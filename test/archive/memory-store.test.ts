@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryArchiveStore } from '../../activities/archive/memory-store.js';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { describeArchiveConformance, makeTurn, turnRecord } from './conformance.js';
 
 describeArchiveConformance('InMemoryArchiveStore', async () => new InMemoryArchiveStore());

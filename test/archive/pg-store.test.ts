@@ -5,8 +5,8 @@
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARCHIVE_MIGRATIONS_DIR, ARCHIVE_MIGRATIONS_TABLE, migrateArchive } from '../../activities/archive/migrate.js';
-import { createPgArchive } from '../../activities/archive/pg-store.js';
+import { ARCHIVE_MIGRATIONS_DIR, ARCHIVE_MIGRATIONS_TABLE, migrateArchive } from '../../archive/migrate.js';
+import { createPgArchive } from '../../archive/pg-store.js';
 import { findPostgresBinDir, startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { describeArchiveConformance, expectCode, makeTurn, turnRecord } from './conformance.js';
 

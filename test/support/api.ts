@@ -7,7 +7,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { expect } from 'vitest';
 import { buildApp, type BuildAppOptions } from '../../api/app.js';
 import type { SessionBackend } from '../../api/sessions.js';
-import { LocalSessions } from '../../src/cli/local-sessions.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { testAgent } from './agents.js';

@@ -1,7 +1,7 @@
 /** `stepwise validate` output and exit codes. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runValidate } from '../../src/cli/validate.js';
+import { runValidate } from '../../cli/validate.js';
 
 const FIXTURES = join('test', 'fixtures', 'config');
 

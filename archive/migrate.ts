@@ -6,11 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
-import { SystemError } from '../../src/errors.js';
+import { SystemError } from '../src/errors.js';
 import { toArchiveError } from './pg-store.js';
 
 /** Absolute path of the migration files (node-pg-migrate format: `<timestamp>_<name>.sql`). */
-export const ARCHIVE_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const ARCHIVE_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
 /** Table recording which migrations ran (node-pg-migrate's bookkeeping), in the `public` schema. */
 export const ARCHIVE_MIGRATIONS_TABLE = 'stepwise_migrations';

@@ -2,8 +2,8 @@
  * `stepwise api`: loads the agents, opens the archive when `DATABASE_URL` is set (running migrations), and serves the
  * REST API until SIGINT/SIGTERM. Temporal being unreachable does not stop it (see api/server.ts).
  */
-import { startServer } from '../../api/server.js';
-import type { AgentSnapshot } from '../config/agent.js';
+import { startServer } from '../api/server.js';
+import type { AgentSnapshot } from '../src/config/agent.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv } from './env.js';
 
 /** Runs the API from the environment. @throws ConfigError for invalid agents; the listen error for a taken port. */

@@ -6,13 +6,13 @@
  * Semantics mirror the session workflow: turns run one at a time in arrival order, a repeated message id returns
  * the first result, messages to an ended session fail with SESSION_ENDED.
  */
-import type { BackendHealth, SessionBackend } from '../../api/sessions.js';
-import type { AgentSnapshot } from '../config/agent.js';
-import { runTurn, type TurnExecutors } from '../engine/driver.js';
-import { endSession, findResult, initialState } from '../engine/engine.js';
-import type { SessionState, TurnResult } from '../engine/types.js';
-import { CallerError, StepwiseError } from '../errors.js';
-import type { EventsPage, SessionHistory, SessionView, UserMessage } from '../../workflows/shared.js';
+import type { BackendHealth, SessionBackend } from '../api/sessions.js';
+import type { AgentSnapshot } from '../src/config/agent.js';
+import { runTurn, type TurnExecutors } from '../src/engine/driver.js';
+import { endSession, findResult, initialState } from '../src/engine/engine.js';
+import type { SessionState, TurnResult } from '../src/engine/types.js';
+import { CallerError, StepwiseError } from '../src/errors.js';
+import type { EventsPage, SessionHistory, SessionView, UserMessage } from '../workflows/shared.js';
 
 /** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
 export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState'>;

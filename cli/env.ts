@@ -14,8 +14,8 @@
  * Node only.
  */
 import { readFileSync } from 'node:fs';
-import type { ArchiveStore } from '../../activities/archive/store.js';
-import { loadAgents, type LoadedAgent } from '../config/load.js';
+import type { ArchiveStore } from '../archive/store.js';
+import { loadAgents, type LoadedAgent } from '../src/config/load.js';
 
 /** Connection options for `Connection.connect` / `NativeConnection.connect`. Secrets stay in this process. */
 export function temporalConnectionOptions(env: NodeJS.ProcessEnv = process.env): {
@@ -61,8 +61,8 @@ export async function loadAgentsFromEnv(env: NodeJS.ProcessEnv = process.env): P
  */
 export async function connectArchiveFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<ArchiveStore | undefined> {
   if (!env.DATABASE_URL) return undefined;
-  const { migrateArchive } = await import('../../activities/archive/migrate.js');
-  const { createPgArchive } = await import('../../activities/archive/pg-store.js');
+  const { migrateArchive } = await import('../archive/migrate.js');
+  const { createPgArchive } = await import('../archive/pg-store.js');
   await migrateArchive(env.DATABASE_URL);
   return createPgArchive(env.DATABASE_URL);
 }

@@ -22,7 +22,7 @@ program
   .command('worker')
   .description('Run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, STEPWISE_TASK_QUEUE, STEPWISE_AGENTS, DATABASE_URL)')
   .action(async () => {
-    const { runWorkerFromEnv } = await import('../../workers/worker.js');
+    const { runWorkerFromEnv } = await import('../workers/worker.js');
     await runWorkerFromEnv(process.env);
   });
 
@@ -63,7 +63,7 @@ program
       process.exitCode = 1;
       return;
     }
-    const { migrateArchive } = await import('../../activities/archive/migrate.js');
+    const { migrateArchive } = await import('../archive/migrate.js');
     await migrateArchive(process.env.DATABASE_URL);
     console.log('migrations applied');
   });

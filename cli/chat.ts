@@ -7,10 +7,10 @@
  * when the agent ENDs the session.
  */
 import { createInterface } from 'node:readline';
-import { createActivities } from '../../activities/index.js';
-import { ModelCache } from '../../activities/models/model.js';
-import { loadAgent } from '../config/load.js';
-import type { TurnResult } from '../engine/types.js';
+import { createActivities } from '../activities/index.js';
+import { ModelCache } from '../activities/models/model.js';
+import { loadAgent } from '../src/config/load.js';
+import type { TurnResult } from '../src/engine/types.js';
 import { localExecutors } from './local-executors.js';
 import { LocalSessions } from './local-sessions.js';
 

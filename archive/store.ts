@@ -12,9 +12,9 @@
  * ended or failed session never becomes active again).
  */
 import { z } from 'zod';
-import { CallerError } from '../../src/errors.js';
-import { SessionEvent, TurnResult } from '../../src/engine/types.js';
-import { SessionId } from '../../workflows/shared.js';
+import { CallerError } from '../src/errors.js';
+import { SessionEvent, TurnResult } from '../src/engine/types.js';
+import { SessionId } from '../workflows/shared.js';
 
 /** Version of archived rows; stored in every session row (`schema_version`). */
 export const ARCHIVE_SCHEMA_VERSION = 1;

@@ -5,8 +5,8 @@
  */
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
-import { SessionEvent } from '../../src/engine/types.js';
-import { CallerError, isStepwiseError, StepwiseError, SystemError } from '../../src/errors.js';
+import { SessionEvent } from '../src/engine/types.js';
+import { CallerError, isStepwiseError, StepwiseError, SystemError } from '../src/errors.js';
 import {
   ArchivedSession,
   type ArchivedEventsPage,

@@ -5,9 +5,9 @@
  * a few attempts, honouring `nextRetryDelay`), then a fallback reply.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { SessionActivities } from '../../activities/index.js';
-import type { DecideOutcome, SummarizeOutcome } from '../engine/driver.js';
-import type { ToolCallResult } from '../engine/types.js';
+import type { SessionActivities } from '../activities/index.js';
+import type { DecideOutcome, SummarizeOutcome } from '../src/engine/driver.js';
+import type { ToolCallResult } from '../src/engine/types.js';
 import type { AgentExecutors } from './local-sessions.js';
 
 /** Attempts per call, backoff start and cap (a short version of the workflow's policy, for interactive use). */

@@ -2,8 +2,8 @@
  * In-process {@link ArchiveStore}: the same semantics as the PostgreSQL store (the conformance suite checks both),
  * kept in plain objects. For offline API tests and `stepwise chat`; nothing survives the process.
  */
-import type { SessionEvent } from '../../src/engine/types.js';
-import { CallerError } from '../../src/errors.js';
+import type { SessionEvent } from '../src/engine/types.js';
+import { CallerError } from '../src/errors.js';
 import {
   ARCHIVE_SCHEMA_VERSION,
   type ArchivedEventsPage,

@@ -11,12 +11,12 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
-import { createTokenPublisher } from '../../activities/archive/token-notify.js';
-import { startServer } from '../../api/server.js';
-import { TemporalSessions } from '../../api/temporal-sessions.js';
-import { createSessionWorker } from '../../workers/worker.js';
-import { DEFAULT_TASK_QUEUE } from '../../workflows/shared.js';
-import type { AgentSnapshot } from '../config/agent.js';
+import { createTokenPublisher } from '../archive/token-notify.js';
+import { startServer } from '../api/server.js';
+import { TemporalSessions } from '../api/temporal-sessions.js';
+import { createSessionWorker } from '../workers/worker.js';
+import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
+import type { AgentSnapshot } from '../src/config/agent.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from './env.js';
 
 /** Temporal dev server ports: frontend 7233 and Web UI 8233, as `temporal server start-dev` uses. */
