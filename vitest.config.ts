@@ -1,10 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
-/** Offline suite (`npm test`): everything except tests that need a live Temporal server. */
+/**
+ * The one test command (`npm test`): offline layers and `*.int.test.ts` against Temporal's real dev server, which the
+ * global setup starts once for the run (see test/support/global-setup.ts).
+ */
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/**/*.int.test.ts', 'node_modules/**'],
+    exclude: ['node_modules/**'],
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -94,9 +94,16 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
   };
 }
 
-/** Fastify error handler: logs (5xx as errors, 4xx at info) and sends {@link toHttpError}'s reply. */
+/** `details.retryAfterSeconds` when a StepwiseError gave one, else 1 s (the `Retry-After` of 429 and 503 replies). */
+function retryAfterSeconds(details: unknown): number {
+  const value = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof value === 'number' && value > 0 ? Math.ceil(value) : 1;
+}
+
+/** Fastify error handler: logs (5xx as errors, 4xx at info), sets `Retry-After` on 429/503, and sends {@link toHttpError}'s reply. */
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, body: payload } = toHttpError(err, request.id);
+  if (status === 429 || status === 503) reply.header('retry-after', String(retryAfterSeconds(payload.error.details)));
   if (status >= 500) request.log.error({ err, code: payload.error.code }, 'request failed');
   else request.log.info({ code: payload.error.code, message: payload.error.message }, 'request rejected');
   return reply.code(status).send(payload);

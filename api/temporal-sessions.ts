@@ -14,7 +14,9 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  type WorkflowUpdateHandle,
   WorkflowUpdateRPCTimeoutOrCancelledError,
+  WorkflowUpdateStage,
   isGrpcServiceError,
 } from '@temporalio/client';
 import type { AgentSnapshot } from '../src/config/agent.js';
@@ -27,6 +29,7 @@ import {
   type SessionView,
   type SessionWorkflowInput,
   type UserMessage,
+  agentSearchAttribute,
   endSessionUpdate,
   getEvents,
   getHistory,
@@ -34,8 +37,12 @@ import {
   postMessage,
   sendMessage,
   sessionWorkflowId,
+  statusSearchAttribute,
+  stepSearchAttribute,
 } from '../workflows/shared.js';
+import { missingSearchAttributes } from '../workers/search-attributes.js';
 import type { BackendHealth, SessionBackend } from './sessions.js';
+import { GateFullError, UpdateGate } from './update-gate.js';
 
 /**
  * gRPC status codes meaning "Temporal cannot serve this now" (https://grpc.github.io/grpc/core/md_doc_statuscodes.html):
@@ -45,10 +52,20 @@ const UNAVAILABLE_GRPC_CODES: Record<number, string> = {
   1: 'CANCELLED',
   4: 'DEADLINE_EXCEEDED',
   7: 'PERMISSION_DENIED',
-  8: 'RESOURCE_EXHAUSTED',
   14: 'UNAVAILABLE',
   16: 'UNAUTHENTICATED',
 };
+
+/** gRPC RESOURCE_EXHAUSTED: a server limit such as in-flight updates per workflow, or a namespace rate limit. */
+const GRPC_RESOURCE_EXHAUSTED = 8;
+
+/** True when `err` or its cause chain is a gRPC RESOURCE_EXHAUSTED (retry later: RATE_LIMITED). */
+export function isResourceExhausted(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && e.code === GRPC_RESOURCE_EXHAUSTED) return true;
+  }
+  return false;
+}
 
 /**
  * Failure types that a workflow update validator produces when it throws a plain error (the SDK names the failure
@@ -83,8 +100,10 @@ function transientGrpcStatus(err: unknown): string | undefined {
  *   (`ApplicationFailure.nonRetryable(message, 'SESSION_ENDED')`), or the code prefixing its message when a validator
  *   threw a plain `Error('INVALID_REQUEST: ...')`; INVALID_REQUEST for any other plain error a validator threw
  *   (rejections never reach history); else TURN_FAILED;
+ * - gRPC RESOURCE_EXHAUSTED (e.g. the server's in-flight update cap) and a full {@link UpdateGate} lane -> RATE_LIMITED
+ *   with `details.retryAfterSeconds`;
  * - `WorkflowUpdateRPCTimeoutOrCancelledError`, `NamespaceNotFoundError`, and any error whose cause chain holds a
- *   gRPC UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED / RESOURCE_EXHAUSTED / auth status -> TEMPORAL_UNAVAILABLE
+ *   gRPC UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED / auth status -> TEMPORAL_UNAVAILABLE
  *   (retryable by the caller; for `sendMessage`, retry with the same message id).
  * A `StepwiseError` passes through; anything else is returned unchanged (the API reports it as INTERNAL).
  */
@@ -119,6 +138,11 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
   if (err instanceof NamespaceNotFoundError) {
     return new SystemError('TEMPORAL_UNAVAILABLE', `Temporal namespace ${err.namespace} not found`);
   }
+  if (err instanceof GateFullError || isResourceExhausted(err)) {
+    return new StepwiseError('RATE_LIMITED', `too many messages in flight for session ${sessionId}; retry later (with the same messageId)`, {
+      retryAfterSeconds: 1,
+    });
+  }
   const status = transientGrpcStatus(err);
   if (status) return new SystemError('TEMPORAL_UNAVAILABLE', `Temporal is unavailable (${status}); retry later`);
   return err;
@@ -134,6 +158,8 @@ export interface TemporalSessionsOptions {
   rpcTimeoutMs?: number;
   /** Close `client.connection` in {@link TemporalSessions.close}. Default false (the caller owns it). */
   ownsConnection?: boolean;
+  /** Updates in flight per session from this process; more wait in arrival order (see {@link UpdateGate}). Default 8. */
+  maxInFlightUpdatesPerSession?: number;
 }
 
 export interface TemporalConnectOptions {
@@ -156,6 +182,10 @@ export class TemporalSessions implements SessionBackend {
   private readonly turnTimeoutMs: number;
   private readonly rpcTimeoutMs: number;
   private readonly ownsConnection: boolean;
+  private searchable: Promise<boolean> | undefined;
+  private readonly gate: UpdateGate;
+  /** One update being admitted per session at a time (see {@link TemporalSessions.update}). */
+  private readonly admission: UpdateGate;
 
   constructor(options: TemporalSessionsOptions) {
     this.client = options.client;
@@ -163,6 +193,8 @@ export class TemporalSessions implements SessionBackend {
     this.turnTimeoutMs = options.turnTimeoutMs ?? 110_000;
     this.rpcTimeoutMs = options.rpcTimeoutMs ?? 10_000;
     this.ownsConnection = options.ownsConnection ?? false;
+    this.gate = new UpdateGate({ limit: options.maxInFlightUpdatesPerSession });
+    this.admission = new UpdateGate({ limit: 1 });
   }
 
   /**
@@ -197,8 +229,18 @@ export class TemporalSessions implements SessionBackend {
 
   async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
     const input: SessionWorkflowInput = { sessionId, agent };
+    const searchable = await this.searchAttributesRegistered();
     await this.call(sessionId, this.rpcTimeoutMs, () =>
       this.client.workflow.start(SESSION_WORKFLOW_TYPE, {
+        ...(searchable
+          ? {
+              typedSearchAttributes: [
+                { key: agentSearchAttribute, value: agent.name },
+                { key: stepSearchAttribute, value: agent.startStepId },
+                { key: statusSearchAttribute, value: 'active' },
+              ],
+            }
+          : {}),
         taskQueue: this.taskQueue,
         workflowId: sessionWorkflowId(sessionId),
         args: [input],
@@ -213,8 +255,12 @@ export class TemporalSessions implements SessionBackend {
 
   async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
     try {
-      return await this.call(sessionId, this.turnTimeoutMs, () =>
-        this.handle(sessionId).executeUpdate(sendMessage, { args: [message], updateId: message.messageId }),
+      return await this.update(sessionId, () =>
+        this.handle(sessionId).startUpdate(sendMessage, {
+          args: [message],
+          updateId: message.messageId,
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        }),
       );
     } catch (err) {
       // A retried message whose turn ended the session: answer with the first result, like a live session does.
@@ -247,7 +293,9 @@ export class TemporalSessions implements SessionBackend {
 
   async end(sessionId: string): Promise<SessionView> {
     try {
-      return await this.call(sessionId, this.turnTimeoutMs, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
+      return await this.update(sessionId, () =>
+        this.handle(sessionId).startUpdate(endSessionUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED }),
+      );
     } catch (err) {
       // Already closed: queries still work on closed workflows, so report its final state (idempotent end).
       if (isStepwiseError(err) && err.code === 'SESSION_ENDED') return this.state(sessionId);
@@ -259,8 +307,49 @@ export class TemporalSessions implements SessionBackend {
     if (this.ownsConnection) await this.client.connection.close();
   }
 
+  /**
+   * Whether Stepwise's search attributes are registered in the namespace, asked once per process (the session
+   * workflow sets them only when its start carried them). A failed check counts as "no" and is asked again next time.
+   */
+  private searchAttributesRegistered(): Promise<boolean> {
+    this.searchable ??= missingSearchAttributes(this.client.connection.operatorService, this.client.options.namespace).then(
+      (missing) => missing.length === 0,
+      () => {
+        this.searchable = undefined;
+        return false;
+      },
+    );
+    return this.searchable;
+  }
+
   private handle(sessionId: string) {
     return this.client.workflow.getHandle(sessionWorkflowId(sessionId));
+  }
+
+  /**
+   * Runs an update in arrival order. The session's {@link UpdateGate} lane bounds the updates in flight; inside it,
+   * updates are sent one at a time and each waits until the workflow has *accepted* it (its handler ran and queued the
+   * message) before the next is sent, so the workflow receives them, and runs their turns, in the order the API got
+   * them. A RESOURCE_EXHAUSTED answer (other API processes filled the server's cap) is retried with backoff until the
+   * turn deadline, which also bounds the wait in the lane; then RATE_LIMITED.
+   */
+  private update<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>): Promise<T> {
+    const deadline = Date.now() + this.turnTimeoutMs;
+    return this.call(sessionId, this.turnTimeoutMs, () =>
+      this.gate.run(sessionId, async () => {
+        const handle = await this.admission.run(sessionId, async () => {
+          for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+            try {
+              return await start();
+            } catch (err) {
+              if (!isResourceExhausted(err) || Date.now() + delayMs >= deadline) throw err;
+              await new Promise((r) => setTimeout(r, delayMs));
+            }
+          }
+        });
+        return handle.result();
+      }),
+    );
   }
 
   /** Runs one client call under a deadline and maps its errors. */

@@ -11,6 +11,7 @@ import { createTokenPublisher } from '../archive/token-notify.js';
 import { ModelCache } from '../activities/models/model.js';
 import type { LoadedAgent } from '../src/config/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
+import { missingSearchAttributes, registerSearchAttributesHint } from './search-attributes.js';
 import { workflowsPath } from './workflows-path.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../cli/env.js';
 
@@ -27,6 +28,8 @@ export interface SessionWorkerOptions {
   models?: ModelCache;
   /** Publishes streamed model tokens (best effort, e.g. PostgreSQL NOTIFY); omit for none. */
   publishToken?: (sessionId: string, text: string) => void;
+  /** Where the worker's start-up notices go (default `console.warn`). */
+  log?: (line: string) => void;
   /** Extra worker options (e.g. a prebuilt `workflowBundle`, shutdown timing in tests). */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -37,6 +40,7 @@ export interface SessionWorkerOptions {
  * @throws whatever `Worker.create` throws: namespace not found, bundling failure (not retryable without a fix).
  */
 export async function createSessionWorker(opts: SessionWorkerOptions): Promise<Worker> {
+  await warnIfSearchAttributesMissing(opts.connection, opts.namespace ?? 'default', opts.log);
   const activities = createActivities({
     models: opts.models ?? new ModelCache(),
     tools: toolMap(opts.agents),
@@ -51,6 +55,23 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     activities,
     ...opts.workerOptions,
   });
+}
+
+/**
+ * Says once, at start, when Stepwise's search attributes are not registered in the namespace: sessions still run, but
+ * cannot be filtered by agent, step or status in the Temporal UI. Never throws (a failed check is reported too).
+ */
+async function warnIfSearchAttributesMissing(connection: NativeConnection, namespace: string, log = (line: string) => console.warn(line)): Promise<void> {
+  try {
+    const missing = await missingSearchAttributes(connection.operatorService, namespace);
+    if (missing.length === 0) return;
+    log(
+      `stepwise worker: search attributes ${missing.join(', ')} are not registered in namespace ${namespace}; sessions run ` +
+        `without them (no filtering by agent/step/status in the Temporal UI). Register them with:\n${registerSearchAttributesHint(missing, namespace)}`,
+    );
+  } catch (err) {
+    log(`stepwise worker: could not list search attributes of namespace ${namespace} (${(err as Error).message}); sessions run without them`);
+  }
 }
 
 /**

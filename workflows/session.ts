@@ -21,6 +21,7 @@ import {
   proxyActivities,
   setHandler,
   upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../activities/index.js';
@@ -30,6 +31,7 @@ import { endSession as endEngineSession, findResult, initialState } from '../src
 import { loadSessionState } from '../src/engine/state.js';
 import type { SessionState, ToolCallResult, TurnResult } from '../src/engine/types.js';
 import {
+  agentSearchAttribute,
   endSessionSignal,
   endSessionUpdate,
   getEvents,
@@ -38,6 +40,8 @@ import {
   postMessage,
   sendMessage,
   type SessionView,
+  statusSearchAttribute,
+  stepSearchAttribute,
   type SessionWorkflowInput,
   type UserMessage,
   UserMessage as UserMessageSchema,
@@ -245,8 +249,20 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     }
   });
 
-  const memo = () =>
+  // Search attributes only where the starter set them: that is how a session knows they are registered on its cluster.
+  const started = workflowInfo().typedSearchAttributes;
+  const searchable = started.get(agentSearchAttribute) !== undefined;
+  let indexed = { stepId: started.get(stepSearchAttribute), status: started.get(statusSearchAttribute) };
+  const memo = () => {
     upsertMemo({ agent: agent.name, configHash: agent.configHash, stepId: state.stepId, flowId: state.flow?.flowId ?? null, status: state.status, turns: state.counters.turns });
+    if (searchable && (indexed.stepId !== state.stepId || indexed.status !== state.status)) {
+      indexed = { stepId: state.stepId, status: state.status };
+      upsertSearchAttributes([
+        { key: stepSearchAttribute, value: state.stepId },
+        { key: statusSearchAttribute, value: state.status },
+      ]);
+    }
+  };
 
   if (run === 1) {
     memo();

@@ -7,6 +7,7 @@
  *
  * Sandbox-safe: imports only `@temporalio/workflow` and pure engine code.
  */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { AgentSnapshot } from '../src/config/agent.js';
@@ -26,6 +27,22 @@ export const SessionId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, 
 
 /** Message ids double as Temporal update ids: same rules as session ids. */
 export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+
+/**
+ * Search attributes a session sets (Keyword each), so sessions can be listed and filtered in the Temporal UI and with
+ * `client.workflow.list({ query: "StepwiseAgent = 'barista' AND StepwiseStatus = 'active'" })`. `stepwise dev`
+ * registers them on its dev server; on other clusters register them once with
+ * `temporal operator search-attribute create --name StepwiseAgent --type Keyword` (and the same for the others).
+ * Where they are not registered, sessions run without them.
+ */
+export const SEARCH_ATTRIBUTE_DEFINITIONS = { StepwiseAgent: 'Keyword', StepwiseStep: 'Keyword', StepwiseStatus: 'Keyword' } as const;
+
+/** Agent name of the session. */
+export const agentSearchAttribute = defineSearchAttributeKey('StepwiseAgent', SearchAttributeType.KEYWORD);
+/** Current step id (updated after every turn). */
+export const stepSearchAttribute = defineSearchAttributeKey('StepwiseStep', SearchAttributeType.KEYWORD);
+/** `active` or `ended`. */
+export const statusSearchAttribute = defineSearchAttributeKey('StepwiseStatus', SearchAttributeType.KEYWORD);
 
 /** Workflow id of a session. */
 export function sessionWorkflowId(sessionId: string): string {

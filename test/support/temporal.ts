@@ -1,35 +1,21 @@
 /**
- * Live Temporal server for `*.int.test.ts`: `TEMPORAL_ADDRESS` (an existing cluster or `temporal server start-dev`)
- * or `TEMPORAL_CLI_PATH` (a `temporal` CLI binary started as a dev server). With neither, {@link temporalTarget}
- * returns the reason, and the suites fail with it rather than passing silently.
+ * The run's real Temporal server (started by `test/support/global-setup.ts`, or `TEMPORAL_ADDRESS`), for
+ * `*.int.test.ts`: a client and a worker connection on it.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { inject } from 'vitest';
 
-/** How to reach a server, or why none is available. */
-export function temporalTarget(env: NodeJS.ProcessEnv = process.env):
-  | { kind: 'address'; address: string; namespace: string }
-  | { kind: 'cli'; path: string }
-  | { kind: 'none'; reason: string } {
-  if (env.TEMPORAL_ADDRESS) return { kind: 'address', address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE || 'default' };
-  if (env.TEMPORAL_CLI_PATH) return { kind: 'cli', path: env.TEMPORAL_CLI_PATH };
-  return {
-    kind: 'none',
-    reason:
-      'No Temporal server for the integration suite: set TEMPORAL_ADDRESS=host:port (e.g. `temporal server start-dev`, ' +
-      '`docker compose up`) or TEMPORAL_CLI_PATH=/path/to/temporal, then run `npm run test:integration`.',
-  };
+/** `host:port` and namespace of the run's server. */
+export function temporalServer(): { address: string; namespace: string } {
+  return { address: inject('temporalAddress'), namespace: inject('temporalNamespace') };
 }
 
 /**
- * Starts or connects to the server.
+ * Connects to the run's server: `env.client` (API side) and `env.nativeConnection` (workers). Call `teardown()`.
  *
- * @throws Error with {@link temporalTarget}'s reason when no server is configured.
+ * @throws the connection error when the server does not answer.
  */
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
-  const target = temporalTarget();
-  if (target.kind === 'none') throw new Error(target.reason);
-  if (target.kind === 'address') {
-    return TestWorkflowEnvironment.createFromExistingServer({ address: target.address, namespace: target.namespace });
-  }
-  return TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: target.path } } });
+export function connectTemporal(): Promise<TestWorkflowEnvironment> {
+  const { address, namespace } = temporalServer();
+  return TestWorkflowEnvironment.createFromExistingServer({ address, namespace });
 }

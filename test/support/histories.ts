@@ -1,0 +1,23 @@
+/**
+ * Recording workflow histories from the real server for the offline replay test (test/workflows/replay.test.ts).
+ * Only when `STEPWISE_RECORD_HISTORIES=1`: `npm run record:histories`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+
+/** Where committed histories live. */
+export const HISTORIES_DIR = join(import.meta.dirname, '..', 'fixtures', 'histories');
+
+/** Workflow version prefix of recorded files: bump when a release changes the workflow (and keep the old files). */
+export const HISTORY_VERSION = 'v1';
+
+export const RECORDING = process.env.STEPWISE_RECORD_HISTORIES === '1';
+
+/** Writes `handle`'s history to `<HISTORIES_DIR>/<HISTORY_VERSION>-<name>.json` when recording; else does nothing. */
+export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (!RECORDING) return;
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  const history = await handle.fetchHistory();
+  writeFileSync(join(HISTORIES_DIR, `${HISTORY_VERSION}-${name}.json`), `${JSON.stringify(history, null, 1)}\n`);
+}
