@@ -24,6 +24,7 @@ import type { TurnResult } from '../src/engine/types.js';
 import { CallerError, ERROR_CODES, type ErrorCode, StepwiseError, SystemError, isStepwiseError } from '../src/errors.js';
 import {
   type EventsPage,
+  SESSION_CONTINUING,
   SESSION_WORKFLOW_TYPE,
   type SessionHistory,
   type SessionView,
@@ -58,6 +59,11 @@ const UNAVAILABLE_GRPC_CODES: Record<number, string> = {
 
 /** gRPC RESOURCE_EXHAUSTED: a server limit such as in-flight updates per workflow, or a namespace rate limit. */
 const GRPC_RESOURCE_EXHAUSTED = 8;
+
+/** True when an update was refused because its run is continuing as new (send it again: it reaches the next run). */
+function isContinuing(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === SESSION_CONTINUING;
+}
 
 /** True when `err` or its cause chain is a gRPC RESOURCE_EXHAUSTED (retry later: RATE_LIMITED). */
 export function isResourceExhausted(err: unknown): boolean {
@@ -331,7 +337,8 @@ export class TemporalSessions implements SessionBackend {
    * updates are sent one at a time and each waits until the workflow has *accepted* it (its handler ran and queued the
    * message) before the next is sent, so the workflow receives them, and runs their turns, in the order the API got
    * them. A RESOURCE_EXHAUSTED answer (other API processes filled the server's cap) is retried with backoff until the
-   * turn deadline, which also bounds the wait in the lane; then RATE_LIMITED.
+   * turn deadline, which also bounds the wait in the lane; then RATE_LIMITED. A SESSION_CONTINUING refusal (the run
+   * is about to continue as new) is retried after 20 ms and reaches the next run.
    */
   private update<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>): Promise<T> {
     const deadline = Date.now() + this.turnTimeoutMs;
@@ -342,8 +349,8 @@ export class TemporalSessions implements SessionBackend {
             try {
               return await start();
             } catch (err) {
-              if (!isResourceExhausted(err) || Date.now() + delayMs >= deadline) throw err;
-              await new Promise((r) => setTimeout(r, delayMs));
+              if (!(isResourceExhausted(err) || isContinuing(err)) || Date.now() + delayMs >= deadline) throw err;
+              await new Promise((r) => setTimeout(r, isContinuing(err) ? 20 : delayMs));
             }
           }
         });

@@ -1,23 +1,25 @@
 /**
- * `stepwise dev`: a Temporal dev server, a worker and the API in one process, for trying agents locally.
+ * `stepwise dev`: Temporal's real dev server, a worker and the API in one process, for trying agents locally.
  *
- * Temporal: `TEMPORAL_ADDRESS` if set (an existing server); else the `temporal` CLI dev server started through
- * `@temporalio/testing` — the binary at `TEMPORAL_CLI_PATH`, or one downloaded on first use into `.stepwise/bin` —
- * persisting to `.stepwise/temporal.sqlite`, with its Web UI. When no server can be had, prints the three ways
- * forward and returns exit code 1.
+ * Temporal: `TEMPORAL_ADDRESS` if set (a server you run). Otherwise `temporal server start-dev` as a child process,
+ * with the binary found or built by `./temporal-cli.ts` (TEMPORAL_CLI_PATH, PATH, `.stepwise/bin`, download, or
+ * `go install`), on ports 7233 (frontend) and 8233 (Web UI) like the CLI, persisting to `.stepwise/temporal.sqlite`
+ * so sessions survive a restart, with Stepwise's search attributes registered. When no server can be had, prints the
+ * ways forward and returns exit code 1.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { createTokenPublisher } from '../archive/token-notify.js';
 import { startServer } from '../api/server.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
+import type { AgentSnapshot } from '../src/config/agent.js';
 import { createSessionWorker } from '../workers/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
-import type { AgentSnapshot } from '../src/config/agent.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from './env.js';
+import { ensureTemporalCli, TemporalCliNotFoundError } from './temporal-cli.js';
+import { type DevServer, startDevServer } from './temporal-server.js';
 
 /** Temporal dev server ports: frontend 7233 and Web UI 8233, as `temporal server start-dev` uses. */
 export const DEV_PORTS = { temporal: 7233, ui: 8233 };
@@ -26,8 +28,9 @@ export const DEV_PORTS = { temporal: 7233, ui: 8233 };
 export function noServerMessage(reason: string): string {
   return [
     `stepwise dev: could not start a Temporal dev server (${reason}).`,
-    'Three ways forward:',
-    '  1. TEMPORAL_CLI_PATH=/path/to/temporal npx stepwise dev   (an installed `temporal` CLI binary)',
+    'Ways forward:',
+    '  1. install Go so stepwise can build the `temporal` CLI (first time only), or put `temporal` on PATH,',
+    '     or TEMPORAL_CLI_PATH=/path/to/temporal npx stepwise dev',
     '  2. TEMPORAL_ADDRESS=host:7233 npx stepwise dev             (a server you already run, e.g. `temporal server start-dev`)',
     '  3. docker compose up                                       (Temporal, PostgreSQL, Temporal UI, worker and API)',
   ].join('\n');
@@ -40,42 +43,39 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   const taskQueue = env.STEPWISE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
 
-  let testEnv: TestWorkflowEnvironment | undefined;
-  let nativeConnection: NativeConnection;
-  let client: Client;
-  let uiUrl: string;
-  if (env.TEMPORAL_ADDRESS) {
-    try {
-      nativeConnection = await NativeConnection.connect(temporalConnectionOptions(env));
-      client = new Client({ connection: await Connection.connect(temporalConnectionOptions(env)), namespace });
-    } catch (err) {
-      console.error(noServerMessage(`cannot reach TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS}: ${(err as Error).message}`));
-      return 1;
-    }
-    uiUrl = '(the UI of your Temporal server)';
-  } else {
+  let devServer: DevServer | undefined;
+  let uiUrl = '(the UI of your Temporal server)';
+  const connection = { ...temporalConnectionOptions(env) };
+  if (!env.TEMPORAL_ADDRESS) {
     const dir = resolve('.stepwise');
     mkdirSync(dir, { recursive: true });
     try {
-      testEnv = await TestWorkflowEnvironment.createLocal({
-        server: {
-          executable: env.TEMPORAL_CLI_PATH
-            ? { type: 'existing-path', path: env.TEMPORAL_CLI_PATH }
-            : { type: 'cached-download', downloadDir: resolve(dir, 'bin') },
-          dbFilename: resolve(dir, 'temporal.sqlite'),
-          namespace,
-          port: DEV_PORTS.temporal,
-          ui: true,
-          uiPort: DEV_PORTS.ui,
-        },
+      const cli = await ensureTemporalCli({ env, stateDir: dir, log: (line) => console.log(line) });
+      devServer = await startDevServer({
+        binary: cli.path,
+        port: DEV_PORTS.temporal,
+        uiPort: DEV_PORTS.ui,
+        dbFile: resolve(dir, 'temporal.sqlite'),
+        namespace,
       });
     } catch (err) {
-      console.error(noServerMessage((err as Error).message.split('\n')[0]));
+      const reason = err instanceof TemporalCliNotFoundError ? err.message : (err as Error).message.split('\n').slice(0, 3).join(' ');
+      console.error(noServerMessage(reason));
       return 1;
     }
-    nativeConnection = testEnv.nativeConnection;
-    client = testEnv.client;
-    uiUrl = `http://localhost:${DEV_PORTS.ui}`;
+    connection.address = devServer.address;
+    uiUrl = `${devServer.uiUrl}/namespaces/${namespace}/workflows`;
+  }
+
+  let nativeConnection: NativeConnection;
+  let client: Client;
+  try {
+    nativeConnection = await NativeConnection.connect(connection);
+    client = new Client({ connection: await Connection.connect(connection), namespace });
+  } catch (err) {
+    await devServer?.stop();
+    console.error(noServerMessage(`cannot reach TEMPORAL_ADDRESS=${connection.address}: ${(err as Error).message}`));
+    return 1;
   }
 
   const archive = await connectArchiveFromEnv(env);
@@ -101,21 +101,23 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
       'stepwise dev is running',
       `  API:         ${api}`,
       `  API docs:    ${api}/docs`,
+      `  Temporal:    ${connection.address} (namespace ${namespace}, task queue ${taskQueue})`,
       `  Temporal UI: ${uiUrl}`,
       `  agents:      ${[...agents.keys()].join(', ')}`,
       `  archive:     ${archive ? 'on' : 'off (set DATABASE_URL to keep transcripts)'}`,
       `try: curl -s ${api}/sessions -H 'content-type: application/json' -d '{"agentId":"${[...agents.keys()][0]}","message":"hi"}'`,
     ].join('\n'),
   );
-  // Worker.run() shuts down on SIGINT/SIGTERM by itself; then close the API and the server.
+  // Worker.run() shuts down on SIGINT/SIGTERM by itself; then close the API, the connections and the server.
   try {
     await worker.run();
   } finally {
     await server.close();
+    await client.connection.close();
+    await nativeConnection.close();
     await tokens?.close();
     await archive?.close();
-    if (testEnv) await testEnv.teardown();
-    else await nativeConnection.close();
+    await devServer?.stop();
   }
   return 0;
 }

@@ -19,6 +19,15 @@ program
   });
 
 program
+  .command('temporal-cli')
+  .description('Find, download or build the `temporal` CLI (Temporal\'s dev server) and print its path')
+  .action(async () => {
+    const { ensureTemporalCli } = await import('./temporal-cli.js');
+    const cli = await ensureTemporalCli({ log: (line) => console.error(line) });
+    console.log(cli.path);
+  });
+
+program
   .command('worker')
   .description('Run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, STEPWISE_TASK_QUEUE, STEPWISE_AGENTS, DATABASE_URL)')
   .action(async () => {

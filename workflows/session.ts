@@ -19,6 +19,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -38,6 +39,7 @@ import {
   getHistory,
   getState,
   postMessage,
+  SESSION_CONTINUING,
   sendMessage,
   type SessionView,
   statusSearchAttribute,
@@ -70,9 +72,14 @@ const tools = proxyActivities<SessionActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
 });
 
-/** Archive writes: short, idempotent, retried for up to ~10 minutes so a database blip loses nothing. */
-const archive = proxyActivities<SessionActivities>({
+/**
+ * Archive writes: short, idempotent database writes, run as local activities (in the worker, inside the workflow
+ * task: no task-queue round trip per turn), retried for up to ~10 minutes so a database blip loses nothing; backoffs
+ * over a minute become durable timers.
+ */
+const archive = proxyLocalActivities<SessionActivities>({
   startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 15 },
 });
 
@@ -186,6 +193,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let busy = false;
   let endRequested = false;
   let turnsThisRun = 0;
+  /** Continue-as-new is due: new messages are refused until the next run (see the main loop). */
+  let draining = false;
 
   const isQueued = (messageId: string) => queue.some((q) => q.kind === 'message' && q.message.messageId === messageId);
 
@@ -217,6 +226,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         }
         if (state.status !== 'active' || endRequested) {
           throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
+        }
+        if (draining && !findResult(state, message.messageId) && !finished.has(message.messageId) && !isQueued(message.messageId)) {
+          throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
         }
       },
     },
@@ -274,13 +286,20 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   for (;;) {
     const info = workflowInfo();
+    // At least one turn per run: a first event already over `maxHistoryBytes` must not continue as new in a loop.
     const canDue =
-      info.continueAsNewSuggested || turnsThisRun >= agent.session.maxTurnsPerRun || info.historySize >= agent.session.maxHistoryBytes;
-    if (canDue && queue.length === 0) {
-      // Continue-as-new only once every handler has returned; a message arriving meanwhile is processed first.
-      await condition(() => allHandlersFinished() || queue.length > 0);
-      if (queue.length === 0) break;
-      continue;
+      turnsThisRun > 0 &&
+      (info.continueAsNewSuggested || turnsThisRun >= agent.session.maxTurnsPerRun || info.historySize >= agent.session.maxHistoryBytes);
+    if (canDue) {
+      // An update must complete in the run that accepted it, so a busy session could postpone continue-as-new forever.
+      // From here on new messages are refused (`SESSION_CONTINUING`: the API retries them into the next run) and
+      // the run continues as new once the updates it accepted have their results. Queued signals are carried over.
+      draining = true;
+      if (allHandlersFinished() && !queue.some((q) => q.kind === 'end')) break;
+      if (queue.length === 0) {
+        await condition(() => allHandlersFinished() || queue.length > 0);
+        continue;
+      }
     }
 
     const woke = await condition(() => queue.length > 0, agent.session.idleTimeoutMs);

@@ -19,6 +19,12 @@ export const DEFAULT_TASK_QUEUE = 'stepwise';
 /** Name of the session workflow type (the exported function in `./session.ts`). */
 export const SESSION_WORKFLOW_TYPE = 'sessionWorkflow';
 
+/**
+ * Failure type of a `sendMessage` update refused because the run is about to continue as new. Never reaches history
+ * (validator rejection); clients send the same message again after a short pause and reach the next run.
+ */
+export const SESSION_CONTINUING = 'SESSION_CONTINUING';
+
 /** Longest user message accepted, in characters (validated before it reaches history). */
 export const MAX_MESSAGE_CHARS = 32_000;
 

@@ -135,6 +135,10 @@ describe('session workflow on the real Temporal dev server', () => {
       expect(again).toEqual(a);
       expect((await sessions.send(sid('dup'), { messageId: 'two', text: 'next' })).reply).toBe('reply 1');
       expect((await sessions.state(sid('dup'))).turns).toBe(3);
+      for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${sessionWorkflowId(sid('dup'))}' AND ExecutionStatus = 'ContinuedAsNew'` })) {
+        await recordHistory('continue-as-new', env.client.workflow.getHandle(wf.workflowId, wf.runId));
+        break;
+      }
     });
   });
 

@@ -1,33 +1,39 @@
 /**
- * Replays recorded session histories (test/fixtures/histories/v<N>-*.json) through the current workflow code with
- * `Worker.runReplayHistory`: any non-deterministic change to workflows/ or the engine fails here.
+ * Replays the histories recorded on the real dev server (test/fixtures/histories/v<N>-*.json) through the current
+ * workflow code with `Worker.runReplayHistory`: a change to workflows/ or the engine that would break running sessions
+ * fails here. And shows that it does: the same histories replayed with a deliberately incompatible change (a timer
+ * inserted before the workflow's first command, test/fixtures/incompatible/) fail with a determinism violation.
  *
- * Record new histories against a live server:
- *   STEPWISE_RECORD_HISTORIES=1 TEMPORAL_ADDRESS=localhost:7233 npm run test:integration
- * Keep old versions' files: each released workflow version must keep replaying.
+ * Record the histories again with `npm run record:histories`; keep the files of every released workflow version.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { workflowsPath } from '../../workers/workflows-path.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+const history = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
+const incompatible = join(import.meta.dirname, '..', 'fixtures', 'incompatible', 'interceptors.ts');
 
 describe('replay of recorded histories', () => {
-  if (files.length === 0) {
-    // Reported as skipped (never as a pass), and the reason printed: there is nothing to replay until histories exist.
-    console.warn(
-      'replay.test.ts: SKIPPED — no recorded histories in test/fixtures/histories/. None can be recorded without a ' +
-        'Temporal server; record them with STEPWISE_RECORD_HISTORIES=1 TEMPORAL_ADDRESS=host:7233 npm run test:integration.',
-    );
-    it.skip('no recorded histories in test/fixtures/histories yet (record them against a live server; see file header)', () => {});
-  }
+  it('has recorded histories of flows, tool errors, END, idle timeout, continue-as-new and a worker crash', () => {
+    for (const name of ['flow-conversation', 'idle-timeout', 'continue-as-new', 'worker-crash']) {
+      expect(files.some((f) => f.endsWith(`-${name}.json`)), `${name} history`).toBe(true);
+    }
+  });
+
   for (const file of files) {
     it(`replays ${file}`, async () => {
-      const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-      await expect(Worker.runReplayHistory({ workflowsPath }, history, file)).resolves.toBeUndefined();
+      await expect(Worker.runReplayHistory({ workflowsPath }, history(file), file)).resolves.toBeUndefined();
     }, 120_000);
   }
+
+  it('fails on a deliberately incompatible workflow change', async () => {
+    const file = files.find((f) => f.endsWith('-flow-conversation.json'))!;
+    const replay = Worker.runReplayHistory({ workflowsPath, interceptors: { workflowModules: [incompatible] } }, history(file), file);
+    await expect(replay).rejects.toBeInstanceOf(DeterminismViolationError);
+  }, 120_000);
 });

@@ -1,0 +1,124 @@
+/**
+ * The REST API end to end on the real Temporal dev server: routes -> `TemporalSessions` (client) -> session workflow
+ * -> activities, for every session route, with the archive (in-memory store, shared by the worker's activities and
+ * the API as PostgreSQL would be) behind listing and history.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelCache } from '../../activities/models/model.js';
+import { buildApp } from '../../api/app.js';
+import { TemporalSessions } from '../../api/temporal-sessions.js';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
+import { createSessionWorker } from '../../workers/worker.js';
+import { call, expectError } from '../support/api.js';
+import { responses, writeAgent } from '../support/int-agent.js';
+import { connectTemporal } from '../support/temporal.js';
+
+describe('REST API over the Temporal backend (real dev server)', () => {
+  let env: TestWorkflowEnvironment;
+  let app: FastifyInstance;
+  let stop: () => Promise<void>;
+  const taskQueue = `stepwise-int-api-${process.pid}`;
+  const run = Date.now().toString(36);
+  const sid = (name: string) => `${name}-${run}`;
+
+  beforeAll(async () => {
+    env = await connectTemporal();
+    const convo = await writeAgent(`convo-${run}`, [
+      { action: 'RESPOND', response: 'hello there' },
+      { action: 'MOVE', step_id: 'work' },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'x' } }] },
+      { action: 'RESPOND', response: 'working' },
+      { action: 'END', response: 'goodbye' },
+    ]);
+    const burst = await writeAgent(`burst-${run}`, responses(60));
+    const archive = new InMemoryArchiveStore();
+    const worker = await createSessionWorker({
+      connection: env.nativeConnection,
+      taskQueue,
+      agents: [convo, burst],
+      models: new ModelCache(),
+      archive,
+      log: () => {},
+    });
+    const running = worker.run();
+    app = await buildApp({
+      backend: new TemporalSessions({ client: env.client, taskQueue }),
+      agents: new Map([convo, burst].map((a) => [a.snapshot.name, a.snapshot])),
+      archive,
+      events: { pollIntervalMs: 50, heartbeatMs: 0 },
+    });
+    stop = async () => {
+      await app.close();
+      worker.shutdown();
+      await running;
+    };
+  });
+  afterAll(async () => {
+    await stop?.();
+    await env?.teardown();
+  });
+
+  it('serves a whole conversation through every session route', async () => {
+    const id = sid('rest');
+    const created = await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: id, message: 'hi' });
+    expect(created.res.statusCode).toBe(201);
+    expect(created.body).toMatchObject({ sessionId: id, reply: 'hello there', stepId: 'chat', turn: 1 });
+    expectError(await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: id }), 409, 'SESSION_EXISTS');
+
+    const sent = await call(app, 'POST', `/sessions/${id}/messages`, { text: 'work please', messageId: 'w1' });
+    expect(sent.res.statusCode).toBe(200);
+    expect(sent.body).toMatchObject({ reply: 'working', stepId: 'work', flowId: 'working', turn: 2 });
+    const retried = await call(app, 'POST', `/sessions/${id}/messages`, { text: 'work please', messageId: 'w1' });
+    expect(retried.body).toEqual(sent.body);
+
+    const state = await call(app, 'GET', `/sessions/${id}`);
+    expect(state.res.statusCode).toBe(200);
+    expect(state.body).toMatchObject({ sessionId: id, status: 'active', stepId: 'work', turns: 2 });
+    const history = await call(app, 'GET', `/sessions/${id}/history`);
+    expect(history.res.statusCode).toBe(200);
+    expect(history.body.turns.map((t: { reply: string }) => t.reply)).toEqual(['hello there', 'working']);
+
+    // Fire-and-forget: 202 now, the turn (END) runs in the workflow.
+    const queued = await call(app, 'POST', `/sessions/${id}/messages?wait=false`, { text: 'bye', messageId: 'b1' });
+    expect(queued.res.statusCode).toBe(202);
+    expect(queued.body).toEqual({ sessionId: id, messageId: 'b1', status: 'queued' });
+    await env.client.workflow.getHandle(`session-${id}`).result();
+
+    expectError(await call(app, 'POST', `/sessions/${id}/messages`, { text: 'anyone?' }), 409, 'SESSION_ENDED');
+    const events = await app.inject({ method: 'GET', url: `/sessions/${id}/events` });
+    expect(events.statusCode).toBe(200);
+    expect(events.headers['content-type']).toMatch(/^text\/event-stream/);
+    for (const type of ['user_message', 'decision', 'tool_call', 'tool_result', 'step_change', 'flow_enter', 'reply', 'session_ended']) {
+      expect(events.body).toContain(`event: ${type}\n`);
+    }
+    const resumed = await app.inject({ method: 'GET', url: `/sessions/${id}/events`, headers: { 'last-event-id': '3' } });
+    expect(resumed.body).not.toMatch(/^id: [0-3]$/m);
+    expect(resumed.body).toMatch(/^id: 4$/m);
+
+    const ended = await call(app, 'DELETE', `/sessions/${id}`);
+    expect(ended.res.statusCode).toBe(200);
+    expect(ended.body).toMatchObject({ sessionId: id, status: 'ended' });
+    const listed = await call(app, 'GET', `/sessions?agentId=convo-${run}`);
+    expect(listed.res.statusCode).toBe(200);
+    expect(listed.body.sessions.map((s: { sessionId: string }) => s.sessionId)).toContain(id);
+
+    expectError(await call(app, 'GET', `/sessions/${sid('nobody')}`), 404, 'SESSION_NOT_FOUND');
+    expectError(await call(app, 'POST', `/sessions/${sid('nobody')}/messages`, { text: 'hello?' }), 404, 'SESSION_NOT_FOUND');
+  });
+
+  it('answers 50 messages posted at once to one session, each twice, all 200', async () => {
+    const id = sid('rest-burst');
+    expect((await call(app, 'POST', '/sessions', { agentId: `burst-${run}`, sessionId: id })).res.statusCode).toBe(201);
+    const posts = Array.from({ length: 50 }, (_, i) => i).flatMap((i) =>
+      [0, 1].map(() => call(app, 'POST', `/sessions/${id}/messages`, { text: `message ${i}`, messageId: `p${i}` })),
+    );
+    const replies = await Promise.all(posts);
+    expect(replies.map((r) => r.res.statusCode)).toEqual(Array(100).fill(200));
+    const turns = new Set(replies.map((r) => r.body.turn));
+    expect(turns.size).toBe(50);
+    for (let i = 0; i < 50; i++) expect(replies[2 * i + 1].body).toEqual(replies[2 * i].body);
+    expect((await call(app, 'GET', `/sessions/${id}`)).body.turns).toBe(50);
+  });
+});

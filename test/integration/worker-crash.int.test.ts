@@ -1,0 +1,103 @@
+/**
+ * A worker process killed with SIGKILL in the middle of a slow tool call, on the real Temporal dev server: a new
+ * worker process finishes the turn, the caller gets the right reply, and no decision or tool call that had completed
+ * runs again (executions counted by both processes into one file).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TemporalSessions } from '../../api/temporal-sessions.js';
+import { sessionWorkflowId } from '../../workflows/shared.js';
+import { recordHistory } from '../support/histories.js';
+import { writeAgent } from '../support/int-agent.js';
+import { connectTemporal, temporalServer } from '../support/temporal.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** Starts `test/support/worker-process.ts` in its own process and resolves once it polls. */
+async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/support/worker-process.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready')) resolve();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`worker process exited (${code}) before it was ready:\n${output}`)));
+  });
+  return child;
+}
+
+describe('a worker killed mid-turn', () => {
+  let env: TestWorkflowEnvironment;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    env = await connectTemporal();
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await env?.teardown();
+  });
+
+  it('finishes the turn on a new worker process; completed decisions and tools do not run again', async () => {
+    const sessionId = `crash-${Date.now().toString(36)}`;
+    const taskQueue = `stepwise-int-crash-${process.pid}`;
+    const agent = await writeAgent('crash', [
+      { action: 'MOVE', step_id: 'work' },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'before' } }] },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 4000 } }] },
+      { action: 'RESPOND', response: 'survived' },
+    ]);
+    const countFile = join(agent.dir, 'executions.log');
+    writeFileSync(countFile, '');
+    const { address, namespace } = temporalServer();
+    const workerEnv = {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: namespace,
+      STEPWISE_TASK_QUEUE: taskQueue,
+      STEPWISE_AGENTS: join(agent.dir, 'agent.yaml'),
+      STEPWISE_COUNT_FILE: countFile,
+    };
+    const sessions = new TemporalSessions({ client: env.client, taskQueue });
+    const first = await startWorkerProcess(workerEnv);
+    children.push(first);
+    await sessions.start(agent.snapshot, sessionId);
+    const reply = sessions.send(sessionId, { messageId: 'm1', text: 'work hard' });
+
+    // Kill worker A (SIGKILL: no graceful shutdown) once the slow tool is running.
+    const executions = () => readFileSync(countFile, 'utf8').trim().split('\n').filter(Boolean);
+    const toolRuns = () => executions().filter((line) => line.startsWith('runTool '));
+    for (let i = 0; i < 400 && toolRuns().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(toolRuns()).toHaveLength(2); // echo done, slow running
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const killedAt = Date.now();
+
+    const second = await startWorkerProcess(workerEnv);
+    children.push(second);
+    const result = await reply;
+    expect(result).toMatchObject({ reply: 'survived', turn: 1, stepId: 'work' });
+    // The dead worker is noticed by the tool activity's heartbeat timeout (20 s), long before start-to-close (1 min).
+    expect(Date.now() - killedAt).toBeLessThan(45_000);
+
+    const all = executions();
+    const byType = (type: string, pid?: number) => all.filter((l) => l.startsWith(`${type} `) && (pid === undefined || l.endsWith(` ${pid}`)));
+    // Worker A ran 3 decisions (MOVE, echo call, slow call) and 2 tools; worker B ran only the slow tool again (its
+    // retry) and the one decision that was left. Nothing that had completed ran twice.
+    expect(byType('decide', first.pid)).toHaveLength(3);
+    expect(byType('runTool', first.pid)).toHaveLength(2);
+    expect(byType('decide', second.pid)).toHaveLength(1);
+    expect(byType('runTool', second.pid)).toHaveLength(1);
+    expect(byType('runTool', second.pid)[0]).toMatch(/^runTool 2 /); // attempt 2 of the interrupted call
+    expect((await sessions.state(sessionId)).turns).toBe(1);
+    await recordHistory('worker-crash', env.client.workflow.getHandle(sessionWorkflowId(sessionId)));
+  }, 120_000);
+});
