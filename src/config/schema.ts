@@ -157,8 +157,11 @@ export const RawDuration = z.union([z.number().int().positive(), z.string().min(
 export const RawSession = z.strictObject({
   /** Idle sessions end after this long without a message (default `24h`). */
   idle_timeout: RawDuration.optional(),
-  /** Turns per workflow run before continue-as-new (default 500). */
-  max_turns_per_run: z.number().int().min(1).max(10_000).optional(),
+  /**
+   * Turns per workflow run before continue-as-new (default 500). At most 1,500: each turn is at least one update, and
+   * Temporal accepts at most 2,000 updates per run (`history.maxTotalUpdates`, https://docs.temporal.io/workflows#limits).
+   */
+  max_turns_per_run: z.number().int().min(1).max(1_500, 'at most 1500 (Temporal accepts 2,000 updates per workflow run)').optional(),
   /** History size in bytes that triggers continue-as-new (default 10 MiB; Temporal warns at 10 MiB, fails at 50). */
   max_history_bytes: z.number().int().min(100_000).max(40_000_000).optional(),
 });
