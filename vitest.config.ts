@@ -12,5 +12,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two test files at a time even on 2 cores: the 3,000-turn integration test waits on the server most of its time,
+    // so the rest of the suite runs beside it.
+    maxWorkers: 2,
+    minWorkers: 1,
   },
 });

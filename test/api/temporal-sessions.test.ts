@@ -93,6 +93,16 @@ describe('mapTemporalError', () => {
     expect(mapped(new NamespaceNotFoundError('prod')).message).toContain('prod');
   });
 
+  it('RESOURCE_EXHAUSTED (e.g. the in-flight update cap) -> RATE_LIMITED with a retry delay, answered 429 + Retry-After', async () => {
+    const limited = mapped(new ServiceError('Failed to update Workflow', { cause: grpcError(8, 'too many outstanding updates') }));
+    expect([limited.code, limited.details]).toEqual(['RATE_LIMITED', { retryAfterSeconds: 1 }]);
+    const backend = { health: async () => ({ temporal: 'ok' }), send: async () => Promise.reject(limited), close: async () => {} } as unknown as SessionBackend;
+    h = await build({ backend });
+    const res = await call(h.app, 'POST', '/sessions/s1/messages', { text: 'hi' });
+    expectError(res, 429, 'RATE_LIMITED');
+    expect(res.res.headers['retry-after']).toBe('1');
+  });
+
   it('passes StepwiseErrors through and leaves unknown errors alone', () => {
     const own = new CallerError('SESSION_ENDED', 'x');
     expect(mapTemporalError(own, 's1')).toBe(own);
@@ -140,89 +150,8 @@ describe('TemporalSessions against an unreachable server (real gRPC)', () => {
   });
 });
 
-/**
- * A client double for a session whose workflow has completed: updates and signals fail as the server makes them fail
- * (NOT_FOUND "workflow execution already completed" -> WorkflowNotFoundError), queries still answer.
- */
-function closedWorkflowClient(history: unknown[], view: unknown) {
-  const calls: string[] = [];
-  const completed = () => new WorkflowNotFoundError('workflow execution already completed', 'session-s1', undefined);
-  const handle = {
-    executeUpdate: async (def: { name: string }) => {
-      calls.push(`update:${def.name}`);
-      throw completed();
-    },
-    signal: async () => {
-      calls.push('signal');
-      throw completed();
-    },
-    query: async (def: { name: string }) => {
-      calls.push(`query:${def.name}`);
-      return def.name === 'getHistory' ? { sessionId: 's1', turns: history } : view;
-    },
-  };
-  const client = {
-    workflow: { getHandle: (id: string) => (calls.push(`handle:${id}`), handle) },
-    connection: { withDeadline: <T>(_d: number, fn: () => Promise<T>) => fn() },
-  } as unknown as Client;
-  return { client, calls };
-}
-
-describe('TemporalSessions on a completed workflow', () => {
-  const earlier = { messageId: 'm-end', turn: 2, reply: 'bye', stepId: 'greet', ended: true, events: [] };
-  const view = { sessionId: 's1', status: 'ended' };
-
-  it('send: a retry of the message that ended the session returns its first result; a new message is SESSION_ENDED', async () => {
-    const { client, calls } = closedWorkflowClient([earlier], view);
-    const sessions = new TemporalSessions({ client, taskQueue: 'q' });
-    expect(await sessions.send('s1', { messageId: 'm-end', text: 'bye' })).toEqual(earlier);
-    expect(calls.slice(0, 3)).toEqual(['handle:session-s1', 'update:sendMessage', 'handle:session-s1']);
-    const err = await sessions.send('s1', { messageId: 'new', text: 'hello?' }).catch((e) => e);
-    expect(err.code).toBe('SESSION_ENDED');
-    expect((await sessions.post('s1', { messageId: 'p', text: 'x' }).catch((e) => e)).code).toBe('SESSION_ENDED');
-  });
-
-  it('end: returns the final state from a query (idempotent)', async () => {
-    const { client, calls } = closedWorkflowClient([], view);
-    const sessions = new TemporalSessions({ client, taskQueue: 'q' });
-    expect(await sessions.end('s1')).toEqual(view);
-    expect(calls.filter((c) => !c.startsWith('handle:'))).toEqual(['update:endSession', 'query:getState']);
-  });
-});
-
-describe('TemporalSessions.start', () => {
-  it('starts one workflow per session with the pinned agent, memo and no id reuse; maps a taken id to SESSION_EXISTS', async () => {
-    const started: Array<[string, Record<string, unknown>]> = [];
-    let taken = false;
-    const client = {
-      workflow: {
-        start: async (type: string, options: Record<string, unknown>) => {
-          if (taken) throw new WorkflowExecutionAlreadyStartedError('Workflow execution already started', String(options.workflowId), type);
-          started.push([type, options]);
-          taken = true;
-        },
-      },
-      connection: { withDeadline: <T>(_d: number, fn: () => Promise<T>) => fn() },
-    } as unknown as Client;
-    const agent = testAgent();
-    const sessions = new TemporalSessions({ client, taskQueue: 'agents-q' });
-    await sessions.start(agent, 's1');
-    expect(started).toHaveLength(1);
-    const [type, options] = started[0];
-    expect(type).toBe('sessionWorkflow');
-    expect(options).toMatchObject({
-      taskQueue: 'agents-q',
-      workflowId: 'session-s1',
-      args: [{ sessionId: 's1', agent }],
-      memo: { agent: agent.name, configHash: agent.configHash, stepId: 'greet' },
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      workflowIdConflictPolicy: 'FAIL',
-    });
-    const err = await sessions.start(agent, 's1').catch((e) => e);
-    expect(err).toBeInstanceOf(CallerError);
-    expect(err.code).toBe('SESSION_EXISTS');
-  });
-});
+// A completed workflow (SESSION_ENDED, idempotent end, retried last message) and starts (memo, id reuse,
+// SESSION_EXISTS) are tested on the real dev server: test/integration/session.int.test.ts and api.int.test.ts.
 
 describe('ReconnectingSessions', () => {
   const down = () => Promise.reject(new SystemError('TEMPORAL_UNAVAILABLE', 'cannot reach Temporal at localhost:7233: refused'));

@@ -91,6 +91,12 @@ describe('session workflow on the real Temporal dev server', () => {
       await expect(sessions.send(sid('full'), { messageId: 'm4', text: 'again?' })).rejects.toMatchObject({ code: 'SESSION_ENDED' });
       // A retry of the message that ended the session still gets its reply.
       expect((await sessions.send(sid('full'), { messageId: 'm3', text: 'thanks' })).reply).toBe('bye');
+      await expect(sessions.post(sid('full'), { messageId: 'p1', text: 'fire and forget' })).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+      expect(await sessions.end(sid('full'))).toMatchObject({ status: 'ended', turns: 3 }); // idempotent end
+      // The id of an ended session is never reused for a new conversation.
+      await expect(sessions.start(agent.snapshot, sid('full'))).rejects.toMatchObject({ code: 'SESSION_EXISTS' });
+      const description = await handleOf(sid('full')).describe();
+      expect(description.memo).toMatchObject({ agent: 'full', status: 'ended', stepId: 'chat', turns: 3 });
       await recordHistory('flow-conversation', handleOf(sid('full')));
     });
   });

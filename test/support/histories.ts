@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
 /** Where committed histories live. */
 export const HISTORIES_DIR = join(import.meta.dirname, '..', 'fixtures', 'histories');
@@ -18,6 +19,7 @@ export const RECORDING = process.env.STEPWISE_RECORD_HISTORIES === '1';
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (!RECORDING) return;
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  const history = await handle.fetchHistory();
+  // The same JSON as `temporal workflow show --output json` (what `Worker.runReplayHistory` reads back).
+  const history = JSON.parse(historyToJSON(await handle.fetchHistory()));
   writeFileSync(join(HISTORIES_DIR, `${HISTORY_VERSION}-${name}.json`), `${JSON.stringify(history, null, 1)}\n`);
 }
