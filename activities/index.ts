@@ -134,9 +134,14 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Records the session row. Idempotent; no-op when the archive is off. */
-    async archiveSessionStart(input: ArchiveSessionStartInput): Promise<void> {
+    /**
+     * Records the session row. Idempotent. Tells whether this worker has an archive (`off`: none configured), so a
+     * session started without one makes no archive calls at all (no history events for them).
+     */
+    async archiveSessionStart(input: ArchiveSessionStartInput): Promise<{ archive: 'on' | 'off' }> {
+      if (!deps.archive) return { archive: 'off' };
       await archiveCall(() => deps.archive?.recordSessionStart(input));
+      return { archive: 'on' };
     },
 
     /** Archives one finished turn. Idempotent (unique keys + upsert); no-op when the archive is off. */

@@ -15,7 +15,9 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
+  patched,
+  sleep,
   isCancellation,
   log,
   proxyActivities,
@@ -25,7 +27,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SessionActivities } from '../activities/index.js';
+import type {
+  ArchiveSessionEndInput,
+  ArchiveSessionStartInput,
+  ArchiveTurnInput,
+  SessionActivities,
+} from '../activities/index.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { type DecideOutcome, runTurn, type SummarizeOutcome, type TurnExecutors } from '../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, initialState } from '../src/engine/engine.js';
@@ -74,14 +81,68 @@ const tools = proxyActivities<SessionActivities>({
 
 /**
  * Archive writes: short, idempotent database writes, run as local activities (in the worker, inside the workflow
- * task: no task-queue round trip per turn), retried for up to ~10 minutes so a database blip loses nothing; backoffs
- * over a minute become durable timers.
+ * task: no task-queue round trip per turn). Three quick attempts (~1.5 s of backoff) and the conversation goes on: a
+ * write that still fails waits in the session's `unarchived` list and is retried before the next write, across
+ * continue-as-new (see {@link ArchiveWrites}). The archive is secondary; it never fails or stalls a session.
  */
 const archive = proxyLocalActivities<SessionActivities>({
-  startToCloseTimeout: '30 seconds',
-  localRetryThreshold: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 15 },
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
 });
+
+/** Unarchived writes kept at most (oldest dropped first, with a warning): bounds the carried state. */
+export const MAX_UNARCHIVED_WRITES = 200;
+
+/** An archive write waiting for the archive to come back. */
+type ArchiveWrite =
+  | { kind: 'start'; input: ArchiveSessionStartInput }
+  | { kind: 'turn'; input: ArchiveTurnInput }
+  | { kind: 'end'; input: ArchiveSessionEndInput };
+
+/**
+ * The session's archive writes, in order. A write that fails after its attempts is kept (`pending`, carried across
+ * continue-as-new) and retried before the next one, so the archive receives every turn, in order, once it is back.
+ * A write the archive rejects as invalid (a non-retryable failure) would fail forever: it is dropped with a warning.
+ */
+class ArchiveWrites {
+  constructor(
+    readonly on: boolean,
+    readonly pending: ArchiveWrite[],
+  ) {}
+
+  /** Writes `write` (after the pending ones). Never throws, except for workflow cancellation. */
+  async write(write: ArchiveWrite): Promise<void> {
+    if (!this.on) return;
+    this.pending.push(write);
+    while (this.pending.length > 0) {
+      const outcome = await attempt(this.pending[0]);
+      if (outcome === 'down') break;
+      this.pending.shift();
+    }
+    if (this.pending.length > MAX_UNARCHIVED_WRITES) {
+      const dropped = this.pending.splice(0, this.pending.length - MAX_UNARCHIVED_WRITES);
+      log.warn('archive down: oldest unarchived writes dropped', { dropped: dropped.length });
+    }
+  }
+}
+
+async function attempt(write: ArchiveWrite): Promise<'written' | 'rejected' | 'down'> {
+  try {
+    if (write.kind === 'start') await archive.archiveSessionStart(write.input);
+    else if (write.kind === 'turn') await archive.archiveTurn.executeWithOptions({ summary: `archive turn ${write.input.turn.turn}` }, [write.input]);
+    else await archive.archiveSessionEnd(write.input);
+    return 'written';
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    const rejected = cause instanceof ApplicationFailure && cause.nonRetryable;
+    log.warn(rejected ? 'archive rejected a write; dropped' : 'archive unavailable; write kept for later', {
+      kind: write.kind,
+      error: failureMessage(err),
+    });
+    return rejected ? 'rejected' : 'down';
+  }
+}
 
 /** The workflow's result when the session ends. */
 export interface SessionOutcome {
@@ -176,7 +237,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   } catch (err) {
     // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).
     const message = err instanceof Error ? err.message : String(err);
-    await archive.archiveSessionEnd({
+    await new ArchiveWrites(input.carried?.archive ?? true, []).write({ kind: 'end', input: {
       sessionId: input.sessionId,
       agentName: agent.name,
       configHash: agent.configHash,
@@ -184,7 +245,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       reason: message.slice(0, 1_000),
       at: now(),
       events: [],
-    });
+    } });
     throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
   }
   const queue: QueueItem[] = (input.carried?.pending ?? []).map((message) => ({ kind: 'message', message }));
@@ -265,8 +326,16 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   const started = workflowInfo().typedSearchAttributes;
   const searchable = started.get(agentSearchAttribute) !== undefined;
   let indexed = { stepId: started.get(stepSearchAttribute), status: started.get(statusSearchAttribute) };
+  const memoValue = () => ({
+    agent: agent.name,
+    configHash: agent.configHash,
+    stepId: state.stepId,
+    flowId: state.flow?.flowId ?? null,
+    status: state.status,
+    turns: state.counters.turns,
+  });
   const memo = () => {
-    upsertMemo({ agent: agent.name, configHash: agent.configHash, stepId: state.stepId, flowId: state.flow?.flowId ?? null, status: state.status, turns: state.counters.turns });
+    upsertMemo(memoValue());
     if (searchable && (indexed.stepId !== state.stepId || indexed.status !== state.status)) {
       indexed = { stepId: state.stepId, status: state.status };
       upsertSearchAttributes([
@@ -276,10 +345,47 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     }
   };
 
+  let archived = new ArchiveWrites(input.carried?.archive ?? true, (input.carried?.unarchived ?? []) as ArchiveWrite[]);
   if (run === 1) {
     memo();
-    await archive.archiveSessionStart({ sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt });
+    const startInput = { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt };
+    try {
+      // `off`: this worker has no archive, so the session makes no archive calls (sessions recorded before this
+      // answer existed got `null` and keep archiving, as they did).
+      const answer = await archive.archiveSessionStart(startInput);
+      if (answer?.archive === 'off') archived = new ArchiveWrites(false, []);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('archive unavailable at session start; write kept for later', { error: failureMessage(err) });
+      archived.pending.push({ kind: 'start', input: startInput });
+    }
   }
+
+  // Idle timeout. Sessions started since the patch keep one durable timer per idle period (re-armed only when it
+  // fires early) instead of starting and cancelling a timer on every turn: two history events less per turn.
+  const idleMs = agent.session.idleTimeoutMs;
+  const idleTimerPerPeriod = patched('idle-timer-per-period');
+  let idleDeadline = Date.now() + idleMs;
+  let idleFired = false;
+  const armIdle = (ms: number): void => {
+    sleep(ms).then(
+      () => {
+        if (Date.now() >= idleDeadline) idleFired = true;
+        else armIdle(idleDeadline - Date.now());
+      },
+      (err) => {
+        if (!isCancellation(err)) throw err;
+      },
+    );
+  };
+  const activity = () => {
+    idleDeadline = Date.now() + idleMs;
+    if (idleTimerPerPeriod && idleFired) {
+      idleFired = false;
+      armIdle(idleMs);
+    }
+  };
+  if (idleTimerPerPeriod) armIdle(idleMs);
 
   const exec = activityExecutors();
   let endReason: SessionOutcome['reason'] | undefined;
@@ -302,7 +408,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       }
     }
 
-    const woke = await condition(() => queue.length > 0, agent.session.idleTimeoutMs);
+    const woke = idleTimerPerPeriod
+      ? (await condition(() => queue.length > 0 || idleFired), queue.length > 0)
+      : await condition(() => queue.length > 0, idleMs);
     if (!woke) {
       state = endEngineSession(state, 'idle_timeout', now());
       endReason = 'idle_timeout';
@@ -327,11 +435,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     busy = false;
     turnsThisRun++;
     finished.set(out.result.messageId, out.result);
+    activity();
     memo();
-    await archive.archiveTurn.executeWithOptions(
-      { summary: `archive turn ${out.result.turn}` },
-      [{ sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, run, startedAt, finishedAt: now(), turn: out.result }],
-    );
+    await archived.write({
+      kind: 'turn',
+      input: { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, run, startedAt, finishedAt: now(), turn: out.result },
+    });
     if (state.status === 'ended') {
       endReason = 'end_action';
       break;
@@ -342,24 +451,46 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     // Messages still queued cannot be answered: their handlers see `ended` and fail with SESSION_ENDED.
     queue.length = 0;
     memo();
-    await archive.archiveSessionEnd({
-      sessionId: state.sessionId,
-      agentName: agent.name,
-      configHash: agent.configHash,
-      status: 'ended',
-      reason: endReason,
-      at: state.updatedAt,
-      events: state.events.filter((e) => e.type === 'session_ended'),
+    await archived.write({
+      kind: 'end',
+      input: {
+        sessionId: state.sessionId,
+        agentName: agent.name,
+        configHash: agent.configHash,
+        status: 'ended',
+        reason: endReason,
+        at: state.updatedAt,
+        events: state.events.filter((e) => e.type === 'session_ended'),
+      },
     });
     await condition(allHandlersFinished);
     return { sessionId: state.sessionId, reason: endReason, turns: state.counters.turns, stepId: state.stepId };
   }
 
   // Continue-as-new between turns; every update handler has returned its result (checked above).
+  // The memo and search attributes go along explicitly: the next run starts with the current step, not the first one.
   const pending = queue.flatMap((q) => (q.kind === 'message' ? [q.message] : []));
-  return continueAsNew<typeof sessionWorkflow>({
+  const next = makeContinueAsNewFunc<typeof sessionWorkflow>({
+    memo: memoValue(),
+    ...(searchable
+      ? {
+          typedSearchAttributes: [
+            { key: agentSearchAttribute, value: agent.name },
+            { key: stepSearchAttribute, value: state.stepId },
+            { key: statusSearchAttribute, value: state.status },
+          ],
+        }
+      : {}),
+  });
+  return next({
     sessionId: input.sessionId,
     agent,
-    carried: { state, pending, run },
+    carried: {
+      state,
+      pending,
+      run,
+      ...(archived.on ? {} : { archive: false }),
+      ...(archived.pending.length > 0 ? { unarchived: archived.pending } : {}),
+    },
   });
 }

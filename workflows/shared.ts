@@ -66,6 +66,10 @@ export const SessionWorkflowInput = z.object({
       pending: z.array(z.object({ messageId: MessageId, text: z.string() })),
       /** Number of the run that continued as new (1 for the first). */
       run: z.number().int().min(1),
+      /** `false` when the worker that started the session had no archive (no archive calls are made). Default true. */
+      archive: z.boolean().optional(),
+      /** Archive writes that failed (archive down) and are retried at the next write; oldest first. */
+      unarchived: z.array(z.unknown()).optional(),
     })
     .optional(),
 });

@@ -31,7 +31,7 @@ export const CreateSessionBody = z.strictObject({
   agentId: z.string().min(1).max(200),
   /** Default: a random UUID. */
   sessionId: SessionId.optional(),
-  /** First user message; its message id is `<sessionId>:first`. */
+  /** First user message; its message id is `:first` (reserved: message ids are scoped to their session). */
   message: UserMessage.shape.text.optional(),
 });
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
@@ -73,8 +73,9 @@ export const HistoryQuerystring = z.object({
 const ARCHIVE_FALLBACK_CODES = new Set<ErrorCode>(['SESSION_NOT_FOUND', 'TEMPORAL_UNAVAILABLE']);
 
 /** Message id of the message given to `POST /sessions`. */
-export function firstMessageId(sessionId: string): string {
-  return `${sessionId}:first`;
+export function firstMessageId(_sessionId: string): string {
+  // Not derived from the session id: a 128-character session id must still make a valid (<= 128) message id.
+  return ':first';
 }
 
 const sessionRoutes: FastifyPluginAsyncZod = async (app) => {

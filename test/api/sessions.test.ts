@@ -22,7 +22,7 @@ describe('POST /sessions', () => {
     expect(SessionView.parse(state.body)).toMatchObject({ sessionId: body.sessionId, status: 'active', turns: 0 });
   });
 
-  it('runs the first message as a turn with message id `<sessionId>:first`', async () => {
+  it('runs the first message as a turn with message id `:first`', async () => {
     h = await build();
     const { res, body } = await call(h.app, 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's-1', message: 'hi there' });
     expect(res.statusCode).toBe(201);
@@ -30,7 +30,7 @@ describe('POST /sessions', () => {
       sessionId: 's-1',
       agentId: 'test-agent',
       stepId: 'greet',
-      messageId: 's-1:first',
+      messageId: ':first',
       turn: 1,
       reply: 'Hello! What would you like?',
       ended: false,
@@ -113,9 +113,9 @@ describe('POST /sessions/:sessionId/messages', () => {
     const created = await call(h.app, 'POST', '/sessions', { agentId: 'test-agent', sessionId: 'e1', message: 'bye' });
     expect(created.body).toMatchObject({ reply: 'Goodbye!', ended: true });
     expectError(await call(h.app, 'POST', '/sessions/e1/messages', { text: 'are you there?' }), 409, 'SESSION_ENDED');
-    const retry = await call(h.app, 'POST', '/sessions/e1/messages', { text: 'bye', messageId: 'e1:first' });
+    const retry = await call(h.app, 'POST', '/sessions/e1/messages', { text: 'bye', messageId: ':first' });
     expect(retry.res.statusCode).toBe(200);
-    expect(retry.body).toMatchObject({ messageId: 'e1:first', reply: 'Goodbye!', ended: true });
+    expect(retry.body).toMatchObject({ messageId: ':first', reply: 'Goodbye!', ended: true });
     expect(h.executors.decideRequests).toHaveLength(1);
   });
 });
@@ -129,7 +129,7 @@ describe('session state, history and end', () => {
     expect(view.configHash).toBe(h.agents.get('test-agent')!.configHash);
     const history = SessionHistory.parse((await call(h.app, 'GET', '/sessions/h1/history')).body);
     expect(history.sessionId).toBe('h1');
-    expect(history.turns.map((t) => t.messageId)).toEqual(['h1:first']);
+    expect(history.turns.map((t) => t.messageId)).toEqual([':first']);
   });
 
   it('DELETE ends the session (200 SessionView), is idempotent, and later messages get 409', async () => {

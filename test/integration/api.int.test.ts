@@ -108,6 +108,13 @@ describe('REST API over the Temporal backend (real dev server)', () => {
     expectError(await call(app, 'POST', `/sessions/${sid('nobody')}/messages`, { text: 'hello?' }), 404, 'SESSION_NOT_FOUND');
   });
 
+  it('starts a session with the longest allowed id (128 characters) and its first message', async () => {
+    const id = `${sid('long-id')}-`.padEnd(128, 'x');
+    const created = await call(app, 'POST', '/sessions', { agentId: `burst-${run}`, sessionId: id, message: 'hi' });
+    expect(created.res.statusCode).toBe(201);
+    expect(created.body).toMatchObject({ sessionId: id, messageId: ':first', reply: 'reply 0' });
+  });
+
   it('answers 50 messages posted at once to one session, each twice, all 200', async () => {
     const id = sid('rest-burst');
     expect((await call(app, 'POST', '/sessions', { agentId: `burst-${run}`, sessionId: id })).res.statusCode).toBe(201);

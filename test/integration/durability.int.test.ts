@@ -1,0 +1,124 @@
+/**
+ * Sessions that never die, on the real Temporal dev server: an archive outage (writes failing as PostgreSQL's store
+ * fails, ARCHIVE_UNAVAILABLE) neither fails nor stops a conversation and loses no turn, across continue-as-new; the
+ * memo keeps the current step across continue-as-new; the idle timer does not end a busy session; and the history a
+ * one-decision turn writes (≤ 13 events with the archive on, fewer with it off).
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelCache } from '../../activities/models/model.js';
+import { TemporalSessions } from '../../api/temporal-sessions.js';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
+import type { ArchiveStore } from '../../archive/store.js';
+import type { LoadedAgent } from '../../src/config/load.js';
+import { SystemError } from '../../src/errors.js';
+import { createSessionWorker } from '../../workers/worker.js';
+import { sessionWorkflowId } from '../../workflows/shared.js';
+import { responses, writeAgent } from '../support/int-agent.js';
+import { connectTemporal } from '../support/temporal.js';
+
+/** The in-memory archive whose writes fail like an unreachable PostgreSQL while `down` is set. */
+function outageArchive(): { store: ArchiveStore; inner: InMemoryArchiveStore; setDown(down: boolean): void } {
+  const inner = new InMemoryArchiveStore();
+  let down = false;
+  const guard = <A extends unknown[]>(fn: (...args: A) => Promise<void>) => async (...args: A) => {
+    if (down) throw new SystemError('ARCHIVE_UNAVAILABLE', 'archive database unreachable (test outage)');
+    return fn(...args);
+  };
+  const store: ArchiveStore = Object.assign(Object.create(inner) as ArchiveStore, {
+    recordSessionStart: guard(inner.recordSessionStart.bind(inner)),
+    recordTurn: guard(inner.recordTurn.bind(inner)),
+    recordSessionEnd: guard(inner.recordSessionEnd.bind(inner)),
+  });
+  return { store, inner, setDown: (d) => (down = d) };
+}
+
+describe('durable sessions on the real Temporal dev server', () => {
+  let env: TestWorkflowEnvironment;
+  const taskQueue = `stepwise-int-durable-${process.pid}`;
+  const run = Date.now().toString(36);
+  const sid = (name: string) => `${name}-${run}`;
+
+  beforeAll(async () => {
+    env = await connectTemporal();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  async function withWorker<T>(agents: LoadedAgent[], archive: ArchiveStore | undefined, fn: (sessions: TemporalSessions) => Promise<T>): Promise<T> {
+    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents, archive, models: new ModelCache(), log: () => {} });
+    return worker.runUntil(fn(new TemporalSessions({ client: env.client, taskQueue })));
+  }
+
+  it('keeps talking through an archive outage and archives every turn, in order, once it is back', async () => {
+    const agent = await writeAgent('outage', responses(10), { max_turns_per_run: 2 });
+    const archive = outageArchive();
+    const id = sid('outage');
+    await withWorker([agent], archive.store, async (sessions) => {
+      archive.setDown(true); // down from the very first write (session start)
+      await sessions.start(agent.snapshot, id);
+      for (let i = 0; i < 5; i++) {
+        expect((await sessions.send(id, { messageId: `m${i}`, text: `message ${i}` })).reply).toBe(`reply ${i}`);
+      }
+      const state = await sessions.state(id);
+      expect(state).toMatchObject({ status: 'active', turns: 5 });
+      expect(state.run).toBeGreaterThanOrEqual(2); // unarchived writes were carried across continue-as-new
+      expect(await archive.inner.getSession(id)).toBeNull();
+
+      archive.setDown(false);
+      expect((await sessions.send(id, { messageId: 'm5', text: 'message 5' })).reply).toBe('reply 5');
+      const turns = await archive.inner.getTurns(id, { limit: 100 });
+      expect(turns.turns.map((t) => t.turn)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await archive.inner.getSession(id)).toMatchObject({ sessionId: id, status: 'active' });
+    });
+  });
+
+  it('keeps the current step in the memo across continue-as-new', async () => {
+    const agent = await writeAgent('memo', [{ action: 'MOVE', step_id: 'work' }, { action: 'RESPOND', response: 'at work' }], { max_turns_per_run: 1 });
+    const id = sid('memo');
+    await withWorker([agent], undefined, async (sessions) => {
+      await sessions.start(agent.snapshot, id);
+      await sessions.send(id, { messageId: 'm1', text: 'go to work' });
+      const handle = env.client.workflow.getHandle(sessionWorkflowId(id));
+      for (let i = 0; i < 100 && (await sessions.state(id)).run < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await sessions.state(id)).run).toBe(2); // the new run has had no turn yet
+      const description = await handle.describe();
+      expect(description.memo).toMatchObject({ stepId: 'work', turns: 1 });
+    });
+  });
+
+  it('does not end a session that keeps talking, and ends it after the idle timeout', async () => {
+    const agent = await writeAgent('busy', responses(10), { idle_timeout: '2s' });
+    const id = sid('busy');
+    await withWorker([agent], undefined, async (sessions) => {
+      await sessions.start(agent.snapshot, id);
+      for (let i = 0; i < 5; i++) {
+        await sessions.send(id, { messageId: `m${i}`, text: 'still here' });
+        await new Promise((r) => setTimeout(r, 800)); // 4 s in all, never 2 s idle
+      }
+      expect((await sessions.state(id)).status).toBe('active');
+      expect(await env.client.workflow.getHandle(sessionWorkflowId(id)).result()).toMatchObject({ reason: 'idle_timeout', turns: 5 });
+    });
+  });
+
+  it('writes at most 13 history events per one-decision turn with the archive on (fewer with it off)', async () => {
+    const perTurn = async (name: string, archive: ArchiveStore | undefined): Promise<number> => {
+      const agent = await writeAgent(name, responses(30));
+      const id = sid(name);
+      return withWorker([agent], archive, async (sessions) => {
+        await sessions.start(agent.snapshot, id);
+        const handle = env.client.workflow.getHandle(sessionWorkflowId(id));
+        for (let i = 0; i < 5; i++) await sessions.send(id, { messageId: `w${i}`, text: 'warm up' });
+        const before = (await handle.describe()).historyLength;
+        for (let i = 0; i < 20; i++) await sessions.send(id, { messageId: `m${i}`, text: 'measure' });
+        return ((await handle.describe()).historyLength - before) / 20;
+      });
+    };
+    const on = await perTurn('events-on', new InMemoryArchiveStore());
+    const off = await perTurn('events-off', undefined);
+    console.log(`history events per one-decision turn: archive on ${on}, off ${off}`);
+    expect(on).toBeLessThanOrEqual(13);
+    expect(off).toBeLessThan(on);
+  });
+});
