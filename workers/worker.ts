@@ -17,6 +17,9 @@ import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } f
 
 export { workflowsPath };
 
+/** How long a stopping worker lets running activities finish (`shutdownGraceTime`). */
+export const DEFAULT_SHUTDOWN_GRACE = '30 seconds';
+
 export interface SessionWorkerOptions {
   connection: NativeConnection;
   /** Default `default`. */
@@ -48,6 +51,10 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     publishToken: opts.publishToken,
   });
   return Worker.create({
+    // On SIGTERM/SIGINT the worker stops polling and lets running LLM and tool calls finish for up to this long before
+    // cancelling them, so a deploy does not re-run (and re-bill) them elsewhere. Keep it under the orchestrator's
+    // kill delay (docker compose `stop_grace_period` is 45 s).
+    shutdownGraceTime: DEFAULT_SHUTDOWN_GRACE,
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,

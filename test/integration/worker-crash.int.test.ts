@@ -100,4 +100,39 @@ describe('a worker killed mid-turn', () => {
     expect((await sessions.state(sessionId)).turns).toBe(1);
     await recordHistory('worker-crash', env.client.workflow.getHandle(sessionWorkflowId(sessionId)));
   }, 120_000);
+
+  it('lets a running tool call finish when its worker is stopped with SIGTERM (no re-run elsewhere)', async () => {
+    const sessionId = `drain-${Date.now().toString(36)}`;
+    const taskQueue = `stepwise-int-drain-${process.pid}`;
+    const agent = await writeAgent('drain', [
+      { action: 'MOVE', step_id: 'work' },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 3000 } }] },
+      { action: 'RESPOND', response: 'drained' },
+    ]);
+    const countFile = join(agent.dir, 'executions.log');
+    writeFileSync(countFile, '');
+    const { address, namespace } = temporalServer();
+    const workerEnv = {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: namespace,
+      STEPWISE_TASK_QUEUE: taskQueue,
+      STEPWISE_AGENTS: join(agent.dir, 'agent.yaml'),
+      STEPWISE_COUNT_FILE: countFile,
+    };
+    const sessions = new TemporalSessions({ client: env.client, taskQueue });
+    const first = await startWorkerProcess(workerEnv);
+    children.push(first);
+    await sessions.start(agent.snapshot, sessionId);
+    const reply = sessions.send(sessionId, { messageId: 'm1', text: 'work' });
+    const toolRuns = () => readFileSync(countFile, 'utf8').split('\n').filter((line) => line.startsWith('runTool '));
+    for (let i = 0; i < 400 && toolRuns().length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    first.kill('SIGTERM'); // a deploy: stop polling, let the running tool finish
+    const exited = new Promise((r) => first.once('exit', r));
+    const second = await startWorkerProcess(workerEnv);
+    children.push(second);
+    expect(await reply).toMatchObject({ reply: 'drained', turn: 1 });
+    await exited;
+    expect(toolRuns()).toHaveLength(1); // the tool ran once, on the worker that was stopping
+    expect(toolRuns()[0]).toMatch(new RegExp(`^runTool 1 ${first.pid}$`));
+  }, 120_000);
 });
