@@ -10,6 +10,15 @@ import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../workflows/shared.js';
 
+/**
+ * Server settings (dynamic config) Stepwise turns on for its dev server. Eager activity execution: the `decide`
+ * activity a workflow task schedules comes back in that task's completion response, to the same worker, instead of
+ * travelling through the server's transfer queue and matching; measured here it halves a one-decision turn (p50 96 ms
+ * -> 44 ms). Off by default in the server (`system.enableActivityEagerExecution`); the same setting is in
+ * deploy/temporal/dynamicconfig for docker compose and recommended for self-hosted clusters.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, unknown> = { 'system.enableActivityEagerExecution': true };
+
 export interface DevServerOptions {
   /** Path of the `temporal` binary (see `ensureTemporalCli`). */
   binary: string;
@@ -63,6 +72,7 @@ export function devServerArgs(opts: Required<Pick<DevServerOptions, 'port' | 'na
   else args.push('--ui-port', String(opts.uiPort));
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_DEFINITIONS)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return args;
 }
 
