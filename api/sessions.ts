@@ -21,6 +21,11 @@ export interface SessionBackend {
   health(): Promise<BackendHealth>;
   /** Starts a session pinned to `agent`. @throws SESSION_EXISTS if the id is taken by a running or closed session. */
   start(agent: AgentSnapshot, sessionId: string): Promise<void>;
+  /**
+   * Starts a session and runs its first message, retry-safe: repeating the call (same session id and message id)
+   * returns the first turn's result. @throws SESSION_EXISTS if the id is taken by a session started otherwise.
+   */
+  startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult>;
   /** Runs a turn and waits for its result. A repeated `messageId` returns the first result without a new turn. */
   send(sessionId: string, message: UserMessage): Promise<TurnResult>;
   /** Queues a message without waiting (signal). */

@@ -17,6 +17,7 @@ import {
   type WorkflowUpdateHandle,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   WorkflowUpdateStage,
+  WithStartWorkflowOperation,
   isGrpcServiceError,
 } from '@temporalio/client';
 import type { AgentSnapshot } from '../src/config/agent.js';
@@ -234,29 +235,61 @@ export class TemporalSessions implements SessionBackend {
   }
 
   async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
-    const input: SessionWorkflowInput = { sessionId, agent };
+    const options = await this.startOptions(agent, sessionId, false);
+    await this.call(sessionId, this.rpcTimeoutMs, () => this.client.workflow.start(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'FAIL' }));
+  }
+
+  /**
+   * Starts the session and runs its first message in one retry-safe call (update-with-start): a retry after a lost
+   * reply (same session id, same agent) finds the running workflow and gets the first turn's result again. The first
+   * message's id is `FIRST_MESSAGE_ID` (`:first`); a session started without a first message refuses it (SESSION_EXISTS).
+   */
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult> {
+    const options = await this.startOptions(agent, sessionId, true);
+    try {
+      return await this.update(sessionId, () =>
+        this.client.workflow.startUpdateWithStart(sendMessage, {
+          args: [message],
+          updateId: message.messageId,
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+          startWorkflowOperation: new WithStartWorkflowOperation(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'USE_EXISTING' }),
+        }),
+      );
+    } catch (err) {
+      // The workflow already closed (its first turn ended the session): a retry still gets that first result.
+      if (isStepwiseError(err) && (err.code === 'SESSION_EXISTS' || err.code === 'SESSION_ENDED')) {
+        const earlier = await this.history(sessionId).then(
+          (h) => h.turns.find((t) => t.messageId === message.messageId),
+          () => undefined,
+        );
+        if (earlier) return earlier;
+      }
+      throw err;
+    }
+  }
+
+  /** Start options of a session workflow (conflict policy left to the caller). */
+  private async startOptions(agent: AgentSnapshot, sessionId: string, firstMessage: boolean) {
+    const input: SessionWorkflowInput = { sessionId, agent, ...(firstMessage ? { firstMessage: true } : {}) };
     const searchable = await this.searchAttributesRegistered();
-    await this.call(sessionId, this.rpcTimeoutMs, () =>
-      this.client.workflow.start(SESSION_WORKFLOW_TYPE, {
-        ...(searchable
-          ? {
-              typedSearchAttributes: [
-                { key: agentSearchAttribute, value: agent.name },
-                { key: stepSearchAttribute, value: agent.startStepId },
-                { key: statusSearchAttribute, value: 'active' },
-              ],
-            }
-          : {}),
-        taskQueue: this.taskQueue,
-        workflowId: sessionWorkflowId(sessionId),
-        args: [input],
-        memo: { agent: agent.name, configHash: agent.configHash, stepId: agent.startStepId },
-        staticSummary: `${agent.name} session (config ${agent.configHash})`,
-        // A closed session's id stays taken: a new session can never inherit an old conversation's id.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-      }),
-    );
+    return {
+      ...(searchable
+        ? {
+            typedSearchAttributes: [
+              { key: agentSearchAttribute, value: agent.name },
+              { key: stepSearchAttribute, value: agent.startStepId },
+              { key: statusSearchAttribute, value: 'active' },
+            ],
+          }
+        : {}),
+      taskQueue: this.taskQueue,
+      workflowId: sessionWorkflowId(sessionId),
+      args: [input] as [SessionWorkflowInput],
+      memo: { agent: agent.name, configHash: agent.configHash, stepId: agent.startStepId },
+      staticSummary: `${agent.name} session (config ${agent.configHash})`,
+      // A closed session's id stays taken: a new session can never inherit an old conversation's id.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    };
   }
 
   async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
@@ -418,6 +451,9 @@ export class ReconnectingSessions implements SessionBackend {
     return { temporal: 'unavailable', detail: this.lastError };
   }
 
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult> {
+    return this.backend().startWithMessage(agent, sessionId, message);
+  }
   async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
     return this.backend().send(sessionId, message);
   }

@@ -65,6 +65,12 @@ export class LocalSessions implements SessionBackend {
     });
   }
 
+  /** Start, then the first message: one process holds the session, so nothing can come between them. */
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult> {
+    await this.start(agent, sessionId);
+    return this.send(sessionId, message);
+  }
+
   send(sessionId: string, message: UserMessage): Promise<TurnResult> {
     const session = this.get(sessionId);
     const earlier = findResult(session.state, message.messageId);

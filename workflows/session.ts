@@ -42,6 +42,7 @@ import {
   agentSearchAttribute,
   endSessionSignal,
   endSessionUpdate,
+  FIRST_MESSAGE_ID,
   getEvents,
   getHistory,
   getState,
@@ -294,6 +295,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         if (state.status !== 'active' || endRequested) {
           throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
         }
+        // The first message of `POST /sessions` belongs to sessions started with it (update-with-start); anywhere
+        // else it is somebody else's create request for a taken session id.
+        if (message.messageId === FIRST_MESSAGE_ID && !input.firstMessage && !findResult(state, message.messageId)) {
+          throw ApplicationFailure.nonRetryable(`session ${state.sessionId} already exists`, 'SESSION_EXISTS');
+        }
         if (draining && !findResult(state, message.messageId) && !finished.has(message.messageId) && !isQueued(message.messageId)) {
           throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
         }
@@ -491,6 +497,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   return next({
     sessionId: input.sessionId,
     agent,
+    ...(input.firstMessage ? { firstMessage: true } : {}),
     carried: {
       state,
       pending,

@@ -31,6 +31,12 @@ export const MAX_MESSAGE_CHARS = 32_000;
 /** Session ids: 1-128 characters of letters, digits, `_`, `-`, `.`, `:`. */
 export const SessionId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
 
+/**
+ * Message id of the first message given to `POST /sessions` (reserved; message ids are scoped to their session, so
+ * it does not repeat the session id and every valid session id works).
+ */
+export const FIRST_MESSAGE_ID = ':first';
+
 /** Message ids double as Temporal update ids: same rules as session ids. */
 export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
 
@@ -59,6 +65,8 @@ export function sessionWorkflowId(sessionId: string): string {
 export const SessionWorkflowInput = z.object({
   sessionId: SessionId,
   agent: AgentSnapshot,
+  /** Started by update-with-start with a first message (`POST /sessions` with `message`); default false. */
+  firstMessage: z.boolean().optional(),
   /** Previous run's state (see `loadSessionState`), plus messages that arrived but were not yet processed. */
   carried: z
     .object({

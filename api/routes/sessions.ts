@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
 import { CallerError, type ErrorCode, isStepwiseError } from '../../src/errors.js';
-import { MessageId, SessionId, SessionView, UserMessage } from '../../workflows/shared.js';
+import { FIRST_MESSAGE_ID, MessageId, SessionId, SessionView, UserMessage } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
 import {
   archivedSessionView,
@@ -72,11 +72,6 @@ export const HistoryQuerystring = z.object({
 /** Backend failures after which state and history are answered from the archive (when it has the session). */
 const ARCHIVE_FALLBACK_CODES = new Set<ErrorCode>(['SESSION_NOT_FOUND', 'TEMPORAL_UNAVAILABLE']);
 
-/** Message id of the message given to `POST /sessions`. */
-export function firstMessageId(_sessionId: string): string {
-  // Not derived from the session id: a 128-character session id must still make a valid (<= 128) message id.
-  return ':first';
-}
 
 const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
@@ -94,11 +89,12 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
       const agent = app.agents.get(agentId);
       if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
       const sessionId = request.body.sessionId ?? randomUUID();
-      await app.backend.start(agent, sessionId);
       if (message === undefined) {
+        await app.backend.start(agent, sessionId);
         return reply.code(201).send({ sessionId, agentId, stepId: agent.startStepId });
       }
-      const result = await app.backend.send(sessionId, { messageId: firstMessageId(sessionId), text: message });
+      // One retry-safe call: a client that lost the reply sends the same request again and gets the same first turn.
+      const result = await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: message });
       return reply.code(201).send({ ...result, sessionId, agentId });
     },
   );

@@ -122,6 +122,7 @@ function throwingBackend(error: unknown): SessionBackend {
   return {
     health: async () => ({ temporal: 'ok' }),
     start: fail,
+    startWithMessage: fail,
     send: fail,
     post: fail,
     state: fail,

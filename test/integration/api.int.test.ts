@@ -65,7 +65,15 @@ describe('REST API over the Temporal backend (real dev server)', () => {
     const created = await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: id, message: 'hi' });
     expect(created.res.statusCode).toBe(201);
     expect(created.body).toMatchObject({ sessionId: id, reply: 'hello there', stepId: 'chat', turn: 1 });
+    // The create request is retry-safe (update-with-start): the same request again gets the same first turn.
+    const again = await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: id, message: 'hi' });
+    expect(again.res.statusCode).toBe(201);
+    expect(again.body).toEqual(created.body);
     expectError(await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: id }), 409, 'SESSION_EXISTS');
+    // A first message for a session that was started without one is somebody else's create: 409.
+    const bare = sid('bare');
+    expect((await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: bare })).res.statusCode).toBe(201);
+    expectError(await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: bare, message: 'hi' }), 409, 'SESSION_EXISTS');
 
     const sent = await call(app, 'POST', `/sessions/${id}/messages`, { text: 'work please', messageId: 'w1' });
     expect(sent.res.statusCode).toBe(200);
@@ -75,7 +83,7 @@ describe('REST API over the Temporal backend (real dev server)', () => {
 
     const state = await call(app, 'GET', `/sessions/${id}`);
     expect(state.res.statusCode).toBe(200);
-    expect(state.body).toMatchObject({ sessionId: id, status: 'active', stepId: 'work', turns: 2 });
+    expect(state.body).toMatchObject({ sessionId: id, status: 'active', stepId: 'work', turns: 2 }); // the retried create ran no turn
     const history = await call(app, 'GET', `/sessions/${id}/history`);
     expect(history.res.statusCode).toBe(200);
     expect(history.body.turns.map((t: { reply: string }) => t.reply)).toEqual(['hello there', 'working']);
