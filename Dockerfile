@@ -19,6 +19,10 @@ COPY . .
 # (or, if the bin were missing, downloading) a package at container start.
 RUN chmod +x bin/stepwise.js && ln -s /app/bin/stepwise.js /usr/local/bin/stepwise
 
+# Ship the prebuilt workflow bundle (.stepwise/cache/workflows-<hash>.js): a (re)started worker polls in about a
+# second instead of bundling the workflow code first, so a crashed worker's sessions resume sooner.
+RUN stepwise bundle
+
 # Agents are read from here unless STEPWISE_AGENTS says otherwise.
 ENV STEPWISE_AGENTS=/app/examples \
     PORT=3000

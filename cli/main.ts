@@ -28,6 +28,15 @@ program
   });
 
 program
+  .command('bundle')
+  .description('Build the prebuilt workflow bundle (workers then start polling in about a second); prints its path')
+  .action(async () => {
+    const { prebuiltWorkflowBundle } = await import('../workers/workflow-bundle.js');
+    const { codePath, built } = await prebuiltWorkflowBundle();
+    console.log(`${codePath}${built ? '' : ' (already built)'}`);
+  });
+
+program
   .command('worker')
   .description('Run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, STEPWISE_TASK_QUEUE, STEPWISE_AGENTS, DATABASE_URL)')
   .action(async () => {

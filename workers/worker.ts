@@ -12,6 +12,7 @@ import { ModelCache } from '../activities/models/model.js';
 import type { LoadedAgent } from '../src/config/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { missingSearchAttributes, registerSearchAttributesHint } from './search-attributes.js';
+import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 import { workflowsPath } from './workflows-path.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../cli/env.js';
 
@@ -50,7 +51,12 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     archive: opts.archive,
     publishToken: opts.publishToken,
   });
+  const bundle = opts.workerOptions?.workflowBundle ?? { codePath: (await prebuiltWorkflowBundle()).codePath };
   return Worker.create({
+    // A dead worker's sticky queue holds the session's next workflow task until this timeout, then the task goes to
+    // the shared queue (and another worker): 1 s instead of the SDK's 10 s, part of resuming a crashed turn quickly. A
+    // busy worker that misses it costs only a replay on another worker.
+    stickyQueueScheduleToStartTimeout: '1 second',
     // On SIGTERM/SIGINT the worker stops polling and lets running LLM and tool calls finish for up to this long before
     // cancelling them, so a deploy does not re-run (and re-bill) them elsewhere. Keep it under the orchestrator's
     // kill delay (docker compose `stop_grace_period` is 45 s).
@@ -58,7 +64,7 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    workflowsPath,
+    workflowBundle: bundle,
     activities,
     ...opts.workerOptions,
   });

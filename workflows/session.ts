@@ -58,14 +58,14 @@ import {
 } from './shared.js';
 
 /**
- * LLM calls: 2 min per attempt (a long generation), heartbeat every 5 s by the activity so a dead worker is noticed
- * after 20 s; retries with backoff 1 s → 30 s for 6 attempts (~2 min of outage), never for non-retryable types; all
+ * LLM calls: 2 min per attempt (a long generation), heartbeat every second by the activity so a dead worker is
+ * noticed after 5 s (heartbeat timeout); retries with backoff 1 s → 30 s for 6 attempts (~2 min of outage), never for non-retryable types; all
  * attempts together at most 10 min (schedule-to-close), so a turn can never hang on a provider.
  */
 const llm = proxyActivities<SessionActivities>({
   startToCloseTimeout: '2 minutes',
   scheduleToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
+  heartbeatTimeout: '5 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -76,14 +76,15 @@ const llm = proxyActivities<SessionActivities>({
 });
 
 /**
- * Tools: 1 min per attempt, 20 s heartbeat timeout, 3 attempts (tools should be idempotent on `callId`), all attempts
- * together at most 5 min (schedule-to-close).
+ * Tools: 1 min per attempt, 5 s heartbeat timeout, 3 attempts 0.25 s then 1 s apart (tools should be idempotent on
+ * `callId`; a quick first retry resumes a crashed worker's call sooner), all attempts together at most 5 min
+ * (schedule-to-close).
  */
 const tools = proxyActivities<SessionActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '250 milliseconds', backoffCoefficient: 4, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
 });
 
 /**

@@ -53,7 +53,7 @@ describe('a worker killed mid-turn', () => {
     const agent = await writeAgent('crash', [
       { action: 'MOVE', step_id: 'work' },
       { action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'before' } }] },
-      { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 4000 } }] },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 2000 } }] },
       { action: 'RESPOND', response: 'survived' },
     ]);
     const countFile = join(agent.dir, 'executions.log');
@@ -81,12 +81,17 @@ describe('a worker killed mid-turn', () => {
     await new Promise((r) => first.once('exit', r));
     const killedAt = Date.now();
 
+    const secondStartedAt = Date.now();
     const second = await startWorkerProcess(workerEnv);
     children.push(second);
     const result = await reply;
     expect(result).toMatchObject({ reply: 'survived', turn: 1, stepId: 'work' });
-    // The dead worker is noticed by the tool activity's heartbeat timeout (20 s), long before start-to-close (1 min).
-    expect(Date.now() - killedAt).toBeLessThan(45_000);
+    // Measured on an idle machine: ~10 s from the new worker's start (about 6.8 s for the server to time out the
+    // dead worker's heartbeat (5 s timeout) and retry the tool, the 2 s tool, 1 s sticky-queue timeout, the last
+    // decision). The bound leaves room for a loaded CI machine; `npm run bench:temporal` prints the figure.
+    const recoveryMs = Date.now() - secondStartedAt;
+    console.log(`worker crash: reply ${Date.now() - killedAt} ms after SIGKILL, ${recoveryMs} ms after the new worker started`);
+    expect(recoveryMs).toBeLessThan(20_000);
 
     const all = executions();
     const byType = (type: string, pid?: number) => all.filter((l) => l.startsWith(`${type} `) && (pid === undefined || l.endsWith(` ${pid}`)));
