@@ -314,7 +314,14 @@ export class TemporalSessions implements SessionBackend {
     }
   }
 
+  /**
+   * Queues a message (signal). A signal cannot be refused by the workflow, so the session's state is asked first:
+   * an ended or ending session answers SESSION_ENDED instead of a 202 for a message nobody will read. (A post racing
+   * an end within that query's round trip is dropped by the workflow, with a warning in the worker log.)
+   */
   async post(sessionId: string, message: UserMessage): Promise<void> {
+    const view = await this.state(sessionId);
+    if (view.status !== 'active' || view.ending) throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
     await this.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).signal(postMessage, message));
   }
 

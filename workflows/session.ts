@@ -267,7 +267,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   const isQueued = (messageId: string) => queue.some((q) => q.kind === 'message' && q.message.messageId === messageId);
 
-  setHandler(getState, () => view(agent, state, run, queue.length, busy));
+  setHandler(getState, () => ({ ...view(agent, state, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getHistory, () => ({ sessionId: state.sessionId, turns: state.recentResults }));
   setHandler(getEvents, (fromSeq: number) => ({
     firstSeq: state.events[0]?.seq ?? state.counters.events,
@@ -313,7 +313,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       log.warn('postMessage ignored: invalid message', { messageId: message?.messageId });
       return;
     }
-    if (state.status !== 'active' || findResult(state, message.messageId) || isQueued(message.messageId)) return;
+    if (state.status !== 'active' || endRequested) {
+      // The API refuses posts to ended or ending sessions (409); one racing the end is dropped here, visibly.
+      log.warn('postMessage dropped: the session has ended or is ending', { messageId: message.messageId });
+      return;
+    }
+    if (findResult(state, message.messageId) || isQueued(message.messageId)) return;
     queue.push({ kind: 'message', message });
   });
 
@@ -326,6 +331,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       }
       await condition(() => state.status === 'ended');
       return view(agent, state, run, queue.length, busy);
+    },
+    {
+      // Ending an ended session changes nothing: refused before it reaches history (the API answers with the state).
+      validator: (): void => {
+        if (state.status !== 'active') throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
+      },
     },
   );
   setHandler(endSessionSignal, () => {

@@ -107,6 +107,8 @@ export const SessionView = z.object({
   busy: z.boolean(),
   /** Number of this workflow's run since the session began (1 = no continue-as-new yet). */
   run: z.number().int(),
+  /** Set while an end was requested but not yet processed (new messages are refused). */
+  ending: z.boolean().optional(),
   lastEventSeq: z.number().int(),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -89,6 +89,12 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
       const agent = app.agents.get(agentId);
       if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
       const sessionId = request.body.sessionId ?? randomUUID();
+      // Temporal forgets a closed workflow after the namespace's retention period, and would then start a new one
+      // under the same id; the archive remembers ended sessions, so their ids stay taken (their rows stay theirs).
+      const archived = await app.archive?.getSession(sessionId).catch(() => null);
+      if (archived && archived.status !== 'active') {
+        throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (it ended; ids are not reused)`);
+      }
       if (message === undefined) {
         await app.backend.start(agent, sessionId);
         return reply.code(201).send({ sessionId, agentId, stepId: agent.startStepId });

@@ -19,6 +19,7 @@ describe('REST API over the Temporal backend (real dev server)', () => {
   let env: TestWorkflowEnvironment;
   let app: FastifyInstance;
   let stop: () => Promise<void>;
+  let archive: InMemoryArchiveStore;
   const taskQueue = `stepwise-int-api-${process.pid}`;
   const run = Date.now().toString(36);
   const sid = (name: string) => `${name}-${run}`;
@@ -33,7 +34,7 @@ describe('REST API over the Temporal backend (real dev server)', () => {
       { action: 'END', response: 'goodbye' },
     ]);
     const burst = await writeAgent(`burst-${run}`, responses(60));
-    const archive = new InMemoryArchiveStore();
+    archive = new InMemoryArchiveStore();
     const worker = await createSessionWorker({
       connection: env.nativeConnection,
       taskQueue,
@@ -95,6 +96,7 @@ describe('REST API over the Temporal backend (real dev server)', () => {
     await env.client.workflow.getHandle(`session-${id}`).result();
 
     expectError(await call(app, 'POST', `/sessions/${id}/messages`, { text: 'anyone?' }), 409, 'SESSION_ENDED');
+    expectError(await call(app, 'POST', `/sessions/${id}/messages?wait=false`, { text: 'anyone?' }), 409, 'SESSION_ENDED');
     const events = await app.inject({ method: 'GET', url: `/sessions/${id}/events` });
     expect(events.statusCode).toBe(200);
     expect(events.headers['content-type']).toMatch(/^text\/event-stream/);
@@ -105,15 +107,27 @@ describe('REST API over the Temporal backend (real dev server)', () => {
     expect(resumed.body).not.toMatch(/^id: [0-3]$/m);
     expect(resumed.body).toMatch(/^id: 4$/m);
 
-    const ended = await call(app, 'DELETE', `/sessions/${id}`);
-    expect(ended.res.statusCode).toBe(200);
-    expect(ended.body).toMatchObject({ sessionId: id, status: 'ended' });
+    for (let i = 0; i < 2; i++) {
+      const ended = await call(app, 'DELETE', `/sessions/${id}`);
+      expect(ended.res.statusCode).toBe(200);
+      expect(ended.body).toMatchObject({ sessionId: id, status: 'ended' });
+    }
     const listed = await call(app, 'GET', `/sessions?agentId=convo-${run}`);
     expect(listed.res.statusCode).toBe(200);
     expect(listed.body.sessions.map((s: { sessionId: string }) => s.sessionId)).toContain(id);
 
     expectError(await call(app, 'GET', `/sessions/${sid('nobody')}`), 404, 'SESSION_NOT_FOUND');
     expectError(await call(app, 'POST', `/sessions/${sid('nobody')}/messages`, { text: 'hello?' }), 404, 'SESSION_NOT_FOUND');
+  });
+
+  it('keeps the id of an ended session taken after Temporal has forgotten the workflow (retention)', async () => {
+    // An archived, ended session whose workflow Temporal no longer has (as after the namespace's retention period).
+    const id = sid('retained');
+    const at = new Date().toISOString();
+    await archive.recordSessionStart({ sessionId: id, agentName: `convo-${run}`, configHash: 'c0ffee', createdAt: at });
+    await archive.recordSessionEnd({ sessionId: id, status: 'ended', reason: 'idle_timeout', at, events: [] });
+    expectError(await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: id, message: 'hi' }), 409, 'SESSION_EXISTS');
+    expectError(await call(app, 'POST', '/sessions', { agentId: `convo-${run}`, sessionId: id }), 409, 'SESSION_EXISTS');
   });
 
   it('starts a session with the longest allowed id (128 characters) and its first message', async () => {
