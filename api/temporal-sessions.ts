@@ -80,14 +80,21 @@ export function isResourceExhausted(err: unknown): boolean {
  */
 const VALIDATOR_ERROR_TYPES = new Set(['Error', 'ZodError', 'CallerError', 'StepwiseError']);
 
-const CALLER_CODES = new Set<ErrorCode>(['INVALID_REQUEST', 'SESSION_NOT_FOUND', 'SESSION_EXISTS', 'SESSION_ENDED', 'AGENT_NOT_FOUND']);
+const CALLER_CODES = new Set<ErrorCode>([
+  'INVALID_REQUEST',
+  'SESSION_NOT_FOUND',
+  'SESSION_EXISTS',
+  'SESSION_ENDED',
+  'MESSAGE_ALREADY_ANSWERED',
+  'AGENT_NOT_FOUND',
+]);
 
 function isErrorCode(value: string | undefined): value is ErrorCode {
   return (ERROR_CODES as readonly string[]).includes(value ?? '');
 }
 
-function withCode(code: ErrorCode, message: string): StepwiseError {
-  return CALLER_CODES.has(code) ? new CallerError(code, message) : new StepwiseError(code, message);
+function withCode(code: ErrorCode, message: string, details?: unknown): StepwiseError {
+  return CALLER_CODES.has(code) ? new CallerError(code, message, details) : new StepwiseError(code, message, details);
 }
 
 /** The gRPC status name of a transient failure in `err` or its `cause` chain, if any. */
@@ -128,7 +135,7 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
       const type = cause.type ?? '';
-      if (isErrorCode(type)) return withCode(type, cause.message);
+      if (isErrorCode(type)) return withCode(type, cause.message, cause.details?.[0]);
       // A plain `Error('SESSION_ENDED: ...')` from a validator: the code travels as the message prefix.
       const prefixed = /^([A-Z_]+): ([\s\S]*)$/.exec(cause.message);
       if (prefixed && isErrorCode(prefixed[1])) return withCode(prefixed[1], prefixed[2]);

@@ -44,6 +44,7 @@ import {
   endSessionUpdate,
   FIRST_MESSAGE_ID,
   getEvents,
+  MAX_REMEMBERED_MESSAGE_IDS,
   getHistory,
   getState,
   postMessage,
@@ -262,6 +263,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let busy = false;
   let endRequested = false;
   let turnsThisRun = 0;
+  /** Turn of each remembered answered message id (carried across runs; see MAX_REMEMBERED_MESSAGE_IDS). */
+  const answered = new Map<string, number>(input.carried?.answered ?? []);
+  const rememberAnswer = (messageId: string, turn: number) => {
+    answered.set(messageId, turn);
+    if (answered.size > MAX_REMEMBERED_MESSAGE_IDS) answered.delete(answered.keys().next().value!);
+  };
+  /** Answered long ago: remembered by id, but its full result is no longer held. */
+  const answeredLongAgo = (messageId: string) =>
+    !findResult(state, messageId) && !finished.has(messageId) ? answered.get(messageId) : undefined;
   /** Continue-as-new is due: new messages are refused until the next run (see the main loop). */
   let draining = false;
 
@@ -296,6 +306,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         if (state.status !== 'active' || endRequested) {
           throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
         }
+        const turn = answeredLongAgo(message.messageId);
+        if (turn !== undefined) {
+          throw ApplicationFailure.create({
+            message: `message ${message.messageId} was answered in turn ${turn}; its result is in the archive`,
+            type: 'MESSAGE_ALREADY_ANSWERED',
+            nonRetryable: true,
+            details: [{ turn }],
+          });
+        }
         // The first message of `POST /sessions` belongs to sessions started with it (update-with-start); anywhere
         // else it is somebody else's create request for a taken session id.
         if (message.messageId === FIRST_MESSAGE_ID && !input.firstMessage && !findResult(state, message.messageId)) {
@@ -318,7 +337,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       log.warn('postMessage dropped: the session has ended or is ending', { messageId: message.messageId });
       return;
     }
-    if (findResult(state, message.messageId) || isQueued(message.messageId)) return;
+    if (findResult(state, message.messageId) || answered.has(message.messageId) || isQueued(message.messageId)) return;
     queue.push({ kind: 'message', message });
   });
 
@@ -446,7 +465,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       endReason = 'end_session';
       break;
     }
-    if (findResult(state, item.message.messageId)) continue; // duplicate by message id (signal + update)
+    // Duplicate by message id (signal + update, or a signal retried after its turn).
+    if (findResult(state, item.message.messageId) || answered.has(item.message.messageId)) continue;
     busy = true;
     const startedAt = now();
     const out = await runTurn(agent, state, item.message, {
@@ -459,6 +479,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     busy = false;
     turnsThisRun++;
     finished.set(out.result.messageId, out.result);
+    rememberAnswer(out.result.messageId, out.result.turn);
     activity();
     memo();
     await archived.write({
@@ -515,6 +536,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       pending,
       run,
       ...(archived.on ? {} : { archive: false }),
+      answered: [...answered],
       ...(archived.pending.length > 0 ? { unarchived: archived.pending } : {}),
     },
   });

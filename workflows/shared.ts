@@ -25,6 +25,13 @@ export const SESSION_WORKFLOW_TYPE = 'sessionWorkflow';
  */
 export const SESSION_CONTINUING = 'SESSION_CONTINUING';
 
+/**
+ * Message ids a session remembers (with their turn numbers) across continue-as-new, so a client retrying an old
+ * message never runs a second turn: the last 2,000 messages (at most ~280 KB of carried state with 128-character
+ * ids, ~90 KB with UUIDs). Full results are kept for the newest 20 (`getHistory`); older ones come from the archive.
+ */
+export const MAX_REMEMBERED_MESSAGE_IDS = 2_000;
+
 /** Longest user message accepted, in characters (validated before it reaches history). */
 export const MAX_MESSAGE_CHARS = 32_000;
 
@@ -76,6 +83,8 @@ export const SessionWorkflowInput = z.object({
       run: z.number().int().min(1),
       /** `false` when the worker that started the session had no archive (no archive calls are made). Default true. */
       archive: z.boolean().optional(),
+      /** `[messageId, turn]` of the newest answered messages (at most MAX_REMEMBERED_MESSAGE_IDS), oldest first. */
+      answered: z.array(z.tuple([z.string(), z.number().int()])).optional(),
       /** Archive writes that failed (archive down) and are retried at the next write; oldest first. */
       unarchived: z.array(z.unknown()).optional(),
     })

@@ -124,7 +124,15 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
         await app.backend.post(sessionId, message);
         return reply.code(202).send({ sessionId, messageId: message.messageId, status: 'queued' as const });
       }
-      return reply.code(200).send(await app.backend.send(sessionId, message));
+      try {
+        return reply.code(200).send(await app.backend.send(sessionId, message));
+      } catch (err) {
+        // A retry of a message answered long ago: the session remembers its id (and turn), the archive its result.
+        const turn = isStepwiseError(err) && err.code === 'MESSAGE_ALREADY_ANSWERED' ? (err.details as { turn?: number })?.turn : undefined;
+        const archived = turn && app.archive ? (await app.archive.getTurns(sessionId, { afterTurn: turn - 1, limit: 1 })).turns[0] : undefined;
+        if (archived?.messageId === message.messageId) return reply.code(200).send(TurnResult.parse(archived));
+        throw err;
+      }
     },
   );
 

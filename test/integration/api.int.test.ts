@@ -149,5 +149,10 @@ describe('REST API over the Temporal backend (real dev server)', () => {
     expect(turns.size).toBe(50);
     for (let i = 0; i < 50; i++) expect(replies[2 * i + 1].body).toEqual(replies[2 * i].body);
     expect((await call(app, 'GET', `/sessions/${id}`)).body.turns).toBe(50);
+    // p0 is older than the 20 results the session holds: the archive answers the retry, and no turn runs.
+    const old = await call(app, 'POST', `/sessions/${id}/messages`, { text: 'message 0', messageId: 'p0' });
+    expect(old.res.statusCode).toBe(200);
+    expect(old.body).toEqual(replies[0].body);
+    expect((await call(app, 'GET', `/sessions/${id}`)).body.turns).toBe(50);
   });
 });

@@ -74,6 +74,22 @@ describe('durable sessions on the real Temporal dev server', () => {
     });
   });
 
+  it('never runs a second turn for an old message id, across continue-as-new and past the newest 20 results', async () => {
+    const agent = await writeAgent('old-ids', responses(40), { max_turns_per_run: 5 });
+    const id = sid('old-ids');
+    await withWorker([agent], undefined, async (sessions) => {
+      await sessions.start(agent.snapshot, id);
+      for (let i = 0; i < 30; i++) await sessions.send(id, { messageId: `m${i}`, text: `message ${i}` });
+      expect((await sessions.state(id)).run).toBeGreaterThanOrEqual(5);
+      const retry = await sessions.send(id, { messageId: 'm0', text: 'message 0' }).catch((e) => e);
+      expect(retry).toMatchObject({ code: 'MESSAGE_ALREADY_ANSWERED', details: { turn: 1 } });
+      await sessions.post(id, { messageId: 'm1', text: 'message 1' }); // a retried signal is ignored too
+      expect((await sessions.send(id, { messageId: 'm25', text: 'message 25' })).turn).toBe(26); // still held in full
+      expect((await sessions.send(id, { messageId: 'new', text: 'new' })).turn).toBe(31);
+      expect((await sessions.state(id)).turns).toBe(31);
+    });
+  });
+
   it('keeps the current step in the memo across continue-as-new', async () => {
     const agent = await writeAgent('memo', [{ action: 'MOVE', step_id: 'work' }, { action: 'RESPOND', response: 'at work' }], { max_turns_per_run: 1 });
     const id = sid('memo');
