@@ -9,12 +9,26 @@
  */
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { TurnResult } from '../src/engine/types.js';
-import type { EventsPage, SessionHistory, SessionView, UserMessage } from '../workflows/shared.js';
+import type { EventsPage, SessionHistory, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 
 /** Backend health as shown by `GET /health`. */
 export interface BackendHealth {
   temporal: 'ok' | 'unavailable' | 'not_used';
   detail?: string;
+}
+
+/**
+ * Thrown by `send` when the turn was accepted but did not finish within the backend's wait (a slow model, tool
+ * retries): the turn goes on; fetch its result with `turnResult` (HTTP: 202 + `GET /sessions/:id/messages/:messageId`).
+ */
+export class TurnPendingError extends Error {
+  override readonly name = 'TurnPendingError';
+  constructor(
+    readonly sessionId: string,
+    readonly messageId: string,
+  ) {
+    super(`turn for message ${messageId} of session ${sessionId} is still running`);
+  }
 }
 
 export interface SessionBackend {
@@ -28,6 +42,8 @@ export interface SessionBackend {
   startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult>;
   /** Runs a turn and waits for its result. A repeated `messageId` returns the first result without a new turn. */
   send(sessionId: string, message: UserMessage): Promise<TurnResult>;
+  /** Where message `messageId` is: done (with its result), running, queued, answered long ago, or unknown. */
+  turnResult(sessionId: string, messageId: string): Promise<TurnLookup>;
   /** Queues a message without waiting (signal). */
   post(sessionId: string, message: UserMessage): Promise<void>;
   state(sessionId: string): Promise<SessionView>;

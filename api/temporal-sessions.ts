@@ -30,12 +30,14 @@ import {
   type SessionHistory,
   type SessionView,
   type SessionWorkflowInput,
+  type TurnLookup,
   type UserMessage,
   agentSearchAttribute,
   endSessionUpdate,
   getEvents,
   getHistory,
   getState,
+  getTurnResult,
   postMessage,
   sendMessage,
   sessionWorkflowId,
@@ -43,7 +45,7 @@ import {
   stepSearchAttribute,
 } from '../workflows/shared.js';
 import { missingSearchAttributes } from '../workers/search-attributes.js';
-import type { BackendHealth, SessionBackend } from './sessions.js';
+import { type BackendHealth, type SessionBackend, TurnPendingError } from './sessions.js';
 import { GateFullError, UpdateGate } from './update-gate.js';
 
 /**
@@ -166,7 +168,11 @@ export interface TemporalSessionsOptions {
   client: Client;
   /** Task queue of the session workers (`STEPWISE_TASK_QUEUE`, default `stepwise`). */
   taskQueue: string;
-  /** Longest wait for a turn result, in ms; then 503 TEMPORAL_UNAVAILABLE (retry with the same id). Default 110 s. */
+  /**
+   * Longest wait for a turn result, in ms, including the wait for earlier messages of the session. A turn accepted
+   * by then and still running makes `send` throw `TurnPendingError` (HTTP 202 with the URL of its result). Default
+   * 100 s, under the API's 120 s request timeout.
+   */
   turnTimeoutMs?: number;
   /** Deadline of queries, signals and starts, in ms (health checks: at most 3 s). Default 10 s. */
   rpcTimeoutMs?: number;
@@ -204,7 +210,7 @@ export class TemporalSessions implements SessionBackend {
   constructor(options: TemporalSessionsOptions) {
     this.client = options.client;
     this.taskQueue = options.taskQueue;
-    this.turnTimeoutMs = options.turnTimeoutMs ?? 110_000;
+    this.turnTimeoutMs = options.turnTimeoutMs ?? 100_000;
     this.rpcTimeoutMs = options.rpcTimeoutMs ?? 10_000;
     this.ownsConnection = options.ownsConnection ?? false;
     this.gate = new UpdateGate({ limit: options.maxInFlightUpdatesPerSession });
@@ -261,6 +267,7 @@ export class TemporalSessions implements SessionBackend {
           waitForStage: WorkflowUpdateStage.ACCEPTED,
           startWorkflowOperation: new WithStartWorkflowOperation(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'USE_EXISTING' }),
         }),
+        message.messageId,
       );
     } catch (err) {
       // The workflow already closed (its first turn ended the session): a retry still gets that first result.
@@ -307,6 +314,7 @@ export class TemporalSessions implements SessionBackend {
           updateId: message.messageId,
           waitForStage: WorkflowUpdateStage.ACCEPTED,
         }),
+        message.messageId,
       );
     } catch (err) {
       // A retried message whose turn ended the session: answer with the first result, like a live session does.
@@ -334,6 +342,10 @@ export class TemporalSessions implements SessionBackend {
 
   state(sessionId: string): Promise<SessionView> {
     return this.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).query(getState));
+  }
+
+  turnResult(sessionId: string, messageId: string): Promise<TurnLookup> {
+    return this.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).query(getTurnResult, messageId));
   }
 
   history(sessionId: string): Promise<SessionHistory> {
@@ -387,8 +399,19 @@ export class TemporalSessions implements SessionBackend {
    * turn deadline, which also bounds the wait in the lane; then RATE_LIMITED. A SESSION_CONTINUING refusal (the run
    * is about to continue as new) is retried after 20 ms and reaches the next run.
    */
-  private update<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>): Promise<T> {
+  private async update<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, messageId?: string): Promise<T> {
     const deadline = Date.now() + this.turnTimeoutMs;
+    let accepted = false;
+    try {
+      return await this.admitAndWait(sessionId, start, deadline, () => (accepted = true));
+    } catch (err) {
+      // Accepted, then out of time: the turn goes on in the workflow (or Temporal blinked); the caller fetches it later.
+      if (accepted && messageId && isStepwiseError(err) && err.code === 'TEMPORAL_UNAVAILABLE') throw new TurnPendingError(sessionId, messageId);
+      throw err;
+    }
+  }
+
+  private admitAndWait<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, deadline: number, onAccepted: () => void): Promise<T> {
     return this.call(sessionId, this.turnTimeoutMs, () =>
       this.gate.run(sessionId, async () => {
         const handle = await this.admission.run(sessionId, async () => {
@@ -401,6 +424,7 @@ export class TemporalSessions implements SessionBackend {
             }
           }
         });
+        onAccepted();
         return handle.result();
       }),
     );
@@ -473,6 +497,9 @@ export class ReconnectingSessions implements SessionBackend {
   }
   async post(sessionId: string, message: UserMessage): Promise<void> {
     return this.backend().post(sessionId, message);
+  }
+  async turnResult(sessionId: string, messageId: string): Promise<TurnLookup> {
+    return this.backend().turnResult(sessionId, messageId);
   }
   async state(sessionId: string): Promise<SessionView> {
     return this.backend().state(sessionId);

@@ -12,7 +12,7 @@ import { runTurn, type TurnExecutors } from '../src/engine/driver.js';
 import { endSession, findResult, initialState } from '../src/engine/engine.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { CallerError, StepwiseError } from '../src/errors.js';
-import type { EventsPage, SessionHistory, SessionView, UserMessage } from '../workflows/shared.js';
+import type { EventsPage, SessionHistory, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 
 /** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
 export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState'>;
@@ -63,6 +63,12 @@ export class LocalSessions implements SessionBackend {
       queued: 0,
       busy: false,
     });
+  }
+
+  /** Done (a result still held) or unknown: in-process turns finish within their request. */
+  async turnResult(sessionId: string, messageId: string): Promise<TurnLookup> {
+    const result = findResult(this.get(sessionId).state, messageId);
+    return result ? { status: 'done', result } : { status: 'unknown' };
   }
 
   /** Start, then the first message: one process holds the session, so nothing can come between them. */

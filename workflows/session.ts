@@ -47,6 +47,7 @@ import {
   MAX_REMEMBERED_MESSAGE_IDS,
   getHistory,
   getState,
+  getTurnResult,
   postMessage,
   SESSION_CONTINUING,
   sendMessage,
@@ -54,6 +55,7 @@ import {
   statusSearchAttribute,
   stepSearchAttribute,
   type SessionWorkflowInput,
+  type TurnLookup,
   type UserMessage,
   UserMessage as UserMessageSchema,
 } from './shared.js';
@@ -261,6 +263,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   /** Results of turns finished in this run, picked up by waiting update handlers. */
   const finished = new Map<string, TurnResult>();
   let busy = false;
+  /** Message id of the turn being run, if any. */
+  let running: string | undefined;
   let endRequested = false;
   let turnsThisRun = 0;
   /** Turn of each remembered answered message id (carried across runs; see MAX_REMEMBERED_MESSAGE_IDS). */
@@ -278,6 +282,14 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   const isQueued = (messageId: string) => queue.some((q) => q.kind === 'message' && q.message.messageId === messageId);
 
   setHandler(getState, () => ({ ...view(agent, state, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
+  setHandler(getTurnResult, (messageId: string): TurnLookup => {
+    const result = findResult(state, messageId) ?? finished.get(messageId);
+    if (result) return { status: 'done', result };
+    if (running === messageId) return { status: 'running' };
+    if (isQueued(messageId)) return { status: 'queued' };
+    const turn = answered.get(messageId);
+    return turn === undefined ? { status: 'unknown' } : { status: 'answered', turn };
+  });
   setHandler(getHistory, () => ({ sessionId: state.sessionId, turns: state.recentResults }));
   setHandler(getEvents, (fromSeq: number) => ({
     firstSeq: state.events[0]?.seq ?? state.counters.events,
@@ -468,6 +480,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     // Duplicate by message id (signal + update, or a signal retried after its turn).
     if (findResult(state, item.message.messageId) || answered.has(item.message.messageId)) continue;
     busy = true;
+    running = item.message.messageId;
     const startedAt = now();
     const out = await runTurn(agent, state, item.message, {
       ...exec,
@@ -477,6 +490,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     });
     state = out.state;
     busy = false;
+    running = undefined;
     turnsThisRun++;
     finished.set(out.result.messageId, out.result);
     rememberAnswer(out.result.messageId, out.result.turn);

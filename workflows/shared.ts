@@ -132,6 +132,16 @@ export type SessionHistory = z.infer<typeof SessionHistory>;
 export const EventsPage = z.object({ firstSeq: z.number().int(), nextSeq: z.number().int(), events: z.array(SessionEvent), ended: z.boolean() });
 export type EventsPage = z.infer<typeof EventsPage>;
 
+/** `getTurnResult(messageId)` reply: where a message is (`answered`: long ago; its result is in the archive). */
+export const TurnLookup = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('done'), result: TurnResult }),
+  z.object({ status: z.literal('running') }),
+  z.object({ status: z.literal('queued') }),
+  z.object({ status: z.literal('answered'), turn: z.number().int() }),
+  z.object({ status: z.literal('unknown') }),
+]);
+export type TurnLookup = z.infer<typeof TurnLookup>;
+
 export const sendMessage = defineUpdate<TurnResult, [UserMessage]>('sendMessage');
 export const postMessage = defineSignal<[UserMessage]>('postMessage');
 export const endSessionUpdate = defineUpdate<SessionView, []>('endSession');
@@ -139,6 +149,7 @@ export const endSessionSignal = defineSignal<[]>('endSessionSignal');
 export const getState = defineQuery<SessionView>('getState');
 export const getHistory = defineQuery<SessionHistory>('getHistory');
 export const getEvents = defineQuery<EventsPage, [number]>('getEvents');
+export const getTurnResult = defineQuery<TurnLookup, [string]>('getTurnResult');
 
 /** Re-export so hosts can type carried state without importing engine internals. */
 export type { SessionState };

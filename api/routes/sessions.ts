@@ -16,6 +16,7 @@ import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
 import { CallerError, type ErrorCode, isStepwiseError } from '../../src/errors.js';
 import { FIRST_MESSAGE_ID, MessageId, SessionId, SessionView, UserMessage } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
+import { TurnPendingError } from '../sessions.js';
 import {
   archivedSessionView,
   type HistoryTurn,
@@ -57,9 +58,24 @@ export const SendMessageQuery = z.object({
   wait: z.enum(['true', 'false']).default('true'),
 });
 
-/** 202 reply of `?wait=false`. */
-export const QueuedReply = z.object({ sessionId: z.string(), messageId: z.string(), status: z.literal('queued') });
+/**
+ * 202 reply: the message is queued (`?wait=false`) or its turn is still running after the API's wait (a slow model
+ * or tool). Fetch the result from `resultUrl` (also the `Location` header): 200 when done, 202 while pending.
+ */
+export const QueuedReply = z.object({
+  sessionId: z.string(),
+  messageId: z.string(),
+  status: z.enum(['queued', 'running']),
+  resultUrl: z.string(),
+});
 export type QueuedReply = z.infer<typeof QueuedReply>;
+
+/** Path of a message's result. */
+function resultUrl(sessionId: string, messageId: string): string {
+  return `/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}`;
+}
+
+export const MessageParams = z.object({ sessionId: SessionId, messageId: MessageId });
 
 export const SessionParams = z.object({ sessionId: SessionId });
 
@@ -120,19 +136,51 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { sessionId } = request.params;
       const message = { messageId: request.body.messageId ?? randomUUID(), text: request.body.text };
+      const pending = (status: 'queued' | 'running') => {
+        const url = resultUrl(sessionId, message.messageId);
+        return reply.code(202).header('location', url).send({ sessionId, messageId: message.messageId, status, resultUrl: url });
+      };
       if (request.query.wait === 'false') {
         await app.backend.post(sessionId, message);
-        return reply.code(202).send({ sessionId, messageId: message.messageId, status: 'queued' as const });
+        return pending('queued');
       }
       try {
         return reply.code(200).send(await app.backend.send(sessionId, message));
       } catch (err) {
+        if (err instanceof TurnPendingError) return pending('running');
         // A retry of a message answered long ago: the session remembers its id (and turn), the archive its result.
         const turn = isStepwiseError(err) && err.code === 'MESSAGE_ALREADY_ANSWERED' ? (err.details as { turn?: number })?.turn : undefined;
         const archived = turn && app.archive ? (await app.archive.getTurns(sessionId, { afterTurn: turn - 1, limit: 1 })).turns[0] : undefined;
         if (archived?.messageId === message.messageId) return reply.code(200).send(TurnResult.parse(archived));
         throw err;
       }
+    },
+  );
+
+  app.get(
+    '/sessions/:sessionId/messages/:messageId',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: "A message's turn result: 200 when done, 202 while queued or running",
+        params: MessageParams,
+        response: { 200: TurnResult, 202: QueuedReply, ...errorReplies(404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { sessionId, messageId } = request.params;
+      const lookup = await app.backend.turnResult(sessionId, messageId);
+      if (lookup.status === 'done') return reply.code(200).send(lookup.result);
+      if (lookup.status === 'queued' || lookup.status === 'running') {
+        const url = resultUrl(sessionId, messageId);
+        return reply.code(202).header('location', url).send({ sessionId, messageId, status: lookup.status, resultUrl: url });
+      }
+      const archived =
+        lookup.status === 'answered' && app.archive
+          ? (await app.archive.getTurns(sessionId, { afterTurn: lookup.turn - 1, limit: 1 })).turns[0]
+          : undefined;
+      if (archived?.messageId === messageId) return reply.code(200).send(TurnResult.parse(archived));
+      throw new CallerError('NOT_FOUND', `message ${messageId} not found in session ${sessionId}`);
     },
   );
 

@@ -75,6 +75,7 @@ describe('OpenAPI at /docs', () => {
         'GET /agents/{agentId}',
         'POST /sessions',
         'POST /sessions/{sessionId}/messages',
+        'GET /sessions/{sessionId}/messages/{messageId}',
         'GET /sessions/{sessionId}',
         'GET /sessions/{sessionId}/history',
         'GET /sessions/{sessionId}/events',

@@ -90,7 +90,7 @@ describe('POST /sessions/:sessionId/messages', () => {
     await call(h.app, 'POST', '/sessions', { agentId: 'test-agent', sessionId: 'q1' });
     const { res, body } = await call(h.app, 'POST', '/sessions/q1/messages?wait=false', { text: 'later', messageId: 'q-msg' });
     expect(res.statusCode).toBe(202);
-    expect(body).toEqual({ sessionId: 'q1', messageId: 'q-msg', status: 'queued' });
+    expect(body).toEqual({ sessionId: 'q1', messageId: 'q-msg', status: 'queued', resultUrl: '/sessions/q1/messages/q-msg' });
     await vi.waitFor(async () => {
       const history = SessionHistory.parse((await call(h.app, 'GET', '/sessions/q1/history')).body);
       expect(history.turns.map((t) => t.messageId)).toEqual(['q-msg']);

@@ -92,8 +92,13 @@ describe('REST API over the Temporal backend (real dev server)', () => {
     // Fire-and-forget: 202 now, the turn (END) runs in the workflow.
     const queued = await call(app, 'POST', `/sessions/${id}/messages?wait=false`, { text: 'bye', messageId: 'b1' });
     expect(queued.res.statusCode).toBe(202);
-    expect(queued.body).toEqual({ sessionId: id, messageId: 'b1', status: 'queued' });
+    expect(queued.body).toEqual({ sessionId: id, messageId: 'b1', status: 'queued', resultUrl: `/sessions/${id}/messages/b1` });
+    expect(queued.res.headers.location).toBe(`/sessions/${id}/messages/b1`);
     await env.client.workflow.getHandle(`session-${id}`).result();
+    const queuedResult = await call(app, 'GET', `/sessions/${id}/messages/b1`);
+    expect(queuedResult.res.statusCode).toBe(200);
+    expect(queuedResult.body).toMatchObject({ messageId: 'b1', reply: 'goodbye', ended: true });
+    expectError(await call(app, 'GET', `/sessions/${id}/messages/nope`), 404, 'NOT_FOUND');
 
     expectError(await call(app, 'POST', `/sessions/${id}/messages`, { text: 'anyone?' }), 409, 'SESSION_ENDED');
     expectError(await call(app, 'POST', `/sessions/${id}/messages?wait=false`, { text: 'anyone?' }), 409, 'SESSION_ENDED');
@@ -118,6 +123,36 @@ describe('REST API over the Temporal backend (real dev server)', () => {
 
     expectError(await call(app, 'GET', `/sessions/${sid('nobody')}`), 404, 'SESSION_NOT_FOUND');
     expectError(await call(app, 'POST', `/sessions/${sid('nobody')}/messages`, { text: 'hello?' }), 404, 'SESSION_NOT_FOUND');
+  });
+
+  it('answers a turn longer than the API waits with 202 and its result URL, then the result there', async () => {
+    const slow = await writeAgent(`slow-${run}`, [
+      { action: 'MOVE', step_id: 'work' },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 3000 } }] },
+      { action: 'RESPOND', response: 'finally' },
+    ]);
+    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue: `${taskQueue}-slow`, agents: [slow], log: () => {} });
+    const impatient = await buildApp({
+      // Waits 1.5 s for a turn (the default is 100 s) instead of holding the request for minutes.
+      backend: new TemporalSessions({ client: env.client, taskQueue: `${taskQueue}-slow`, turnTimeoutMs: 1_500 }),
+      agents: new Map([[slow.snapshot.name, slow.snapshot]]),
+    });
+    await worker.runUntil(async () => {
+      const id = sid('slow');
+      expect((await call(impatient, 'POST', '/sessions', { agentId: slow.snapshot.name, sessionId: id })).res.statusCode).toBe(201);
+      const sent = await call(impatient, 'POST', `/sessions/${id}/messages`, { text: 'take your time', messageId: 's1' });
+      expect(sent.res.statusCode).toBe(202);
+      expect(sent.body).toEqual({ sessionId: id, messageId: 's1', status: 'running', resultUrl: `/sessions/${id}/messages/s1` });
+      expect((await call(impatient, 'GET', sent.body.resultUrl)).res.statusCode).toBe(202);
+      let result = await call(impatient, 'GET', sent.body.resultUrl);
+      for (let i = 0; i < 100 && result.res.statusCode === 202; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        result = await call(impatient, 'GET', sent.body.resultUrl);
+      }
+      expect(result.res.statusCode).toBe(200);
+      expect(result.body).toMatchObject({ messageId: 's1', reply: 'finally', turn: 1 });
+    });
+    await impatient.close();
   });
 
   it('keeps the id of an ended session taken after Temporal has forgotten the workflow (retention)', async () => {
