@@ -36,7 +36,7 @@ import type {
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { type DecideOutcome, runTurn, type SummarizeOutcome, type TurnExecutors } from '../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, initialState } from '../src/engine/engine.js';
-import { loadSessionState } from '../src/engine/state.js';
+import { clipEvent, clipTurnResult, jsonBytes, loadSessionState } from '../src/engine/state.js';
 import type { SessionState, ToolCallResult, TurnResult } from '../src/engine/types.js';
 import {
   agentSearchAttribute,
@@ -104,6 +104,12 @@ const archive = proxyLocalActivities<SessionActivities>({
 /** Unarchived writes kept at most (oldest dropped first, with a warning): bounds the carried state. */
 export const MAX_UNARCHIVED_WRITES = 200;
 
+/**
+ * Bytes of unarchived writes kept whole: past this, the oldest waiting turns are clipped like kept state
+ * (`clipTurnResult`), so the continue-as-new input stays under Temporal's 2 MB payload limit during a long outage.
+ */
+export const MAX_UNARCHIVED_BYTES = 512 * 1024;
+
 /** An archive write waiting for the archive to come back. */
 type ArchiveWrite =
   | { kind: 'start'; input: ArchiveSessionStartInput }
@@ -133,6 +139,10 @@ class ArchiveWrites {
     if (this.pending.length > MAX_UNARCHIVED_WRITES) {
       const dropped = this.pending.splice(0, this.pending.length - MAX_UNARCHIVED_WRITES);
       log.warn('archive down: oldest unarchived writes dropped', { dropped: dropped.length });
+    }
+    for (let i = 0; i < this.pending.length && jsonBytes(this.pending) > MAX_UNARCHIVED_BYTES; i++) {
+      const w = this.pending[i];
+      if (w.kind === 'turn') this.pending[i] = { kind: 'turn', input: { ...w.input, turn: clipTurnResult(w.input.turn) } };
     }
   }
 }
@@ -294,7 +304,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   setHandler(getEvents, (fromSeq: number) => ({
     firstSeq: state.events[0]?.seq ?? state.counters.events,
     nextSeq: state.counters.events,
-    events: state.events.filter((e) => e.seq >= fromSeq),
+    // Mid-turn, the running turn's events are still whole (a tool output can be 1 MB): clip them for the reply.
+    events: state.events.filter((e) => e.seq >= fromSeq).map((e) => clipEvent(e)),
     ended: state.status === 'ended',
   }));
 

@@ -9,6 +9,9 @@
  * Turn semantics follow DESIGN.md "One turn": at most `max_iter` decisions (the last one may only RESPOND),
  * `max_errors` consecutive invalid decisions give a graceful fallback reply, and a turn never throws for model or
  * tool misbehaviour.
+ *
+ * State stays bounded in bytes, not only in count: a finished turn's `finish` command carries its full result, while
+ * state keeps the result and its events with big fields clipped, all within `MAX_STATE_BYTES` (./state.ts).
  */
 import { type AgentSnapshot, type Flow, type MemoryWindowConfig, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
 import { decisionJsonSchema } from './decision.js';
@@ -17,6 +20,7 @@ import { validateDecision } from './validate.js';
 export { validateDecision };
 import { addSummary, clip, emptyMemory, extractiveSummary, memoryWindow, remember, summaryInput } from './memory.js';
 import { buildPrompt } from './prompt.js';
+import { boundStateBytes, clipTurnResult } from './state.js';
 import {
   type EngineInput,
   type EngineStep,
@@ -140,7 +144,7 @@ export function endSession(
 ): SessionState {
   if (state.status === 'ended') return state;
   const s: SessionState = { ...state, status: 'ended', updatedAt: now };
-  return trimEvents(emit(s, { type: 'session_ended', reason }, now));
+  return boundStateBytes(trimEvents(emit(s, { type: 'session_ended', reason }, now)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -319,7 +323,7 @@ function applyPending(agent: AgentSnapshot, state: SessionState, summary: string
     s = { ...s, flow: null, memory: addSummary(s.memory, `[flow ${pending.flowId}] ${text}`) };
     s = emit(s, { type: 'flow_exit', flowId: pending.flowId, summary: text }, now);
   } else {
-    const trigger: MemoryItem = { seq: s.counters.items, turn: turn.number, role: 'user', text: pending.triggerText ?? '' };
+    const trigger: MemoryItem = { seq: s.counters.items, turn: turn.number, role: 'user', text: clip(pending.triggerText ?? '') };
     const memory: MemoryState = { summaries: text ? [text] : [], items: pending.triggerText ? [trigger] : [] };
     s = {
       ...s,
@@ -363,7 +367,9 @@ function finish(
   if (out.end) {
     s = emit({ ...s, status: 'ended' }, { type: 'session_ended', reason: 'end_action' }, now);
   }
-  const events = s.events.filter((e) => e.seq >= turn.firstEventSeq);
+  // This turn's events are the tail of the log.
+  const first = s.events.findIndex((e) => e.seq >= turn.firstEventSeq);
+  const events = first < 0 ? [] : s.events.slice(first);
   const result: TurnResult = {
     messageId: turn.messageId,
     turn: turn.number,
@@ -374,6 +380,14 @@ function finish(
     ended: s.status === 'ended',
     events,
   };
-  s = trimEvents({ ...s, turn: null, recentResults: [...s.recentResults, result].slice(-MAX_RECENT_RESULTS) });
+  // The caller (and the archive) gets the full result; state keeps it clipped, within the whole-state byte budget.
+  const kept = clipTurnResult(result);
+  s = {
+    ...s,
+    turn: null,
+    events: [...s.events.slice(0, first < 0 ? s.events.length : first), ...kept.events],
+    recentResults: [...s.recentResults, kept].slice(-MAX_RECENT_RESULTS),
+  };
+  s = boundStateBytes(trimEvents(s));
   return { state: s, command: { type: 'finish', result } };
 }

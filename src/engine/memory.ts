@@ -10,7 +10,7 @@
  */
 import MiniSearch from 'minisearch';
 import type { MemoryWindowConfig } from '../config/agent.js';
-import { MAX_ITEM_CHARS, MAX_SUMMARIES, type MemoryItem, type MemoryState } from './types.js';
+import { MAX_ITEM_CHARS, MAX_MEMORY_BYTES, MAX_SUMMARIES, type MemoryItem, type MemoryState } from './types.js';
 
 /** An empty memory. */
 export function emptyMemory(): MemoryState {
@@ -18,20 +18,46 @@ export function emptyMemory(): MemoryState {
 }
 
 /**
- * Cuts `text` to at most `max` characters (default {@link MAX_ITEM_CHARS}), marking the cut: `… [truncated]` when
- * `max` is 200 or more, a bare `…` below that, nothing when `max` leaves no room for a marker.
+ * Cuts `text` to at most `max` characters (default {@link MAX_ITEM_CHARS}), marking the cut with `marker` (default:
+ * `… [truncated]` when `max` is 200 or more, a bare `…` below that); no marker when `max` leaves no room for it.
  */
-export function clip(text: string, max = MAX_ITEM_CHARS): string {
+export function clip(text: string, max = MAX_ITEM_CHARS, marker = max >= 200 ? '… [truncated]' : '…'): string {
   if (text.length <= max) return text;
-  const marker = max >= 200 ? '… [truncated]' : '…';
   if (max <= marker.length) return text.slice(0, Math.max(0, max));
   return `${text.slice(0, max - marker.length).trimEnd()}${marker}`;
 }
 
-/** Appends an item, dropping the oldest beyond `maxItems`. Returns a new memory. */
+/** Length of `text` in UTF-8 bytes (a lone surrogate counts 3, as U+FFFD). Pure: no `Buffer` or `TextEncoder`. */
+export function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4; // a surrogate pair: one code point above U+FFFF
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * Appends an item (text clipped to {@link MAX_ITEM_CHARS}), dropping the oldest beyond `maxItems` items or beyond
+ * {@link MAX_MEMORY_BYTES} of item text (the newest item is always kept). Returns a new memory.
+ */
 export function remember(memory: MemoryState, item: MemoryItem, maxItems: number): MemoryState {
   const items = [...memory.items, { ...item, text: clip(item.text) }];
-  return { ...memory, items: items.length > maxItems ? items.slice(items.length - maxItems) : items };
+  let first = Math.max(0, items.length - maxItems);
+  let bytes = 0;
+  for (let i = items.length - 1; i >= first; i--) {
+    bytes += utf8Bytes(items[i].text);
+    if (bytes > MAX_MEMORY_BYTES && i < items.length - 1) {
+      first = i + 1;
+      break;
+    }
+  }
+  return { ...memory, items: first > 0 ? items.slice(first) : items };
 }
 
 /** Adds a summary, keeping the newest {@link MAX_SUMMARIES}. Returns a new memory. */

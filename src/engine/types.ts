@@ -107,8 +107,10 @@ export const SessionStatus = z.enum(['active', 'ended']);
 export type SessionStatus = z.infer<typeof SessionStatus>;
 
 /**
- * Everything the engine knows about a session. Bounded independently of conversation length: memories are capped,
- * `events` keeps only the newest {@link MAX_KEPT_EVENTS}, `recentResults` the newest {@link MAX_RECENT_RESULTS}.
+ * Everything the engine knows about a session. Bounded independently of conversation length, in count and in bytes:
+ * memories are capped ({@link MAX_MEMORY_BYTES}), `events` keeps only the newest {@link MAX_KEPT_EVENTS},
+ * `recentResults` the newest {@link MAX_RECENT_RESULTS}, large fields of both are clipped to
+ * {@link MAX_KEPT_FIELD_BYTES} (see {@link ClippedValue}), and the whole state stays within {@link MAX_STATE_BYTES}.
  */
 export const SessionState = z.object({
   schemaVersion: z.literal(SESSION_STATE_VERSION),
@@ -128,9 +130,12 @@ export const SessionState = z.object({
     toolCalls: z.number().int(),
   }),
   turn: TurnState.nullable(),
-  /** Newest events (for `getEvents`), oldest first. */
+  /** Newest events (for `getEvents`), oldest first; after their turn, big fields clipped (see {@link ClippedValue}). */
   events: z.array(SessionEvent),
-  /** Results of the newest turns by message id, so a repeated message id returns the same result. */
+  /**
+   * Results of the newest turns by message id, so a repeated message id returns the same result; big fields clipped
+   * like `events` (the full result went to the caller and the archive).
+   */
   recentResults: z.array(TurnResult),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -145,6 +150,37 @@ export const MAX_RECENT_RESULTS = 20;
 export const MAX_SUMMARIES = 5;
 /** Characters kept of one memory item, summary, or tool result text. */
 export const MAX_ITEM_CHARS = 4_000;
+
+// Byte bounds of carried state. Temporal refuses a payload over 2 MiB (the server's default `limit.blobSize.error`,
+// https://docs.temporal.io/workflows#limits), and the continue-as-new input, every activity input and every query
+// result is one payload; the workflow task that continues as new may also carry the last update's result, all in
+// one gRPC message of at most 4 MiB. Bytes are UTF-8 bytes of the value's JSON.
+
+/**
+ * Whole session state, JSON, at most 1 MiB: half the 2 MiB payload limit, leaving the other half of the continue-as-new
+ * input to the pinned agent config, queued messages and unarchived writes, and room in the 4 MiB workflow task
+ * completion for a last turn result of up to 2 MiB. Enforced after every turn by `boundStateBytes` (src/engine/state.ts).
+ */
+export const MAX_STATE_BYTES = 1024 * 1024;
+/** One field of an event or turn result kept in state (after its turn), JSON, at most 8 KiB; the caller gets it whole. */
+export const MAX_KEPT_FIELD_BYTES = 8 * 1024;
+/** Characters of a clipped non-text value kept as {@link ClippedValue} `preview`. */
+export const KEPT_PREVIEW_CHARS = 1_000;
+/**
+ * Item text of one memory (the session's, or the active flow's), UTF-8, at most 256 KiB, oldest items dropped first
+ * (on top of the window's `maxItems`): both memories together stay at half of {@link MAX_STATE_BYTES}.
+ */
+export const MAX_MEMORY_BYTES = 256 * 1024;
+
+/**
+ * What replaces a non-text field (`tool_result.result`, `tool_call.arguments`, `reply.answer`, a `decision` entry,
+ * a turn result's `answer`) over {@link MAX_KEPT_FIELD_BYTES} in kept state: `bytes` is the original's JSON size in
+ * UTF-8 bytes, `preview` its first {@link KEPT_PREVIEW_CHARS} characters (the string itself, or the JSON text), ending
+ * in `…`. A text field (`text`, `message`, `summary`, `reply`) over the budget is cut to fit instead, ending in
+ * `… [clipped: <bytes> bytes]`. The full values are in the turn's result and in the archive.
+ */
+export const ClippedValue = z.object({ clipped: z.literal(true), bytes: z.number().int(), preview: z.string() });
+export type ClippedValue = z.infer<typeof ClippedValue>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Activity payloads
