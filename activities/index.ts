@@ -12,7 +12,7 @@
  * the workflow's RetryPolicy (workflows/session.ts), never to vendor SDKs.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { isStepwiseError } from '../src/errors.js';
 import type { DecideRequest, DecideResult, SessionEvent, SummarizeRequest, ToolCallRequest, ToolCallResult, TurnResult } from '../src/engine/types.js';
@@ -99,6 +99,18 @@ async function archiveCall(fn: () => Promise<void> | undefined): Promise<void> {
   }
 }
 
+/**
+ * The error to throw for `err` from a model or tool call: when the activity was cancelled (worker shutting down past
+ * its grace time, heartbeat-reported cancellation), the SDK's abort error is the *consequence*: report the
+ * cancellation itself (a `CancelledFailure`), not a retryable MODEL_REQUEST_FAILED that would look like a provider
+ * failure in the history and in metrics.
+ */
+function cancellationOr(err: unknown): unknown {
+  const signal = cancellationSignal();
+  if (!signal?.aborted) return err;
+  return signal.reason instanceof CancelledFailure ? signal.reason : new CancelledFailure(`activity cancelled: ${String(signal.reason ?? 'no reason')}`);
+}
+
 /** Builds the activity functions. */
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -109,6 +121,8 @@ export function createActivities(deps: ActivityDeps) {
         const model = deps.models.get(req.llm);
         const onToken = deps.publishToken ? (t: string) => deps.publishToken!(req.sessionId, t) : undefined;
         return await model.decide(req, { signal: cancellationSignal(), onToken });
+      } catch (err) {
+        throw cancellationOr(err);
       } finally {
         stop();
       }
@@ -122,6 +136,7 @@ export function createActivities(deps: ActivityDeps) {
       }
       const stop = keepHeartbeating();
       try {
+        // The registry rethrows the cancellation when a tool stops on its abort signal (tools.ts).
         return await registry.run(req, cancellationSignal() ?? new AbortController().signal);
       } finally {
         stop();
@@ -133,6 +148,8 @@ export function createActivities(deps: ActivityDeps) {
       const stop = keepHeartbeating();
       try {
         return await deps.models.get(req.llm).summarize(req, { signal: cancellationSignal() });
+      } catch (err) {
+        throw cancellationOr(err);
       } finally {
         stop();
       }
