@@ -111,7 +111,7 @@ function transientGrpcStatus(err: unknown): string | undefined {
  * Maps an error thrown by `@temporalio/client` for session `sessionId` to a `StepwiseError`:
  * - `WorkflowExecutionAlreadyStartedError` -> SESSION_EXISTS (running, or closed and not reusable);
  * - `WorkflowNotFoundError` -> SESSION_ENDED when the server says "workflow execution already completed" (update or
- *   signal to a closed workflow), else SESSION_NOT_FOUND;
+ *   signal to a closed workflow) or that the update was aborted by its closing workflow, else SESSION_NOT_FOUND;
  * - `WorkflowUpdateFailedError` whose cause is an `ApplicationFailure`: its `type` when that is a Stepwise code
  *   (`ApplicationFailure.nonRetryable(message, 'SESSION_ENDED')`), or the code prefixing its message when a validator
  *   threw a plain `Error('INVALID_REQUEST: ...')`; INVALID_REQUEST for any other plain error a validator threw
@@ -129,7 +129,9 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
     return new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (ids of ended sessions are not reused)`);
   }
   if (err instanceof WorkflowNotFoundError) {
-    return /already completed/i.test(err.message)
+    // "workflow execution already completed", or an update the server aborted because its workflow closed meanwhile
+    // ("update aborted by closing workflow"): the session ended, it was found.
+    return /already completed|closing workflow|workflow is closing/i.test(err.message)
       ? new CallerError('SESSION_ENDED', `session ${sessionId} has ended`)
       : new CallerError('SESSION_NOT_FOUND', `session ${sessionId} not found`);
   }

@@ -45,6 +45,7 @@ describe('mapTemporalError', () => {
   it('WorkflowNotFoundError -> SESSION_NOT_FOUND, or SESSION_ENDED when the workflow already completed', () => {
     expect(mapped(new WorkflowNotFoundError('workflow not found for ID: session-s1', 'session-s1', undefined)).code).toBe('SESSION_NOT_FOUND');
     expect(mapped(new WorkflowNotFoundError('workflow execution already completed', 'session-s1', undefined)).code).toBe('SESSION_ENDED');
+    expect(mapped(new WorkflowNotFoundError('update aborted by closing workflow', 'session-s1', undefined)).code).toBe('SESSION_ENDED');
   });
 
   it('update failures typed with a Stepwise code keep that code and message', () => {
