@@ -11,33 +11,26 @@
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  makeContinueAsNewFunc,
-  patched,
-  sleep,
   isCancellation,
   log,
-  proxyActivities,
-  proxyLocalActivities,
+  makeContinueAsNewFunc,
+  patched,
   setHandler,
+  sleep,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  ArchiveSessionEndInput,
-  ArchiveSessionStartInput,
-  ArchiveTurnInput,
-  SessionActivities,
-} from '../activities/index.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
-import { type DecideOutcome, runTurn, type SummarizeOutcome, type TurnExecutors } from '../src/engine/driver.js';
+import { runTurn } from '../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, initialState } from '../src/engine/engine.js';
-import { clipEvent, clipTurnResult, jsonBytes, loadSessionState } from '../src/engine/state.js';
-import type { SessionState, ToolCallResult, TurnResult } from '../src/engine/types.js';
+import { clipEvent, loadSessionState } from '../src/engine/state.js';
+import type { SessionState, TurnResult } from '../src/engine/types.js';
+import { activityExecutors, now } from './activity-executors.js';
+import { type ArchiveWrite, ArchiveWrites, startArchive } from './archive-writes.js';
 import {
   agentSearchAttribute,
   endSessionSignal,
@@ -60,111 +53,6 @@ import {
   UserMessage as UserMessageSchema,
 } from './shared.js';
 
-/**
- * LLM calls: 2 min per attempt (a long generation), heartbeat every second by the activity so a dead worker is
- * noticed after 5 s (heartbeat timeout); retries with backoff 1 s → 30 s for 6 attempts (~2 min of outage), never for non-retryable types; all
- * attempts together at most 10 min (schedule-to-close), so a turn can never hang on a provider.
- */
-const llm = proxyActivities<SessionActivities>({
-  startToCloseTimeout: '2 minutes',
-  scheduleToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '5 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: ['MODEL_OUTPUT_INVALID', 'SCRIPT_EXHAUSTED', 'INVALID_CONFIG'],
-  },
-});
-
-/**
- * Tools: 1 min per attempt, 5 s heartbeat timeout, 3 attempts 0.25 s then 1 s apart (tools should be idempotent on
- * `callId`; a quick first retry resumes a crashed worker's call sooner), all attempts together at most 5 min
- * (schedule-to-close).
- */
-const tools = proxyActivities<SessionActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '250 milliseconds', backoffCoefficient: 4, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
-});
-
-/**
- * Archive writes: short, idempotent database writes, run as local activities (in the worker, inside the workflow
- * task: no task-queue round trip per turn). Three quick attempts (~1.5 s of backoff) and the conversation goes on: a
- * write that still fails waits in the session's `unarchived` list and is retried before the next write, across
- * continue-as-new (see {@link ArchiveWrites}). The archive is secondary; it never fails or stalls a session.
- */
-const archive = proxyLocalActivities<SessionActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
-});
-
-/** Unarchived writes kept at most (oldest dropped first, with a warning): bounds the carried state. */
-export const MAX_UNARCHIVED_WRITES = 200;
-
-/**
- * Bytes of unarchived writes kept whole: past this, the oldest waiting turns are clipped like kept state
- * (`clipTurnResult`), so the continue-as-new input stays under Temporal's 2 MB payload limit during a long outage.
- */
-export const MAX_UNARCHIVED_BYTES = 512 * 1024;
-
-/** An archive write waiting for the archive to come back. */
-type ArchiveWrite =
-  | { kind: 'start'; input: ArchiveSessionStartInput }
-  | { kind: 'turn'; input: ArchiveTurnInput }
-  | { kind: 'end'; input: ArchiveSessionEndInput };
-
-/**
- * The session's archive writes, in order. A write that fails after its attempts is kept (`pending`, carried across
- * continue-as-new) and retried before the next one, so the archive receives every turn, in order, once it is back.
- * A write the archive rejects as invalid (a non-retryable failure) would fail forever: it is dropped with a warning.
- */
-class ArchiveWrites {
-  constructor(
-    readonly on: boolean,
-    readonly pending: ArchiveWrite[],
-  ) {}
-
-  /** Writes `write` (after the pending ones). Never throws, except for workflow cancellation. */
-  async write(write: ArchiveWrite): Promise<void> {
-    if (!this.on) return;
-    this.pending.push(write);
-    while (this.pending.length > 0) {
-      const outcome = await attempt(this.pending[0]);
-      if (outcome === 'down') break;
-      this.pending.shift();
-    }
-    if (this.pending.length > MAX_UNARCHIVED_WRITES) {
-      const dropped = this.pending.splice(0, this.pending.length - MAX_UNARCHIVED_WRITES);
-      log.warn('archive down: oldest unarchived writes dropped', { dropped: dropped.length });
-    }
-    for (let i = 0; i < this.pending.length && jsonBytes(this.pending) > MAX_UNARCHIVED_BYTES; i++) {
-      const w = this.pending[i];
-      if (w.kind === 'turn') this.pending[i] = { kind: 'turn', input: { ...w.input, turn: clipTurnResult(w.input.turn) } };
-    }
-  }
-}
-
-async function attempt(write: ArchiveWrite): Promise<'written' | 'rejected' | 'down'> {
-  try {
-    if (write.kind === 'start') await archive.archiveSessionStart(write.input);
-    else if (write.kind === 'turn') await archive.archiveTurn.executeWithOptions({ summary: `archive turn ${write.input.turn.turn}` }, [write.input]);
-    else await archive.archiveSessionEnd(write.input);
-    return 'written';
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    const rejected = cause instanceof ApplicationFailure && cause.nonRetryable;
-    log.warn(rejected ? 'archive rejected a write; dropped' : 'archive unavailable; write kept for later', {
-      kind: write.kind,
-      error: failureMessage(err),
-    });
-    return rejected ? 'rejected' : 'down';
-  }
-}
-
 /** The workflow's result when the session ends. */
 export interface SessionOutcome {
   sessionId: string;
@@ -174,61 +62,6 @@ export interface SessionOutcome {
 }
 
 type QueueItem = { kind: 'message'; message: UserMessage } | { kind: 'end' };
-
-const now = (): string => new Date().toISOString();
-
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Plays engine commands as activities (call-site `summary` is deep-merged over the proxy's options); failures become engine inputs, never crashed turns. */
-function activityExecutors(): Omit<TurnExecutors, 'onState'> {
-  return {
-    now,
-    async decide(request): Promise<DecideOutcome> {
-      try {
-        const out = await llm.decide.executeWithOptions(
-          { summary: `decide ${request.stepId} #${request.decisionIndex}` },
-          [request],
-        );
-        return { type: 'decided', decision: out.decision };
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const cause = err instanceof ActivityFailure ? err.cause : undefined;
-        if (cause instanceof ApplicationFailure && cause.type === 'MODEL_OUTPUT_INVALID') {
-          return { type: 'decisionInvalid', message: cause.message };
-        }
-        log.warn('decide failed', { error: failureMessage(err) });
-        return { type: 'decideFailed', message: failureMessage(err) };
-      }
-    },
-    async runTools(calls): Promise<ToolCallResult[]> {
-      return Promise.all(
-        calls.map(async (call): Promise<ToolCallResult> => {
-          try {
-            return await tools.runTool.executeWithOptions({ summary: `tool ${call.tool} ${call.callId}` }, [call]);
-          } catch (err) {
-            if (isCancellation(err)) throw err;
-            return { callId: call.callId, tool: call.tool, ok: false, error: failureMessage(err) };
-          }
-        }),
-      );
-    },
-    async summarize(request): Promise<SummarizeOutcome> {
-      try {
-        const summary = await llm.summarize.executeWithOptions(
-          { summary: `summarize ${request.purpose} ${request.flowId}` },
-          [request],
-        );
-        return { type: 'summarized', summary };
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        return { type: 'summarizeFailed', message: failureMessage(err) };
-      }
-    },
-  };
-}
 
 function view(agent: AgentSnapshot, state: SessionState, run: number, queued: number, busy: boolean): SessionView {
   return {
@@ -414,17 +247,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let archived = new ArchiveWrites(input.carried?.archive ?? true, (input.carried?.unarchived ?? []) as ArchiveWrite[]);
   if (run === 1) {
     memo();
-    const startInput = { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt };
-    try {
-      // `off`: this worker has no archive, so the session makes no archive calls (sessions recorded before this
-      // answer existed got `null` and keep archiving, as they did).
-      const answer = await archive.archiveSessionStart(startInput);
-      if (answer?.archive === 'off') archived = new ArchiveWrites(false, []);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      log.warn('archive unavailable at session start; write kept for later', { error: failureMessage(err) });
-      archived.pending.push({ kind: 'start', input: startInput });
-    }
+    archived = await startArchive(
+      { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt },
+      archived,
+    );
   }
 
   // Idle timeout. Sessions started since the patch keep one durable timer per idle period (re-armed only when it

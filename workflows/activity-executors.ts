@@ -1,0 +1,97 @@
+/**
+ * How the session workflow plays the engine's commands: `decide`, `runTool` and `summarize` as activities (timeouts
+ * and retry policies below), their failures turned into engine inputs so a turn never just crashes.
+ *
+ * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
+ */
+import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import type { SessionActivities } from '../activities/index.js';
+import type { DecideOutcome, SummarizeOutcome, TurnExecutors } from '../src/engine/driver.js';
+import type { ToolCallResult } from '../src/engine/types.js';
+
+/**
+ * LLM calls: 2 min per attempt (a long generation), heartbeat every second by the activity so a dead worker is
+ * noticed after 5 s (heartbeat timeout); retries with backoff 1 s → 30 s for 6 attempts (~2 min of outage), never
+ * for non-retryable types; all attempts together at most 10 min (schedule-to-close): a turn never hangs on a provider.
+ */
+const llm = proxyActivities<SessionActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: ['MODEL_OUTPUT_INVALID', 'SCRIPT_EXHAUSTED', 'INVALID_CONFIG'],
+  },
+});
+
+/**
+ * Tools: 1 min per attempt, 5 s heartbeat timeout, 3 attempts 0.25 s then 1 s apart (tools should be idempotent on
+ * `callId`; a quick first retry resumes a crashed worker's call sooner), all attempts together at most 5 min
+ * (schedule-to-close).
+ */
+const tools = proxyActivities<SessionActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '250 milliseconds', backoffCoefficient: 4, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
+});
+
+/** Workflow time as an ISO timestamp (deterministic). */
+export const now = (): string => new Date().toISOString();
+
+/** The message of an activity failure (its cause), for events and logs. */
+export function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Plays engine commands as activities (call-site `summary` is deep-merged over the proxy's options); failures become engine inputs, never crashed turns. */
+export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
+  return {
+    now,
+    async decide(request): Promise<DecideOutcome> {
+      try {
+        const out = await llm.decide.executeWithOptions(
+          { summary: `decide ${request.stepId} #${request.decisionIndex}` },
+          [request],
+        );
+        return { type: 'decided', decision: out.decision };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const cause = err instanceof ActivityFailure ? err.cause : undefined;
+        if (cause instanceof ApplicationFailure && cause.type === 'MODEL_OUTPUT_INVALID') {
+          return { type: 'decisionInvalid', message: cause.message };
+        }
+        log.warn('decide failed', { error: failureMessage(err) });
+        return { type: 'decideFailed', message: failureMessage(err) };
+      }
+    },
+    async runTools(calls): Promise<ToolCallResult[]> {
+      return Promise.all(
+        calls.map(async (call): Promise<ToolCallResult> => {
+          try {
+            return await tools.runTool.executeWithOptions({ summary: `tool ${call.tool} ${call.callId}` }, [call]);
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            return { callId: call.callId, tool: call.tool, ok: false, error: failureMessage(err) };
+          }
+        }),
+      );
+    },
+    async summarize(request): Promise<SummarizeOutcome> {
+      try {
+        const summary = await llm.summarize.executeWithOptions(
+          { summary: `summarize ${request.purpose} ${request.flowId}` },
+          [request],
+        );
+        return { type: 'summarized', summary };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        return { type: 'summarizeFailed', message: failureMessage(err) };
+      }
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The session's archive writes: local activities (in the worker, inside the workflow task), three quick attempts,
+ * then kept for later so the archive never fails or stalls a conversation.
+ *
+ * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
+ */
+import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyLocalActivities } from '@temporalio/workflow';
+import type { ArchiveSessionEndInput, ArchiveSessionStartInput, ArchiveTurnInput, SessionActivities } from '../activities/index.js';
+import { clipTurnResult, jsonBytes } from '../src/engine/state.js';
+import { failureMessage } from './activity-executors.js';
+
+/**
+ * Archive writes: short, idempotent database writes, run as local activities (in the worker, inside the workflow
+ * task: no task-queue round trip per turn). Three quick attempts (~1.5 s of backoff) and the conversation goes on: a
+ * write that still fails waits in the session's `unarchived` list and is retried before the next write, across
+ * continue-as-new (see {@link ArchiveWrites}). The archive is secondary; it never fails or stalls a session.
+ */
+const archive = proxyLocalActivities<SessionActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
+});
+
+/** Unarchived writes kept at most (oldest dropped first, with a warning): bounds the carried state. */
+export const MAX_UNARCHIVED_WRITES = 200;
+
+/**
+ * Bytes of unarchived writes kept whole: past this, the oldest waiting turns are clipped like kept state
+ * (`clipTurnResult`), so the continue-as-new input stays under Temporal's 2 MB payload limit during a long outage.
+ */
+export const MAX_UNARCHIVED_BYTES = 512 * 1024;
+
+/** An archive write waiting for the archive to come back. */
+export type ArchiveWrite =
+  | { kind: 'start'; input: ArchiveSessionStartInput }
+  | { kind: 'turn'; input: ArchiveTurnInput }
+  | { kind: 'end'; input: ArchiveSessionEndInput };
+
+/**
+ * The session's archive writes, in order. A write that fails after its attempts is kept (`pending`, carried across
+ * continue-as-new) and retried before the next one, so the archive receives every turn, in order, once it is back.
+ * A write the archive rejects as invalid (a non-retryable failure) would fail forever: it is dropped with a warning.
+ */
+export class ArchiveWrites {
+  constructor(
+    readonly on: boolean,
+    readonly pending: ArchiveWrite[],
+  ) {}
+
+  /** Writes `write` (after the pending ones). Never throws, except for workflow cancellation. */
+  async write(write: ArchiveWrite): Promise<void> {
+    if (!this.on) return;
+    this.pending.push(write);
+    while (this.pending.length > 0) {
+      const outcome = await attempt(this.pending[0]);
+      if (outcome === 'down') break;
+      this.pending.shift();
+    }
+    if (this.pending.length > MAX_UNARCHIVED_WRITES) {
+      const dropped = this.pending.splice(0, this.pending.length - MAX_UNARCHIVED_WRITES);
+      log.warn('archive down: oldest unarchived writes dropped', { dropped: dropped.length });
+    }
+    for (let i = 0; i < this.pending.length && jsonBytes(this.pending) > MAX_UNARCHIVED_BYTES; i++) {
+      const w = this.pending[i];
+      if (w.kind === 'turn') this.pending[i] = { kind: 'turn', input: { ...w.input, turn: clipTurnResult(w.input.turn) } };
+    }
+  }
+}
+
+async function attempt(write: ArchiveWrite): Promise<'written' | 'rejected' | 'down'> {
+  try {
+    if (write.kind === 'start') await archive.archiveSessionStart(write.input);
+    else if (write.kind === 'turn') await archive.archiveTurn.executeWithOptions({ summary: `archive turn ${write.input.turn.turn}` }, [write.input]);
+    else await archive.archiveSessionEnd(write.input);
+    return 'written';
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    const rejected = cause instanceof ApplicationFailure && cause.nonRetryable;
+    log.warn(rejected ? 'archive rejected a write; dropped' : 'archive unavailable; write kept for later', {
+      kind: write.kind,
+      error: failureMessage(err),
+    });
+    return rejected ? 'rejected' : 'down';
+  }
+}
+
+/**
+ * Run 1's `archiveSessionStart`: returns the session's writer. `off` from the activity (the worker has no archive)
+ * gives a writer that makes no calls; a failure keeps the start write for later (sessions recorded before the
+ * activity answered anything got `null` and keep archiving, as they did).
+ */
+export async function startArchive(input: ArchiveSessionStartInput, writes: ArchiveWrites): Promise<ArchiveWrites> {
+  try {
+    const answer = await archive.archiveSessionStart(input);
+    return answer?.archive === 'off' ? new ArchiveWrites(false, []) : writes;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('archive unavailable at session start; write kept for later', { error: failureMessage(err) });
+    writes.pending.push({ kind: 'start', input });
+    return writes;
+  }
+}
