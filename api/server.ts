@@ -14,7 +14,8 @@ import type { AgentSnapshot } from '../src/config/agent.js';
 import { buildApp } from './app.js';
 import { type ApiConfig, loadApiConfig } from './config.js';
 import type { SessionBackend } from './sessions.js';
-import { ReconnectingSessions, TemporalSessions } from './temporal-sessions.js';
+import { ReconnectingSessions } from './reconnecting-sessions.js';
+import { TemporalSessions } from './temporal-sessions.js';
 
 export interface StartServerOptions {
   /** Loaded agents by name (the caller loads `STEPWISE_AGENTS`). */

@@ -20,7 +20,7 @@ import { formatSseMessage } from '../../api/live/sse.js';
 import { loadApiConfig } from '../../api/config.js';
 import { type RunningServer, startServer } from '../../api/server.js';
 import type { SessionBackend } from '../../api/sessions.js';
-import { ReconnectingSessions } from '../../api/temporal-sessions.js';
+import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { SessionEvent } from '../../src/engine/types.js';
 import { SystemError } from '../../src/errors.js';

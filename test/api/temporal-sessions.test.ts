@@ -16,7 +16,9 @@ import {
 } from '@temporalio/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionBackend } from '../../api/sessions.js';
-import { mapTemporalError, ReconnectingSessions, TemporalSessions } from '../../api/temporal-sessions.js';
+import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
+import { mapTemporalError } from '../../api/temporal-errors.js';
+import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { CallerError, StepwiseError, SystemError } from '../../src/errors.js';
 import { testAgent } from '../support/agents.js';

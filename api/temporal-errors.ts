@@ -1,0 +1,134 @@
+/**
+ * Errors of `@temporalio/client` mapped to Stepwise's stable codes ({@link mapTemporalError}), for the API's Temporal
+ * backend (`./temporal-sessions.ts`).
+ */
+import {
+  ApplicationFailure,
+  NamespaceNotFoundError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcServiceError,
+} from '@temporalio/client';
+import { CallerError, ERROR_CODES, type ErrorCode, StepwiseError, SystemError, isStepwiseError } from '../src/errors.js';
+import { SESSION_CONTINUING } from '../workflows/shared.js';
+import { GateFullError } from './update-gate.js';
+
+/**
+ * gRPC status codes meaning "Temporal cannot serve this now" (https://grpc.github.io/grpc/core/md_doc_statuscodes.html):
+ * CANCELLED 1, DEADLINE_EXCEEDED 4, RESOURCE_EXHAUSTED 8, PERMISSION_DENIED 7, UNAVAILABLE 14, UNAUTHENTICATED 16.
+ */
+const UNAVAILABLE_GRPC_CODES: Record<number, string> = {
+  1: 'CANCELLED',
+  4: 'DEADLINE_EXCEEDED',
+  7: 'PERMISSION_DENIED',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
+
+/** gRPC RESOURCE_EXHAUSTED: a server limit such as in-flight updates per workflow, or a namespace rate limit. */
+const GRPC_RESOURCE_EXHAUSTED = 8;
+
+/** True when an update was refused because its run is continuing as new (send it again: it reaches the next run). */
+export function isContinuing(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === SESSION_CONTINUING;
+}
+
+/** True when `err` or its cause chain is a gRPC RESOURCE_EXHAUSTED (retry later: RATE_LIMITED). */
+export function isResourceExhausted(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && e.code === GRPC_RESOURCE_EXHAUSTED) return true;
+  }
+  return false;
+}
+
+/**
+ * Failure types that a workflow update validator produces when it throws a plain error (the SDK names the failure
+ * after the error's class). Validator rejections never reach history, so they are the caller's fault.
+ */
+const VALIDATOR_ERROR_TYPES = new Set(['Error', 'ZodError', 'CallerError', 'StepwiseError']);
+
+const CALLER_CODES = new Set<ErrorCode>([
+  'INVALID_REQUEST',
+  'SESSION_NOT_FOUND',
+  'SESSION_EXISTS',
+  'SESSION_ENDED',
+  'MESSAGE_ALREADY_ANSWERED',
+  'AGENT_NOT_FOUND',
+]);
+
+function isErrorCode(value: string | undefined): value is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(value ?? '');
+}
+
+function withCode(code: ErrorCode, message: string, details?: unknown): StepwiseError {
+  return CALLER_CODES.has(code) ? new CallerError(code, message, details) : new StepwiseError(code, message, details);
+}
+
+/** The gRPC status name of a transient failure in `err` or its `cause` chain, if any. */
+function transientGrpcStatus(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && UNAVAILABLE_GRPC_CODES[e.code] !== undefined) return UNAVAILABLE_GRPC_CODES[e.code];
+  }
+  return undefined;
+}
+
+/**
+ * Maps an error thrown by `@temporalio/client` for session `sessionId` to a `StepwiseError`:
+ * - `WorkflowExecutionAlreadyStartedError` -> SESSION_EXISTS (running, or closed and not reusable);
+ * - `WorkflowNotFoundError` -> SESSION_ENDED when the server says "workflow execution already completed" (update or
+ *   signal to a closed workflow) or that the update was aborted by its closing workflow, else SESSION_NOT_FOUND;
+ * - `WorkflowUpdateFailedError` whose cause is an `ApplicationFailure`: its `type` when that is a Stepwise code
+ *   (`ApplicationFailure.nonRetryable(message, 'SESSION_ENDED')`), or the code prefixing its message when a validator
+ *   threw a plain `Error('INVALID_REQUEST: ...')`; INVALID_REQUEST for any other plain error a validator threw
+ *   (rejections never reach history); else TURN_FAILED;
+ * - gRPC RESOURCE_EXHAUSTED (e.g. the server's in-flight update cap) and a full {@link UpdateGate} lane -> RATE_LIMITED
+ *   with `details.retryAfterSeconds`;
+ * - `WorkflowUpdateRPCTimeoutOrCancelledError`, `NamespaceNotFoundError`, and any error whose cause chain holds a
+ *   gRPC UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED / auth status -> TEMPORAL_UNAVAILABLE
+ *   (retryable by the caller; for `sendMessage`, retry with the same message id).
+ * A `StepwiseError` passes through; anything else is returned unchanged (the API reports it as INTERNAL).
+ */
+export function mapTemporalError(err: unknown, sessionId: string): unknown {
+  if (isStepwiseError(err)) return err;
+  if (err instanceof WorkflowExecutionAlreadyStartedError) {
+    return new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (ids of ended sessions are not reused)`);
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    // "workflow execution already completed", or an update the server aborted because its workflow closed meanwhile
+    // ("update aborted by closing workflow"): the session ended, it was found.
+    return /already completed|closing workflow|workflow is closing/i.test(err.message)
+      ? new CallerError('SESSION_ENDED', `session ${sessionId} has ended`)
+      : new CallerError('SESSION_NOT_FOUND', `session ${sessionId} not found`);
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      const type = cause.type ?? '';
+      if (isErrorCode(type)) return withCode(type, cause.message, cause.details?.[0]);
+      // A plain `Error('SESSION_ENDED: ...')` from a validator: the code travels as the message prefix.
+      const prefixed = /^([A-Z_]+): ([\s\S]*)$/.exec(cause.message);
+      if (prefixed && isErrorCode(prefixed[1])) return withCode(prefixed[1], prefixed[2]);
+      if (VALIDATOR_ERROR_TYPES.has(type)) return new CallerError('INVALID_REQUEST', cause.message);
+    }
+    return new StepwiseError('TURN_FAILED', `turn failed in session ${sessionId}: ${cause?.message ?? err.message}`);
+  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new SystemError(
+      'TEMPORAL_UNAVAILABLE',
+      'Temporal did not answer in time; the request may still complete: retry it (with the same messageId for a message)',
+    );
+  }
+  if (err instanceof NamespaceNotFoundError) {
+    return new SystemError('TEMPORAL_UNAVAILABLE', `Temporal namespace ${err.namespace} not found`);
+  }
+  if (err instanceof GateFullError || isResourceExhausted(err)) {
+    return new StepwiseError('RATE_LIMITED', `too many messages in flight for session ${sessionId}; retry later (with the same messageId)`, {
+      retryAfterSeconds: 1,
+    });
+  }
+  const status = transientGrpcStatus(err);
+  if (status) return new SystemError('TEMPORAL_UNAVAILABLE', `Temporal is unavailable (${status}); retry later`);
+  return err;
+}
