@@ -47,15 +47,14 @@ describe('a worker killed mid-turn', () => {
     await env?.teardown();
   });
 
-  it('finishes the turn on a new worker process; completed decisions and tools do not run again', async () => {
-    const sessionId = `crash-${Date.now().toString(36)}`;
-    const taskQueue = `stepwise-int-crash-${process.pid}`;
-    const agent = await writeAgent('crash', [
-      { action: 'MOVE', step_id: 'work' },
-      { action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'before' } }] },
-      { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 2000 } }] },
-      { action: 'RESPOND', response: 'survived' },
-    ]);
+  /**
+   * An agent playing `script`, a worker process (A) counting executions into one file, a session, and its first
+   * message sent (the reply promise); `workerEnv` starts more worker processes on the same task queue.
+   */
+  async function scenario(name: string, script: unknown[]) {
+    const sessionId = `${name}-${Date.now().toString(36)}`;
+    const taskQueue = `stepwise-int-${name}-${process.pid}`;
+    const agent = await writeAgent(name, script);
     const countFile = join(agent.dir, 'executions.log');
     writeFileSync(countFile, '');
     const { address, namespace } = temporalServer();
@@ -70,7 +69,17 @@ describe('a worker killed mid-turn', () => {
     const first = await startWorkerProcess(workerEnv);
     children.push(first);
     await sessions.start(agent.snapshot, sessionId);
-    const reply = sessions.send(sessionId, { messageId: 'm1', text: 'work hard' });
+    const reply = sessions.send(sessionId, { messageId: 'm1', text: `go (${name})` });
+    return { sessions, sessionId, countFile, workerEnv, first, reply };
+  }
+
+  it('finishes the turn on a new worker process; completed decisions and tools do not run again', async () => {
+    const { sessions, sessionId, countFile, workerEnv, first, reply } = await scenario('crash', [
+      { action: 'MOVE', step_id: 'work' },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'before' } }] },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 2000 } }] },
+      { action: 'RESPOND', response: 'survived' },
+    ]);
 
     // Kill worker A (SIGKILL: no graceful shutdown) once the slow tool is running.
     const executions = () => readFileSync(countFile, 'utf8').trim().split('\n').filter(Boolean);
@@ -107,28 +116,11 @@ describe('a worker killed mid-turn', () => {
   }, 120_000);
 
   it('lets a running tool call finish when its worker is stopped with SIGTERM (no re-run elsewhere)', async () => {
-    const sessionId = `drain-${Date.now().toString(36)}`;
-    const taskQueue = `stepwise-int-drain-${process.pid}`;
-    const agent = await writeAgent('drain', [
+    const { countFile, workerEnv, first, reply } = await scenario('drain', [
       { action: 'MOVE', step_id: 'work' },
       { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 3000 } }] },
       { action: 'RESPOND', response: 'drained' },
     ]);
-    const countFile = join(agent.dir, 'executions.log');
-    writeFileSync(countFile, '');
-    const { address, namespace } = temporalServer();
-    const workerEnv = {
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_NAMESPACE: namespace,
-      STEPWISE_TASK_QUEUE: taskQueue,
-      STEPWISE_AGENTS: join(agent.dir, 'agent.yaml'),
-      STEPWISE_COUNT_FILE: countFile,
-    };
-    const sessions = new TemporalSessions({ client: env.client, taskQueue });
-    const first = await startWorkerProcess(workerEnv);
-    children.push(first);
-    await sessions.start(agent.snapshot, sessionId);
-    const reply = sessions.send(sessionId, { messageId: 'm1', text: 'work' });
     const toolRuns = () => readFileSync(countFile, 'utf8').split('\n').filter((line) => line.startsWith('runTool '));
     for (let i = 0; i < 400 && toolRuns().length < 1; i++) await new Promise((r) => setTimeout(r, 50));
     first.kill('SIGTERM'); // a deploy: stop polling, let the running tool finish
