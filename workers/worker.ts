@@ -51,7 +51,7 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     archive: opts.archive,
     publishToken: opts.publishToken,
   });
-  const bundle = opts.workerOptions?.workflowBundle ?? { codePath: (await prebuiltWorkflowBundle()).codePath };
+  const bundle = opts.workerOptions?.workflowBundle ?? (await prebuiltOrNone(opts.log));
   return Worker.create({
     // A dead worker's sticky queue holds the session's next workflow task until this timeout, then the task goes to
     // the shared queue (and another worker): 1 s instead of the SDK's 10 s, part of resuming a crashed turn quickly. A
@@ -64,10 +64,23 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    workflowBundle: bundle,
+    ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
     activities,
     ...opts.workerOptions,
   });
+}
+
+/**
+ * The prebuilt workflow bundle, or `undefined` (the worker then bundles in memory, as before) when it cannot be read
+ * or written, e.g. a read-only install whose cache was built from other sources. Never throws.
+ */
+async function prebuiltOrNone(log = (line: string) => console.warn(line)): Promise<{ codePath: string } | undefined> {
+  try {
+    return { codePath: (await prebuiltWorkflowBundle()).codePath };
+  } catch (err) {
+    log(`stepwise worker: no prebuilt workflow bundle (${(err as Error).message}); bundling in memory`);
+    return undefined;
+  }
 }
 
 /**
