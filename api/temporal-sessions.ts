@@ -284,20 +284,29 @@ export class TemporalSessions implements SessionBackend {
 
   private admitAndWait<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, deadline: number, onAccepted: () => void): Promise<T> {
     return this.call(sessionId, this.turnTimeoutMs, () =>
-      this.gate.run(sessionId, async () => {
-        const handle = await this.admission.run(sessionId, async () => {
-          for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
-            try {
-              return await start();
-            } catch (err) {
-              if (!(isResourceExhausted(err) || isContinuing(err)) || Date.now() + delayMs >= deadline) throw err;
-              await new Promise((r) => setTimeout(r, isContinuing(err) ? 20 : delayMs));
-            }
-          }
-        });
-        onAccepted();
-        return handle.result();
-      }),
+      this.gate.run(
+        sessionId,
+        async () => {
+          const handle = await this.admission.run(
+            sessionId,
+            async () => {
+              for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+                try {
+                  return await start();
+                } catch (err) {
+                  if (!(isResourceExhausted(err) || isContinuing(err)) || Date.now() + delayMs >= deadline) throw err;
+                  await new Promise((r) => setTimeout(r, isContinuing(err) ? 20 : delayMs));
+                }
+              }
+            },
+            deadline,
+          );
+          onAccepted();
+          return handle.result();
+        },
+        // A message still waiting for a slot at the deadline was never sent: 429, retry later with the same id.
+        deadline,
+      ),
     );
   }
 

@@ -39,10 +39,12 @@ export class UpdateGate {
 
   /**
    * Runs `fn` once fewer than `limit` calls for `key` are running, after every call for `key` that came earlier.
+   * `deadline` (epoch ms) bounds the wait in the lane, not `fn`.
    *
-   * @throws GateFullError (retryable later) when `maxWaiting` callers are already queued for `key`; else what `fn` throws.
+   * @throws GateFullError (retryable later) when `maxWaiting` callers are already queued for `key`, or when the
+   *   deadline passes before a slot frees (the caller was never let through); else what `fn` throws.
    */
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  async run<T>(key: string, fn: () => Promise<T>, deadline = Number.POSITIVE_INFINITY): Promise<T> {
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = { running: 0, waiting: [] };
@@ -52,7 +54,7 @@ export class UpdateGate {
       if (lane.waiting.length >= this.maxWaiting) throw new GateFullError(`${lane.waiting.length} requests already wait for session ${key}`);
       // The slot is handed over by the call that frees it (`running` is not decremented), so no later caller can
       // slip in between the release and this continuation.
-      await new Promise<void>((resolve) => lane!.waiting.push(resolve));
+      await this.wait(key, lane, deadline);
     } else lane.running++;
     try {
       return await fn();
@@ -61,6 +63,26 @@ export class UpdateGate {
       if (next) next();
       else if (--lane.running === 0) this.lanes.delete(key);
     }
+  }
+
+  /** Waits for a handed-over slot, or leaves the line at `deadline`. */
+  private wait(key: string, lane: Lane, deadline: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const admit = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+      lane.waiting.push(admit);
+      if (Number.isFinite(deadline)) {
+        timer = setTimeout(() => {
+          const i = lane.waiting.indexOf(admit);
+          if (i < 0) return; // already admitted
+          lane.waiting.splice(i, 1);
+          reject(new GateFullError(`no slot for session ${key} before the deadline`));
+        }, Math.max(0, deadline - Date.now()));
+      }
+    });
   }
 
   /** Calls running and waiting for `key` (for tests and metrics). */

@@ -1,0 +1,47 @@
+/** The per-session FIFO gate on in-flight updates (api/update-gate.ts). */
+import { describe, expect, it } from 'vitest';
+import { GateFullError, UpdateGate } from '../../api/update-gate.js';
+
+/** A call that runs until `release()`; records when it started. */
+function held(log: string[], name: string) {
+  let release!: () => void;
+  const done = new Promise<void>((r) => (release = r));
+  return { fn: async () => (log.push(name), await done, name), release: () => release() };
+}
+
+describe('UpdateGate', () => {
+  it('lets `limit` calls run per key, queues the rest and starts them in arrival order', async () => {
+    const gate = new UpdateGate({ limit: 2 });
+    const log: string[] = [];
+    const calls = ['a', 'b', 'c', 'd'].map((n) => held(log, n));
+    const results = calls.map((c) => gate.run('s1', c.fn));
+    const other = held(log, 'other');
+    const otherResult = gate.run('s2', other.fn); // another session is not held up
+    await new Promise((r) => setTimeout(r, 10));
+    expect(log).toEqual(['a', 'b', 'other']);
+    expect(gate.load('s1')).toEqual({ running: 2, waiting: 2 });
+    calls[1].release();
+    await results[1];
+    await new Promise((r) => setTimeout(r, 10));
+    expect(log).toEqual(['a', 'b', 'other', 'c']);
+    for (const c of calls) c.release();
+    other.release();
+    expect(await Promise.all(results)).toEqual(['a', 'b', 'c', 'd']);
+    await otherResult;
+    expect(gate.load('s1')).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('refuses a caller when maxWaiting are queued, and one whose deadline passes in line (GateFullError)', async () => {
+    const gate = new UpdateGate({ limit: 1, maxWaiting: 1 });
+    const log: string[] = [];
+    const first = held(log, 'first');
+    const running = gate.run('s', first.fn);
+    const late = gate.run('s', async () => 'late', Date.now() + 30);
+    await expect(gate.run('s', async () => 'third')).rejects.toBeInstanceOf(GateFullError); // line full
+    await expect(late).rejects.toThrow('before the deadline');
+    expect(gate.load('s')).toEqual({ running: 1, waiting: 0 });
+    first.release();
+    await running;
+    expect(await gate.run('s', async () => 'after')).toBe('after');
+  });
+});
