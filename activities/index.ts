@@ -63,7 +63,7 @@ export interface ArchiveSessionStartInput {
 
 /**
  * Heartbeats every `intervalMs` (default 1 s) until the returned function is called. The workflow's heartbeat timeout
- * is 5 s, so a dead worker is noticed within 5 s; the SDK throttles what it sends to the server (at most one
+ * is 3 s, so a dead worker is noticed within seconds; the SDK throttles what it sends to the server (at most one
  * heartbeat per 80% of the timeout), so beating often costs no extra RPCs.
  */
 function keepHeartbeating(intervalMs = 1_000): () => void {

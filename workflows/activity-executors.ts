@@ -11,13 +11,13 @@ import type { ToolCallResult } from '../src/engine/types.js';
 
 /**
  * LLM calls: 2 min per attempt (a long generation), heartbeat every second by the activity so a dead worker is
- * noticed after 5 s (heartbeat timeout); retries with backoff 1 s → 30 s for 6 attempts (~2 min of outage), never
+ * noticed after 3 s (heartbeat timeout); retries with backoff 1 s → 30 s for 6 attempts (~2 min of outage), never
  * for non-retryable types; all attempts together at most 10 min (schedule-to-close): a turn never hangs on a provider.
  */
 const llm = proxyActivities<SessionActivities>({
   startToCloseTimeout: '2 minutes',
   scheduleToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '5 seconds',
+  heartbeatTimeout: '3 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -49,14 +49,15 @@ const llmLocal = proxyLocalActivities<SessionActivities>({
 });
 
 /**
- * Tools: 1 min per attempt, 5 s heartbeat timeout, 3 attempts 0.25 s then 1 s apart (tools should be idempotent on
+ * Tools: 1 min per attempt, 3 s heartbeat timeout (a dead worker's call is retried elsewhere within seconds; a tool
+ * must not block the event loop that long), 3 attempts 0.25 s then 1 s apart (tools should be idempotent on
  * `callId`; a quick first retry resumes a crashed worker's call sooner), all attempts together at most 5 min
  * (schedule-to-close).
  */
 const tools = proxyActivities<SessionActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '5 seconds',
+  heartbeatTimeout: '3 seconds',
   retry: { initialInterval: '250 milliseconds', backoffCoefficient: 4, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
 });
 
