@@ -73,6 +73,9 @@ function keepHeartbeating(intervalMs = 1_000): () => void {
   } catch {
     return () => undefined; // called outside an activity (tests, `stepwise chat`)
   }
+  // Local activities (`decide` in new sessions) have no heartbeats: the worker's workflow task covers them, and the
+  // server would answer each one with "UnknownActivity".
+  if (ctx.info.isLocal) return () => undefined;
   ctx.heartbeat();
   const timer = setInterval(() => ctx.heartbeat(), intervalMs);
   return () => clearInterval(timer);
