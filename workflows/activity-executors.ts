@@ -4,7 +4,17 @@
  *
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  type ActivityOptions,
+  ApplicationFailure,
+  isCancellation,
+  type LocalActivityOptions,
+  log,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+} from '@temporalio/workflow';
 import type { SessionActivities } from '../activities/index.js';
 import type { DecideOutcome, SummarizeOutcome, TurnExecutors } from '../src/engine/driver.js';
 import type { ToolCallResult } from '../src/engine/types.js';
@@ -14,10 +24,9 @@ import type { ToolCallResult } from '../src/engine/types.js';
  * noticed after 3 s (heartbeat timeout); retries with backoff 1 s → 30 s for 6 attempts (~2 min of outage), never
  * for non-retryable types; all attempts together at most 10 min (schedule-to-close): a turn never hangs on a provider.
  */
-const llm = proxyActivities<SessionActivities>({
+const LLM_OPTIONS: LocalActivityOptions & ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   scheduleToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '3 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -25,7 +34,9 @@ const llm = proxyActivities<SessionActivities>({
     maximumAttempts: 6,
     nonRetryableErrorTypes: ['MODEL_OUTPUT_INVALID', 'SCRIPT_EXHAUSTED', 'INVALID_CONFIG'],
   },
-});
+};
+
+const llm = proxyActivities<SessionActivities>({ ...LLM_OPTIONS, heartbeatTimeout: '3 seconds' });
 
 /**
  * LLM decisions of sessions started since the `decide-local-activity` patch: local activities, run by the worker
@@ -35,18 +46,7 @@ const llm = proxyActivities<SessionActivities>({
  * (backoffs over 10 s become durable timers). A worker that dies mid-call is noticed by the workflow task timeout
  * (10 s) instead of the heartbeat timeout, and the call runs again on another worker, as an activity's would.
  */
-const llmLocal = proxyLocalActivities<SessionActivities>({
-  startToCloseTimeout: '2 minutes',
-  scheduleToCloseTimeout: '10 minutes',
-  localRetryThreshold: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: ['MODEL_OUTPUT_INVALID', 'SCRIPT_EXHAUSTED', 'INVALID_CONFIG'],
-  },
-});
+const llmLocal = proxyLocalActivities<SessionActivities>({ ...LLM_OPTIONS, localRetryThreshold: '10 seconds' });
 
 /**
  * Tools: 1 min per attempt, 3 s heartbeat timeout (a dead worker's call is retried elsewhere within seconds; a tool
