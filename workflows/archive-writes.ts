@@ -4,7 +4,7 @@
  *
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyLocalActivities, sleep } from '@temporalio/workflow';
 import type { ArchiveSessionEndInput, ArchiveSessionStartInput, ArchiveTurnInput, SessionActivities } from '../activities/index.js';
 import { clipTurnResult, jsonBytes } from '../src/engine/state.js';
 import { failureMessage } from './activity-executors.js';
@@ -50,6 +50,11 @@ export class ArchiveWrites {
   async write(write: ArchiveWrite): Promise<void> {
     if (!this.on) return;
     this.pending.push(write);
+    await this.flush();
+  }
+
+  /** Writes the pending writes, oldest first, stopping at the first the archive cannot take. Never throws. */
+  async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const outcome = await attempt(this.pending[0]);
       if (outcome === 'down') break;
@@ -82,6 +87,23 @@ async function attempt(write: ArchiveWrite): Promise<'written' | 'rejected' | 'd
     });
     return rejected ? 'rejected' : 'down';
   }
+}
+
+/** Longest a session waits, after it ended, for the archive to take its unarchived writes (then they are dropped). */
+export const MAX_ARCHIVE_WAIT_AFTER_END_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * After the session ended: retries the pending writes on durable timers (5 s, doubling to 5 min) until the archive
+ * takes them or {@link MAX_ARCHIVE_WAIT_AFTER_END_MS} has passed, so turns written during an outage that outlasted the
+ * conversation still reach the archive. Costs nothing when nothing is pending.
+ */
+export async function drainAfterEnd(writes: ArchiveWrites): Promise<void> {
+  const giveUpAt = Date.now() + MAX_ARCHIVE_WAIT_AFTER_END_MS;
+  for (let delayMs = 5_000; writes.pending.length > 0 && Date.now() < giveUpAt; delayMs = Math.min(delayMs * 2, 300_000)) {
+    await sleep(delayMs);
+    await writes.flush();
+  }
+  if (writes.pending.length > 0) log.warn('archive still down a day after the session ended: writes dropped', { dropped: writes.pending.length });
 }
 
 /**

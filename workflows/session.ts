@@ -30,7 +30,7 @@ import { endSession as endEngineSession, findResult, initialState } from '../src
 import { clipEvent, loadSessionState } from '../src/engine/state.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { activityExecutors, now } from './activity-executors.js';
-import { type ArchiveWrite, ArchiveWrites, startArchive } from './archive-writes.js';
+import { type ArchiveWrite, ArchiveWrites, drainAfterEnd, startArchive } from './archive-writes.js';
 import {
   agentSearchAttribute,
   endSessionSignal,
@@ -91,15 +91,19 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   } catch (err) {
     // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).
     const message = err instanceof Error ? err.message : String(err);
-    await new ArchiveWrites(input.carried?.archive ?? true, []).write({ kind: 'end', input: {
-      sessionId: input.sessionId,
-      agentName: agent.name,
-      configHash: agent.configHash,
-      status: 'failed',
-      reason: message.slice(0, 1_000),
-      at: now(),
-      events: [],
-    } });
+    // Best effort: a session that cannot load its state cannot keep writes for later either.
+    await new ArchiveWrites(input.carried?.archive ?? true, []).write({
+      kind: 'end',
+      input: {
+        sessionId: input.sessionId,
+        agentName: agent.name,
+        configHash: agent.configHash,
+        status: 'failed',
+        reason: message.slice(0, 1_000),
+        at: now(),
+        events: [],
+      },
+    });
     throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
   }
   const queue: QueueItem[] = (input.carried?.pending ?? []).map((message) => ({ kind: 'message', message }));
@@ -116,9 +120,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     answered.set(messageId, turn);
     if (answered.size > MAX_REMEMBERED_MESSAGE_IDS) answered.delete(answered.keys().next().value!);
   };
+  /** The full result of message `messageId`, if this run still holds it. */
+  const resultOf = (messageId: string): TurnResult | undefined => findResult(state, messageId) ?? finished.get(messageId);
   /** Answered long ago: remembered by id, but its full result is no longer held. */
-  const answeredLongAgo = (messageId: string) =>
-    !findResult(state, messageId) && !finished.has(messageId) ? answered.get(messageId) : undefined;
+  const answeredLongAgo = (messageId: string) => (resultOf(messageId) ? undefined : answered.get(messageId));
   /** Continue-as-new is due: new messages are refused until the next run (see the main loop). */
   let draining = false;
 
@@ -126,7 +131,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   setHandler(getState, () => ({ ...view(agent, state, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
-    const result = findResult(state, messageId) ?? finished.get(messageId);
+    const result = resultOf(messageId);
     if (result) return { status: 'done', result };
     if (running === messageId) return { status: 'running' };
     if (isQueued(messageId)) return { status: 'queued' };
@@ -145,7 +150,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   setHandler(
     sendMessage,
     async (message: UserMessage): Promise<TurnResult> => {
-      const earlier = findResult(state, message.messageId) ?? finished.get(message.messageId);
+      const earlier = resultOf(message.messageId);
       if (earlier) return earlier;
       if (!isQueued(message.messageId)) queue.push({ kind: 'message', message });
       await condition(() => finished.has(message.messageId) || (state.status === 'ended' && !isQueued(message.messageId)));
@@ -176,7 +181,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         if (message.messageId === FIRST_MESSAGE_ID && !input.firstMessage && !findResult(state, message.messageId)) {
           throw ApplicationFailure.nonRetryable(`session ${state.sessionId} already exists`, 'SESSION_EXISTS');
         }
-        if (draining && !findResult(state, message.messageId) && !finished.has(message.messageId) && !isQueued(message.messageId)) {
+        if (draining && !resultOf(message.messageId) && !isQueued(message.messageId)) {
           throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
         }
       },
@@ -270,7 +275,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       },
     );
   };
-  const activity = () => {
+  /** A turn just finished: the idle period starts again (re-arming the timer if it already fired). */
+  const idleRestart = () => {
     idleDeadline = Date.now() + idleMs;
     if (idleTimerPerPeriod && idleFired) {
       idleFired = false;
@@ -331,7 +337,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     turnsThisRun++;
     finished.set(out.result.messageId, out.result);
     rememberAnswer(out.result.messageId, out.result.turn);
-    activity();
+    idleRestart();
     memo();
     await archived.write({
       kind: 'turn',
@@ -359,6 +365,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         events: state.events.filter((e) => e.type === 'session_ended'),
       },
     });
+    await drainAfterEnd(archived);
     await condition(allHandlersFinished);
     return { sessionId: state.sessionId, reason: endReason, turns: state.counters.turns, stepId: state.stepId };
   }

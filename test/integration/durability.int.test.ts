@@ -71,8 +71,17 @@ describe('durable sessions on the real Temporal dev server', () => {
       const turns = await archive.inner.getTurns(id, { limit: 100 });
       expect(turns.turns.map((t) => t.turn)).toEqual([1, 2, 3, 4, 5, 6]);
       expect(await archive.inner.getSession(id)).toMatchObject({ sessionId: id, status: 'active' });
+
+      // Down again, and the session ends meanwhile: its last turn and its end still reach the archive when it is back.
+      archive.setDown(true);
+      expect((await sessions.send(id, { messageId: 'm6', text: 'message 6' })).reply).toBe('reply 6');
+      expect(await sessions.end(id)).toMatchObject({ status: 'ended', turns: 7 });
+      archive.setDown(false);
+      await env.client.workflow.getHandle(sessionWorkflowId(id)).result(); // closes once the archive took the writes
+      expect((await archive.inner.getTurns(id, { limit: 100 })).turns.map((t) => t.turn)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(await archive.inner.getSession(id)).toMatchObject({ sessionId: id, status: 'ended' });
     });
-  });
+  }, 120_000);
 
   it('never runs a second turn for an old message id, across continue-as-new and past the newest 20 results', async () => {
     const agent = await writeAgent('old-ids', responses(40), { max_turns_per_run: 5 });
