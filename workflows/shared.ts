@@ -11,7 +11,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { AgentSnapshot } from '../src/config/agent.js';
-import { SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
+import { ApprovalDecision, PendingApproval, SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
 
 /** Default task queue; override with `STEPWISE_TASK_QUEUE`. */
 export const DEFAULT_TASK_QUEUE = 'stepwise';
@@ -121,6 +121,8 @@ export const SessionView = z.object({
   lastEventSeq: z.number().int(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Tool calls of the running turn waiting for a human decision (empty when none). */
+  pendingApprovals: z.array(PendingApproval),
 });
 export type SessionView = z.infer<typeof SessionView>;
 
@@ -142,10 +144,36 @@ export const TurnLookup = z.discriminatedUnion('status', [
 ]);
 export type TurnLookup = z.infer<typeof TurnLookup>;
 
+/** Tool call ids (`t<turn>.<n>`): same character rules as message ids. */
+export const CallId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+
+/** Longest approval `reason`, in characters (it reaches the model as part of a tool error). */
+export const MAX_APPROVAL_REASON_CHARS = 2_000;
+
+/** A human's decision on a tool call waiting for approval (`decideApproval` update; REST body plus the call id). */
+export const ApprovalRequest = z.object({
+  callId: CallId,
+  decision: ApprovalDecision,
+  /** Why; shown to the model with a denial. */
+  reason: z.string().max(MAX_APPROVAL_REASON_CHARS).optional(),
+  /** Who decided (recorded in the `approval_decided` event and the archive). */
+  approver: z.string().min(1).max(200).optional(),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
+
+/** `decideApproval` reply: the decision as recorded, with the workflow's time of it. */
+export const ApprovalReply = z.object({ callId: z.string(), decision: ApprovalDecision, decidedAt: z.string() });
+export type ApprovalReply = z.infer<typeof ApprovalReply>;
+
 export const sendMessage = defineUpdate<TurnResult, [UserMessage]>('sendMessage');
 export const postMessage = defineSignal<[UserMessage]>('postMessage');
 export const endSessionUpdate = defineUpdate<SessionView, []>('endSession');
 export const endSessionSignal = defineSignal<[]>('endSessionSignal');
+/**
+ * Decides a call waiting for approval. Validator: APPROVAL_NOT_FOUND (no such call waits), APPROVAL_ALREADY_DECIDED,
+ * SESSION_ENDED, INVALID_REQUEST — all before anything reaches history.
+ */
+export const decideApproval = defineUpdate<ApprovalReply, [ApprovalRequest]>('decideApproval');
 export const getState = defineQuery<SessionView>('getState');
 export const getHistory = defineQuery<SessionHistory>('getHistory');
 export const getEvents = defineQuery<EventsPage, [number]>('getEvents');

@@ -106,6 +106,8 @@ export function archivedSessionView(row: ArchivedSession, options: { startStepId
     lastEventSeq: row.lastSeq ?? -1,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    // The archive holds finished turns only: a paused turn's calls are known to the live session alone.
+    pendingApprovals: [],
     source: 'archive',
     ...(row.endedAt === undefined ? {} : { endedAt: row.endedAt }),
     ...(row.endReason === undefined ? {} : { endReason: row.endReason }),

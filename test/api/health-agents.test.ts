@@ -81,6 +81,7 @@ describe('OpenAPI at /docs', () => {
         'GET /sessions/{sessionId}/events',
         'GET /sessions',
         'DELETE /sessions/{sessionId}',
+        'POST /sessions/{sessionId}/approvals/{callId}',
       ].sort(),
     );
     // Request schemas come from zod: body fields, required list, limits and the strict-object rule.
