@@ -107,12 +107,19 @@ interface RegisteredTool {
  * @param definitions tool definitions (names must be unique).
  * @param options.descriptors descriptors to show instead of the definitions' own (same names), e.g. with `tool_defs`
  *   description overrides applied.
+ * @param options.defaults argument defaults by tool name (NOMOS `tool_defs` `default`): filled in, before validation,
+ *   for arguments the call leaves out.
  * @throws Error on duplicate names or a tool whose parameters do not compile (see {@link checkToolDefinition}).
  */
 export class ToolRegistry {
   private readonly tools = new Map<string, RegisteredTool>();
+  private readonly defaults: Record<string, Record<string, unknown>>;
 
-  constructor(definitions: ToolDefinition[], options: { descriptors?: ToolDescriptor[] } = {}) {
+  constructor(
+    definitions: ToolDefinition[],
+    options: { descriptors?: ToolDescriptor[]; defaults?: Record<string, Record<string, unknown>> } = {},
+  ) {
+    this.defaults = options.defaults ?? {};
     for (const definition of definitions) {
       const problem = checkToolDefinition(definition);
       if (problem) throw new Error(problem);
@@ -154,7 +161,13 @@ export class ToolRegistry {
         'TOOL_NOT_FOUND',
       );
     }
-    const args = tool.validate(request.arguments);
+    const defaults = this.defaults[request.tool];
+    const given = request.arguments;
+    const withDefaults =
+      defaults && typeof given === 'object' && given !== null && !Array.isArray(given)
+        ? { ...structuredClone(defaults), ...(given as Record<string, unknown>) }
+        : given;
+    const args = tool.validate(withDefaults);
     if (!args.ok) return { ...base, ok: false, error: `invalid arguments for ${request.tool}: ${args.error}` };
     const context: ToolContext = {
       sessionId: request.sessionId,
