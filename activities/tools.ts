@@ -5,6 +5,7 @@
  * invalid arguments, a throwing tool and a non-JSON result all become `{ ok: false, error }` results the model sees.
  * Only an unknown tool name fails the activity (non-retryable `TOOL_NOT_FOUND`: this worker lacks the tool).
  */
+import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -71,6 +72,18 @@ export function checkToolDefinition(tool: unknown): string | undefined {
   return undefined;
 }
 
+let hooksRegistered = false;
+
+/**
+ * Registers `./tool-module-hooks.mjs` once per process: `.ts` tool modules in a folder without a `package.json` load as
+ * ES modules, and their bare imports (`zod`) fall back to Stepwise's own `node_modules`.
+ */
+function registerToolModuleHooks(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  register(new URL('./tool-module-hooks.mjs', import.meta.url));
+}
+
 /**
  * Imports a tool module (`.ts` works because the process runs under tsx) and returns its `tools` export.
  *
@@ -79,6 +92,7 @@ export function checkToolDefinition(tool: unknown): string | undefined {
  *   invalid tool; the message says which.
  */
 export async function importToolModule(absPath: string): Promise<ToolDefinition[]> {
+  registerToolModuleHooks();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(absPath).href)) as Record<string, unknown>;
