@@ -314,6 +314,27 @@ function dedupe(issues: PathIssue[]): PathIssue[] {
   });
 }
 
+/** A NOMOS tool module reference: a `.py` file, or a dotted module name (`tools.my_tools`). */
+function isPythonModule(written: string): boolean {
+  return written.endsWith('.py') || /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(written);
+}
+
+/** `barista_tools.py` → `barista_tools`; `tools.my_tools` → `tools/my_tools`. */
+function pythonStem(written: string): string {
+  return written.endsWith('.py') ? written.slice(0, -3) : written.replaceAll('.', '/');
+}
+
+/** The TypeScript/JavaScript port of a NOMOS Python tool module, if one exists beside it (`.ts`, `.js`, `.mjs`). */
+async function typescriptPort(baseDir: string, written: string): Promise<{ written: string; abs: string } | undefined> {
+  if (!isPythonModule(written)) return undefined;
+  for (const ext of TOOL_EXTENSIONS) {
+    const candidate = `${pythonStem(written)}${ext}`;
+    const abs = resolve(baseDir, candidate);
+    if ((await stat(abs).catch(() => undefined))?.isFile()) return { written: candidate, abs };
+  }
+  return undefined;
+}
+
 /** Imports `tools.tool_files`; `failed` when any module could not be used (tool reference checks are then skipped). */
 async function loadToolFiles(
   raw: RawAgent,
@@ -327,11 +348,16 @@ async function loadToolFiles(
   const { toolFiles, toolFilesKey } = canonicalTools(raw.tools);
   for (const [k, written] of toolFiles.entries()) {
     const path = ['tools', toolFilesKey, k];
-    const abs = resolve(baseDir, written);
+    let abs = resolve(baseDir, written);
     if (!TOOL_EXTENSIONS.includes(extname(abs))) {
-      issues.push({ path, message: `tool module ${written} must be a .ts, .js or .mjs file` });
-      failed = true;
-      continue;
+      const port = await typescriptPort(baseDir, written);
+      if (!port) {
+        issues.push({ path, message: `tool module ${written} must be a .ts, .js or .mjs file${isPythonModule(written) ? ` (NOMOS Python tools: write ${pythonStem(written)}.ts exporting \`tools\` beside the YAML)` : ''}` });
+        failed = true;
+        continue;
+      }
+      issues.push({ path, severity: 'warning', message: `NOMOS Python module ${written}: loading its TypeScript port ${port.written}` });
+      abs = port.abs;
     }
     const info = await stat(abs).catch(() => undefined);
     if (!info?.isFile()) {
