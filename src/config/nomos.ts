@@ -70,8 +70,19 @@ export function nomosMcpServerNames(tools: RawTools | undefined): Set<string> {
   return names;
 }
 
-const SECURITY_REASON =
-  'Stepwise does not read it: set API auth with STEPWISE_API_KEYS / STEPWISE_JWT_* (README "Authentication")';
+const AUTH_REASON = 'set API auth with STEPWISE_API_KEYS / STEPWISE_JWT_* (README "Authentication")';
+
+/** Why each `server.security` key is not read, by key (the rest: {@link AUTH_REASON}). */
+const SECURITY_REASONS: Record<string, string> = {
+  allowed_origins: 'the Stepwise API sends no CORS headers; serve browsers from the same origin or through a proxy',
+  enable_rate_limiting: 'rate limits are the API process\'s own settings, not the agent\'s',
+  rate_limit: 'rate limits are the API process\'s own settings, not the agent\'s',
+  rate_limit_times: 'rate limits are the API process\'s own settings, not the agent\'s',
+  rate_limit_seconds: 'rate limits are the API process\'s own settings, not the agent\'s',
+  redis_url: 'Stepwise keeps no Redis',
+  enable_csrf_protection: 'the API takes no cookies, so there is nothing for CSRF to forge',
+  csrf_secret_key: 'the API takes no cookies, so there is nothing for CSRF to forge',
+};
 
 function warn(path: KeyPath, message: string): PathIssue {
   return { path, message, severity: 'warning', at: 'key' };
@@ -88,10 +99,15 @@ export function nomosKeyWarnings(raw: RawAgent): PathIssue[] {
     out.push(warn(['server', 'workers'], 'NOMOS server.workers is not used: scale Stepwise by running more `stepwise worker` / `stepwise api` processes'));
   }
   for (const key of Object.keys(server?.security ?? {})) {
-    out.push(warn(['server', 'security', key], `NOMOS server.security.${key} is not used: ${SECURITY_REASON}`));
+    out.push(warn(['server', 'security', key], `NOMOS server.security.${key} is not used: ${SECURITY_REASONS[key] ?? AUTH_REASON}`));
   }
   for (const key of Object.keys(server?.session ?? {})) {
     out.push(warn(['server', 'session', key], `NOMOS server.session.${key} is not used: sessions are Temporal workflows (archive: DATABASE_URL; idle timeout: session.idle_timeout)`));
+  }
+  for (const [name, file] of Object.entries(raw.schemas ?? {})) {
+    if (!file.endsWith('.json')) {
+      out.push(warn(['schemas', name], `schema ${name} (${file}) is not JSON Schema: Python models cannot be loaded; an answer_model naming it fails`));
+    }
   }
   if (raw.logging !== undefined) {
     out.push(warn(['logging'], 'NOMOS logging is not used: Stepwise logs through pino (LOG_LEVEL) and the Temporal UI'));
