@@ -47,6 +47,12 @@ export const Step = z.object({
   tools: z.array(z.string()),
   /** JSON Schema of the structured answer for `RESPOND {answer}`; absent for plain-text steps. */
   answerModel: JsonSchema.optional(),
+  /**
+   * With an answer model: RESPOND may carry plain text instead of the answer, as NOMOS's `response: str | Model`
+   * allows. Set for every answer step by configs loaded since NOMOS compatibility; absent in snapshots pinned before,
+   * whose sessions keep requiring `answer` (so their replays do not change).
+   */
+  answerOrText: z.literal(true).optional(),
   examples: z.array(Example),
   quickSuggestions: z.boolean(),
   autoFlow: z.boolean(),

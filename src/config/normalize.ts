@@ -186,6 +186,7 @@ function normalizeStep(
     })),
     tools: step.available_tools ?? step.tools ?? [],
     answerModel,
+    answerOrText: answerModel ? (true as const) : undefined,
     examples: (step.examples ?? step.eg ?? []).map(normalizeExample),
     quickSuggestions: Array.isArray(quick) ? quick.length > 0 : (quick ?? false),
     autoFlow: step.auto_flow ?? false,

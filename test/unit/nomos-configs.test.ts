@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { listenEnv } from '../../cli/env.js';
 import { retrieve } from '../../src/engine/memory.js';
+import { validateDecision } from '../../src/engine/validate.js';
 import { loadAgent, loadAgents, validateAgentFile, type LoadedAgent } from '../../src/config/load.js';
 import type { ConfigIssue } from '../../src/errors.js';
 
@@ -237,6 +238,22 @@ describe('item 6: schemas and NOMOS answer models', () => {
     });
     const py = await validateAgentFile(writeAgent(`${yaml.split('    answer_model:')[0]}    answer_model: py\n`), { env: {} });
     expect(py.issues.find((i) => i.severity === 'error')?.message).toMatch(/only JSON Schema \(\.json\) schema files/);
+  });
+});
+
+describe('item 6: answer steps take text or the model, as NOMOS does', () => {
+  it('accepts RESPOND with text or with the answer in a newly loaded answer step; pinned old snapshots keep requiring answer', async () => {
+    const agent = (await loadAgent(copyFixture('travel-itinery-planner'), { env: {} })).snapshot;
+    const step = 'get_basic_approval';
+    expect(agent.steps.find((s) => s.id === step)?.answerOrText).toBe(true);
+    expect(validateDecision(agent, step, { action: 'RESPOND', response: 'Does this outline work for you?' }, false).ok).toBe(true);
+    expect(validateDecision(agent, step, { action: 'RESPOND', answer: { days: [] } }, false).ok).toBe(true);
+    const neither = validateDecision(agent, step, { action: 'RESPOND' }, false);
+    expect(neither.ok).toBe(false);
+    expect(validateDecision(agent, step, { action: 'RESPOND', answer: { days: 'x' } }, false).ok).toBe(false);
+
+    const pinned = { ...agent, configHash: 'pinned-before', steps: agent.steps.map(({ answerOrText: _, ...s }) => s) };
+    expect(validateDecision(pinned, step, { action: 'RESPOND', response: 'text only' }, false).ok).toBe(false);
   });
 });
 
