@@ -22,13 +22,22 @@ export const LlmConfig = z.object({
   /** Scripted provider: absolute path of the script file. */
   script: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /** NOMOS `kwargs`: extra provider client arguments, as written (keys naming secrets are refused at load). */
+  kwargs: z.record(z.string(), z.unknown()).optional(),
+  /** NOMOS `embedding_model` of this provider. */
+  embeddingModel: z.string().optional(),
 });
 export type LlmConfig = z.infer<typeof LlmConfig>;
 
 export const Route = z.object({ target: z.string(), condition: z.string() });
 export type Route = z.infer<typeof Route>;
 
-export const Example = z.object({ context: z.string().optional(), decision: z.unknown().optional() });
+export const Example = z.object({
+  context: z.string().optional(),
+  decision: z.unknown().optional(),
+  /** NOMOS: `always` | `dynamic` | `never` (absent: as written, NOMOS's default is `dynamic`). */
+  visibility: z.enum(['always', 'dynamic', 'never']).optional(),
+});
 export type Example = z.infer<typeof Example>;
 
 export const Step = z.object({
@@ -38,6 +47,12 @@ export const Step = z.object({
   tools: z.array(z.string()),
   /** JSON Schema of the structured answer for `RESPOND {answer}`; absent for plain-text steps. */
   answerModel: JsonSchema.optional(),
+  /**
+   * With an answer model: RESPOND may carry plain text instead of the answer, as NOMOS's `response: str | Model`
+   * allows. Set for every answer step by configs loaded since NOMOS compatibility; absent in snapshots pinned before,
+   * whose sessions keep requiring `answer` (so their replays do not change).
+   */
+  answerOrText: z.literal(true).optional(),
   examples: z.array(Example),
   quickSuggestions: z.boolean(),
   autoFlow: z.boolean(),
@@ -56,6 +71,13 @@ export const MemoryWindowConfig = z.object({
   maxItems: z.number().int(),
   /** BM25 top-k of older items retrieved against the current user message; 0 turns retrieval off. */
   retrieveK: z.number().int(),
+  /**
+   * Retriever method as written (`bm25` | `embedding`); absent when not written. `embedding` runs BM25 until an
+   * embeddings provider is wired (the loader warns).
+   */
+  retrieverMethod: z.enum(['bm25', 'embedding']).optional(),
+  /** BM25+ tuning (NOMOS/bm25s names): `k1` term saturation, `b` length normalisation, `delta` lower bound. */
+  bm25: z.object({ k1: z.number().optional(), b: z.number().optional(), delta: z.number().optional() }).optional(),
 });
 export type MemoryWindowConfig = z.infer<typeof MemoryWindowConfig>;
 
@@ -113,7 +135,10 @@ export const AGENT_SCHEMA_VERSION = 1;
 
 export const AgentSnapshot = z.object({
   schemaVersion: z.literal(AGENT_SCHEMA_VERSION),
+  /** The agent id: URL-safe (letters, digits, `_`, `-`, `.`); derived from a display name that is not. */
   name: z.string(),
+  /** The name as written, when it differs from the id (e.g. `Nomos Github Bot` → id `nomos-github-bot`). */
+  displayName: z.string().optional(),
   /** Short content hash of the normalised config: the "config version" shown in memo and archive. */
   configHash: z.string(),
   persona: z.string(),
@@ -131,6 +156,12 @@ export const AgentSnapshot = z.object({
   showStepsDescription: z.boolean(),
   memory: MemoryWindowConfig,
   session: SessionLimits,
+  /** NOMOS `max_examples` (NOMOS default 5), when written. */
+  maxExamples: z.number().int().optional(),
+  /** NOMOS `threshold`: least similarity of a dynamic example (NOMOS default 0.5), when written. */
+  exampleThreshold: z.number().optional(),
+  /** NOMOS `embedding_model`, when written. */
+  embeddingModel: LlmConfig.optional(),
 });
 export type AgentSnapshot = z.infer<typeof AgentSnapshot>;
 
