@@ -13,6 +13,7 @@ import ms from 'ms';
 import {
   AGENT_SCHEMA_VERSION,
   AgentSnapshot,
+  type ApprovalPolicy,
   DEFAULT_MEMORY,
   DEFAULT_SESSION_LIMITS,
   type Example,
@@ -61,6 +62,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
   const flows = (raw.flows ?? []).map((flow, i) => normalizeFlow(flow, memory, llms, ['flows', i], issues));
   const session = sessionLimits(raw.session, issues);
   const embeddingModel = raw.embedding_model ? llmConfig(raw.embedding_model, ['embedding_model'], ctx.baseDir, issues) : undefined;
+  const approvals = approvalPolicies(raw.tools, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
   const body: Omit<AgentSnapshot, 'configHash'> = dropUndefined({
     schemaVersion: AGENT_SCHEMA_VERSION,
@@ -73,6 +75,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
     flows,
     llms,
     tools: ctx.tools,
+    ...(approvals ? { approvals } : {}),
     maxErrors: raw.max_errors ?? 3,
     maxIter: raw.max_iter ?? 10,
     showStepsDescription: raw.show_steps_desc ?? false,
@@ -192,6 +195,7 @@ function normalizeStep(
     autoFlow: step.auto_flow ?? false,
     personaOverride: step.overrides?.persona,
     llm: step.overrides?.llm,
+    requiresApproval: step.requires_approval || undefined,
   });
 }
 
@@ -257,6 +261,29 @@ function sessionLimits(raw: RawAgent['session'], issues: PathIssue[]): SessionLi
     maxTurnsPerRun: raw?.max_turns_per_run ?? DEFAULT_SESSION_LIMITS.maxTurnsPerRun,
     maxHistoryBytes: raw?.max_history_bytes ?? DEFAULT_SESSION_LIMITS.maxHistoryBytes,
   };
+}
+
+/**
+ * Approval policies from `tool_defs` (`requires_approval: true`, or `approval: {timeout, on_timeout}`); undefined
+ * when no tool needs approval, so snapshots (and their hashes) of agents without approvals stay as they were.
+ */
+function approvalPolicies(tools: RawAgent['tools'], issues: PathIssue[]): Record<string, ApprovalPolicy> | undefined {
+  const { toolDefs, toolDefsKey } = canonicalTools(tools);
+  const out: Record<string, ApprovalPolicy> = {};
+  for (const [name, def] of Object.entries(toolDefs ?? {})) {
+    if (!def.requires_approval && !def.approval) continue;
+    if (def.requires_approval === false && def.approval) {
+      issues.push({ path: ['tools', toolDefsKey, name, 'requires_approval'], message: 'requires_approval: false contradicts approval:' });
+      continue;
+    }
+    const timeout = def.approval?.timeout;
+    const timeoutMs = typeof timeout === 'string' ? parseDuration(timeout) : timeout;
+    if (typeof timeout === 'string' && timeoutMs === undefined) {
+      issues.push({ path: ['tools', toolDefsKey, name, 'approval', 'timeout'], message: `invalid duration "${timeout}" (examples: 30m, 24h, 2 days, or milliseconds)` });
+    }
+    out[name] = dropUndefined({ timeoutMs, onTimeout: def.approval?.on_timeout ?? 'deny' });
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** Parses a duration with `ms` (`30m`, `24h`, `2 days`); undefined unless a positive whole number of ms results. */

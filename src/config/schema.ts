@@ -106,6 +106,8 @@ export const RawStep = z.strictObject({
   overrides: z.strictObject({ persona: z.string().optional(), llm: z.string().optional() }).optional(),
   /** NOMOS: accepted and ignored (flows are declared by `flows[].enters` / `exits`). */
   flow_id: z.string().optional(),
+  /** Every tool call of this step waits for a human's approval (see README "Approving tool calls"). */
+  requires_approval: z.boolean().optional(),
 });
 export type RawStep = z.infer<typeof RawStep>;
 
@@ -168,12 +170,25 @@ export const RawFlow = z.strictObject({
 });
 export type RawFlow = z.infer<typeof RawFlow>;
 
+/** Duration: milliseconds as a number, or a string such as `30m`, `24h`, `2 days` (parsed with `ms`). */
+export const RawDuration = z.union([z.number().int().positive(), z.string().min(1)]);
+
 /**
  * NOMOS `tool_defs` entry: description and per-argument overrides. `type` is a Python type expression as NOMOS
  * writes it (`int`, `Optional[str]`, `List[str]`, `Literal["a", "b"]`) and becomes the argument's JSON Schema;
- * `default` fills the argument when the model leaves it out.
+ * `default` fills the argument when the model leaves it out. Stepwise adds approval (`requires_approval: true`, or
+ * `approval: {timeout, on_timeout}`; see README "Approving tool calls").
  */
 export const RawToolDef = z.strictObject({
+  requires_approval: z.boolean().optional(),
+  approval: z
+    .strictObject({
+      /** How long a call waits for a decision (no timeout when absent). */
+      timeout: RawDuration.optional(),
+      /** What an expired wait decides (default `deny`). */
+      on_timeout: z.enum(['deny', 'allow']).optional(),
+    })
+    .optional(),
   description: z.string().optional(),
   desc: z.string().optional(),
   args: z
@@ -225,9 +240,6 @@ export const RawTools = z.strictObject({
   servers: z.array(RawNomosServer).optional(),
 });
 export type RawTools = z.infer<typeof RawTools>;
-
-/** Duration: milliseconds as a number, or a string such as `30m`, `24h`, `2 days` (parsed with `ms`). */
-export const RawDuration = z.union([z.number().int().positive(), z.string().min(1)]);
 
 export const RawSession = z.strictObject({
   /** Idle sessions end after this long without a message (default `24h`). */
