@@ -61,8 +61,8 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
   const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], { baseDir: ctx.baseDir, schemas }, issues));
   const flows = (raw.flows ?? []).map((flow, i) => normalizeFlow(flow, memory, llms, ['flows', i], issues));
   const session = sessionLimits(raw.session, issues);
-  const approvals = approvalPolicies(canonicalTools(raw.tools).toolDefs, issues);
   const embeddingModel = raw.embedding_model ? llmConfig(raw.embedding_model, ['embedding_model'], ctx.baseDir, issues) : undefined;
+  const approvals = approvalPolicies(raw.tools, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
   const body: Omit<AgentSnapshot, 'configHash'> = dropUndefined({
     schemaVersion: AGENT_SCHEMA_VERSION,
@@ -267,18 +267,19 @@ function sessionLimits(raw: RawAgent['session'], issues: PathIssue[]): SessionLi
  * Approval policies from `tool_defs` (`requires_approval: true`, or `approval: {timeout, on_timeout}`); undefined
  * when no tool needs approval, so snapshots (and their hashes) of agents without approvals stay as they were.
  */
-function approvalPolicies(toolDefs: NonNullable<RawAgent['tools']>['tool_defs'], issues: PathIssue[]): Record<string, ApprovalPolicy> | undefined {
+function approvalPolicies(tools: RawAgent['tools'], issues: PathIssue[]): Record<string, ApprovalPolicy> | undefined {
+  const { toolDefs, toolDefsKey } = canonicalTools(tools);
   const out: Record<string, ApprovalPolicy> = {};
   for (const [name, def] of Object.entries(toolDefs ?? {})) {
     if (!def.requires_approval && !def.approval) continue;
     if (def.requires_approval === false && def.approval) {
-      issues.push({ path: ['tools', 'tool_defs', name, 'requires_approval'], message: 'requires_approval: false contradicts approval:' });
+      issues.push({ path: ['tools', toolDefsKey, name, 'requires_approval'], message: 'requires_approval: false contradicts approval:' });
       continue;
     }
     const timeout = def.approval?.timeout;
     const timeoutMs = typeof timeout === 'string' ? parseDuration(timeout) : timeout;
     if (typeof timeout === 'string' && timeoutMs === undefined) {
-      issues.push({ path: ['tools', 'tool_defs', name, 'approval', 'timeout'], message: `invalid duration "${timeout}" (examples: 30m, 24h, 2 days, or milliseconds)` });
+      issues.push({ path: ['tools', toolDefsKey, name, 'approval', 'timeout'], message: `invalid duration "${timeout}" (examples: 30m, 24h, 2 days, or milliseconds)` });
     }
     out[name] = dropUndefined({ timeoutMs, onTimeout: def.approval?.on_timeout ?? 'deny' });
   }

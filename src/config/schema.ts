@@ -104,10 +104,10 @@ export const RawStep = z.strictObject({
   quick_suggestions: z.union([z.boolean(), z.array(z.string())]).optional(),
   auto_flow: z.boolean().optional(),
   overrides: z.strictObject({ persona: z.string().optional(), llm: z.string().optional() }).optional(),
-  /** Every tool call of this step waits for a human's approval (see README "Approving tool calls"). */
-  requires_approval: z.boolean().optional(),
   /** NOMOS: accepted and ignored (flows are declared by `flows[].enters` / `exits`). */
   flow_id: z.string().optional(),
+  /** Every tool call of this step waits for a human's approval (see README "Approving tool calls"). */
+  requires_approval: z.boolean().optional(),
 });
 export type RawStep = z.infer<typeof RawStep>;
 
