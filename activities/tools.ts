@@ -111,8 +111,11 @@ interface RegisteredTool {
  */
 export class ToolRegistry {
   private readonly tools = new Map<string, RegisteredTool>();
+  private readonly sources: { close(): Promise<void> }[];
 
-  constructor(definitions: ToolDefinition[], options: { descriptors?: ToolDescriptor[] } = {}) {
+  /** `options.sources`: connections the tools use (MCP servers), closed by {@link close}. */
+  constructor(definitions: ToolDefinition[], options: { descriptors?: ToolDescriptor[]; sources?: { close(): Promise<void> }[] } = {}) {
+    this.sources = options.sources ?? [];
     for (const definition of definitions) {
       const problem = checkToolDefinition(definition);
       if (problem) throw new Error(problem);
@@ -130,6 +133,11 @@ export class ToolRegistry {
   /** Descriptors of every tool, in registration order. */
   descriptors(): ToolDescriptor[] {
     return [...this.tools.values()].map((t) => t.descriptor);
+  }
+
+  /** Closes the tools' connections (stops stdio MCP servers). Never throws. */
+  async close(): Promise<void> {
+    await Promise.all(this.sources.map((s) => s.close().catch(() => undefined)));
   }
 
   /** Whether a tool of this name is registered. */

@@ -85,12 +85,14 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system?: string;
 
 /**
  * Pure converter: a {@link DecideRequest} to a Messages API request with the forced `decision` tool;
- * `max_tokens` = `llm.maxTokens` ?? {@link DEFAULT_ANTHROPIC_MAX_TOKENS}.
+ * `max_tokens` = `llm.maxTokens` ?? {@link DEFAULT_ANTHROPIC_MAX_TOKENS}; `llm.kwargs` (NOMOS `kwargs`: `temperature`,
+ * `top_p`, `max_tokens`, ...) are merged over those.
  */
 export function toAnthropicRequest(req: DecideRequest): Anthropic.MessageCreateParamsNonStreaming {
   return {
     model: req.llm.model ?? '',
     max_tokens: req.llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+    ...(req.llm.kwargs ?? {}),
     ...toAnthropicMessages(req.messages),
     tools: [{ name: DECISION_TOOL, description: DECISION_TOOL_DESCRIPTION, input_schema: toAnthropicInputSchema(req.schema) }],
     tool_choice: { type: 'tool', name: DECISION_TOOL },
@@ -181,6 +183,7 @@ export class AnthropicModel implements DecisionModel {
         {
           model: this.#llm.model ?? '',
           max_tokens: this.#llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+          ...(this.#llm.kwargs ?? {}),
           system: prompt.system,
           messages: [{ role: 'user', content: prompt.user }],
         },

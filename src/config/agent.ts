@@ -22,6 +22,10 @@ export const LlmConfig = z.object({
   /** Scripted provider: absolute path of the script file. */
   script: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /** Extra request parameters (NOMOS `kwargs`), merged into every request to this model. */
+  kwargs: z.record(z.string(), z.unknown()).optional(),
+  /** Embeddings model of this provider (NOMOS `embedding_model`). */
+  embeddingModel: z.string().optional(),
 });
 export type LlmConfig = z.infer<typeof LlmConfig>;
 
@@ -115,6 +119,8 @@ export const AgentSnapshot = z.object({
   showStepsDescription: z.boolean(),
   memory: MemoryWindowConfig,
   session: SessionLimits,
+  /** Agent-level embeddings model (NOMOS `embedding_model`); absent when not configured. */
+  embedding: LlmConfig.optional(),
 });
 export type AgentSnapshot = z.infer<typeof AgentSnapshot>;
 

@@ -9,12 +9,14 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { importToolModule, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
+import { expandToolGroups, loadExternalTools } from '../../activities/tools-external.js';
+import type { McpToolSource } from '../../activities/tools-mcp.js';
+import { checkToolDefinition, importToolModule, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { ToolDefinition } from '../tools.js';
 import type { AgentSnapshot, ToolDescriptor } from './agent.js';
 import { interpolateDocument } from './interpolate.js';
-import { applyToolDefs, normalizeAgent } from './normalize.js';
+import { applyToolDefs, llmEntries, normalizeAgent } from './normalize.js';
 import { RawAgent } from './schema.js';
 import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from './validate.js';
 
@@ -39,6 +41,8 @@ export interface AgentValidation {
 }
 
 interface Analysis extends AgentValidation {
+  /** Connected MCP servers: handed to the registry, or closed when the analysis fails / only validates. */
+  sources?: McpToolSource[];
   definitions?: ToolDefinition[];
   descriptors?: ToolDescriptor[];
   namePosition?: { line?: number; column?: number };
@@ -63,7 +67,8 @@ const hasErrors = (issues: ConfigIssue[]) => issues.some((i) => i.severity === '
  * @param path the YAML file; issues name it as given.
  */
 export async function validateAgentFile(path: string, options: LoadOptions = {}): Promise<AgentValidation> {
-  const { snapshot, issues } = await analyzeAgentFile(path, options.env ?? process.env);
+  const { snapshot, issues, sources } = await analyzeAgentFile(path, options.env ?? process.env);
+  await closeSources(sources);
   return snapshot ? { snapshot, issues } : { issues };
 }
 
@@ -75,6 +80,7 @@ export async function validateAgentFile(path: string, options: LoadOptions = {})
  */
 export async function loadAgent(path: string, options: LoadOptions = {}): Promise<LoadedAgent> {
   const analysis = await analyzeAgentFile(path, options.env ?? process.env);
+  if (!analysis.snapshot) await closeSources(analysis.sources);
   return toLoaded(path, analysis);
 }
 
@@ -88,7 +94,10 @@ export async function loadAgent(path: string, options: LoadOptions = {}): Promis
 export async function loadAgents(pathsOrDirs: string[], options: LoadOptions = {}): Promise<LoadedAgent[]> {
   const { files, issues } = await checkAgentFiles(pathsOrDirs, options);
   const errors = issues.filter((i) => i.severity === 'error');
-  if (errors.length > 0) throw new ConfigError(errors);
+  if (errors.length > 0) {
+    for (const f of files) await closeSources(f.analysis.sources);
+    throw new ConfigError(errors);
+  }
   return files.map((f) => toLoaded(f.file, f.analysis));
 }
 
@@ -109,6 +118,7 @@ export async function validateAgentFiles(
   options: LoadOptions = {},
 ): Promise<{ files: FileValidation[]; issues: ConfigIssue[] }> {
   const checked = await checkAgentFiles(pathsOrDirs, options);
+  for (const { analysis } of checked.files) await closeSources(analysis.sources);
   const files = checked.files.map(({ file, analysis }) =>
     analysis.snapshot ? { file, snapshot: analysis.snapshot, issues: analysis.issues } : { file, issues: analysis.issues },
   );
@@ -192,7 +202,7 @@ function toLoaded(path: string, analysis: Analysis): LoadedAgent {
   if (errors.length > 0 || !analysis.snapshot) throw new ConfigError(errors);
   return {
     snapshot: analysis.snapshot,
-    tools: new ToolRegistry(analysis.definitions ?? [], { descriptors: analysis.descriptors }),
+    tools: new ToolRegistry(analysis.definitions ?? [], { descriptors: analysis.descriptors, sources: analysis.sources }),
     warnings: analysis.issues.filter((i) => i.severity === 'warning'),
     file: resolve(path),
   };
@@ -245,26 +255,39 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
 
   const tools = await loadToolFiles(raw, baseDir);
   issues.push(...tools.issues.map((i) => locator.toIssue(i)));
-  if (raw.tools?.mcp_servers !== undefined) {
-    issues.push(locator.toIssue({ path: ['tools', 'mcp_servers'], at: 'key', severity: 'warning', message: 'MCP tool sources are not supported yet; ignored' }));
-  }
-  if (raw.tools?.external_tools !== undefined) {
-    issues.push(locator.toIssue({ path: ['tools', 'external_tools'], at: 'key', severity: 'warning', message: 'external_tools are not supported; ignored' }));
+  const external = await loadExternalTools(raw, baseDir);
+  const sources = external.sources;
+  issues.push(...external.issues.map((i) => locator.toIssue(i)));
+  if (external.issues.length > 0) tools.failed = true;
+  for (const def of external.definitions) {
+    const problem = checkToolDefinition(def);
+    if (problem || tools.definitions.some((d) => d.name === def.name)) {
+      issues.push(locator.toIssue({ path: ['tools'], message: problem ?? `duplicate tool name "${def.name}" (external tool and tool module)` }));
+      tools.failed = true;
+      continue;
+    }
+    tools.definitions.push(def);
+    tools.descriptors.push({ name: def.name, description: def.description, parameters: toolParametersJsonSchema(def.parameters) });
   }
   const applied = tools.failed
     ? { descriptors: tools.descriptors, issues: [] }
     : applyToolDefs(tools.descriptors, raw.tools?.tool_defs);
   issues.push(...applied.issues.map((i) => locator.toIssue(i)));
 
-  const normalized = normalizeAgent(raw, { baseDir, tools: applied.descriptors });
+  const expanded = expandToolGroups(raw, external.groups, new Set(tools.descriptors.map((d) => d.name)));
+  const normalized = normalizeAgent(expanded, { baseDir, tools: applied.descriptors });
   issues.push(...normalized.issues.map((i) => locator.toIssue(i)));
-  const llmNames = new Set(typeof (raw.llm as { provider?: unknown }).provider === 'string' ? ['global'] : Object.keys(raw.llm));
+  const llmNames = new Set(llmEntries(raw).map(([name]) => name));
   const toolNames = tools.failed ? undefined : new Set(tools.descriptors.map((d) => d.name));
-  issues.push(...crossReferenceIssues(raw, { llmNames, toolNames }).map((i) => locator.toIssue(i)));
+  issues.push(...crossReferenceIssues(expanded, { llmNames, toolNames }).map((i) => locator.toIssue(i)));
 
   byLine(issues);
-  if (hasErrors(issues) || !normalized.snapshot) return { issues, namePosition };
-  return { snapshot: normalized.snapshot, definitions: tools.definitions, descriptors: applied.descriptors, issues, namePosition };
+  if (hasErrors(issues) || !normalized.snapshot) return { issues, namePosition, sources };
+  return { snapshot: normalized.snapshot, definitions: tools.definitions, descriptors: applied.descriptors, issues, namePosition, sources };
+}
+
+async function closeSources(sources: McpToolSource[] | undefined): Promise<void> {
+  await Promise.all((sources ?? []).map((s) => s.close()));
 }
 
 /** Sorts issues in place by line, then column (stable: same-place issues keep their order). */

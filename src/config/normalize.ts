@@ -24,7 +24,7 @@ import {
   type ToolDescriptor,
 } from './agent.js';
 import { normalizeAnswerModel } from './answer-model.js';
-import type { RawAgent, RawFlow, RawLlmConfig, RawStep } from './schema.js';
+import { DEFAULT_LLM, type RawAgent, type RawFlow, type RawLlmConfig, type RawStep } from './schema.js';
 import type { KeyPath, PathIssue } from './validate.js';
 
 type RawMemory = NonNullable<RawAgent['memory']>;
@@ -71,6 +71,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
     showStepsDescription: raw.show_steps_desc ?? false,
     memory,
     session,
+    ...(raw.embedding_model ? { embedding: toLlmConfig(raw.embedding_model, undefined) } : {}),
   };
   const snapshot = AgentSnapshot.parse({ ...body, configHash: configHash(body) });
   return { snapshot, issues };
@@ -92,11 +93,17 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
-function normalizeLlms(raw: RawAgent, baseDir: string, issues: PathIssue[]): Record<string, LlmConfig> {
+/** The `llm:` section as `[name, config, path]` entries; {@link DEFAULT_LLM} as `global` when it is absent. */
+export function llmEntries(raw: RawAgent): [string, RawLlmConfig, KeyPath][] {
+  if (raw.llm === undefined) return [['global', { ...DEFAULT_LLM }, ['llm']]];
   const single = typeof (raw.llm as { provider?: unknown }).provider === 'string';
-  const entries: [string, RawLlmConfig, KeyPath][] = single
+  return single
     ? [['global', raw.llm as RawLlmConfig, ['llm']]]
     : Object.entries(raw.llm as Record<string, RawLlmConfig>).map(([name, c]) => [name, c, ['llm', name]]);
+}
+
+function normalizeLlms(raw: RawAgent, baseDir: string, issues: PathIssue[]): Record<string, LlmConfig> {
+  const entries = llmEntries(raw);
   const out: Record<string, LlmConfig> = {};
   for (const [name, c, path] of entries) {
     let script: string | undefined;
@@ -104,18 +111,24 @@ function normalizeLlms(raw: RawAgent, baseDir: string, issues: PathIssue[]): Rec
       script = resolve(baseDir, c.script);
       if (!existsSync(script)) issues.push({ path: [...path, 'script'], message: `script file ${c.script} not found (looked at ${script})` });
     }
-    out[name] = dropUndefined({
-      provider: c.provider,
-      model: c.model,
-      baseUrl: c.base_url,
-      apiKeyEnv: c.api_key_env,
-      temperature: c.temperature,
-      maxTokens: c.max_tokens,
-      script,
-      headers: c.headers,
-    });
+    out[name] = toLlmConfig(c, script);
   }
   return out;
+}
+
+function toLlmConfig(c: RawLlmConfig, script: string | undefined): LlmConfig {
+  return dropUndefined({
+    provider: c.provider,
+    model: c.model,
+    baseUrl: c.base_url,
+    apiKeyEnv: c.api_key_env,
+    temperature: c.temperature,
+    maxTokens: c.max_tokens,
+    script,
+    headers: c.headers,
+    kwargs: c.kwargs,
+    embeddingModel: c.embedding_model,
+  });
 }
 
 function normalizeStep(step: RawStep, path: KeyPath, baseDir: string, issues: PathIssue[]): Step {
