@@ -39,10 +39,10 @@ describe.each(['stdio', 'streamable HTTP'] as const)('MCP server-everything over
     expect(echo).toMatchObject({ ok: true, result: 'Echo: hi there' });
     const sum = await registry.run({ ...ctx, tool: 'everything__get-sum', arguments: { a: 2, b: 40 } }, signal);
     expect(sum.ok).toBe(true);
-    expect(JSON.stringify(sum.result)).toContain('42');
+    expect(sum.ok && JSON.stringify(sum.result)).toContain('42');
     const structured = await registry.run({ ...ctx, tool: 'everything__get-structured-content', arguments: { location: 'New York' } }, signal);
     expect(structured.ok).toBe(true);
-    expect(structured.result).toHaveProperty('temperature');
+    expect(structured.ok && structured.result).toHaveProperty('temperature');
     const bad = await registry.run({ ...ctx, tool: 'everything__get-sum', arguments: { a: 'two' } }, signal);
     expect(bad).toMatchObject({ ok: false });
     expect(bad.ok === false && bad.error).toContain('invalid arguments for everything__get-sum');
