@@ -5,10 +5,12 @@
  *   each `"<METHOD> <path>"` relative to the tag's URL.
  * - `@mcp/<http(s) url>` with `name` → the MCP server's tools over streamable HTTP, named `<name>__<tool>`.
  * - `tools.mcp_servers[]` → MCP servers over stdio (`command`) or streamable HTTP (`url`), same naming.
+ * - NOMOS `tools.servers[]` (`name`, `url`, `path`, `transport`, `use`, `exclude`) → MCP servers over streamable
+ *   HTTP (SSE when `transport` says `sse`).
  * - `@pkg`, `@crewai`, `@langchain` → a config error naming the tool and the way forward (Python-only sources).
  *
- * A step may list a source's group name (the `@mcp` `name`, an `mcp_servers` name, or an `@api` `name` with `map`)
- * to get all of its tools.
+ * A step may list a source's group name (an MCP server name, or an `@api` `name` with `map`) to get all of its tools;
+ * NOMOS's `@mcp/<server>` and `@mcp/<server>/<tool>` step entries work too.
  */
 import { resolve } from 'node:path';
 import { parseDuration } from '../src/config/normalize.js';
@@ -16,7 +18,7 @@ import type { RawAgent, RawExternalTool } from '../src/config/schema.js';
 import type { PathIssue } from '../src/config/validate.js';
 import type { ToolDefinition } from '../src/tools.js';
 import { httpTool, type HttpMethod, type HttpToolSpec } from './tools-http.js';
-import { McpToolSource, type McpServerConfig } from './tools-mcp.js';
+import { MCP_TOOL_SEPARATOR, McpToolSource, type McpServerConfig } from './tools-mcp.js';
 
 /** Tags NOMOS runs in Python; Stepwise cannot load them. */
 export const PYTHON_ONLY_TAGS = ['pkg', 'crewai', 'langchain'] as const;
@@ -52,6 +54,14 @@ export async function loadExternalTools(raw: RawAgent, baseDir: string): Promise
       out.definitions.push(...resolved.specs.map(httpTool));
       if (resolved.group) out.groups[resolved.group] = resolved.specs.map((s) => s.name);
     } else if (resolved?.kind === 'mcp') servers.push([resolved.server, path]);
+  });
+  (tools.servers ?? []).forEach((s, i) => {
+    // NOMOS `tools.servers`: `url` (+ `path`), `use` (allow-list), `exclude` (deny-list; applied after listing).
+    const url = s.path ? `${s.url.replace(/\/+$/, '')}/${s.path.replace(/^\/+/, '')}` : s.url;
+    servers.push([
+      { name: s.name, url, ...(s.transport ? { transport: s.transport } : {}), ...(s.use ? { tools: s.use } : {}), ...(s.exclude ? { exclude: s.exclude } : {}) },
+      ['tools', 'servers', i],
+    ]);
   });
   (tools.mcp_servers ?? []).forEach((s, i) => {
     servers.push([{ ...s, ...(s.cwd ? { cwd: resolve(baseDir, s.cwd) } : {}) }, ['tools', 'mcp_servers', i]]);
@@ -160,7 +170,8 @@ function resolveApiTool(entry: RawExternalTool, target: string, path: (string | 
   }
   const specs: HttpToolSpec[] = [];
   for (const [toolName, endpoint] of Object.entries(entry.map)) {
-    const m = /^(?:(GET|POST|PUT|PATCH|DELETE)\s*\/?\s*)?(.*)$/i.exec(endpoint.trim())!;
+    // `"GET /orders/{id}"`, or NOMOS's `"/GET/orders/{id}"`; a bare path uses the entry's method.
+    const m = /^\/?(?:(GET|POST|PUT|PATCH|DELETE)(?:\s+|\/))?(.*)$/i.exec(endpoint.trim())!;
     const url = `${target.replace(/\/+$/, '')}/${m[2]!.replace(/^\/+/, '')}`;
     const toolMethod = (m[1]?.toUpperCase() ?? method) as HttpMethod;
     specs.push({ name: toolName, description: `${toolMethod} ${url}`, method: toolMethod, url, ...common });
@@ -173,9 +184,14 @@ function resolveApiTool(entry: RawExternalTool, target: string, path: (string | 
  * they stand for. Names that are both a tool and a group stay a tool.
  */
 export function expandToolGroups(raw: RawAgent, groups: Record<string, string[]>, toolNames: ReadonlySet<string>): RawAgent {
-  if (Object.keys(groups).length === 0) return raw;
-  const expand = (list: string[] | undefined) =>
-    list && [...new Set(list.flatMap((t) => (!toolNames.has(t) && groups[t] ? groups[t]! : [t])))];
+  const expandOne = (t: string): string[] => {
+    if (toolNames.has(t)) return [t];
+    // NOMOS names MCP tools in steps as `@mcp/<server>` (all its tools) or `@mcp/<server>/<tool>`.
+    const nomos = /^@mcp\/([^/]+)(?:\/(.+))?$/.exec(t);
+    if (nomos) return nomos[2] ? [`${nomos[1]}${MCP_TOOL_SEPARATOR}${nomos[2]}`] : (groups[nomos[1]!] ?? [t]);
+    return groups[t] ?? [t];
+  };
+  const expand = (list: string[] | undefined) => list && [...new Set(list.flatMap(expandOne))];
   return {
     ...raw,
     steps: raw.steps.map((s) => ({

@@ -1,12 +1,13 @@
 /**
  * Model Context Protocol servers as tool sources (Node), through the official `@modelcontextprotocol/sdk` client:
- * stdio (`command` + `args`, a child process) or streamable HTTP (`url`).
+ * stdio (`command` + `args`, a child process) or streamable HTTP (`url`; the legacy SSE transport when asked).
  *
  * {@link McpToolSource.connect} connects and lists the server's tools (at agent load, i.e. worker start); each tool
  * becomes a {@link ToolDefinition} named `<server>__<tool>` whose `execute` sends `tools/call`, so MCP tools run in
  * the `runTool` activity like any other tool. Tool errors (`isError`) become tool errors the model sees.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -36,6 +37,10 @@ export interface McpServerConfig {
   headers?: Record<string, string>;
   /** Only these tools (server-side names); default all. */
   tools?: string[];
+  /** Not these tools (NOMOS `exclude`). */
+  exclude?: string[];
+  /** HTTP transport as NOMOS writes it: anything containing `sse` uses the legacy SSE transport. */
+  transport?: string;
 }
 
 interface McpToolInfo {
@@ -76,7 +81,7 @@ export class McpToolSource {
       if (missing.length > 0) {
         throw new Error(`has no tool ${missing.join(', ')} (it offers: ${tools.map((t) => t.name).join(', ')})`);
       }
-      source.#tools = config.tools ? tools.filter((t) => config.tools!.includes(t.name)) : tools;
+      source.#tools = tools.filter((t) => (!config.tools || config.tools.includes(t.name)) && !config.exclude?.includes(t.name));
       return source;
     } catch (err) {
       await source.close();
@@ -139,6 +144,9 @@ export class McpToolSource {
 
   #transport(): Transport {
     const c = this.config;
+    if (c.url && /sse/i.test(c.transport ?? '')) {
+      return new SSEClientTransport(new URL(c.url), c.headers ? { requestInit: { headers: c.headers } } : undefined);
+    }
     if (c.url) {
       return new StreamableHTTPClientTransport(new URL(c.url), c.headers ? { requestInit: { headers: c.headers } } : undefined);
     }

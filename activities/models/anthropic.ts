@@ -13,6 +13,7 @@ import type { ChatMessage, DecideRequest, DecideResult, SummarizeRequest } from 
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
 import { buildSummaryPrompt, finishSummary } from './output.js';
+import { splitKwargs } from './providers.js';
 
 /** Name of the forced tool that carries the decision. */
 export const DECISION_TOOL = 'decision';
@@ -92,7 +93,7 @@ export function toAnthropicRequest(req: DecideRequest): Anthropic.MessageCreateP
   return {
     model: req.llm.model ?? '',
     max_tokens: req.llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
-    ...(req.llm.kwargs ?? {}),
+    ...splitKwargs(req.llm.kwargs).request,
     ...toAnthropicMessages(req.messages),
     tools: [{ name: DECISION_TOOL, description: DECISION_TOOL_DESCRIPTION, input_schema: toAnthropicInputSchema(req.schema) }],
     tool_choice: { type: 'tool', name: DECISION_TOOL },
@@ -183,7 +184,7 @@ export class AnthropicModel implements DecisionModel {
         {
           model: this.#llm.model ?? '',
           max_tokens: this.#llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
-          ...(this.#llm.kwargs ?? {}),
+          ...splitKwargs(this.#llm.kwargs).request,
           system: prompt.system,
           messages: [{ role: 'user', content: prompt.user }],
         },

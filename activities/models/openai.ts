@@ -11,7 +11,7 @@ import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/en
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
 import { buildSummaryPrompt, finishSummary, parseDecisionText } from './output.js';
-import { createOpenAIClient, PROVIDER_PRESETS } from './providers.js';
+import { createOpenAIClient, PROVIDER_PRESETS, splitKwargs } from './providers.js';
 
 export { OPENAI_TIMEOUT_MS } from './providers.js';
 
@@ -32,7 +32,8 @@ export function toOpenAISchema(schema: Record<string, unknown>): Record<string, 
  * Pure converter: a {@link DecideRequest} to a Chat Completions request body. `temperature` and the token limit are
  * set only when configured; the limit is `max_completion_tokens` for `openai` and `azure` (what current OpenAI models
  * accept) and `max_tokens` for the other OpenAI-compatible providers. `llm.kwargs` (NOMOS `kwargs`) are merged last,
- * so they can set any other request parameter (`top_p`, `seed`, `max_tokens`, ...).
+ * so they can set any other request parameter (`top_p`, `seed`, `max_tokens`, ...); client keys (`CLIENT_KWARGS`:
+ * `base_url`, `timeout`, ...) configure the client instead.
  */
 export function toOpenAIRequest(req: DecideRequest): OpenAI.ChatCompletionCreateParamsNonStreaming {
   return {
@@ -184,6 +185,6 @@ function samplingParams(llm: LlmConfig): { temperature?: number; max_tokens?: nu
   return {
     ...(llm.temperature !== undefined ? { temperature: llm.temperature } : {}),
     ...(llm.maxTokens !== undefined ? { [PROVIDER_PRESETS[llm.provider].tokenLimitField]: llm.maxTokens } : {}),
-    ...(llm.kwargs ?? {}),
+    ...splitKwargs(llm.kwargs).request,
   };
 }

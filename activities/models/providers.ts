@@ -129,18 +129,39 @@ export const PROVIDER_PRESETS: Record<LlmProvider, ProviderPreset> = {
   scripted: { sdk: 'none', keyVariables: [], keyRequired: false, tokenLimitField: 'max_tokens', docs: 'README "Scripted models"' },
 };
 
+/**
+ * `llm.kwargs` keys that configure the SDK client rather than the request: NOMOS passes its `kwargs` to the provider
+ * client's constructor (`OpenAI(**kwargs)`), so these keep their NOMOS meaning. `timeout` is in seconds, as in the
+ * Python SDKs. Every other key is a request parameter.
+ */
+export const CLIENT_KWARGS = ['base_url', 'organization', 'project', 'timeout', 'api_version', 'azure_endpoint'] as const;
+
+/** Splits `llm.kwargs` into client options ({@link CLIENT_KWARGS}) and request parameters. */
+export function splitKwargs(kwargs: Record<string, unknown> | undefined): {
+  client: Partial<Record<(typeof CLIENT_KWARGS)[number], unknown>>;
+  request: Record<string, unknown>;
+} {
+  const client: Record<string, unknown> = {};
+  const request: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(kwargs ?? {})) ((CLIENT_KWARGS as readonly string[]).includes(k) ? client : request)[k] = v;
+  return { client, request };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+
 /** Azure OpenAI data-plane API version used when `OPENAI_API_VERSION` is unset (a GA version). */
 export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 
-/** The base URL requests go to: `llm.baseUrl`, else the preset's (undefined: the SDK default). */
+/** The base URL requests go to: `llm.baseUrl`, `kwargs.base_url`, else the preset's (undefined: the SDK default). */
 export function providerBaseUrl(llm: LlmConfig): string | undefined {
-  return llm.baseUrl ?? PROVIDER_PRESETS[llm.provider].baseUrl;
+  return llm.baseUrl ?? str(llm.kwargs?.base_url) ?? PROVIDER_PRESETS[llm.provider].baseUrl;
 }
 
 /**
- * The `openai` SDK client for an OpenAI-speaking provider: `AzureOpenAI` for `azure` (endpoint from `llm.baseUrl` or
- * `AZURE_OPENAI_ENDPOINT`, API version from `OPENAI_API_VERSION`, default {@link DEFAULT_AZURE_API_VERSION}), else
- * `OpenAI` at {@link providerBaseUrl}. SDK retries off (Temporal retries), 10-minute request timeout.
+ * The `openai` SDK client for an OpenAI-speaking provider: `AzureOpenAI` for `azure` (endpoint from `llm.baseUrl`,
+ * `kwargs.azure_endpoint` or `AZURE_OPENAI_ENDPOINT`; API version from `kwargs.api_version` or `OPENAI_API_VERSION`,
+ * default {@link DEFAULT_AZURE_API_VERSION}), else `OpenAI` at {@link providerBaseUrl}. SDK retries off (Temporal
+ * retries); request timeout `kwargs.timeout` seconds, default 10 minutes; `kwargs.organization` / `project` passed on.
  *
  * @throws Error when `azure` has no endpoint (the caller turns it into a non-retryable INVALID_CONFIG).
  */
@@ -148,17 +169,21 @@ export function createOpenAIClient(
   llm: LlmConfig,
   deps: { apiKey: string; env: NodeJS.ProcessEnv; fetch?: typeof fetch },
 ): OpenAI {
+  const { client } = splitKwargs(llm.kwargs);
+  const timeoutSeconds = typeof client.timeout === 'number' && client.timeout > 0 ? client.timeout : undefined;
   const common = {
     apiKey: deps.apiKey,
     maxRetries: 0,
-    timeout: OPENAI_TIMEOUT_MS,
+    timeout: timeoutSeconds ? Math.round(timeoutSeconds * 1000) : OPENAI_TIMEOUT_MS,
+    ...(str(client.organization) ? { organization: str(client.organization) } : {}),
+    ...(str(client.project) ? { project: str(client.project) } : {}),
     ...(llm.headers ? { defaultHeaders: llm.headers } : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   };
   if (llm.provider === 'azure') {
-    const endpoint = llm.baseUrl ?? deps.env.AZURE_OPENAI_ENDPOINT?.trim();
+    const endpoint = llm.baseUrl ?? str(client.azure_endpoint) ?? deps.env.AZURE_OPENAI_ENDPOINT?.trim();
     if (!endpoint) throw new Error('the azure provider needs `base_url` or AZURE_OPENAI_ENDPOINT (https://<resource>.openai.azure.com)');
-    const apiVersion = deps.env.OPENAI_API_VERSION?.trim() || DEFAULT_AZURE_API_VERSION;
+    const apiVersion = str(client.api_version) ?? (deps.env.OPENAI_API_VERSION?.trim() || DEFAULT_AZURE_API_VERSION);
     // No fixed `deployment`: the SDK routes each request to `/deployments/<body.model>/...` (chat and embeddings differ).
     return new AzureOpenAI({ ...common, endpoint, apiVersion });
   }

@@ -119,8 +119,8 @@ export const AgentSnapshot = z.object({
   showStepsDescription: z.boolean(),
   memory: MemoryWindowConfig,
   session: SessionLimits,
-  /** Agent-level embeddings model (NOMOS `embedding_model`); absent when not configured. */
-  embedding: LlmConfig.optional(),
+  /** NOMOS `embedding_model`, when written. */
+  embeddingModel: LlmConfig.optional(),
 });
 export type AgentSnapshot = z.infer<typeof AgentSnapshot>;
 

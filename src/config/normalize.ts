@@ -71,7 +71,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
     showStepsDescription: raw.show_steps_desc ?? false,
     memory,
     session,
-    ...(raw.embedding_model ? { embedding: toLlmConfig(raw.embedding_model, undefined) } : {}),
+    ...(raw.embedding_model ? { embeddingModel: toLlmConfig(raw.embedding_model, undefined) } : {}),
   };
   const snapshot = AgentSnapshot.parse({ ...body, configHash: configHash(body) });
   return { snapshot, issues };

@@ -230,6 +230,17 @@ export const RawMcpServer = z
   });
 export type RawMcpServer = z.infer<typeof RawMcpServer>;
 
+/** NOMOS MCP server entry under `tools.servers` (`name`, `url`, `path`, `transport`, `use`, `exclude`). */
+export const RawNomosServer = z.strictObject({
+  type: z.string().optional(),
+  name: z.string().min(1),
+  url: z.string().min(1),
+  path: z.string().optional(),
+  transport: z.string().optional(),
+  use: z.array(z.string()).optional(),
+  exclude: z.array(z.string()).optional(),
+});
+
 export const RawTools = z.strictObject({
   tool_files: z.array(z.string().min(1)).optional(),
   tool_defs: z.record(z.string(), RawToolDef).optional(),
@@ -237,6 +248,8 @@ export const RawTools = z.strictObject({
   external_tools: z.array(RawExternalTool).optional(),
   /** NOMOS alias of `external_tools`. */
   ext: z.array(RawExternalTool).optional(),
+  /** NOMOS MCP servers (HTTP). */
+  servers: z.array(RawNomosServer).optional(),
 });
 
 /** Duration: milliseconds as a number, or a string such as `30m`, `24h`, `2 days` (parsed with `ms`). */

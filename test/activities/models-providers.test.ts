@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createModel, NO_KEY_PLACEHOLDER, resolveApiKey } from '../../activities/models/model.js';
-import { OpenAIModel } from '../../activities/models/openai.js';
+import { OpenAIModel, toOpenAIRequest } from '../../activities/models/openai.js';
 import { DEFAULT_AZURE_API_VERSION, PROVIDER_PRESETS, providerBaseUrl } from '../../activities/models/providers.js';
 import type { LlmConfig } from '../../src/config/agent.js';
 import type { LlmProvider } from '../../src/config/schema.js';
@@ -47,6 +47,17 @@ describe('provider presets', () => {
 
   it('base_url overrides the preset URL', () => {
     expect(providerBaseUrl({ provider: 'ollama', model: 'm', baseUrl: 'http://gpu:11434/v1' })).toBe('http://gpu:11434/v1');
+  });
+
+  it('NOMOS client kwargs configure the client (base_url, timeout in seconds, organization), not the request', () => {
+    const llm: LlmConfig = { provider: 'ollama', model: 'm', kwargs: { base_url: 'http://gpu:11434/v1', timeout: 30, organization: 'org-1', top_p: 0.4 } };
+    const model = createModel(llm, { env: {} }) as OpenAIModel;
+    expect(model.client.baseURL).toBe('http://gpu:11434/v1');
+    expect(model.client.timeout).toBe(30_000);
+    expect(model.client.organization).toBe('org-1');
+    const body = toOpenAIRequest(sampleDecideRequest(llm)) as unknown as Record<string, unknown>;
+    expect(body.top_p).toBe(0.4);
+    for (const key of ['base_url', 'timeout', 'organization']) expect(body).not.toHaveProperty(key);
   });
 
   it('azure without an endpoint is a non-retryable config error', async () => {

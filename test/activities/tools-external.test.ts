@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpTool, httpToolParameters } from '../../activities/tools-http.js';
 import { ToolRegistry } from '../../activities/tools.js';
 import { loadAgent, validateAgentFile } from '../../src/config/load.js';
-import { everythingStdio } from '../support/mcp-everything.js';
+import { everythingStdio, startEverythingHttp } from '../support/mcp-everything.js';
 
 const ctx = { sessionId: 's1', stepId: 'start', agentName: 'a', callId: 't1.1' };
 const signal = new AbortController().signal;
@@ -143,6 +143,42 @@ describe('external_tools and mcp_servers in agent YAML', () => {
       expect(seen.at(-1)!.method).toBe('DELETE');
     } finally {
       await loaded.tools.close();
+    }
+  }, 60_000);
+
+  it('accepts NOMOS forms: tools.servers (url + path, use/exclude), @mcp/<server>[/<tool>] in steps, /METHOD/path maps', async () => {
+    const http = await startEverythingHttp();
+    try {
+      const file = await agentFile(
+        'nomos',
+        [
+          '  servers:',
+          '    - name: everything',
+          `      url: ${JSON.stringify(http.url.replace(/\/mcp$/, ''))}`,
+          '      path: /mcp',
+          '      exclude: [get-env]',
+          '  ext:',
+          `    - tag: "@api/${base}"`,
+          '      map: { get_order: "/GET/orders/{order_id}" }',
+        ].join('\n'),
+        '["@mcp/everything/echo", get_order]',
+      );
+      const loaded = await loadAgent(file);
+      try {
+        expect(loaded.snapshot.steps[0]!.tools).toEqual(['everything__echo', 'get_order']);
+        const names = loaded.snapshot.tools.map((t) => t.name);
+        expect(names).toContain('everything__get-sum');
+        expect(names).not.toContain('everything__get-env');
+        const echo = await loaded.tools.run({ ...ctx, tool: 'everything__echo', arguments: { message: 'via nomos' } }, signal);
+        expect(echo).toMatchObject({ ok: true, result: 'Echo: via nomos' });
+        const order = await loaded.tools.run({ ...ctx, tool: 'get_order', arguments: { order_id: '12' } }, signal);
+        expect(order).toMatchObject({ ok: true, result: { path: '/orders/12' } });
+        expect(seen.at(-1)!.method).toBe('GET');
+      } finally {
+        await loaded.tools.close();
+      }
+    } finally {
+      await http.stop();
     }
   }, 60_000);
 
