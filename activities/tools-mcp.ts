@@ -6,10 +6,8 @@
  * becomes a {@link ToolDefinition} named `<server>__<tool>` whose `execute` sends `tools/call`, so MCP tools run in
  * the `runTool` activity like any other tool. Tool errors (`isError`) become tool errors the model sees.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+// The SDK is imported on first connect, so workers whose agents declare no MCP server never load it (start-up time).
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ToolDefinition } from '../src/tools.js';
 
@@ -133,8 +131,9 @@ export class McpToolSource {
   }
 
   async #connect(): Promise<void> {
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const client = new Client({ name: 'stepwise', version: '1' });
-    const transport = this.#transport();
+    const transport = await this.#transport();
     transport.onclose = () => {
       if (this.#client === client) this.#client = undefined;
     };
@@ -142,14 +141,17 @@ export class McpToolSource {
     this.#client = client;
   }
 
-  #transport(): Transport {
+  async #transport(): Promise<Transport> {
     const c = this.config;
     if (c.url && /sse/i.test(c.transport ?? '')) {
+      const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
       return new SSEClientTransport(new URL(c.url), c.headers ? { requestInit: { headers: c.headers } } : undefined);
     }
     if (c.url) {
+      const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
       return new StreamableHTTPClientTransport(new URL(c.url), c.headers ? { requestInit: { headers: c.headers } } : undefined);
     }
+    const { getDefaultEnvironment, StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     const transport = new StdioClientTransport({
       command: c.command!,
       args: c.args ?? [],
