@@ -128,12 +128,22 @@ interface RegisteredTool {
 export class ToolRegistry {
   private readonly tools = new Map<string, RegisteredTool>();
   private readonly defaults: Record<string, Record<string, unknown>>;
+  private readonly sources: { close(): Promise<void> }[];
 
+  /**
+   * `options.defaults`: argument defaults by tool (NOMOS `tool_defs` `default`), filled in when a call leaves them out;
+   * `options.sources`: connections the tools use (MCP servers), closed by {@link close}.
+   */
   constructor(
     definitions: ToolDefinition[],
-    options: { descriptors?: ToolDescriptor[]; defaults?: Record<string, Record<string, unknown>> } = {},
+    options: {
+      descriptors?: ToolDescriptor[];
+      defaults?: Record<string, Record<string, unknown>>;
+      sources?: { close(): Promise<void> }[];
+    } = {},
   ) {
     this.defaults = options.defaults ?? {};
+    this.sources = options.sources ?? [];
     for (const definition of definitions) {
       const problem = checkToolDefinition(definition);
       if (problem) throw new Error(problem);
@@ -151,6 +161,11 @@ export class ToolRegistry {
   /** Descriptors of every tool, in registration order. */
   descriptors(): ToolDescriptor[] {
     return [...this.tools.values()].map((t) => t.descriptor);
+  }
+
+  /** Closes the tools' connections (stops stdio MCP servers). Never throws. */
+  async close(): Promise<void> {
+    await Promise.all(this.sources.map((s) => s.close().catch(() => undefined)));
   }
 
   /** Whether a tool of this name is registered. */

@@ -124,6 +124,8 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     );
     await worker.run();
   } finally {
+    // Stops stdio MCP servers and closes MCP HTTP sessions (tools.mcp_servers, @mcp external tools).
+    await Promise.all(agents.map((a) => a.tools.close()));
     await connection.close();
     await tokens?.close();
     await archive?.close();

@@ -13,6 +13,7 @@ import type { ChatMessage, DecideRequest, DecideResult, SummarizeRequest } from 
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
 import { buildSummaryPrompt, finishSummary } from './output.js';
+import { splitKwargs } from './providers.js';
 
 /** Name of the forced tool that carries the decision. */
 export const DECISION_TOOL = 'decision';
@@ -85,12 +86,14 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system?: string;
 
 /**
  * Pure converter: a {@link DecideRequest} to a Messages API request with the forced `decision` tool;
- * `max_tokens` = `llm.maxTokens` ?? {@link DEFAULT_ANTHROPIC_MAX_TOKENS}.
+ * `max_tokens` = `llm.maxTokens` ?? {@link DEFAULT_ANTHROPIC_MAX_TOKENS}; `llm.kwargs` (NOMOS `kwargs`: `temperature`,
+ * `top_p`, `max_tokens`, ...) are merged over those.
  */
 export function toAnthropicRequest(req: DecideRequest): Anthropic.MessageCreateParamsNonStreaming {
   return {
     model: req.llm.model ?? '',
     max_tokens: req.llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+    ...splitKwargs(req.llm.kwargs).request,
     ...toAnthropicMessages(req.messages),
     tools: [{ name: DECISION_TOOL, description: DECISION_TOOL_DESCRIPTION, input_schema: toAnthropicInputSchema(req.schema) }],
     tool_choice: { type: 'tool', name: DECISION_TOOL },
@@ -181,6 +184,7 @@ export class AnthropicModel implements DecisionModel {
         {
           model: this.#llm.model ?? '',
           max_tokens: this.#llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+          ...splitKwargs(this.#llm.kwargs).request,
           system: prompt.system,
           messages: [{ role: 'user', content: prompt.user }],
         },

@@ -9,6 +9,7 @@ import type { LlmConfig } from '../../src/config/agent.js';
 import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
 import { AnthropicModel } from './anthropic.js';
 import { OpenAIModel } from './openai.js';
+import { PROVIDER_PRESETS } from './providers.js';
 import { ScriptedModel } from './scripted.js';
 
 /** Per-call options of {@link DecisionModel.decide}. */
@@ -53,20 +54,25 @@ export interface CreateModelOptions {
 export const NO_KEY_PLACEHOLDER = 'not-needed';
 
 /**
- * The API key for `llm`, from the environment: `llm.apiKeyEnv` if set, else `OPENAI_API_KEY` (openai,
- * openai-compatible) or `ANTHROPIC_API_KEY` (anthropic). openai-compatible without a key gets
- * {@link NO_KEY_PLACEHOLDER}; scripted needs none (`undefined`).
+ * The API key for `llm`, from the environment: `llm.apiKeyEnv` if set, else the first set variable of the provider's
+ * preset (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `AZURE_OPENAI_API_KEY`, `MISTRAL_API_KEY`, `GOOGLE_API_KEY` /
+ * `GEMINI_API_KEY`, `HF_TOKEN`, `GROQ_API_KEY`, `COHERE_API_KEY`; see {@link PROVIDER_PRESETS}). Providers that need
+ * no key (`ollama`, `openai-compatible`) get {@link NO_KEY_PLACEHOLDER} when none is set; scripted needs none
+ * (`undefined`).
  *
- * @throws ApplicationFailure non-retryable `MODEL_REQUEST_FAILED` naming the variable (never a value) when openai or
- *   anthropic has no key, or when an explicit `apiKeyEnv` is unset.
+ * @throws ApplicationFailure non-retryable `MODEL_REQUEST_FAILED` naming the variable(s) (never a value) when a
+ *   provider that needs a key has none, or when an explicit `apiKeyEnv` is unset.
  */
 export function resolveApiKey(llm: LlmConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (llm.provider === 'scripted') return undefined;
-  const defaultVar = llm.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
-  const variable = llm.apiKeyEnv ?? defaultVar;
-  const key = env[variable]?.trim();
-  if (key) return key;
-  if (llm.provider === 'openai-compatible' && !llm.apiKeyEnv) return NO_KEY_PLACEHOLDER;
+  const preset = PROVIDER_PRESETS[llm.provider];
+  const variables = llm.apiKeyEnv ? [llm.apiKeyEnv] : preset.keyVariables;
+  for (const variable of variables) {
+    const key = env[variable]?.trim();
+    if (key) return key;
+  }
+  if (!preset.keyRequired && !llm.apiKeyEnv) return NO_KEY_PLACEHOLDER;
+  const variable = variables.join(' or ');
   throw ApplicationFailure.create({
     type: 'MODEL_REQUEST_FAILED',
     message: `no API key for the ${llm.provider} model: environment variable ${variable} is not set on the worker`,
@@ -76,14 +82,17 @@ export function resolveApiKey(llm: LlmConfig, env: NodeJS.ProcessEnv = process.e
 }
 
 /**
- * Builds the adapter for `llm.provider`: `openai` and `openai-compatible` → {@link OpenAIModel} (base URL from
- * `llm.baseUrl`), `anthropic` → {@link AnthropicModel}, `scripted` → {@link ScriptedModel}.
+ * Builds the adapter for `llm.provider`: `anthropic` → {@link AnthropicModel}, `scripted` → {@link ScriptedModel},
+ * every other provider → {@link OpenAIModel} (official `openai` SDK; `AzureOpenAI` for `azure`; the preset's
+ * OpenAI-compatible base URL, or `llm.baseUrl`, for the rest).
  *
  * @throws ApplicationFailure non-retryable: `MODEL_REQUEST_FAILED` for a missing key (see {@link resolveApiKey}),
- *   `INVALID_CONFIG` for a config without `model` (or `script` for scripted).
+ *   `INVALID_CONFIG` for a config without `model` (or `script` for scripted), `openai-compatible` without
+ *   `base_url`, or `azure` without an endpoint.
  */
 export function createModel(llm: LlmConfig, options: CreateModelOptions = {}): DecisionModel {
-  const apiKey = resolveApiKey(llm, options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const apiKey = resolveApiKey(llm, env);
   if (llm.provider === 'scripted') {
     if (!llm.script) throw invalidConfig('the scripted provider needs `script` (absolute path of a YAML file)');
     return new ScriptedModel(llm);
@@ -93,7 +102,11 @@ export function createModel(llm: LlmConfig, options: CreateModelOptions = {}): D
   if (llm.provider === 'openai-compatible' && !llm.baseUrl) {
     throw invalidConfig('the openai-compatible provider needs `base_url`');
   }
-  return new OpenAIModel(llm, { apiKey: apiKey!, fetch: options.fetch });
+  try {
+    return new OpenAIModel(llm, { apiKey: apiKey!, env, fetch: options.fetch });
+  } catch (err) {
+    throw invalidConfig((err as Error).message);
+  }
 }
 
 /**

@@ -11,9 +11,9 @@ import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/en
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
 import { buildSummaryPrompt, finishSummary, parseDecisionText } from './output.js';
+import { createOpenAIClient, PROVIDER_PRESETS, splitKwargs } from './providers.js';
 
-/** Per-request HTTP timeout of the SDK client: 10 minutes (the activity's start-to-close is the real bound). */
-export const OPENAI_TIMEOUT_MS = 10 * 60 * 1000;
+export { OPENAI_TIMEOUT_MS } from './providers.js';
 
 /**
  * The provider's JSON Schema for `req.schema`: OpenAI requires `type: "object"` at the root, so a root
@@ -30,8 +30,10 @@ export function toOpenAISchema(schema: Record<string, unknown>): Record<string, 
 
 /**
  * Pure converter: a {@link DecideRequest} to a Chat Completions request body. `temperature` and the token limit are
- * set only when configured; the limit is `max_completion_tokens` for `openai` (what current OpenAI models accept) and
- * `max_tokens` for `openai-compatible` servers.
+ * set only when configured; the limit is `max_completion_tokens` for `openai` and `azure` (what current OpenAI models
+ * accept) and `max_tokens` for the other OpenAI-compatible providers. `llm.kwargs` (NOMOS `kwargs`) are merged last,
+ * so they can set any other request parameter (`top_p`, `seed`, `max_tokens`, ...); client keys (`CLIENT_KWARGS`:
+ * `base_url`, `timeout`, ...) configure the client instead.
  */
 export function toOpenAIRequest(req: DecideRequest): OpenAI.ChatCompletionCreateParamsNonStreaming {
   return {
@@ -110,17 +112,14 @@ export class OpenAIModel implements DecisionModel {
   readonly #apiKey: string;
 
   /** `apiKey` comes from the environment (see `resolveApiKey`); `fetch` is for tests. */
-  constructor(llm: LlmConfig, deps: { apiKey: string; fetch?: typeof fetch }) {
+  /**
+   * `apiKey` comes from the environment (see `resolveApiKey`); `env` gives Azure's endpoint and API version;
+   * `fetch` is for tests. The client comes from {@link createOpenAIClient} (throws as it does).
+   */
+  constructor(llm: LlmConfig, deps: { apiKey: string; env?: NodeJS.ProcessEnv; fetch?: typeof fetch }) {
     this.#llm = llm;
     this.#apiKey = deps.apiKey;
-    this.client = new OpenAI({
-      apiKey: deps.apiKey,
-      ...(llm.baseUrl ? { baseURL: llm.baseUrl } : {}),
-      maxRetries: 0,
-      timeout: OPENAI_TIMEOUT_MS,
-      ...(llm.headers ? { defaultHeaders: llm.headers } : {}),
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    });
+    this.client = createOpenAIClient(llm, { apiKey: deps.apiKey, env: deps.env ?? process.env, fetch: deps.fetch });
   }
 
   /** One Chat Completions call (streamed when `opts.onToken` is set). Throws as {@link DecisionModel}. */
@@ -185,10 +184,7 @@ export class OpenAIModel implements DecisionModel {
 function samplingParams(llm: LlmConfig): { temperature?: number; max_tokens?: number; max_completion_tokens?: number } {
   return {
     ...(llm.temperature !== undefined ? { temperature: llm.temperature } : {}),
-    ...(llm.maxTokens !== undefined
-      ? llm.provider === 'openai'
-        ? { max_completion_tokens: llm.maxTokens }
-        : { max_tokens: llm.maxTokens }
-      : {}),
+    ...(llm.maxTokens !== undefined ? { [PROVIDER_PRESETS[llm.provider].tokenLimitField]: llm.maxTokens } : {}),
+    ...splitKwargs(llm.kwargs).request,
   };
 }

@@ -22,9 +22,12 @@ export const LlmConfig = z.object({
   /** Scripted provider: absolute path of the script file. */
   script: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
-  /** NOMOS `kwargs`: extra provider client arguments, as written (keys naming secrets are refused at load). */
+  /**
+   * Extra request parameters (NOMOS `kwargs`), merged into every request to this model; keys naming secrets are
+   * refused at load (they would enter workflow history).
+   */
   kwargs: z.record(z.string(), z.unknown()).optional(),
-  /** NOMOS `embedding_model` of this provider. */
+  /** Embeddings model of this provider (NOMOS `embedding_model`). */
   embeddingModel: z.string().optional(),
 });
 export type LlmConfig = z.infer<typeof LlmConfig>;

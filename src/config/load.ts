@@ -9,13 +9,15 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { importToolModule, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
+import { expandToolGroups, loadExternalTools } from '../../activities/tools-external.js';
+import type { McpToolSource } from '../../activities/tools-mcp.js';
+import { checkToolDefinition, importToolModule, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { ToolDefinition } from '../tools.js';
 import type { AgentSnapshot, ToolDescriptor } from './agent.js';
 import { interpolateDocument } from './interpolate.js';
 import { canonicalTools, nomosKeyWarnings, nomosMcpServerNames } from './nomos.js';
-import { applyToolDefs, normalizeAgent, type ToolArgDefaults } from './normalize.js';
+import { applyToolDefs, llmEntries, normalizeAgent, type ToolArgDefaults } from './normalize.js';
 import { RawAgent, type RawExternalTool } from './schema.js';
 import { suggestKey } from './suggest.js';
 import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from './validate.js';
@@ -45,6 +47,8 @@ export interface AgentValidation {
 }
 
 interface Analysis extends AgentValidation {
+  /** Connected MCP servers: handed to the registry, or closed when the analysis fails / only validates. */
+  sources?: McpToolSource[];
   definitions?: ToolDefinition[];
   descriptors?: ToolDescriptor[];
   defaults?: ToolArgDefaults;
@@ -72,7 +76,8 @@ const hasErrors = (issues: ConfigIssue[]) => issues.some((i) => i.severity === '
  * @param path the YAML file; issues name it as given.
  */
 export async function validateAgentFile(path: string, options: LoadOptions = {}): Promise<AgentValidation> {
-  const { snapshot, issues } = await analyzeAgentFile(path, options.env ?? process.env);
+  const { snapshot, issues, sources } = await analyzeAgentFile(path, options.env ?? process.env);
+  await closeSources(sources);
   return snapshot ? { snapshot, issues } : { issues };
 }
 
@@ -84,6 +89,7 @@ export async function validateAgentFile(path: string, options: LoadOptions = {})
  */
 export async function loadAgent(path: string, options: LoadOptions = {}): Promise<LoadedAgent> {
   const analysis = await analyzeAgentFile(path, options.env ?? process.env);
+  if (!analysis.snapshot) await closeSources(analysis.sources);
   return toLoaded(path, analysis);
 }
 
@@ -98,7 +104,10 @@ export async function loadAgent(path: string, options: LoadOptions = {}): Promis
 export async function loadAgents(pathsOrDirs: string[], options: LoadOptions = {}): Promise<LoadedAgent[]> {
   const { files, issues } = await checkAgentFiles(pathsOrDirs, options);
   const errors = issues.filter((i) => i.severity === 'error');
-  if (errors.length > 0) throw new ConfigError(errors);
+  if (errors.length > 0) {
+    for (const f of files) await closeSources(f.analysis.sources);
+    throw new ConfigError(errors);
+  }
   return files.map((f) => toLoaded(f.file, f.analysis));
 }
 
@@ -119,6 +128,7 @@ export async function validateAgentFiles(
   options: LoadOptions = {},
 ): Promise<{ files: FileValidation[]; issues: ConfigIssue[] }> {
   const checked = await checkAgentFiles(pathsOrDirs, options);
+  for (const { analysis } of checked.files) await closeSources(analysis.sources);
   const files = checked.files.map(({ file, analysis }) =>
     analysis.snapshot ? { file, snapshot: analysis.snapshot, issues: analysis.issues } : { file, issues: analysis.issues },
   );
@@ -203,7 +213,11 @@ function toLoaded(path: string, analysis: Analysis): LoadedAgent {
   if (errors.length > 0 || !analysis.snapshot) throw new ConfigError(errors);
   return {
     snapshot: analysis.snapshot,
-    tools: new ToolRegistry(analysis.definitions ?? [], { descriptors: analysis.descriptors, defaults: analysis.defaults }),
+    tools: new ToolRegistry(analysis.definitions ?? [], {
+      descriptors: analysis.descriptors,
+      defaults: analysis.defaults,
+      sources: analysis.sources,
+    }),
     warnings: analysis.issues.filter((i) => i.severity === 'warning'),
     file: resolve(path),
     ...(analysis.server ? { server: analysis.server } : {}),
@@ -263,12 +277,19 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
   const tools = await loadToolFiles(raw, baseDir);
   issues.push(...tools.issues.map((i) => locator.toIssue(i)));
   const { externalTools } = canonicalTools(raw.tools);
-  if (raw.tools?.mcp_servers !== undefined) {
-    issues.push(locator.toIssue({ path: ['tools', 'mcp_servers'], at: 'key', severity: 'warning', message: 'MCP tool sources are not supported yet; ignored' }));
-  }
-  if (externalTools !== undefined) {
-    const key = raw.tools?.external_tools !== undefined ? 'external_tools' : 'ext';
-    issues.push(locator.toIssue({ path: ['tools', key], at: 'key', severity: 'warning', message: `${key} are not supported yet; ignored` }));
+  const external = await loadExternalTools(raw, baseDir);
+  const sources = external.sources;
+  issues.push(...external.issues.map((i) => locator.toIssue(i)));
+  if (external.issues.length > 0) tools.failed = true;
+  for (const def of external.definitions) {
+    const problem = checkToolDefinition(def);
+    if (problem || tools.definitions.some((d) => d.name === def.name)) {
+      issues.push(locator.toIssue({ path: ['tools'], message: problem ?? `duplicate tool name "${def.name}" (external tool and tool module)` }));
+      tools.failed = true;
+      continue;
+    }
+    tools.definitions.push(def);
+    tools.descriptors.push({ name: def.name, description: def.description, parameters: toolParametersJsonSchema(def.parameters) });
   }
   issues.push(...nomosKeyWarnings(raw).map((i) => locator.toIssue(i)));
   const applied = tools.failed
@@ -276,16 +297,16 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
     : applyToolDefs(tools.descriptors, raw.tools);
   issues.push(...applied.issues.map((i) => locator.toIssue(i)));
 
-  const normalized = normalizeAgent(raw, { baseDir, tools: applied.descriptors });
+  const expanded = expandToolGroups(raw, external.groups, new Set(tools.descriptors.map((d) => d.name)));
+  const normalized = normalizeAgent(expanded, { baseDir, tools: applied.descriptors });
   issues.push(...normalized.issues.map((i) => locator.toIssue(i)));
-  const llm = raw.llm;
-  const llmNames = new Set(llm === undefined || typeof (llm as { provider?: unknown }).provider === 'string' ? ['global'] : Object.keys(llm));
+  const llmNames = new Set(llmEntries(raw).map(([name]) => name));
   const toolNames = tools.failed ? undefined : new Set(tools.descriptors.map((d) => d.name));
   const deferredServers = nomosMcpServerNames(raw.tools);
-  issues.push(...crossReferenceIssues(raw, { llmNames, toolNames, deferredServers }).map((i) => locator.toIssue(i)));
+  issues.push(...crossReferenceIssues(expanded, { llmNames, toolNames, deferredServers }).map((i) => locator.toIssue(i)));
 
   byLine(issues);
-  if (hasErrors(issues) || !normalized.snapshot) return { issues, namePosition };
+  if (hasErrors(issues) || !normalized.snapshot) return { issues, namePosition, sources };
   const server = raw.server?.port !== undefined || raw.server?.host !== undefined ? { port: raw.server.port, host: raw.server.host } : undefined;
   return {
     snapshot: normalized.snapshot,
@@ -294,9 +315,14 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
     defaults: applied.defaults,
     issues,
     namePosition,
+    sources,
     ...(server ? { server } : {}),
     ...(externalTools ? { externalTools } : {}),
   };
+}
+
+async function closeSources(sources: McpToolSource[] | undefined): Promise<void> {
+  await Promise.all((sources ?? []).map((s) => s.close()));
 }
 
 /** Sorts issues in place by line, then column (stable: same-place issues keep their order). */

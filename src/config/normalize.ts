@@ -25,9 +25,9 @@ import {
   type ToolDescriptor,
 } from './agent.js';
 import { normalizeAnswerModel } from './answer-model.js';
-import { agentIdFromName, canonicalTools, NOMOS_DEFAULT_LLM } from './nomos.js';
+import { agentIdFromName, canonicalTools } from './nomos.js';
 import { parsePythonType } from './python-type.js';
-import type { RawAgent, RawFlow, RawLlmConfig, RawStep } from './schema.js';
+import { DEFAULT_LLM, type RawAgent, type RawFlow, type RawLlmConfig, type RawStep } from './schema.js';
 import type { KeyPath, PathIssue } from './validate.js';
 
 type RawMemory = NonNullable<RawAgent['memory']>;
@@ -105,19 +105,24 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
+/** The `llm:` section as `[name, config, path]` entries; {@link DEFAULT_LLM} as `global` when it is absent. */
+export function llmEntries(raw: RawAgent): [string, RawLlmConfig, KeyPath][] {
+  if (raw.llm === undefined) return [['global', { ...DEFAULT_LLM }, ['llm']]];
+  const single = typeof (raw.llm as { provider?: unknown }).provider === 'string';
+  return single
+    ? [['global', raw.llm as RawLlmConfig, ['llm']]]
+    : Object.entries(raw.llm as Record<string, RawLlmConfig>).map(([name, c]) => [name, c, ['llm', name]]);
+}
+
 function normalizeLlms(raw: RawAgent, baseDir: string, issues: PathIssue[]): Record<string, LlmConfig> {
   if (raw.llm === undefined) {
     issues.push({
       path: ['name'],
       severity: 'warning',
-      message: `no llm configured: using NOMOS's default, ${NOMOS_DEFAULT_LLM.provider} ${NOMOS_DEFAULT_LLM.model} (key from OPENAI_API_KEY)`,
+      message: `no llm configured: using NOMOS's default, ${DEFAULT_LLM.provider} ${DEFAULT_LLM.model} (key from OPENAI_API_KEY)`,
     });
-    return { global: { ...NOMOS_DEFAULT_LLM } };
   }
-  const single = typeof (raw.llm as { provider?: unknown }).provider === 'string';
-  const entries: [string, RawLlmConfig, KeyPath][] = single
-    ? [['global', raw.llm as RawLlmConfig, ['llm']]]
-    : Object.entries(raw.llm as Record<string, RawLlmConfig>).map(([name, c]) => [name, c, ['llm', name]]);
+  const entries = llmEntries(raw);
   const out: Record<string, LlmConfig> = {};
   for (const [name, c, path] of entries) out[name] = llmConfig(c, path, baseDir, issues);
   return out;

@@ -9,8 +9,25 @@
  */
 import { z } from 'zod';
 
-/** Model providers. `scripted` replays a YAML list of decisions (tests, offline demos). */
-export const LLM_PROVIDERS = ['openai', 'anthropic', 'openai-compatible', 'scripted'] as const;
+/**
+ * Model providers. `openai` and `anthropic` use their official SDKs; `azure` uses the `openai` SDK's `AzureOpenAI`;
+ * `mistral`, `google`, `ollama`, `huggingface`, `groq` and `cohere` are presets (base URL + key variable) over the
+ * provider's OpenAI-compatible endpoint (NOMOS's provider names); `openai-compatible` takes any `base_url`;
+ * `scripted` replays a YAML list of decisions (tests, offline demos). Endpoints and key variables: README "Providers".
+ */
+export const LLM_PROVIDERS = [
+  'openai',
+  'anthropic',
+  'azure',
+  'mistral',
+  'google',
+  'ollama',
+  'huggingface',
+  'groq',
+  'cohere',
+  'openai-compatible',
+  'scripted',
+] as const;
 export const LlmProvider = z.enum(LLM_PROVIDERS);
 export type LlmProvider = z.infer<typeof LlmProvider>;
 
@@ -33,9 +50,13 @@ export const RawLlmConfig = z
     script: z.string().min(1).optional(),
     /** Extra headers sent with each request (e.g. an Azure `api-version` query is better put in base_url). */
     headers: z.record(z.string(), z.string()).optional(),
-    /** NOMOS: extra keyword arguments for the provider client (kept in the snapshot; secrets refused at load). */
+    /**
+     * NOMOS `kwargs`: extra request parameters merged into every model request (`temperature`, `max_tokens`,
+     * `top_p`, `seed`, ...). Keys that Stepwise sets itself ({@link RESERVED_LLM_KWARGS}), `api_key` and keys naming
+     * secrets are refused (they would enter workflow history).
+     */
     kwargs: z.record(z.string(), z.unknown()).optional(),
-    /** NOMOS: embedding model name of this provider (e.g. `text-embedding-3-small`). */
+    /** NOMOS `embedding_model`: the embeddings model of this provider (flow-memory retrieval). */
     embedding_model: z.string().min(1).optional(),
     /**
      * NOMOS: `api_key: "$OPENAI_API_KEY"`. Only an environment reference is accepted (read as `api_key_env`, never
@@ -56,8 +77,21 @@ export const RawLlmConfig = z
     if ((llm.api_key_env ?? '').match(/^(sk-|sk_)/)) {
       ctx.addIssue({ code: 'custom', path: ['api_key_env'], message: 'looks like a key: name the variable instead' });
     }
+    for (const key of Object.keys(llm.kwargs ?? {})) {
+      if (key === 'api_key' || key === 'apiKey') {
+        ctx.addIssue({ code: 'custom', path: ['kwargs', key], message: 'API keys are read from the environment: use `api_key_env: <VARIABLE>`' });
+      } else if ((RESERVED_LLM_KWARGS as readonly string[]).includes(key)) {
+        ctx.addIssue({ code: 'custom', path: ['kwargs', key], message: `\`${key}\` is set by Stepwise and cannot be overridden` });
+      }
+    }
   });
 export type RawLlmConfig = z.infer<typeof RawLlmConfig>;
+
+/** `llm.kwargs` keys Stepwise sets itself on every request (the decision prompt, schema and streaming). */
+export const RESERVED_LLM_KWARGS = ['model', 'messages', 'response_format', 'stream', 'stream_options', 'tools', 'tool_choice', 'system'] as const;
+
+/** The model used when `llm:` is omitted: NOMOS's default (its `OpenAI` class defaults to `gpt-4o-mini`). */
+export const DEFAULT_LLM = { provider: 'openai', model: 'gpt-4o-mini' } as const;
 
 /** `llm:` is either one config or a map of named configs with `global` as default. */
 export const RawLlmSection = z.union([
@@ -204,18 +238,54 @@ export const RawToolDef = z.strictObject({
     .optional(),
 });
 
+/** A tool-source name: used as a prefix of its tool names (`<name>__<tool>`) and as a group name in `tools:`. */
+const SourceName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, `_` and `-` only');
+
 /**
- * NOMOS `external_tools` (alias `ext`) entry, as NOMOS's `ExternalTool` reads it: `tag` `@<type>/<identifier>` with
- * type pkg | crewai | langchain | mcp | api; `name` (required for mcp, and for api without `map`); `kwargs`
- * (initialisation arguments); `map` (api: tool name → `/METHOD/path`). Kept as written in the loaded agent.
+ * NOMOS `external_tools` entry (`tag`, `name`, `kwargs`, `map`), plus Stepwise's HTTP fields for `@api` tools.
+ * Tags: `@api/<url template>` (HTTP call), `@mcp/<url>` (MCP server over streamable HTTP); `@pkg`, `@crewai` and
+ * `@langchain` are Python-only and refused with a config error. See README "External tools (HTTP and MCP)".
  */
 export const RawExternalTool = z.strictObject({
-  tag: z.string().regex(/^@[A-Za-z0-9_-]+\/.+/, 'expected `@<type>/<identifier>`, e.g. `@mcp/https://host/path`'),
+  tag: z.string().regex(/^@[A-Za-z0-9_-]+\/.+/, 'a tag looks like `@api/<url>` or `@mcp/<url>`'),
   name: z.string().min(1).optional(),
-  kwargs: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-  map: z.record(z.string(), z.string()).optional(),
+  kwargs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  /** `@api` with several endpoints: tool name → `"<METHOD> <path>"` relative to the tag's URL. */
+  map: z.record(z.string(), z.string().min(1)).optional(),
+  description: z.string().optional(),
+  /** `@api`: HTTP method (default GET; `kwargs.method` also works). */
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
+  /** `@api`: request headers; `{arg}` placeholders are filled from the call's arguments. */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** `@api`: JSON body template; string values `{arg}` are replaced by the argument's value. */
+  body: z.unknown().optional(),
+  /** `@api`: JSON Schema of the arguments (default: one required string per `{placeholder}`). */
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  /** `@api`: request timeout (milliseconds or `30s`); default 30 s. */
+  timeout: z.union([z.number().int().positive(), z.string().min(1)]).optional(),
 });
 export type RawExternalTool = z.infer<typeof RawExternalTool>;
+
+/** A Model Context Protocol server: `command` (stdio) or `url` (streamable HTTP). */
+export const RawMcpServer = z
+  .strictObject({
+    name: SourceName,
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    /** Extra environment variables of the stdio server (`$VAR` interpolation applies). */
+    env: z.record(z.string(), z.string()).optional(),
+    /** Working directory of the stdio server, relative to the YAML. */
+    cwd: z.string().optional(),
+    url: z.string().url().optional(),
+    /** Headers sent to an HTTP server (e.g. `Authorization: Bearer ${TOKEN}`); they stay on the worker. */
+    headers: z.record(z.string(), z.string()).optional(),
+    /** Only these of the server's tools (default all). */
+    tools: z.array(z.string().min(1)).optional(),
+  })
+  .refine((s) => (s.command === undefined) !== (s.url === undefined), {
+    message: 'an MCP server needs exactly one of `command` (stdio) or `url` (streamable HTTP)',
+  });
+export type RawMcpServer = z.infer<typeof RawMcpServer>;
 
 /** NOMOS MCP server entry under `tools.servers` (`name`, `url`, `path`, `transport`, `use`, `exclude`). */
 export const RawNomosServer = z.strictObject({
@@ -234,9 +304,12 @@ export const RawTools = z.strictObject({
   files: z.array(z.string().min(1)).optional(),
   tool_defs: z.record(z.string(), RawToolDef).optional(),
   defs: z.record(z.string(), RawToolDef).optional(),
-  mcp_servers: z.array(z.looseObject({ name: z.string() })).optional(),
+  /** Model Context Protocol servers (stdio `command` or streamable HTTP `url`). */
+  mcp_servers: z.array(RawMcpServer).optional(),
   external_tools: z.array(RawExternalTool).optional(),
+  /** NOMOS alias of `external_tools`. */
   ext: z.array(RawExternalTool).optional(),
+  /** NOMOS MCP servers (HTTP). */
   servers: z.array(RawNomosServer).optional(),
 });
 export type RawTools = z.infer<typeof RawTools>;
@@ -309,7 +382,7 @@ export const RawAgent = z.strictObject({
   start_step_id: z.string().min(1),
   steps: z.array(RawStep).min(1),
   flows: z.array(RawFlow).optional(),
-  /** Optional, as in NOMOS: without it the agent uses NOMOS's default, openai `gpt-4o-mini`. */
+  /** Optional, as in NOMOS: {@link DEFAULT_LLM} (openai `gpt-4o-mini`) when absent, with a warning. */
   llm: RawLlmSection.optional(),
   tools: RawTools.optional(),
   max_errors: z.number().int().min(1).max(20).optional(),

@@ -1,6 +1,8 @@
 /**
  * A local fake of the model APIs for tests: `node:http` on 127.0.0.1 (random port), speaking enough of
- * - OpenAI Chat Completions: `POST /v1/chat/completions` (JSON, or SSE chunks when the body has `stream: true`);
+ * - OpenAI Chat Completions: `POST /v1/chat/completions` (JSON, or SSE chunks when the body has `stream: true`), also
+ *   under any other prefix ending in `/chat/completions` (Azure's `/openai/deployments/<model>/...`, Gemini's
+ *   `/v1beta/openai/...`), so provider presets can be pointed at it;
  * - Anthropic Messages: `POST /v1/messages` (JSON, or SSE events when the body has `stream: true`).
  *
  * Responses are queued with {@link FakeModelServer.enqueue} and served in order, whatever the endpoint. A decision
@@ -59,7 +61,7 @@ export interface FakeModelServer {
   close(): Promise<void>;
 }
 
-const OPENAI_PATH = '/v1/chat/completions';
+const OPENAI_PATH_SUFFIX = '/chat/completions';
 const ANTHROPIC_PATH = '/v1/messages';
 const FAKE_MODEL = 'fake-model';
 
@@ -87,7 +89,7 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
     requests.push({ method: req.method ?? '', path, headers, body });
 
-    const api = path === OPENAI_PATH ? 'openai' : path === ANTHROPIC_PATH ? 'anthropic' : undefined;
+    const api = path.endsWith(OPENAI_PATH_SUFFIX) ? 'openai' : path === ANTHROPIC_PATH ? 'anthropic' : undefined;
     if (!api || req.method !== 'POST') {
       return sendJson(res, 404, errorBody(api ?? 'openai', `fake model server: no route for ${req.method} ${path}`));
     }

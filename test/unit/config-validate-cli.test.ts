@@ -26,7 +26,6 @@ describe('runValidate', () => {
     expect(await runValidate([file], c.out)).toBe(0);
     expect(c.logs).toEqual([
       `${file}:8:9 steps[2].id: warning: step "island" is unreachable: no route leads to it from start step "a"`,
-      `${file}:11:3 tools.mcp_servers: warning: MCP tool sources are not supported yet; ignored`,
       `ok: ${file} (agent unreachable, 3 steps, 0 flows, 0 tools)`,
     ]);
   });
