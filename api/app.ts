@@ -14,6 +14,7 @@ import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
 import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
+import codecRoutes, { type CodecRoutesOptions } from './routes/codec.js';
 import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
 import healthRoutes from './routes/health.js';
 import sessionRoutes from './routes/sessions.js';
@@ -39,6 +40,11 @@ export interface BuildAppOptions {
   bodyLimitBytes?: number;
   /** Fastify `requestTimeout` in ms (0 = none, the default for tests; `server.ts` sets one). */
   requestTimeoutMs?: number;
+  /**
+   * Payload codec for `POST /codec/decode` and `/codec/encode` (the Temporal UI's codec endpoint) and the browser
+   * origins allowed to call them. Default: no codec routes (`STEPWISE_CODEC_KEYS` unset).
+   */
+  codec?: CodecRoutesOptions;
 }
 
 /**
@@ -69,5 +75,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(sessionRoutes);
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
+  if (opts.codec) await app.register(codecRoutes, { ...opts.codec, prefix: '/codec' });
   return app;
 }

@@ -16,6 +16,7 @@ import { type ApiConfig, loadApiConfig } from './config.js';
 import type { SessionBackend } from './sessions.js';
 import { ReconnectingSessions } from './reconnecting-sessions.js';
 import { TemporalSessions } from './temporal-sessions.js';
+import { EncryptionCodec } from '../workers/payload-codec.js';
 
 export interface StartServerOptions {
   /** Loaded agents by name (the caller loads `STEPWISE_AGENTS`). */
@@ -56,6 +57,7 @@ export interface RunningServer {
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const config = options.config ?? loadApiConfig();
+  const codec = config.codecKeys ? new EncryptionCodec(config.codecKeys) : undefined;
   let log: FastifyBaseLogger | undefined;
   let reconnecting: ReconnectingSessions | undefined;
   const backend =
@@ -70,6 +72,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           tls: config.temporal.tls,
           apiKey: config.temporal.apiKey,
           connectTimeoutMs: config.temporal.connectTimeoutMs,
+          codec,
         }),
       onAttempt: ({ connected, error }) => {
         if (connected) log?.info({ address: config.temporal.address }, 'connected to Temporal');
@@ -97,6 +100,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger: { level: config.logLevel },
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
+      ...(codec ? { codec: { codec, corsOrigins: config.codecCorsOrigins } } : {}),
     });
   } catch (err) {
     await listener?.close();

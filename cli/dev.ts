@@ -12,9 +12,11 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createTokenPublisher } from '../archive/token-notify.js';
+import { loadApiConfig } from '../api/config.js';
 import { startServer } from '../api/server.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import { codecDataConverter, EncryptionCodec } from '../workers/payload-codec.js';
 import { createSessionWorker } from '../workers/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from './env.js';
@@ -42,6 +44,8 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
   const taskQueue = env.STEPWISE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
+  const apiConfig = loadApiConfig(env);
+  const codec = apiConfig.codecKeys ? new EncryptionCodec(apiConfig.codecKeys) : undefined;
 
   let devServer: DevServer | undefined;
   let uiUrl = '(the UI of your Temporal server)';
@@ -57,6 +61,8 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
         uiPort: DEV_PORTS.ui,
         dbFile: resolve(dir, 'temporal.sqlite'),
         namespace,
+        // The UI decodes payloads through the API's codec routes (the UI calls them from the browser).
+        ...(codec ? { uiCodecEndpoint: `http://localhost:${apiConfig.port}/codec` } : {}),
       });
     } catch (err) {
       const reason = err instanceof TemporalCliNotFoundError ? err.message : (err as Error).message.split('\n').slice(0, 3).join(' ');
@@ -71,7 +77,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   let client: Client;
   try {
     nativeConnection = await NativeConnection.connect(connection);
-    client = new Client({ connection: await Connection.connect(connection), namespace });
+    client = new Client({ connection: await Connection.connect(connection), namespace, ...codecDataConverter(codec) });
   } catch (err) {
     await devServer?.stop();
     console.error(noServerMessage(`cannot reach TEMPORAL_ADDRESS=${connection.address}: ${(err as Error).message}`));
@@ -86,9 +92,11 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     taskQueue,
     agents: loaded,
     archive,
+    codec,
     publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
   });
   const server = await startServer({
+    config: apiConfig,
     agents,
     archive,
     databaseUrl: env.DATABASE_URL,
@@ -105,6 +113,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
       `  Temporal UI: ${uiUrl}`,
       `  agents:      ${[...agents.keys()].join(', ')}`,
       `  archive:     ${archive ? 'on' : 'off (set DATABASE_URL to keep transcripts)'}`,
+      `  encryption:  ${codec ? `on (key ${codec.currentKeyId}; codec endpoint ${api}/codec)` : 'off (set STEPWISE_CODEC_KEYS to encrypt payloads)'}`,
       `try: curl -s ${api}/sessions -H 'content-type: application/json' -d '{"agentId":"${[...agents.keys()][0]}","message":"hi"}'`,
     ].join('\n'),
   );

@@ -4,6 +4,7 @@
  * `stepwise worker` calls {@link runWorkerFromEnv}; `stepwise dev` and the integration tests call
  * {@link createSessionWorker} with their own connection. Configured by environment (see README "Environment").
  */
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, toolMap } from '../activities/index.js';
 import type { ArchiveStore } from '../archive/store.js';
@@ -11,6 +12,7 @@ import { createTokenPublisher } from '../archive/token-notify.js';
 import { ModelCache } from '../activities/models/model.js';
 import type { LoadedAgent } from '../src/config/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
+import { codecDataConverter, codecFromEnv } from './payload-codec.js';
 import { missingSearchAttributes, registerSearchAttributesHint } from './search-attributes.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 import { workflowsPath } from './workflows-path.js';
@@ -32,6 +34,8 @@ export interface SessionWorkerOptions {
   models?: ModelCache;
   /** Publishes streamed model tokens (best effort, e.g. PostgreSQL NOTIFY); omit for none. */
   publishToken?: (sessionId: string, text: string) => void;
+  /** Payload codec (encryption, `STEPWISE_CODEC_KEYS`, see ./payload-codec.ts); default none. */
+  codec?: PayloadCodec;
   /** Where the worker's start-up notices go (default `console.warn`). */
   log?: (line: string) => void;
   /** Extra worker options (e.g. a prebuilt `workflowBundle`, shutdown timing in tests). */
@@ -66,6 +70,7 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
     activities,
+    ...codecDataConverter(opts.codec),
     ...opts.workerOptions,
   });
 }
@@ -106,6 +111,7 @@ async function warnIfSearchAttributesMissing(connection: NativeConnection, names
  */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const agents = await loadAgentsFromEnv(env);
+  const codec = codecFromEnv(env);
   const archive = await connectArchiveFromEnv(env);
   const tokens = env.DATABASE_URL ? createTokenPublisher(env.DATABASE_URL) : undefined;
   const connection = await NativeConnection.connect(temporalConnectionOptions(env));
@@ -117,10 +123,12 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       taskQueue,
       agents,
       archive,
+      codec,
       publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
     });
     console.log(
-      `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}`,
+      `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}, ` +
+        `payload encryption ${codec ? `on (key ${codec.currentKeyId})` : 'off'}`,
     );
     await worker.run();
   } finally {
