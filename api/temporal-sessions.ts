@@ -62,7 +62,7 @@ export interface TemporalConnectOptions {
   taskQueue: string;
   /** `true` for TLS with system roots, or a full TLS config (mTLS). */
   tls?: boolean | TLSConfig;
-  /** Temporal Cloud API key (`TEMPORAL_API_KEY`); implies TLS. Kept in this process only. */
+  /** Temporal Cloud API key (`TEMPORAL_API_KEY`); implies TLS unless `tls` is `false`. Kept in this process only. */
   apiKey?: string;
   /** How long to wait for the server, in ms. Default 5 s. */
   connectTimeoutMs?: number;
@@ -105,7 +105,8 @@ export class TemporalSessions implements SessionBackend {
       connection = await Connection.connect({
         address: options.address,
         ...(options.tls ? { tls: options.tls } : {}),
-        ...(options.apiKey ? { apiKey: options.apiKey, tls: options.tls || true } : {}),
+        // An API key implies TLS unless `tls: false` was chosen explicitly (TEMPORAL_TLS=false, see cli/env.ts).
+        ...(options.apiKey ? { apiKey: options.apiKey, tls: options.tls ?? true } : {}),
         connectTimeout: options.connectTimeoutMs ?? 5_000,
       });
     } catch (err) {

@@ -17,7 +17,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { StepwiseError } from '../src/errors.js';
 
 /** `encoding` metadata value of an encrypted payload. */
@@ -29,6 +29,8 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+// A CommonJS package: Node's ESM loader gives it as a default export only.
+const { Payload: PayloadProto } = proto.temporal.api.common.v1;
 
 /** One AES-256 key and its id (`id` goes into every payload it encrypts; the key never leaves the process). */
 export interface CodecKey {
@@ -88,7 +90,7 @@ export class EncryptionCodec implements PayloadCodec {
     return payloads.map((payload) => {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
-      const plain = temporal.api.common.v1.Payload.encodeDelimited(payload).finish();
+      const plain = PayloadProto.encodeDelimited(payload).finish();
       const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       return {
         metadata: { [METADATA_ENCODING_KEY]: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(this.current.id) },
@@ -120,7 +122,7 @@ export class EncryptionCodec implements PayloadCodec {
         const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
         decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
         const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
-        return temporal.api.common.v1.Payload.decodeDelimited(plain) as Payload;
+        return PayloadProto.decodeDelimited(plain) as Payload;
       } catch {
         throw decryptFailed(keyId!, 'authentication failed (wrong key bytes or altered data)');
       }

@@ -28,10 +28,14 @@ export async function rawHistory(client: Client, workflowId: string): Promise<Hi
  * JSON payloads read as the JSON they hold, so a substring search finds any text stored in the clear.
  */
 export function historyText(events: HistoryEvent[]): string {
-  return JSON.stringify(events, function (this: Record<string, unknown>, key, value) {
-    const raw = this[key];
-    return raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : value;
-  });
+  // Not JSON.stringify(events) alone: protobuf messages' toJSON writes bytes as base64, hiding any text in them.
+  const readable = (node: unknown): unknown => {
+    if (node instanceof Uint8Array) return Buffer.from(node).toString('utf8');
+    if (Array.isArray(node)) return node.map(readable);
+    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, readable(v)]));
+    return node;
+  };
+  return JSON.stringify(readable(events));
 }
 
 /** Every payload (`{metadata, data}` with an `encoding`) anywhere in the history, in Temporal's codec JSON form. */
