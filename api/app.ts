@@ -12,6 +12,8 @@ import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { registerErrorHandling } from './errors.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
+import tracingPlugin from './plugins/tracing.js';
+import { traceLogFields } from '../workers/tracing.js';
 import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
 import codecRoutes, { type CodecRoutesOptions } from './routes/codec.js';
@@ -45,6 +47,11 @@ export interface BuildAppOptions {
    * origins allowed to call them. Default: no codec routes (`STEPWISE_CODEC_KEYS` unset).
    */
   codec?: CodecRoutesOptions;
+  /**
+   * Request spans (`@fastify/otel`) with Stepwise attributes; needs a provider registered by `workers/tracing.ts`.
+   * Default false. Log lines carry `trace_id`/`span_id` of the active span either way (pino mixin).
+   */
+  tracing?: boolean;
 }
 
 /**
@@ -55,7 +62,8 @@ export interface BuildAppOptions {
  */
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    // Structured JSON logs (pino) with the active span's trace_id/span_id on each line.
+    logger: opts.logger ? { ...(typeof opts.logger === 'object' ? opts.logger : {}), mixin: traceLogFields } : false,
     bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     requestTimeout: opts.requestTimeoutMs ?? 0,
     // Session ids may be 128 characters (workflows/shared.ts `SessionId`); Fastify's default param limit is 100.
@@ -67,6 +75,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  // First, so every route below gets a request span.
+  if (opts.tracing) await app.register(tracingPlugin);
 
   await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents, archive: opts.archive });
   await app.register(swaggerPlugin);

@@ -17,6 +17,7 @@ import type { SessionBackend } from './sessions.js';
 import { ReconnectingSessions } from './reconnecting-sessions.js';
 import { TemporalSessions } from './temporal-sessions.js';
 import { EncryptionCodec } from '../workers/payload-codec.js';
+import type { Tracing } from '../workers/tracing.js';
 
 export interface StartServerOptions {
   /** Loaded agents by name (the caller loads `STEPWISE_AGENTS`). */
@@ -36,6 +37,8 @@ export interface StartServerOptions {
   databaseUrl?: string;
   /** Token source to use instead of a listener on `databaseUrl` (not closed by the server). */
   tokens?: TokenSubscriber;
+  /** OpenTelemetry (see workers/tracing.ts): request spans and the Temporal client interceptors. Default off. */
+  tracing?: Tracing;
   /** Event stream poll interval in ms. Default 250 (see `api/routes/events.ts`). */
   eventsPollIntervalMs?: number;
 }
@@ -73,6 +76,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           apiKey: config.temporal.apiKey,
           connectTimeoutMs: config.temporal.connectTimeoutMs,
           codec,
+          interceptors: options.tracing?.clientInterceptors,
         }),
       onAttempt: ({ connected, error }) => {
         if (connected) log?.info({ address: config.temporal.address }, 'connected to Temporal');
@@ -101,6 +105,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
       ...(codec ? { codec: { codec, corsOrigins: config.codecCorsOrigins } } : {}),
+      tracing: Boolean(options.tracing),
     });
   } catch (err) {
     await listener?.close();

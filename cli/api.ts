@@ -4,6 +4,7 @@
  */
 import { startServer } from '../api/server.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import { tracingFromEnv } from '../workers/tracing.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv } from './env.js';
 
 /** Runs the API from the environment. @throws ConfigError for invalid agents; the listen error for a taken port. */
@@ -11,6 +12,8 @@ export async function runApiFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
   const loaded = await loadAgentsFromEnv(env);
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
   const archive = await connectArchiveFromEnv(env);
-  const server = await startServer({ agents, archive, databaseUrl: env.DATABASE_URL });
+  const tracing = await tracingFromEnv('stepwise-api', env);
+  const server = await startServer({ agents, archive, databaseUrl: env.DATABASE_URL, tracing });
+  if (tracing) server.app.addHook('onClose', () => tracing.shutdown());
   console.log(`stepwise api: listening on ${server.address} (docs: ${server.address}/docs), archive ${archive ? 'on' : 'off'}`);
 }

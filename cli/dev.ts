@@ -17,6 +17,7 @@ import { startServer } from '../api/server.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { codecDataConverter, EncryptionCodec } from '../workers/payload-codec.js';
+import { tracingFromEnv } from '../workers/tracing.js';
 import { createSessionWorker } from '../workers/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from './env.js';
@@ -46,6 +47,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
   const apiConfig = loadApiConfig(env);
   const codec = apiConfig.codecKeys ? new EncryptionCodec(apiConfig.codecKeys) : undefined;
+  const tracing = await tracingFromEnv('stepwise', env);
 
   let devServer: DevServer | undefined;
   let uiUrl = '(the UI of your Temporal server)';
@@ -77,7 +79,12 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   let client: Client;
   try {
     nativeConnection = await NativeConnection.connect(connection);
-    client = new Client({ connection: await Connection.connect(connection), namespace, ...codecDataConverter(codec) });
+    client = new Client({
+      connection: await Connection.connect(connection),
+      namespace,
+      ...codecDataConverter(codec),
+      ...(tracing ? { interceptors: tracing.clientInterceptors } : {}),
+    });
   } catch (err) {
     await devServer?.stop();
     console.error(noServerMessage(`cannot reach TEMPORAL_ADDRESS=${connection.address}: ${(err as Error).message}`));
@@ -93,6 +100,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     agents: loaded,
     archive,
     codec,
+    tracing,
     publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
   });
   const server = await startServer({
@@ -101,6 +109,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     archive,
     databaseUrl: env.DATABASE_URL,
     backend: new TemporalSessions({ client, taskQueue }),
+    tracing,
     handleSignals: false,
   });
   const api = server.address.replace('0.0.0.0', 'localhost');
@@ -127,6 +136,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     await tokens?.close();
     await archive?.close();
     await devServer?.stop();
+    await tracing?.shutdown();
   }
   return 0;
 }

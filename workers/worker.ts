@@ -14,6 +14,7 @@ import type { LoadedAgent } from '../src/config/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { codecDataConverter, codecFromEnv } from './payload-codec.js';
 import { missingSearchAttributes, registerSearchAttributesHint } from './search-attributes.js';
+import { type Tracing, tracingFromEnv } from './tracing.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 import { workflowsPath } from './workflows-path.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../cli/env.js';
@@ -36,6 +37,8 @@ export interface SessionWorkerOptions {
   publishToken?: (sessionId: string, text: string) => void;
   /** Payload codec (encryption, `STEPWISE_CODEC_KEYS`, see ./payload-codec.ts); default none. */
   codec?: PayloadCodec;
+  /** OpenTelemetry (see ./tracing.ts): activity and workflow interceptors and the workflow span sink. Default off. */
+  tracing?: Tracing;
   /** Where the worker's start-up notices go (default `console.warn`). */
   log?: (line: string) => void;
   /** Extra worker options (e.g. a prebuilt `workflowBundle`, shutdown timing in tests). */
@@ -55,7 +58,8 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     archive: opts.archive,
     publishToken: opts.publishToken,
   });
-  const bundle = opts.workerOptions?.workflowBundle ?? (await prebuiltOrNone(opts.log));
+  const workflowModules = opts.tracing?.workerOptions.interceptors?.workflowModules ?? [];
+  const bundle = opts.workerOptions?.workflowBundle ?? (await prebuiltOrNone(opts.log, workflowModules));
   return Worker.create({
     // A dead worker's sticky queue holds the session's next workflow task until this timeout, then the task goes to
     // the shared queue (and another worker): 1 s instead of the SDK's 10 s, part of resuming a crashed turn quickly. A
@@ -71,6 +75,7 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
     activities,
     ...codecDataConverter(opts.codec),
+    ...opts.tracing?.workerOptions,
     ...opts.workerOptions,
   });
 }
@@ -79,9 +84,9 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
  * The prebuilt workflow bundle, or `undefined` (the worker then bundles in memory, as before) when it cannot be read
  * or written, e.g. a read-only install whose cache was built from other sources. Never throws.
  */
-async function prebuiltOrNone(log = (line: string) => console.warn(line)): Promise<{ codePath: string } | undefined> {
+async function prebuiltOrNone(log = (line: string) => console.warn(line), interceptorModules: readonly string[] = []): Promise<{ codePath: string } | undefined> {
   try {
-    return { codePath: (await prebuiltWorkflowBundle()).codePath };
+    return { codePath: (await prebuiltWorkflowBundle(undefined, interceptorModules)).codePath };
   } catch (err) {
     log(`stepwise worker: no prebuilt workflow bundle (${(err as Error).message}); bundling in memory`);
     return undefined;
@@ -112,6 +117,7 @@ async function warnIfSearchAttributesMissing(connection: NativeConnection, names
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const agents = await loadAgentsFromEnv(env);
   const codec = codecFromEnv(env);
+  const tracing = await tracingFromEnv('stepwise-worker', env);
   const archive = await connectArchiveFromEnv(env);
   const tokens = env.DATABASE_URL ? createTokenPublisher(env.DATABASE_URL) : undefined;
   const connection = await NativeConnection.connect(temporalConnectionOptions(env));
@@ -124,14 +130,16 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       agents,
       archive,
       codec,
+      tracing,
       publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
     });
     console.log(
       `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}, ` +
-        `payload encryption ${codec ? `on (key ${codec.currentKeyId})` : 'off'}`,
+        `payload encryption ${codec ? `on (key ${codec.currentKeyId})` : 'off'}, tracing ${tracing ? 'on (OTLP)' : 'off'}`,
     );
     await worker.run();
   } finally {
+    await tracing?.shutdown();
     await connection.close();
     await tokens?.close();
     await archive?.close();
