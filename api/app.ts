@@ -12,8 +12,11 @@ import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { registerErrorHandling } from './errors.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
+import tracingPlugin from './plugins/tracing.js';
+import { traceLogFields } from '../workers/tracing.js';
 import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
+import codecRoutes, { type CodecRoutesOptions } from './routes/codec.js';
 import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
 import healthRoutes from './routes/health.js';
 import approvalRoutes from './routes/approvals.js';
@@ -42,6 +45,16 @@ export interface BuildAppOptions {
   approvalWaitMs?: number;
   /** Fastify `requestTimeout` in ms (0 = none, the default for tests; `server.ts` sets one). */
   requestTimeoutMs?: number;
+  /**
+   * Payload codec for `POST /codec/decode` and `/codec/encode` (the Temporal UI's codec endpoint) and the browser
+   * origins allowed to call them. Default: no codec routes (`STEPWISE_CODEC_KEYS` unset).
+   */
+  codec?: CodecRoutesOptions;
+  /**
+   * Request spans (`@fastify/otel`) with Stepwise attributes; needs a provider registered by `workers/tracing.ts`.
+   * Default false. Log lines carry `trace_id`/`span_id` of the active span either way (pino mixin).
+   */
+  tracing?: boolean;
 }
 
 /**
@@ -52,7 +65,8 @@ export interface BuildAppOptions {
  */
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    // Structured JSON logs (pino) with the active span's trace_id/span_id on each line.
+    logger: opts.logger ? { ...(typeof opts.logger === 'object' ? opts.logger : {}), mixin: traceLogFields } : false,
     bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     requestTimeout: opts.requestTimeoutMs ?? 0,
     // Session ids may be 128 characters (workflows/shared.ts `SessionId`); Fastify's default param limit is 100.
@@ -64,6 +78,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  // First, so every route below gets a request span.
+  if (opts.tracing) await app.register(tracingPlugin);
 
   await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents, archive: opts.archive });
   await app.register(swaggerPlugin);
@@ -73,5 +89,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(approvalRoutes);
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
+  if (opts.codec) await app.register(codecRoutes, { ...opts.codec, prefix: '/codec' });
   return app;
 }

@@ -7,6 +7,8 @@ import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import type { TLSConfig } from '@temporalio/client';
 import { temporalConnectionOptions } from '../cli/env.js';
 import { StepwiseError } from '../src/errors.js';
+import { type CodecKey, parseCodecKeys } from '../workers/payload-codec.js';
+import { DEFAULT_CODEC_CORS_ORIGINS } from './routes/codec.js';
 
 /** Default largest request body, in bytes: a 32,000-character (`MAX_MESSAGE_CHARS`) message of 4-byte UTF-8 characters + JSON. */
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
@@ -38,6 +40,10 @@ const ApiEnv = z.object({
   STEPWISE_BODY_LIMIT_BYTES: positiveInt.default(DEFAULT_BODY_LIMIT_BYTES),
   STEPWISE_REQUEST_TIMEOUT_MS: positiveInt.default(DEFAULT_REQUEST_TIMEOUT_MS),
   STEPWISE_TEMPORAL_RETRY_MS: positiveInt.default(DEFAULT_TEMPORAL_RETRY_MS),
+  /** Payload encryption keys `<id>:<base64 32 bytes>,...`, first = current (see workers/payload-codec.ts). */
+  STEPWISE_CODEC_KEYS: z.string().optional(),
+  /** Browser origins allowed to call `/codec/*`, comma-separated. */
+  STEPWISE_CODEC_CORS_ORIGINS: z.string().optional(),
   /** Pino level; `silent` turns logging off. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -63,6 +69,10 @@ export interface ApiConfig {
   requestTimeoutMs: number;
   temporalRetryMs: number;
   logLevel: z.infer<typeof ApiEnv>['LOG_LEVEL'];
+  /** `STEPWISE_CODEC_KEYS`, parsed: payloads encrypted and `/codec/*` served when set. */
+  codecKeys?: CodecKey[];
+  /** `STEPWISE_CODEC_CORS_ORIGINS`; default `http://localhost:8233` (the dev server's UI). */
+  codecCorsOrigins: string[];
 }
 
 /**
@@ -79,6 +89,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   }
   const e = parsed.data;
   const shared = temporalConnectionOptions(env);
+  const codecKeys = parseCodecKeys(e.STEPWISE_CODEC_KEYS);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -96,5 +107,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     requestTimeoutMs: e.STEPWISE_REQUEST_TIMEOUT_MS,
     temporalRetryMs: e.STEPWISE_TEMPORAL_RETRY_MS,
     logLevel: e.LOG_LEVEL,
+    ...(codecKeys ? { codecKeys } : {}),
+    codecCorsOrigins: e.STEPWISE_CODEC_CORS_ORIGINS
+      ? e.STEPWISE_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
+      : DEFAULT_CODEC_CORS_ORIGINS,
   };
 }

@@ -16,6 +16,8 @@ import { type ApiConfig, loadApiConfig } from './config.js';
 import type { SessionBackend } from './sessions.js';
 import { ReconnectingSessions } from './reconnecting-sessions.js';
 import { TemporalSessions } from './temporal-sessions.js';
+import { EncryptionCodec } from '../workers/payload-codec.js';
+import type { Tracing } from '../workers/tracing.js';
 
 export interface StartServerOptions {
   /** Loaded agents by name (the caller loads `STEPWISE_AGENTS`). */
@@ -35,6 +37,8 @@ export interface StartServerOptions {
   databaseUrl?: string;
   /** Token source to use instead of a listener on `databaseUrl` (not closed by the server). */
   tokens?: TokenSubscriber;
+  /** OpenTelemetry (see workers/tracing.ts): request spans and the Temporal client interceptors. Default off. */
+  tracing?: Tracing;
   /** Event stream poll interval in ms. Default 250 (see `api/routes/events.ts`). */
   eventsPollIntervalMs?: number;
 }
@@ -56,6 +60,7 @@ export interface RunningServer {
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const config = options.config ?? loadApiConfig();
+  const codec = config.codecKeys ? new EncryptionCodec(config.codecKeys) : undefined;
   let log: FastifyBaseLogger | undefined;
   let reconnecting: ReconnectingSessions | undefined;
   const backend =
@@ -70,6 +75,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           tls: config.temporal.tls,
           apiKey: config.temporal.apiKey,
           connectTimeoutMs: config.temporal.connectTimeoutMs,
+          codec,
+          interceptors: options.tracing?.clientInterceptors,
         }),
       onAttempt: ({ connected, error }) => {
         if (connected) log?.info({ address: config.temporal.address }, 'connected to Temporal');
@@ -97,6 +104,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger: { level: config.logLevel },
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
+      ...(codec ? { codec: { codec, corsOrigins: config.codecCorsOrigins } } : {}),
+      tracing: Boolean(options.tracing),
     });
   } catch (err) {
     await listener?.close();

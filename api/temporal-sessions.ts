@@ -5,7 +5,9 @@
  * Client errors map to stable codes in `./temporal-errors.ts`; `./reconnecting-sessions.ts` stands in while
  * Temporal is unreachable.
  */
-import { Client, Connection, type TLSConfig, type WorkflowUpdateHandle, WorkflowUpdateStage, WithStartWorkflowOperation } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import { codecDataConverter } from '../workers/payload-codec.js';
+import { Client, type ClientInterceptors, Connection, type TLSConfig, type WorkflowUpdateHandle, WorkflowUpdateStage, WithStartWorkflowOperation } from '@temporalio/client';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { CallerError, SystemError, isStepwiseError } from '../src/errors.js';
@@ -67,10 +69,14 @@ export interface TemporalConnectOptions {
   taskQueue: string;
   /** `true` for TLS with system roots, or a full TLS config (mTLS). */
   tls?: boolean | TLSConfig;
-  /** Temporal Cloud API key (`TEMPORAL_API_KEY`); implies TLS. Kept in this process only. */
+  /** Temporal Cloud API key (`TEMPORAL_API_KEY`); implies TLS unless `tls` is `false`. Kept in this process only. */
   apiKey?: string;
   /** How long to wait for the server, in ms. Default 5 s. */
   connectTimeoutMs?: number;
+  /** Payload codec (encryption, `STEPWISE_CODEC_KEYS`); default none. */
+  codec?: PayloadCodec;
+  /** Client interceptors (e.g. OpenTelemetry's, see workers/tracing.ts); default none. */
+  interceptors?: ClientInterceptors;
 }
 
 /** Session backend over Temporal. Build with {@link TemporalSessions.connect} (one connection for the process). */
@@ -106,13 +112,19 @@ export class TemporalSessions implements SessionBackend {
       connection = await Connection.connect({
         address: options.address,
         ...(options.tls ? { tls: options.tls } : {}),
-        ...(options.apiKey ? { apiKey: options.apiKey, tls: options.tls || true } : {}),
+        // An API key implies TLS unless `tls: false` was chosen explicitly (TEMPORAL_TLS=false, see cli/env.ts).
+        ...(options.apiKey ? { apiKey: options.apiKey, tls: options.tls ?? true } : {}),
         connectTimeout: options.connectTimeoutMs ?? 5_000,
       });
     } catch (err) {
       throw new SystemError('TEMPORAL_UNAVAILABLE', `cannot reach Temporal at ${options.address}: ${(err as Error).message}`);
     }
-    const client = new Client({ connection, namespace: options.namespace });
+    const client = new Client({
+      connection,
+      namespace: options.namespace,
+      ...codecDataConverter(options.codec),
+      ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+    });
     return new TemporalSessions({ client, taskQueue: options.taskQueue, ownsConnection: true });
   }
 

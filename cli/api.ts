@@ -5,6 +5,7 @@
 import { loadApiConfig } from '../api/config.js';
 import { startServer } from '../api/server.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import { tracingFromEnv } from '../workers/tracing.js';
 import { connectArchiveFromEnv, listenEnv, loadAgentsFromEnv } from './env.js';
 
 /** Runs the API from the environment. @throws ConfigError for invalid agents; the listen error for a taken port. */
@@ -13,6 +14,8 @@ export async function runApiFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
   const archive = await connectArchiveFromEnv(env);
   const config = loadApiConfig(listenEnv(loaded, env));
-  const server = await startServer({ agents, archive, databaseUrl: env.DATABASE_URL, config });
+  const tracing = await tracingFromEnv('stepwise-api', env);
+  const server = await startServer({ agents, archive, databaseUrl: env.DATABASE_URL, config, tracing });
+  if (tracing) server.app.addHook('onClose', () => tracing.shutdown());
   console.log(`stepwise api: listening on ${server.address} (docs: ${server.address}/docs), archive ${archive ? 'on' : 'off'}`);
 }

@@ -12,13 +12,15 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createTokenPublisher } from '../archive/token-notify.js';
+import { loadApiConfig } from '../api/config.js';
 import { startServer } from '../api/server.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import { codecDataConverter, EncryptionCodec } from '../workers/payload-codec.js';
+import { tracingFromEnv } from '../workers/tracing.js';
 import { createSessionWorker } from '../workers/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { connectArchiveFromEnv, listenEnv, loadAgentsFromEnv, temporalConnectionOptions } from './env.js';
-import { loadApiConfig } from '../api/config.js';
 import { ensureTemporalCli, TemporalCliNotFoundError } from './temporal-cli.js';
 import { type DevServer, startDevServer } from './temporal-server.js';
 
@@ -43,6 +45,9 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
   const taskQueue = env.STEPWISE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
+  const apiConfig = loadApiConfig(listenEnv(loaded, env));
+  const codec = apiConfig.codecKeys ? new EncryptionCodec(apiConfig.codecKeys) : undefined;
+  const tracing = await tracingFromEnv('stepwise', env);
 
   let devServer: DevServer | undefined;
   let uiUrl = '(the UI of your Temporal server)';
@@ -58,6 +63,8 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
         uiPort: DEV_PORTS.ui,
         dbFile: resolve(dir, 'temporal.sqlite'),
         namespace,
+        // The UI decodes payloads through the API's codec routes (the UI calls them from the browser).
+        ...(codec ? { uiCodecEndpoint: `http://localhost:${apiConfig.port}/codec` } : {}),
       });
     } catch (err) {
       const reason = err instanceof TemporalCliNotFoundError ? err.message : (err as Error).message.split('\n').slice(0, 3).join(' ');
@@ -72,7 +79,12 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   let client: Client;
   try {
     nativeConnection = await NativeConnection.connect(connection);
-    client = new Client({ connection: await Connection.connect(connection), namespace });
+    client = new Client({
+      connection: await Connection.connect(connection),
+      namespace,
+      ...codecDataConverter(codec),
+      ...(tracing ? { interceptors: tracing.clientInterceptors } : {}),
+    });
   } catch (err) {
     await devServer?.stop();
     console.error(noServerMessage(`cannot reach TEMPORAL_ADDRESS=${connection.address}: ${(err as Error).message}`));
@@ -87,15 +99,18 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     taskQueue,
     agents: loaded,
     archive,
+    codec,
+    tracing,
     publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
   });
   const server = await startServer({
+    config: apiConfig,
     agents,
     archive,
     databaseUrl: env.DATABASE_URL,
     backend: new TemporalSessions({ client, taskQueue }),
+    tracing,
     handleSignals: false,
-    config: loadApiConfig(listenEnv(loaded, env)),
   });
   const api = server.address.replace('0.0.0.0', 'localhost');
   console.log(
@@ -107,6 +122,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
       `  Temporal UI: ${uiUrl}`,
       `  agents:      ${[...agents.keys()].join(', ')}`,
       `  archive:     ${archive ? 'on' : 'off (set DATABASE_URL to keep transcripts)'}`,
+      `  encryption:  ${codec ? `on (key ${codec.currentKeyId}; codec endpoint ${api}/codec)` : 'off (set STEPWISE_CODEC_KEYS to encrypt payloads)'}`,
       `try: curl -s ${api}/sessions -H 'content-type: application/json' -d '{"agentId":"${[...agents.keys()][0]}","message":"hi"}'`,
     ].join('\n'),
   );
@@ -120,6 +136,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     await tokens?.close();
     await archive?.close();
     await devServer?.stop();
+    await tracing?.shutdown();
   }
   return 0;
 }

@@ -5,7 +5,8 @@
  * |---|---|---|
  * | `TEMPORAL_ADDRESS` | `localhost:7233` | Temporal frontend host:port |
  * | `TEMPORAL_NAMESPACE` | `default` | namespace |
- * | `TEMPORAL_API_KEY` | unset | API key (Temporal Cloud); turns TLS on |
+ * | `TEMPORAL_API_KEY` | unset | API key (Temporal Cloud); turns TLS on unless `TEMPORAL_TLS=false` |
+ * | `TEMPORAL_TLS` | `false` (`true` with an API key) | `false` with an API key sends the key without TLS (a local server or proxy only) |
  * | `TEMPORAL_TLS_CERT_PATH`, `TEMPORAL_TLS_KEY_PATH` | unset | mTLS client cert and key (PEM files) |
  * | `STEPWISE_TASK_QUEUE` | `stepwise` | task queue |
  * | `STEPWISE_AGENTS` | `examples` | comma-separated agent YAML files or directories |
@@ -31,7 +32,9 @@ export function temporalConnectionOptions(env: NodeJS.ProcessEnv = process.env):
       ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
     };
   }
-  if (env.TEMPORAL_API_KEY) return { address, tls: true, apiKey: env.TEMPORAL_API_KEY };
+  // The SDK turns TLS on for an API key unless told `tls: false`; TEMPORAL_TLS=false says so (the key then crosses the
+  // network in the clear, so only for a server on this machine or behind a TLS-terminating proxy, e.g. the dev server).
+  if (env.TEMPORAL_API_KEY) return { address, tls: !/^(false|0)$/.test(env.TEMPORAL_TLS ?? ''), apiKey: env.TEMPORAL_API_KEY };
   return { address };
 }
 

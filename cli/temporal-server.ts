@@ -36,6 +36,11 @@ export interface DevServerOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Longest wait for the frontend to answer, in ms. Default 60 s (first start of a SQLite file migrates its schema). */
   startTimeoutMs?: number;
+  /**
+   * Codec endpoint the Web UI calls to show encrypted payloads (`--ui-codec-endpoint`), e.g.
+   * `http://localhost:3000/codec` when `STEPWISE_CODEC_KEYS` is set. Default: none (payloads shown as stored).
+   */
+  uiCodecEndpoint?: string;
   /** Where the server's own output goes (default: dropped unless it fails to start). */
   onOutput?: (text: string) => void;
 }
@@ -66,10 +71,13 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** `temporal server start-dev` arguments for `opts` (exported for tests and for printing the equivalent command). */
-export function devServerArgs(opts: Required<Pick<DevServerOptions, 'port' | 'namespace' | 'ip' | 'logLevel'>> & Pick<DevServerOptions, 'dbFile' | 'uiPort'>): string[] {
+export function devServerArgs(
+  opts: Required<Pick<DevServerOptions, 'port' | 'namespace' | 'ip' | 'logLevel'>> & Pick<DevServerOptions, 'dbFile' | 'uiPort' | 'uiCodecEndpoint'>,
+): string[] {
   const args = ['server', 'start-dev', '--ip', opts.ip, '--port', String(opts.port), '--namespace', opts.namespace, '--log-level', opts.logLevel];
   if (opts.uiPort === false || opts.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort));
+  if (opts.uiCodecEndpoint && opts.uiPort !== false && opts.uiPort !== undefined) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_DEFINITIONS)) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
@@ -87,7 +95,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const port = opts.port ?? (await freePort(ip));
   const uiPort = opts.uiPort === false ? false : (opts.uiPort ?? (await freePort(ip)));
   const namespace = opts.namespace ?? 'default';
-  const args = devServerArgs({ port, uiPort, namespace, ip, logLevel: opts.logLevel ?? 'warn', dbFile: opts.dbFile });
+  const args = devServerArgs({ port, uiPort, namespace, ip, logLevel: opts.logLevel ?? 'warn', dbFile: opts.dbFile, uiCodecEndpoint: opts.uiCodecEndpoint });
   const child = spawn(opts.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {

@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'SCRIPT_EXHAUSTED',
   'INVALID_STATE',
   'NOT_FOUND',
+  'CODEC_KEY_UNKNOWN',
+  'CODEC_DECRYPT_FAILED',
   'INTERNAL',
 ] as const;
 
@@ -63,6 +65,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   SCRIPT_EXHAUSTED: 500,
   INVALID_STATE: 500,
   NOT_FOUND: 404,
+  CODEC_KEY_UNKNOWN: 400,
+  CODEC_DECRYPT_FAILED: 400,
   INTERNAL: 500,
 };
 

@@ -4,6 +4,7 @@
  * `stepwise worker` calls {@link runWorkerFromEnv}; `stepwise dev` and the integration tests call
  * {@link createSessionWorker} with their own connection. Configured by environment (see README "Environment").
  */
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, toolMap } from '../activities/index.js';
 import type { ArchiveStore } from '../archive/store.js';
@@ -11,7 +12,9 @@ import { createTokenPublisher } from '../archive/token-notify.js';
 import { ModelCache } from '../activities/models/model.js';
 import type { LoadedAgent } from '../src/config/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
+import { codecDataConverter, codecFromEnv } from './payload-codec.js';
 import { missingSearchAttributes, registerSearchAttributesHint } from './search-attributes.js';
+import { type Tracing, tracingFromEnv } from './tracing.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 import { workflowsPath } from './workflows-path.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../cli/env.js';
@@ -32,6 +35,10 @@ export interface SessionWorkerOptions {
   models?: ModelCache;
   /** Publishes streamed model tokens (best effort, e.g. PostgreSQL NOTIFY); omit for none. */
   publishToken?: (sessionId: string, text: string) => void;
+  /** Payload codec (encryption, `STEPWISE_CODEC_KEYS`, see ./payload-codec.ts); default none. */
+  codec?: PayloadCodec;
+  /** OpenTelemetry (see ./tracing.ts): activity and workflow interceptors and the workflow span sink. Default off. */
+  tracing?: Tracing;
   /** Where the worker's start-up notices go (default `console.warn`). */
   log?: (line: string) => void;
   /** Extra worker options (e.g. a prebuilt `workflowBundle`, shutdown timing in tests). */
@@ -51,7 +58,8 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     archive: opts.archive,
     publishToken: opts.publishToken,
   });
-  const bundle = opts.workerOptions?.workflowBundle ?? (await prebuiltOrNone(opts.log));
+  const workflowModules = opts.tracing?.workerOptions.interceptors?.workflowModules ?? [];
+  const bundle = opts.workerOptions?.workflowBundle ?? (await prebuiltOrNone(opts.log, workflowModules));
   return Worker.create({
     // A dead worker's sticky queue holds the session's next workflow task until this timeout, then the task goes to
     // the shared queue (and another worker): 1 s instead of the SDK's 10 s, part of resuming a crashed turn quickly. A
@@ -66,6 +74,8 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
     activities,
+    ...codecDataConverter(opts.codec),
+    ...opts.tracing?.workerOptions,
     ...opts.workerOptions,
   });
 }
@@ -74,9 +84,9 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
  * The prebuilt workflow bundle, or `undefined` (the worker then bundles in memory, as before) when it cannot be read
  * or written, e.g. a read-only install whose cache was built from other sources. Never throws.
  */
-async function prebuiltOrNone(log = (line: string) => console.warn(line)): Promise<{ codePath: string } | undefined> {
+async function prebuiltOrNone(log = (line: string) => console.warn(line), interceptorModules: readonly string[] = []): Promise<{ codePath: string } | undefined> {
   try {
-    return { codePath: (await prebuiltWorkflowBundle()).codePath };
+    return { codePath: (await prebuiltWorkflowBundle(undefined, interceptorModules)).codePath };
   } catch (err) {
     log(`stepwise worker: no prebuilt workflow bundle (${(err as Error).message}); bundling in memory`);
     return undefined;
@@ -106,6 +116,8 @@ async function warnIfSearchAttributesMissing(connection: NativeConnection, names
  */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const agents = await loadAgentsFromEnv(env);
+  const codec = codecFromEnv(env);
+  const tracing = await tracingFromEnv('stepwise-worker', env);
   const archive = await connectArchiveFromEnv(env);
   const tokens = env.DATABASE_URL ? createTokenPublisher(env.DATABASE_URL) : undefined;
   const connection = await NativeConnection.connect(temporalConnectionOptions(env));
@@ -117,15 +129,19 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       taskQueue,
       agents,
       archive,
+      codec,
+      tracing,
       publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
     });
     console.log(
-      `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}`,
+      `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}, ` +
+        `payload encryption ${codec ? `on (key ${codec.currentKeyId})` : 'off'}, tracing ${tracing ? 'on (OTLP)' : 'off'}`,
     );
     await worker.run();
   } finally {
     // Stops stdio MCP servers and closes MCP HTTP sessions (tools.mcp_servers, @mcp external tools).
     await Promise.all(agents.map((a) => a.tools.close()));
+    await tracing?.shutdown();
     await connection.close();
     await tokens?.close();
     await archive?.close();

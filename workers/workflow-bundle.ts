@@ -28,11 +28,18 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** SHA-256 (hex, 16 chars) over the bundle's inputs: workflows/ and src/ sources and the @temporalio/workflow version. */
-export function workflowBundleHash(): string {
+/**
+ * SHA-256 (hex, 16 chars) over the bundle's inputs: workflows/ and src/ sources, the @temporalio/workflow version, and
+ * any workflow interceptor modules (their contents: e.g. OpenTelemetry's, bundled in when tracing is on).
+ */
+export function workflowBundleHash(interceptorModules: readonly string[] = []): string {
   const hash = createHash('sha256');
   const version = (createRequire(import.meta.url)('@temporalio/workflow/package.json') as { version: string }).version;
   hash.update(`@temporalio/workflow@${version}\n`);
+  for (const module of interceptorModules) {
+    hash.update(`interceptor ${relative(root, module)}\n`);
+    hash.update(readFileSync(module));
+  }
   for (const file of [...sourceFiles(join(root, 'workflows')), ...sourceFiles(join(root, 'src'))].sort()) {
     hash.update(`${relative(root, file)}\n`);
     hash.update(readFileSync(file));
@@ -57,11 +64,15 @@ export function defaultBundleCacheDir(): string {
  * @throws whatever `bundleWorkflowCode` throws (a workflow that does not compile or imports a Node module: not
  *   retryable without a code change), or a file-system error writing the cache.
  */
-export async function prebuiltWorkflowBundle(cacheDir = defaultBundleCacheDir()): Promise<{ codePath: string; built: boolean }> {
+export async function prebuiltWorkflowBundle(
+  cacheDir = defaultBundleCacheDir(),
+  /** Workflow interceptor modules to bundle in (`WorkerOptions.interceptors.workflowModules`). Default none. */
+  workflowInterceptorModules: readonly string[] = [],
+): Promise<{ codePath: string; built: boolean }> {
   mkdirSync(cacheDir, { recursive: true });
-  const codePath = join(cacheDir, `workflows-${workflowBundleHash()}.js`);
+  const codePath = join(cacheDir, `workflows-${workflowBundleHash(workflowInterceptorModules)}.js`);
   if (existsSync(codePath) && statSync(codePath).size > 0) return { codePath, built: false };
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: [...workflowInterceptorModules], logger: undefined });
   const temp = `${codePath}.${process.pid}.tmp`;
   writeFileSync(temp, code);
   renameSync(temp, codePath);

@@ -17,7 +17,19 @@ describe('loadApiConfig', () => {
       requestTimeoutMs: 120_000,
       temporalRetryMs: 5_000,
       logLevel: 'info',
+      codecCorsOrigins: ['http://localhost:8233'],
     });
+  });
+
+  it('reads the codec keys, codec CORS origins and the API key TLS choice', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const c = loadApiConfig({ STEPWISE_CODEC_KEYS: `k2:${key},k1:${key}`, STEPWISE_CODEC_CORS_ORIGINS: 'https://ui.example, http://localhost:8233' });
+    expect(c.codecKeys?.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(c.codecCorsOrigins).toEqual(['https://ui.example', 'http://localhost:8233']);
+    expect(() => loadApiConfig({ STEPWISE_CODEC_KEYS: 'k1:short' })).toThrow(/STEPWISE_CODEC_KEYS key k1: expected 32 bytes/);
+    // An API key turns TLS on, unless TEMPORAL_TLS=false says the server is local/plain.
+    expect(loadApiConfig({ TEMPORAL_API_KEY: 'secret' }).temporal).toMatchObject({ apiKey: 'secret', tls: true });
+    expect(loadApiConfig({ TEMPORAL_API_KEY: 'secret', TEMPORAL_TLS: 'false' }).temporal).toMatchObject({ apiKey: 'secret', tls: false });
   });
 
   it('reads the documented variables (empty counts as unset)', () => {

@@ -26,7 +26,13 @@ export const tools = [
  * Writes and loads an agent named `name` whose scripted model plays `script` (one entry per decision, in order).
  * @returns the loaded agent; `dir` holds `agent.yaml` for processes that load it themselves.
  */
-export async function writeAgent(name: string, script: unknown[], session: Record<string, unknown> = {}): Promise<LoadedAgent & { dir: string }> {
+export async function writeAgent(
+  name: string,
+  script: unknown[],
+  session: Record<string, unknown> = {},
+  /** Model config instead of the scripted one (e.g. `openai` against the fake model server). */
+  llm: Record<string, unknown> = { provider: 'scripted', script: './script.yaml' },
+): Promise<LoadedAgent & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `stepwise-int-${name}-`));
   writeFileSync(join(dir, 'script.yaml'), stringify(script));
   writeFileSync(join(dir, 'tools.mjs'), TOOLS);
@@ -41,7 +47,7 @@ export async function writeAgent(name: string, script: unknown[], session: Recor
         { step_id: 'work', description: 'work', routes: [{ target: 'chat', condition: 'done' }], available_tools: ['slow', 'echo', 'fail'] },
       ],
       flows: [{ flow_id: 'working', enters: ['work'], exits: ['work'] }],
-      llm: { provider: 'scripted', script: './script.yaml' },
+      llm,
       tools: { tool_files: ['./tools.mjs'] },
       session,
     }),
