@@ -26,7 +26,13 @@ export const tools = [
  * Writes and loads an agent named `name` whose scripted model plays `script` (one entry per decision, in order).
  * @returns the loaded agent; `dir` holds `agent.yaml` for processes that load it themselves.
  */
-export async function writeAgent(name: string, script: unknown[], session: Record<string, unknown> = {}): Promise<LoadedAgent & { dir: string }> {
+export async function writeAgent(
+  name: string,
+  script: unknown[],
+  session: Record<string, unknown> = {},
+  /** Top-level YAML keys replacing the defaults below (e.g. `tools` with `tool_defs`, `llm`). */
+  overrides: Record<string, unknown> = {},
+): Promise<LoadedAgent & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `stepwise-int-${name}-`));
   writeFileSync(join(dir, 'script.yaml'), stringify(script));
   writeFileSync(join(dir, 'tools.mjs'), TOOLS);
@@ -44,6 +50,7 @@ export async function writeAgent(name: string, script: unknown[], session: Recor
       llm: { provider: 'scripted', script: './script.yaml' },
       tools: { tool_files: ['./tools.mjs'] },
       session,
+      ...overrides,
     }),
   );
   return { ...(await loadAgent(join(dir, 'agent.yaml'))), dir };
