@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { buildApp } from '../../api/app.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
+import type { ArchiveStore } from '../../archive/store.js';
 import type { LoadedAgent } from '../../src/config/load.js';
 import type { TurnResult } from '../../src/engine/types.js';
 import { createSessionWorker } from '../../workers/worker.js';
@@ -40,8 +42,8 @@ describe('approval of tool calls on the real Temporal dev server', () => {
     await env?.teardown();
   });
 
-  async function withWorker<T>(agents: LoadedAgent[], fn: (sessions: TemporalSessions) => Promise<T>): Promise<T> {
-    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents, models: new ModelCache(), log: () => {} });
+  async function withWorker<T>(agents: LoadedAgent[], fn: (sessions: TemporalSessions) => Promise<T>, archive?: ArchiveStore): Promise<T> {
+    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents, archive, models: new ModelCache(), log: () => {} });
     return worker.runUntil(fn(new TemporalSessions({ client: env.client, taskQueue })));
   }
 
@@ -60,11 +62,12 @@ describe('approval of tool calls on the real Temporal dev server', () => {
     writeFileSync(toolLog, '');
     process.env.STEPWISE_TOOL_LOG = toolLog;
     const id = sid('approve-restart');
+    const archive = new InMemoryArchiveStore();
     try {
       const early = await withWorker([agent], async (sessions) => {
         await sessions.start(agent.snapshot, id);
         return sessions.send(id, { messageId: 'm1', text: 'echo hello' });
-      }); // worker stopped here
+      }, archive); // worker stopped here
       expect(early.pendingApprovals).toEqual([{ callId: 't1.1', tool: 'echo', arguments: { text: 'hello' }, requestedAt: expect.any(String) }]);
       expect(early.reply).toMatch(/Waiting for approval to run echo/);
 
@@ -80,7 +83,13 @@ describe('approval of tool calls on the real Temporal dev server', () => {
         expect(final.events.find((e) => e.type === 'tool_result')).toMatchObject({ callId: 't1.1', result: { echo: 'hello' } });
         expect((await sessions.state(id)).pendingApprovals).toEqual([]);
         await expect(sessions.decideApproval(id, { callId: 't1.1', decision: 'deny' })).rejects.toMatchObject({ code: 'APPROVAL_ALREADY_DECIDED' });
-      });
+        // Audit: the archived turn holds the request and the decision (who, when).
+        let archived = (await archive.getTurns(id, { limit: 10 })).turns;
+        for (let i = 0; i < 50 && archived.length === 0; i++, archived = (await archive.getTurns(id, { limit: 10 })).turns) await new Promise((r) => setTimeout(r, 100));
+        const decided = archived[0]?.events.find((e) => e.type === 'approval_decided');
+        expect(decided).toMatchObject({ callId: 't1.1', decision: 'approve', approver: 'alice', at: expect.any(String) });
+        expect(archived[0]?.events.some((e) => e.type === 'approval_requested')).toBe(true);
+      }, archive);
       expect(readFileSync(toolLog, 'utf8').trim().split('\n')).toEqual(['echo t1.1']);
     } finally {
       delete process.env.STEPWISE_TOOL_LOG;
