@@ -5,12 +5,16 @@
  * Interactive on a TTY. Otherwise reads one user message per line from stdin and prints one reply per line (newlines
  * inside a reply become spaces); `--json` prints each turn result as one JSON line instead. Stops at end of input or
  * when the agent ENDs the session.
+ *
+ * A tool call that needs approval is asked about on the terminal: `approve <tool> (call <id>) <arguments>? [y/N]`;
+ * the next input line decides: `y`/`yes` approves, anything else denies, with the text after `n `/`no ` as the
+ * reason (`n too expensive`). Without a terminal the question goes to stderr and the next stdin line answers it.
  */
 import { createInterface } from 'node:readline';
 import { createActivities } from '../activities/index.js';
 import { ModelCache } from '../activities/models/model.js';
 import { loadAgent } from '../src/config/load.js';
-import type { TurnResult } from '../src/engine/types.js';
+import type { PendingApproval, TurnResult } from '../src/engine/types.js';
 import { localExecutors } from './local-executors.js';
 import { LocalSessions } from './local-sessions.js';
 
@@ -23,6 +27,14 @@ export interface ChatOptions {
   /** Treat input as a terminal (prompts). Default: `input.isTTY`. */
   interactive?: boolean;
   env?: NodeJS.ProcessEnv;
+}
+
+/** A terminal answer to an approval question: `y`/`yes` approves; anything else denies (`n <reason>` gives a reason). */
+export function parseApprovalAnswer(line: string): { decision: 'approve' | 'deny'; reason?: string } {
+  const text = line.trim();
+  if (/^y(es)?$/i.test(text)) return { decision: 'approve' };
+  const reason = text.replace(/^no?\b\s*/i, '').trim();
+  return reason ? { decision: 'deny', reason } : { decision: 'deny' };
 }
 
 /**
@@ -49,18 +61,38 @@ export async function runChat(configPath: string, opts: ChatOptions = {}): Promi
   };
 
   const rl = createInterface({ input, terminal: false, crlfDelay: Infinity });
+  const lines = rl[Symbol.asyncIterator]();
+  const prompts = interactive ? output : errors;
+  /** Asks about one waiting call; end of input denies. */
+  const ask = async (p: PendingApproval): Promise<{ decision: 'approve' | 'deny'; reason?: string }> => {
+    prompts.write(`approve ${p.tool} (call ${p.callId}) ${JSON.stringify(p.arguments)}? [y/N, or n <reason>] `);
+    const next = await lines.next();
+    return parseApprovalAnswer(next.done ? '' : next.value);
+  };
   if (interactive) output.write(`chatting with ${loaded.snapshot.name} (step ${loaded.snapshot.startStepId}); Ctrl-D to quit\nyou> `);
   let n = 0;
   let code = 0;
-  for await (const line of rl) {
-    const text = line.trim();
+  for (let next = await lines.next(); !next.done; next = await lines.next()) {
+    const text = next.value.trim();
     if (!text) {
       if (interactive) output.write('you> ');
       continue;
     }
     n++;
     try {
-      const result = await sessions.send(sessionId, { messageId: `${sessionId}:${n}`, text });
+      const messageId = `${sessionId}:${n}`;
+      let result: TurnResult | undefined = await sessions.send(sessionId, { messageId, text });
+      // Paused for approval: ask about each waiting call, until the turn finishes.
+      const decided = new Set<string>();
+      while (result?.pendingApprovals) {
+        for (const p of result.pendingApprovals.filter((x) => !decided.has(x.callId))) {
+          const answer = await ask(p);
+          await sessions.decideApproval(sessionId, { callId: p.callId, ...answer, approver: 'terminal' });
+          decided.add(p.callId);
+        }
+        result = await sessions.nextResult(sessionId, messageId);
+      }
+      if (!result) throw new Error(`turn for message ${messageId} ended without a result`);
       print(result);
       if (result.ended) {
         if (interactive) output.write('(session ended)\n');

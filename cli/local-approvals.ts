@@ -2,7 +2,7 @@
  * Approval waits of one in-process session (`LocalSessions`): decisions not yet given to the engine, the engine's
  * waiting `awaitApproval` executor, and a timer per call with an approval timeout. Not durable (like the backend).
  */
-import { approvalStatus } from '../src/engine/engine.js';
+import { approvalRefusal, approvalStatus, humanDecision } from '../src/engine/engine.js';
 import type { ApprovalDecided, EngineCommand, SessionState } from '../src/engine/types.js';
 import { CallerError } from '../src/errors.js';
 import type { ApprovalRequest } from '../workflows/shared.js';
@@ -23,13 +23,9 @@ export class LocalApprovals {
    * `state`, the session's current state.
    */
   decide(state: SessionState, request: ApprovalRequest): void {
-    const status = this.inbox.some((d) => d.callId === request.callId) ? 'decided' : approvalStatus(state, request.callId);
-    if (status === 'decided') throw new CallerError('APPROVAL_ALREADY_DECIDED', `tool call ${request.callId} was already decided`);
-    if (status === 'unknown') {
-      throw new CallerError('APPROVAL_NOT_FOUND', `no tool call ${request.callId} is waiting for approval in session ${state.sessionId}`);
-    }
-    const { callId, decision, reason, approver } = request;
-    this.push({ callId, decision, ...(reason !== undefined ? { reason } : {}), ...(approver !== undefined ? { approver } : {}), timedOut: false });
+    const refusal = approvalRefusal(state, request.callId, this.inbox.some((d) => d.callId === request.callId));
+    if (refusal) throw new CallerError(refusal.code, refusal.message);
+    this.push(humanDecision(request));
   }
 
   /** The `awaitApproval` executor: arms timeouts, then resolves with the first decision (or `'suspend'` on {@link abandon}). */

@@ -43,6 +43,8 @@ interface LocalSession {
   running?: string;
   /** Early result of the running turn while it waits for approval. */
   paused?: TurnResult;
+  /** Called at the running turn's next pause for approval, or its end (see {@link LocalSessions.nextResult}). */
+  listeners: Array<(result: TurnResult) => void>;
   approvals: LocalApprovals;
 }
 
@@ -73,6 +75,7 @@ export class LocalSessions implements SessionBackend {
       queued: 0,
       busy: false,
       approvals: new LocalApprovals(this.now),
+      listeners: [],
     });
   }
 
@@ -111,6 +114,18 @@ export class LocalSessions implements SessionBackend {
     session.tail = run.catch(() => undefined);
     // The final result, or the early "approval pending" one if the turn pauses first.
     return Promise.race([run, paused]);
+  }
+
+  /**
+   * The next result of message `messageId`'s turn: its final result, or its early result when it pauses for approval
+   * again (e.g. after a decision, the next call waiting). Resolves at once when the turn is done or not running.
+   * Used by `stepwise chat` to ask for approvals until the turn finishes.
+   */
+  async nextResult(sessionId: string, messageId: string): Promise<TurnResult | undefined> {
+    const session = this.get(sessionId);
+    const done = findResult(session.state, messageId);
+    if (done || session.running !== messageId) return done;
+    return new Promise((resolve) => session.listeners.push(resolve));
   }
 
   async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
@@ -198,6 +213,7 @@ export class LocalSessions implements SessionBackend {
         onPaused: (result) => {
           session.paused = result;
           onPaused(result);
+          this.notify(session, result);
         },
         awaitApproval: (command) => session.approvals.wait(command, () => session.state),
       });
@@ -205,6 +221,7 @@ export class LocalSessions implements SessionBackend {
       // Suspended: `end` abandoned the wait; the caller already has the "approval pending" reply.
       if ('suspended' in out) return session.paused!;
       await this.options.onTurn?.({ agent: session.agent, state: out.state, result: out.result });
+      this.notify(session, out.result);
       return out.result;
     } catch (err) {
       session.state = before; // a turn that threw leaves no half-applied state behind
@@ -215,6 +232,10 @@ export class LocalSessions implements SessionBackend {
       session.running = undefined;
       session.paused = undefined;
     }
+  }
+
+  private notify(session: LocalSession, result: TurnResult): void {
+    for (const listener of session.listeners.splice(0)) listener(result);
   }
 
   private view(session: LocalSession): SessionView {

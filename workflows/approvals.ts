@@ -8,7 +8,7 @@
  */
 import { ApplicationFailure, CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
 import type { EngineCommand } from '../src/engine/types.js';
-import { approvalStatus } from '../src/engine/engine.js';
+import { approvalRefusal, approvalStatus, humanDecision } from '../src/engine/engine.js';
 import type { ApprovalDecided, SessionState } from '../src/engine/types.js';
 import { now } from './activity-executors.js';
 import { type ApprovalReply, type ApprovalRequest, ApprovalRequest as ApprovalRequestSchema, SESSION_CONTINUING } from './shared.js';
@@ -43,21 +43,15 @@ export class ApprovalInbox {
     const state = this.state();
     const refusing = this.refusing();
     if (refusing === 'ended') throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
-    const status = this.inbox.some((d) => d.callId === request.callId) ? 'decided' : approvalStatus(state, request.callId);
-    if (status === 'decided') {
-      throw ApplicationFailure.nonRetryable(`tool call ${request.callId} was already decided`, 'APPROVAL_ALREADY_DECIDED');
-    }
-    if (status === 'unknown') {
-      throw ApplicationFailure.nonRetryable(`no tool call ${request.callId} is waiting for approval in session ${state.sessionId}`, 'APPROVAL_NOT_FOUND');
-    }
+    const refusal = approvalRefusal(state, request.callId, this.inbox.some((d) => d.callId === request.callId));
+    if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
     if (refusing === 'continuing') throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
   }
 
   /** Update handler: queues the decision for the engine and answers at once. */
   accept(request: ApprovalRequest): ApprovalReply {
-    const { callId, decision, reason, approver } = request;
-    this.push({ callId, decision, ...(reason !== undefined ? { reason } : {}), ...(approver !== undefined ? { approver } : {}), timedOut: false });
-    return { callId, decision, decidedAt: now() };
+    this.push(humanDecision(request));
+    return { callId: request.callId, decision: request.decision, decidedAt: now() };
   }
 
   /**

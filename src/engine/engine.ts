@@ -165,6 +165,32 @@ export function approvalStatus(state: SessionState, callId: string): 'pending' |
 }
 
 /**
+ * Why a human decision on `callId` must be refused (`queued`: a decision for it is already waiting to be applied),
+ * as the error code and message hosts answer with; undefined when the call waits for one.
+ */
+export function approvalRefusal(
+  state: SessionState,
+  callId: string,
+  queued: boolean,
+): { code: 'APPROVAL_ALREADY_DECIDED' | 'APPROVAL_NOT_FOUND'; message: string } | undefined {
+  const status = queued ? 'decided' : approvalStatus(state, callId);
+  if (status === 'decided') return { code: 'APPROVAL_ALREADY_DECIDED', message: `tool call ${callId} was already decided` };
+  if (status === 'unknown') return { code: 'APPROVAL_NOT_FOUND', message: `no tool call ${callId} is waiting for approval in session ${state.sessionId}` };
+  return undefined;
+}
+
+/** A human's decision as the engine takes it (optional fields only when given). */
+export function humanDecision(d: { callId: string; decision: ApprovalDecided['decision']; reason?: string; approver?: string }): ApprovalDecided {
+  return {
+    callId: d.callId,
+    decision: d.decision,
+    ...(d.reason !== undefined ? { reason: d.reason } : {}),
+    ...(d.approver !== undefined ? { approver: d.approver } : {}),
+    timedOut: false,
+  };
+}
+
+/**
  * Ends the session outside a turn (idle timeout, `endSession`), or while a turn waits for approval (that turn is
  * abandoned: no reply, its calls never run). Records `session_ended`. Flow memory is dropped, not summarised (no
  * model call outside a turn).

@@ -44,7 +44,7 @@ describe('secrets stay out of history and logs (real dev server)', () => {
       vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(' ')));
     }
     fake = await startFakeModelServer();
-    const agent = await writeAgent(agentName, [], {}, { provider: 'openai', model: 'gpt-test', base_url: fake.openaiBaseUrl });
+    const agent = await writeAgent(agentName, [], {}, { llm: { provider: 'openai', model: 'gpt-test', base_url: fake.openaiBaseUrl } });
     const { address, namespace } = temporalServer();
     const env = {
       TEMPORAL_ADDRESS: address,

@@ -41,7 +41,7 @@ describe('OpenTelemetry traces (real dev server)', () => {
     tracing = startTracing({ serviceName: 'stepwise-test', spanProcessor: new SimpleSpanProcessor(exporter) });
     env = await connectTemporal();
     fake = await startFakeModelServer();
-    const agent = await writeAgent(agentName, [], {}, { provider: 'openai', model: 'gpt-test', base_url: fake.openaiBaseUrl });
+    const agent = await writeAgent(agentName, [], {}, { llm: { provider: 'openai', model: 'gpt-test', base_url: fake.openaiBaseUrl } });
     const worker = await createSessionWorker({
       connection: env.nativeConnection,
       taskQueue,

@@ -30,8 +30,8 @@ export async function writeAgent(
   name: string,
   script: unknown[],
   session: Record<string, unknown> = {},
-  /** Model config instead of the scripted one (e.g. `openai` against the fake model server). */
-  llm: Record<string, unknown> = { provider: 'scripted', script: './script.yaml' },
+  /** Top-level YAML keys replacing the defaults below (e.g. `tools` with `tool_defs`, `llm`). */
+  overrides: Record<string, unknown> = {},
 ): Promise<LoadedAgent & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `stepwise-int-${name}-`));
   writeFileSync(join(dir, 'script.yaml'), stringify(script));
@@ -47,9 +47,10 @@ export async function writeAgent(
         { step_id: 'work', description: 'work', routes: [{ target: 'chat', condition: 'done' }], available_tools: ['slow', 'echo', 'fail'] },
       ],
       flows: [{ flow_id: 'working', enters: ['work'], exits: ['work'] }],
-      llm,
+      llm: { provider: 'scripted', script: './script.yaml' },
       tools: { tool_files: ['./tools.mjs'] },
       session,
+      ...overrides,
     }),
   );
   return { ...(await loadAgent(join(dir, 'agent.yaml'))), dir };

@@ -131,6 +131,19 @@ describe('approval: engine', () => {
     expect(step.command.type).toBe('runTools');
   });
 
+  it('the version 2 fixture (a turn paused for approval) loads and resumes to the end', async () => {
+    const { readFileSync } = await import('node:fs');
+    const raw = JSON.parse(readFileSync(new URL('../fixtures/state/v2-session-state.json', import.meta.url), 'utf8'));
+    const state = loadSessionState(raw);
+    expect(pendingApprovals(state).map((p) => p.callId)).toEqual(['t1.1']);
+    const exec = scriptedExecutors([twoCalls, { action: 'RESPOND', response: 'resumed' }], { add_item: () => 'ok', get_cart: () => [] });
+    const out = await playTurn(agent, resumeTurn(state), {
+      ...exec,
+      awaitApproval: async (cmd) => ({ callId: cmd.approvals[0]!.callId, decision: 'approve', timedOut: false }),
+    });
+    expect('result' in out && out.result).toMatchObject({ messageId: 'm1', turn: 1, reply: 'resumed' });
+  });
+
   it('version 1 state (before approvals) still loads', async () => {
     const { readFileSync } = await import('node:fs');
     const v1 = JSON.parse(readFileSync(new URL('../fixtures/state/v1-session-state.json', import.meta.url), 'utf8'));
