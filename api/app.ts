@@ -10,6 +10,8 @@ import type { TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { registerErrorHandling } from './errors.js';
+import authPlugin, { type AuthOptions } from './plugins/auth.js';
+import guardsPlugin, { type GuardOptions } from './plugins/guards.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
 import agentRoutes from './routes/agents.js';
@@ -39,6 +41,15 @@ export interface BuildAppOptions {
   bodyLimitBytes?: number;
   /** Fastify `requestTimeout` in ms (0 = none, the default for tests; `server.ts` sets one). */
   requestTimeoutMs?: number;
+  /** Accepted credentials (API keys, JWTs); see `./plugins/auth.ts`. Default: auth off (`request.principal` undefined). */
+  auth?: AuthOptions;
+  /** Rate limits and CORS origins; see `./plugins/guards.ts`. Default: its defaults (limits on, no CORS). */
+  guards?: GuardOptions;
+  /**
+   * Fastify `trustProxy`: whose `X-Forwarded-For` to believe for the client IP (per-IP rate limits): `true` (any
+   * proxy) or the proxies' addresses/CIDRs. Default `false` (the socket's address).
+   */
+  trustProxy?: boolean | string[];
 }
 
 /**
@@ -56,6 +67,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     routerOptions: { maxParamLength: 256 },
     // 503 for requests arriving while `app.close()` drains in-flight turns.
     return503OnClosing: true,
+    trustProxy: opts.trustProxy ?? false,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -63,6 +75,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   registerErrorHandling(app);
 
   await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents, archive: opts.archive });
+  // Order matters: CORS answers preflights before auth; auth resolves the principal the rate limiter counts by.
+  await app.register(authPlugin, { auth: opts.auth });
+  await app.register(guardsPlugin, opts.guards ?? {});
   await app.register(swaggerPlugin);
   await app.register(healthRoutes);
   await app.register(agentRoutes);

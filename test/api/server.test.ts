@@ -17,6 +17,9 @@ describe('loadApiConfig', () => {
       requestTimeoutMs: 120_000,
       temporalRetryMs: 5_000,
       logLevel: 'info',
+      authOff: false,
+      guards: { requestsPerMinute: 600, sessionMessagesPerMinute: 60, corsOrigins: [] },
+      trustProxy: false,
     });
   });
 
