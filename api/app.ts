@@ -11,7 +11,8 @@ import type { AgentSnapshot } from '../src/config/agent.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { registerErrorHandling } from './errors.js';
 import authPlugin, { type AuthOptions } from './plugins/auth.js';
-import guardsPlugin, { type GuardOptions } from './plugins/guards.js';
+import headersPlugin, { type HeadersOptions } from './plugins/headers.js';
+import rateLimitsPlugin, { type RateLimitOptions } from './plugins/rate-limits.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
 import agentRoutes from './routes/agents.js';
@@ -43,8 +44,8 @@ export interface BuildAppOptions {
   requestTimeoutMs?: number;
   /** Accepted credentials (API keys, JWTs); see `./plugins/auth.ts`. Default: auth off (`request.principal` undefined). */
   auth?: AuthOptions;
-  /** Rate limits and CORS origins; see `./plugins/guards.ts`. Default: its defaults (limits on, no CORS). */
-  guards?: GuardOptions;
+  /** Rate limits (`./plugins/rate-limits.ts`) and CORS origins (`./plugins/headers.ts`). Default: limits on, no CORS. */
+  guards?: RateLimitOptions & HeadersOptions;
   /**
    * Fastify `trustProxy`: whose `X-Forwarded-For` to believe for the client IP (per-IP rate limits): `true` (any
    * proxy) or the proxies' addresses/CIDRs. Default `false` (the socket's address).
@@ -76,8 +77,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
   await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents, archive: opts.archive });
   // Order matters: CORS answers preflights before auth; auth resolves the principal the rate limiter counts by.
+  await app.register(headersPlugin, { corsOrigins: opts.guards?.corsOrigins });
   await app.register(authPlugin, { auth: opts.auth });
-  await app.register(guardsPlugin, opts.guards ?? {});
+  await app.register(rateLimitsPlugin, opts.guards ?? {});
   await app.register(swaggerPlugin);
   await app.register(healthRoutes);
   await app.register(agentRoutes);

@@ -9,7 +9,8 @@ import { temporalConnectionOptions } from '../cli/env.js';
 import { StepwiseError } from '../src/errors.js';
 import { plainKeyEntries, readApiKeysFile } from './auth/keys.js';
 import type { AuthOptions } from './plugins/auth.js';
-import { DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SESSION_MESSAGES_PER_MINUTE, type GuardOptions } from './plugins/guards.js';
+import type { HeadersOptions } from './plugins/headers.js';
+import { DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SESSION_MESSAGES_PER_MINUTE, type RateLimitOptions } from './plugins/rate-limits.js';
 
 /** Default largest request body, in bytes: a 32,000-character (`MAX_MESSAGE_CHARS`) message of 4-byte UTF-8 characters + JSON. */
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
@@ -88,7 +89,7 @@ export interface ApiConfig {
   /** `STEPWISE_AUTH=off`: serving without credentials is deliberate (`stepwise api` refuses otherwise). */
   authOff: boolean;
   /** Rate limits and CORS origins. */
-  guards: Required<GuardOptions>;
+  guards: Required<RateLimitOptions & HeadersOptions>;
   /** Fastify `trustProxy` (`STEPWISE_TRUST_PROXY`). */
   trustProxy: boolean | string[];
 }

@@ -33,7 +33,7 @@ const swaggerPlugin: FastifyPluginAsync = async (app) => {
   await app.register(swaggerUi, {
     routePrefix: DOCS_PREFIX,
     // Swagger UI's own Content-Security-Policy (hashes of its inline scripts) replaces helmet's on /docs, minus
-    // `upgrade-insecure-requests` (see `./guards.ts`).
+    // `upgrade-insecure-requests` (see `./headers.ts`).
     staticCSP: true,
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
   });

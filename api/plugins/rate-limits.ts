@@ -1,7 +1,6 @@
 /**
- * Production guard rails around every route: security headers (`@fastify/helmet`), CORS (`@fastify/cors`) and rate
- * limits (`@fastify/rate-limit`). Not encapsulated: applies to every route. Register after the auth plugin's hook
- * (rate limits are counted per credential) and before the routes (the rate limiter hooks routes as they are added).
+ * Rate limits (`@fastify/rate-limit`) on every route. Not encapsulated. Register after the auth plugin (limits are
+ * counted per credential) and before the routes (the rate limiter hooks routes as they are added).
  *
  * - Requests: at most `requestsPerMinute` per credential (`request.principal.keyId`), or per client IP for requests
  *   without one (auth off, open routes).
@@ -10,10 +9,7 @@
  * - Over a limit: 429 RATE_LIMITED with `Retry-After` (seconds) and the standard error body. Counters live in this
  *   process's memory (fixed one-minute windows): with N API instances behind a load balancer a client gets up to N
  *   times the limit.
- * - CORS: only for `corsOrigins` (`*` = any origin); none configured = no CORS headers (same-origin callers only).
  */
-import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CallerError } from '../../src/errors.js';
@@ -32,13 +28,11 @@ export const DEFAULT_SESSION_MESSAGES_PER_MINUTE = 60;
 
 const MINUTE_MS = 60_000;
 
-export interface GuardOptions {
+export interface RateLimitOptions {
   /** Requests per minute per credential (or per IP without one); 0 = unlimited. Default {@link DEFAULT_REQUESTS_PER_MINUTE}. */
   requestsPerMinute?: number;
   /** Messages per minute per session; 0 = unlimited. Default {@link DEFAULT_SESSION_MESSAGES_PER_MINUTE}. */
   sessionMessagesPerMinute?: number;
-  /** Origins allowed to call the API from a browser, e.g. `['https://app.example']`; `['*']` = any. Default: none. */
-  corsOrigins?: string[];
 }
 
 /** The 429 error every limiter throws: RATE_LIMITED, `details.retryAfterSeconds` (the error handler's `Retry-After`). */
@@ -55,25 +49,7 @@ function callerKey(request: FastifyRequest): string {
   return request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`;
 }
 
-const guardsPlugin: FastifyPluginAsync<GuardOptions> = async (app, opts) => {
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      // Without this, browsers reaching the API over plain HTTP by a non-localhost name would ask for every script
-      // and stylesheet over HTTPS (and fail). TLS is the proxy's business; HSTS still applies once it is there.
-      directives: { upgradeInsecureRequests: null },
-    },
-  });
-
-  const origins = opts.corsOrigins ?? [];
-  if (origins.length > 0) {
-    await app.register(cors, {
-      origin: origins.includes('*') ? '*' : origins,
-      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      exposedHeaders: ['Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
-      maxAge: 600,
-    });
-  }
-
+const rateLimitsPlugin: FastifyPluginAsync<RateLimitOptions> = async (app, opts) => {
   const perCaller = opts.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE;
   const perSession = opts.sessionMessagesPerMinute ?? DEFAULT_SESSION_MESSAGES_PER_MINUTE;
   if (perCaller <= 0 && perSession <= 0) return;
@@ -100,6 +76,6 @@ const guardsPlugin: FastifyPluginAsync<GuardOptions> = async (app, opts) => {
   });
 };
 
-(guardsPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+(rateLimitsPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
-export default guardsPlugin;
+export default rateLimitsPlugin;
