@@ -9,7 +9,7 @@ import type { ArchiveStore } from '../archive/store.js';
 import type { TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
-import { registerErrorHandling } from './errors.js';
+import { errorHandler, registerErrorHandling } from './errors.js';
 import authPlugin, { type AuthOptions } from './plugins/auth.js';
 import headersPlugin, { type HeadersOptions } from './plugins/headers.js';
 import rateLimitsPlugin, { type RateLimitOptions } from './plugins/rate-limits.js';
@@ -69,6 +69,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     // 503 for requests arriving while `app.close()` drains in-flight turns.
     return503OnClosing: true,
     trustProxy: opts.trustProxy ?? false,
+    // Malformed URL encodings (400) and path parameters over `maxParamLength` (414) get the standard error body too.
+    frameworkErrors: errorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
