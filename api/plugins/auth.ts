@@ -10,12 +10,14 @@
  *   route's scope: `config: { scope }` on the route, else `sessions:read` for GET/HEAD and `sessions:write` for the
  *   rest. `admin` satisfies every scope.
  * - `request.principal` is the caller (`undefined` with auth off). Not encapsulated: applies to every route.
+ * - Credentials bound to a user only create, list and reach their own sessions (`../auth/user-binding.ts`).
  */
 import bearerAuth from '@fastify/bearer-auth';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CallerError } from '../../src/errors.js';
 import { type JwtOptions, jwtVerifier, looksLikeJwt } from '../auth/jwt.js';
 import { type ApiKeyEntry, apiKeyMatcher, type Principal, type Scope } from '../auth/keys.js';
+import { enforceUserBinding } from '../auth/user-binding.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -102,6 +104,7 @@ const authPlugin: FastifyPluginAsync<{ auth?: AuthOptions }> = async (app, opts)
       done();
     });
   });
+  app.addHook('preHandler', async (request) => enforceUserBinding(app, request));
 };
 
 (authPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { hashApiKey } from '../../api/auth/keys.js';
 import { loadApiConfig } from '../../api/config.js';
 import type { AuthOptions } from '../../api/plugins/auth.js';
@@ -187,5 +188,92 @@ describe('JWTs verified against a JWKS (STEPWISE_JWT_*)', () => {
     h = await buildWithAuth({ keys: [], jwt: { jwksUrl: `${idp.issuer}missing-jwks.json` } });
     const token = await idp.sign({ sub: 'alice', scope: 'sessions:read' });
     expectError(await as(h.app, token, 'GET', '/agents'), 401, 'UNAUTHORIZED');
+  });
+});
+
+describe('user binding (keys file user_id)', () => {
+  function boundAuth(): AuthOptions {
+    const path = keysFile([
+      { id: 'alice-app', hash: hashApiKey('alice-key'), scopes: ['sessions:read', 'sessions:write'], user_id: 'alice' },
+      { id: 'bob-app', hash: hashApiKey('bob-key'), scopes: ['sessions:read', 'sessions:write'], user_id: 'bob' },
+      { id: 'ops', hash: hashApiKey('admin-key'), scopes: ['admin'] },
+    ]);
+    return loadApiConfig({ STEPWISE_API_KEYS_FILE: path }).auth!;
+  }
+
+  it('forces the userId of sessions a bound key creates', async () => {
+    h = await build({ app: { auth: boundAuth() } });
+    const created = await as(h.app, 'alice-key', 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's-a', userId: 'mallory' });
+    expect(created.res.statusCode).toBe(201);
+    const state = await as(h.app, 'alice-key', 'GET', '/sessions/s-a');
+    expect(state.body).toMatchObject({ sessionId: 's-a', userId: 'alice' });
+    // Unbound keys keep the userId they give.
+    await as(h.app, 'admin-key', 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's-admin', userId: 'carol' });
+    expect((await as(h.app, 'admin-key', 'GET', '/sessions/s-admin')).body.userId).toBe('carol');
+  });
+
+  it("answers 404 SESSION_NOT_FOUND for another user's session on every session route", async () => {
+    h = await build({ app: { auth: boundAuth() } });
+    await as(h.app, 'alice-key', 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's-a', message: 'hi' });
+    await as(h.app, 'admin-key', 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's-nobody' });
+    const decisions = h.executors.decideRequests.length;
+    for (const sessionId of ['s-a', 's-nobody']) {
+      for (const [method, path, payload] of [
+        ['GET', ''],
+        ['GET', '/history'],
+        ['GET', '/events'],
+        ['GET', '/messages/:first'],
+        ['POST', '/messages', { text: 'let me in' }],
+        ['PATCH', '', { name: 'mine now' }],
+        ['DELETE', ''],
+      ] as const) {
+        const res = await as(h.app, 'bob-key', method, `/sessions/${sessionId}${path}`, payload);
+        expect(expectError(res, 404, 'SESSION_NOT_FOUND').message, `${method} ${path}`).toBe(`session ${sessionId} not found`);
+      }
+    }
+    expect(h.executors.decideRequests).toHaveLength(decisions);
+    // Starting a session under a taken id never hands back the other user's first turn.
+    expectError(await as(h.app, 'bob-key', 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's-a', message: 'hi' }), 409, 'SESSION_EXISTS');
+    // The owner and unbound keys still reach it; the session is untouched.
+    const own = await as(h.app, 'alice-key', 'GET', '/sessions/s-a');
+    expect(own.body).toMatchObject({ status: 'active', turns: 1, userId: 'alice' });
+    expect((await as(h.app, 'admin-key', 'GET', '/sessions/s-a')).res.statusCode).toBe(200);
+    expect((await as(h.app, 'alice-key', 'POST', '/sessions/s-a/messages', { text: 'again' })).res.statusCode).toBe(200);
+  });
+
+  it('lists only the caller’s sessions', async () => {
+    const archive = new InMemoryArchiveStore();
+    h = await build({ app: { auth: boundAuth(), archive } });
+    for (const [sessionId, userId] of [['s-a1', 'alice'], ['s-a2', 'alice'], ['s-b1', 'bob'], ['s-x', undefined]] as const) {
+      await archive.recordSessionStart({ sessionId, agentName: 'test-agent', configHash: 'h', createdAt: new Date().toISOString(), ...(userId ? { userId } : {}) });
+    }
+    const ids = async (key: string, query = '') =>
+      (await as(h!.app, key, 'GET', `/sessions${query}`)).body.sessions.map((s: { sessionId: string }) => s.sessionId).sort();
+    expect(await ids('alice-key')).toEqual(['s-a1', 's-a2']);
+    expect(await ids('alice-key', '?userId=bob')).toEqual(['s-a1', 's-a2']);
+    expect(await ids('bob-key')).toEqual(['s-b1']);
+    expect(await ids('admin-key')).toEqual(['s-a1', 's-a2', 's-b1', 's-x']);
+    // An archived (workflow gone) session of another user is hidden too.
+    expectError(await as(h.app, 'bob-key', 'GET', '/sessions/s-a1'), 404, 'SESSION_NOT_FOUND');
+    expect((await as(h.app, 'alice-key', 'GET', '/sessions/s-a1')).body).toMatchObject({ sessionId: 's-a1', source: 'archive' });
+  });
+});
+
+describe('user binding (JWT claim)', () => {
+  it('binds tokens to the STEPWISE_JWT_USER_CLAIM claim', async () => {
+    const idp = await startJwksServer();
+    try {
+      const auth = loadApiConfig({ STEPWISE_JWT_JWKS_URL: idp.jwksUrl, STEPWISE_JWT_USER_CLAIM: 'sub' }).auth!;
+      h = await build({ app: { auth } });
+      const alice = await idp.sign({ sub: 'alice', scope: 'sessions:read sessions:write' });
+      const bob = await idp.sign({ sub: 'bob', scope: 'sessions:read sessions:write' });
+      expect((await as(h.app, alice, 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's-j' })).res.statusCode).toBe(201);
+      expect((await as(h.app, alice, 'GET', '/sessions/s-j')).body.userId).toBe('alice');
+      expectError(await as(h.app, bob, 'GET', '/sessions/s-j'), 404, 'SESSION_NOT_FOUND');
+      const anonymous = await idp.sign({ scope: 'sessions:read' });
+      expectError(await as(h.app, anonymous, 'GET', '/agents'), 401, 'UNAUTHORIZED');
+    } finally {
+      await idp.close();
+    }
   });
 });
