@@ -46,7 +46,8 @@ export function isOpenPath(path: string): boolean {
     path.startsWith('/docs/') ||
     path === '/' ||
     path.startsWith('/assets/') ||
-    path.startsWith('/app')
+    // `/app`, `/app/...`, `/app.js`, `/app*` (a wildcard route) — but not `/approvals` or other API routes.
+    /^\/app($|[/.*])/.test(path)
   );
 }
 
