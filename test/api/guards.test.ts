@@ -130,10 +130,10 @@ describe('security headers', () => {
     const { stdout } = await promisify(execFile)(
       chromium,
       ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=8000', '--dump-dom', `${address}/docs/static/index.html`],
-      { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      { timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
     );
     // Rendered by swagger-ui's scripts from the OpenAPI document (not in the static HTML).
     expect(stdout).toContain('Stepwise API');
     expect(stdout).toMatch(/opblock-summary-path[^>]*>[\s\S]*?\/sessions/);
-  }, 90_000);
+  }, 240_000);
 });
