@@ -131,7 +131,9 @@ function pathFor(op: Operation): fc.Arbitrary<string> {
     let path = op.path;
     op.pathParams.forEach((name, i) => {
       const [value, raw] = values[i]!;
-      path = path.replace(`{${name}}`, raw ? value.replace(/[^\x21-\x7e]/g, '') : encodeURIComponent(value));
+      // Lone surrogates cannot be percent-encoded as UTF-8 (encodeURIComponent throws): replace them with U+FFFD.
+      const encodable = value.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
+      path = path.replace(`{${name}}`, raw ? value.replace(/[^\x21-\x7e]/g, '') : encodeURIComponent(encodable));
     });
     return path;
   });
