@@ -9,7 +9,10 @@ import type { ArchiveStore } from '../archive/store.js';
 import type { TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
-import { registerErrorHandling } from './errors.js';
+import { errorHandler, registerErrorHandling } from './errors.js';
+import authPlugin, { type AuthOptions } from './plugins/auth.js';
+import headersPlugin, { type HeadersOptions } from './plugins/headers.js';
+import rateLimitsPlugin, { type RateLimitOptions } from './plugins/rate-limits.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
 import tracingPlugin from './plugins/tracing.js';
@@ -55,6 +58,15 @@ export interface BuildAppOptions {
    * Default false. Log lines carry `trace_id`/`span_id` of the active span either way (pino mixin).
    */
   tracing?: boolean;
+  /** Accepted credentials (API keys, JWTs); see `./plugins/auth.ts`. Default: auth off (`request.principal` undefined). */
+  auth?: AuthOptions;
+  /** Rate limits (`./plugins/rate-limits.ts`) and CORS origins (`./plugins/headers.ts`). Default: limits on, no CORS. */
+  guards?: RateLimitOptions & HeadersOptions;
+  /**
+   * Fastify `trustProxy`: whose `X-Forwarded-For` to believe for the client IP (per-IP rate limits): `true` (any
+   * proxy) or the proxies' addresses/CIDRs. Default `false` (the socket's address).
+   */
+  trustProxy?: boolean | string[];
 }
 
 /**
@@ -73,6 +85,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     routerOptions: { maxParamLength: 256 },
     // 503 for requests arriving while `app.close()` drains in-flight turns.
     return503OnClosing: true,
+    trustProxy: opts.trustProxy ?? false,
+    // Malformed URL encodings (400) and path parameters over `maxParamLength` (414) get the standard error body too.
+    frameworkErrors: errorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -82,6 +97,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (opts.tracing) await app.register(tracingPlugin);
 
   await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents, archive: opts.archive });
+  // Order matters: CORS answers preflights before auth; auth resolves the principal the rate limiter counts by.
+  await app.register(headersPlugin, { corsOrigins: opts.guards?.corsOrigins });
+  await app.register(authPlugin, { auth: opts.auth });
+  await app.register(rateLimitsPlugin, opts.guards ?? {});
   await app.register(swaggerPlugin);
   await app.register(healthRoutes);
   await app.register(agentRoutes);

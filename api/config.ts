@@ -9,6 +9,10 @@ import { temporalConnectionOptions } from '../cli/env.js';
 import { StepwiseError } from '../src/errors.js';
 import { type CodecKey, parseCodecKeys } from '../workers/payload-codec.js';
 import { DEFAULT_CODEC_CORS_ORIGINS } from './routes/codec.js';
+import { plainKeyEntries, readApiKeysFile } from './auth/keys.js';
+import type { AuthOptions } from './plugins/auth.js';
+import type { HeadersOptions } from './plugins/headers.js';
+import { DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SESSION_MESSAGES_PER_MINUTE, type RateLimitOptions } from './plugins/rate-limits.js';
 
 /** Default largest request body, in bytes: a 32,000-character (`MAX_MESSAGE_CHARS`) message of 4-byte UTF-8 characters + JSON. */
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
@@ -24,6 +28,8 @@ export const DEFAULT_TEMPORAL_RETRY_MS = 5_000;
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Raw environment schema (names as in DESIGN.md "CLI"). Empty strings count as unset. */
@@ -44,6 +50,21 @@ const ApiEnv = z.object({
   STEPWISE_CODEC_KEYS: z.string().optional(),
   /** Browser origins allowed to call `/codec/*`, comma-separated. */
   STEPWISE_CODEC_CORS_ORIGINS: z.string().optional(),
+  /** Plain API keys, comma-separated (every scope, no user binding). */
+  STEPWISE_API_KEYS: z.string().optional(),
+  /** YAML/JSON list of hashed keys with scopes and optional user binding (`api/auth/keys.ts`). */
+  STEPWISE_API_KEYS_FILE: z.string().optional(),
+  STEPWISE_JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  STEPWISE_JWT_ISSUER: z.string().optional(),
+  STEPWISE_JWT_AUDIENCE: z.string().optional(),
+  STEPWISE_JWT_USER_CLAIM: z.string().optional(),
+  /** `off`: `stepwise api` serves without credentials (it refuses to start with no credentials configured otherwise). */
+  STEPWISE_AUTH: z.enum(['off']).optional(),
+  STEPWISE_RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(DEFAULT_REQUESTS_PER_MINUTE),
+  STEPWISE_SESSION_MESSAGES_PER_MINUTE: nonNegativeInt.default(DEFAULT_SESSION_MESSAGES_PER_MINUTE),
+  STEPWISE_CORS_ORIGINS: commaList.optional(),
+  /** `true`, `false`, or comma-separated proxy addresses/CIDRs whose `X-Forwarded-For` is believed. */
+  STEPWISE_TRUST_PROXY: z.string().optional(),
   /** Pino level; `silent` turns logging off. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -73,6 +94,14 @@ export interface ApiConfig {
   codecKeys?: CodecKey[];
   /** `STEPWISE_CODEC_CORS_ORIGINS`; default `http://localhost:8233` (the dev server's UI). */
   codecCorsOrigins: string[];
+  /** Accepted credentials; `undefined` when none is configured (auth off). */
+  auth?: AuthOptions;
+  /** `STEPWISE_AUTH=off`: serving without credentials is deliberate (`stepwise api` refuses otherwise). */
+  authOff: boolean;
+  /** Rate limits and CORS origins. */
+  guards: Required<RateLimitOptions & HeadersOptions>;
+  /** Fastify `trustProxy` (`STEPWISE_TRUST_PROXY`). */
+  trustProxy: boolean | string[];
 }
 
 /**
@@ -90,6 +119,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const e = parsed.data;
   const shared = temporalConnectionOptions(env);
   const codecKeys = parseCodecKeys(e.STEPWISE_CODEC_KEYS);
+  const auth = authOf(e);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -111,5 +141,47 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     codecCorsOrigins: e.STEPWISE_CODEC_CORS_ORIGINS
       ? e.STEPWISE_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
       : DEFAULT_CODEC_CORS_ORIGINS,
+    ...(auth ? { auth } : {}),
+    authOff: e.STEPWISE_AUTH === 'off',
+    guards: {
+      requestsPerMinute: e.STEPWISE_RATE_LIMIT_PER_MINUTE,
+      sessionMessagesPerMinute: e.STEPWISE_SESSION_MESSAGES_PER_MINUTE,
+      corsOrigins: e.STEPWISE_CORS_ORIGINS ?? [],
+    },
+    trustProxy: trustProxyOf(e.STEPWISE_TRUST_PROXY),
   };
+}
+
+/**
+ * Credentials from the environment, or `undefined` when none is configured.
+ * @throws StepwiseError INVALID_CONFIG for an unreadable/invalid keys file, or JWT settings without a JWKS URL.
+ */
+function authOf(e: z.infer<typeof ApiEnv>): AuthOptions | undefined {
+  const keys = [
+    ...(e.STEPWISE_API_KEYS ? plainKeyEntries(e.STEPWISE_API_KEYS) : []),
+    ...(e.STEPWISE_API_KEYS_FILE ? readApiKeysFile(e.STEPWISE_API_KEYS_FILE) : []),
+  ];
+  const jwtSet = e.STEPWISE_JWT_JWKS_URL ?? e.STEPWISE_JWT_ISSUER ?? e.STEPWISE_JWT_AUDIENCE ?? e.STEPWISE_JWT_USER_CLAIM;
+  if (jwtSet !== undefined && !e.STEPWISE_JWT_JWKS_URL) {
+    throw new StepwiseError('INVALID_CONFIG', 'invalid environment: STEPWISE_JWT_JWKS_URL is required to verify JWTs');
+  }
+  if (keys.length === 0 && !e.STEPWISE_JWT_JWKS_URL) {
+    if (e.STEPWISE_API_KEYS_FILE) throw new StepwiseError('INVALID_CONFIG', `STEPWISE_API_KEYS_FILE ${e.STEPWISE_API_KEYS_FILE}: no keys`);
+    return undefined;
+  }
+  const jwt = e.STEPWISE_JWT_JWKS_URL
+    ? {
+        jwksUrl: e.STEPWISE_JWT_JWKS_URL,
+        ...(e.STEPWISE_JWT_ISSUER ? { issuer: e.STEPWISE_JWT_ISSUER } : {}),
+        ...(e.STEPWISE_JWT_AUDIENCE ? { audience: e.STEPWISE_JWT_AUDIENCE } : {}),
+        ...(e.STEPWISE_JWT_USER_CLAIM ? { userClaim: e.STEPWISE_JWT_USER_CLAIM } : {}),
+      }
+    : undefined;
+  return { keys, ...(jwt ? { jwt } : {}) };
+}
+
+function trustProxyOf(value: string | undefined): boolean | string[] {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }

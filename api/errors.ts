@@ -7,7 +7,7 @@
  *   `{ path, message }` per problem, `path` prefixed with where it was found (`body.text`, `params.sessionId`).
  * - Body over `bodyLimit`: 413 PAYLOAD_TOO_LARGE. Malformed or empty JSON: 400 INVALID_REQUEST.
  * - Other 4xx errors from Fastify or plugins (e.g. 415 unsupported media type): INVALID_REQUEST (401: UNAUTHORIZED,
- *   404: NOT_FOUND, 429: RATE_LIMITED) keeping that status.
+ *   403: FORBIDDEN, 404: NOT_FOUND, 429: RATE_LIMITED) keeping that status. 401 replies carry `WWW-Authenticate: Bearer`.
  * - Unknown route: 404 NOT_FOUND.
  * - Anything else: 500 INTERNAL with a generic message and the request id; the error itself is only logged.
  */
@@ -47,6 +47,15 @@ interface FrameworkError {
   validationContext?: string;
 }
 
+/** Codes of client errors raised by Fastify or plugins (auth, rate limit) by status; others are INVALID_REQUEST. */
+const CODE_OF_CLIENT_STATUS: Partial<Record<number, ErrorCode>> = {
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'RATE_LIMITED',
+};
+
 function body(code: ErrorCode, message: string, details?: unknown): ErrorBody {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
@@ -83,8 +92,7 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
   if (status >= 400 && status < 500) {
     // Client errors raised by Fastify or a plugin (unsupported media type, auth, rate limit...). Only Fastify's own
     // messages (`FST_*` codes) are shown; another library's message might say more than it should.
-    const code: ErrorCode =
-      status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHORIZED' : status === 429 ? 'RATE_LIMITED' : 'INVALID_REQUEST';
+    const code: ErrorCode = CODE_OF_CLIENT_STATUS[status] ?? 'INVALID_REQUEST';
     const own = typeof e.code === 'string' && e.code.startsWith('FST_') && typeof e.message === 'string';
     return { status, body: body(code, own ? (e.message as string) : `request rejected (HTTP ${status})`) };
   }
@@ -104,6 +112,7 @@ function retryAfterSeconds(details: unknown): number {
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, body: payload } = toHttpError(err, request.id);
   if (status === 429 || status === 503) reply.header('retry-after', String(retryAfterSeconds(payload.error.details)));
+  if (status === 401) reply.header('www-authenticate', 'Bearer'); // RFC 6750 §3
   if (status >= 500) request.log.error({ err, code: payload.error.code }, 'request failed');
   else request.log.info({ code: payload.error.code, message: payload.error.message }, 'request rejected');
   return reply.code(status).send(payload);

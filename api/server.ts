@@ -6,6 +6,10 @@
  * `GET /health` reports `degraded` with the reason, and the connection is retried in the background until it works.
  * With `databaseUrl`, a PostgreSQL token listener (LISTEN stepwise_tokens) feeds `event: token` to event streams;
  * it too connects in the background and never stops the API from starting.
+ *
+ * Auth is on when the configuration has credentials; without them the server still starts (`stepwise dev`) but logs
+ * a warning when it listens on a non-loopback address. `stepwise api` refuses to start without credentials unless
+ * `STEPWISE_AUTH=off` (cli/api.ts).
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ArchiveStore } from '../archive/store.js';
@@ -50,6 +54,11 @@ export interface RunningServer {
   /** Stops accepting requests, ends open event streams, waits for in-flight requests, closes the backend (and the
    * Temporal connection), the archive and the token listener. */
   close(): Promise<void>;
+}
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /**
@@ -106,6 +115,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       requestTimeoutMs: config.requestTimeoutMs,
       ...(codec ? { codec: { codec, corsOrigins: config.codecCorsOrigins } } : {}),
       tracing: Boolean(options.tracing),
+      ...(config.auth ? { auth: config.auth } : {}),
+      guards: config.guards,
+      trustProxy: config.trustProxy,
     });
   } catch (err) {
     await listener?.close();
@@ -126,6 +138,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   } catch (err) {
     await app.close(); // releases the Temporal connection and the retry timer
     throw err;
+  }
+
+  if (!config.auth && !isLoopback(config.host)) {
+    app.log.warn(
+      { host: config.host },
+      'the API listens on a non-loopback address WITHOUT authentication: anyone who can reach it can read and drive ' +
+        'every session. Set STEPWISE_API_KEYS, STEPWISE_API_KEYS_FILE or STEPWISE_JWT_JWKS_URL (README "Authentication").',
+    );
   }
 
   let closing: Promise<void> | undefined;

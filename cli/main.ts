@@ -73,6 +73,18 @@ program
   });
 
 program
+  .command('hash-key')
+  .description('Print a keys-file entry (sha256 hash) for an API key read from stdin, or for a new random key')
+  .option('--new', 'generate a new random key and print it with its entry')
+  .option('--id <id>', 'key id for the entry', 'my-key')
+  .option('--scopes <scopes>', 'comma-separated scopes (sessions:read, sessions:write, admin)', 'sessions:read,sessions:write')
+  .option('--user-id <userId>', 'bind the key to this user id')
+  .action(async (opts: { new?: boolean; id: string; scopes: string; userId?: string }) => {
+    const { runHashKey } = await import('./hash-key.js');
+    process.exitCode = await runHashKey(opts, { stdin: process.stdin, log: (s) => console.log(s), error: (s) => console.error(s) });
+  });
+
+program
   .command('migrate')
   .description('Run the archive database migrations against DATABASE_URL')
   .action(async () => {

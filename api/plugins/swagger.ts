@@ -30,7 +30,13 @@ const swaggerPlugin: FastifyPluginAsync = async (app) => {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    // Swagger UI's own Content-Security-Policy (hashes of its inline scripts) replaces helmet's on /docs, minus
+    // `upgrade-insecure-requests` (see `./headers.ts`).
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
 };
 
 (swaggerPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;

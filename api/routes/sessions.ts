@@ -162,6 +162,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
   app.post(
     '/sessions/:sessionId/messages',
     {
+      config: { sessionMessageLimit: true },
       schema: {
         tags: ['sessions'],
         summary: 'Send a user message: wait for the turn result (200) or queue it (?wait=false, 202)',

@@ -18,6 +18,9 @@ describe('loadApiConfig', () => {
       temporalRetryMs: 5_000,
       logLevel: 'info',
       codecCorsOrigins: ['http://localhost:8233'],
+      authOff: false,
+      guards: { requestsPerMinute: 600, sessionMessagesPerMinute: 60, corsOrigins: [] },
+      trustProxy: false,
     });
   });
 
