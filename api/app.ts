@@ -12,6 +12,7 @@ import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { registerErrorHandling } from './errors.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
+import webPlugin, { type WebPluginOptions } from './plugins/web.js';
 import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
 import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
@@ -33,6 +34,8 @@ export interface BuildAppOptions {
   events?: Pick<EventRoutesOptions, 'pollIntervalMs' | 'heartbeatMs'>;
   /** Streamed model tokens forwarded to event streams as `event: token` (not closed by the app). Default: none. */
   tokens?: TokenSubscriber;
+  /** The browser app (`/`, `/app*`, `/assets/*`): where its build is, the Temporal UI it links to. */
+  web?: WebPluginOptions;
   /** Fastify logger option: `false` (default) for none, `true` or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Largest accepted request body in bytes (larger: 413 PAYLOAD_TOO_LARGE). Default {@link DEFAULT_BODY_LIMIT_BYTES}. */
@@ -69,5 +72,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(sessionRoutes);
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
+  await app.register(webPlugin, opts.web ?? {});
   return app;
 }

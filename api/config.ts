@@ -24,6 +24,9 @@ const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/** Default Temporal Web UI: the one `temporal server start-dev` (and so `stepwise dev`) serves. */
+export const DEFAULT_TEMPORAL_UI_URL = 'http://localhost:8233';
+
 /** Raw environment schema (names as in DESIGN.md "CLI"). Empty strings count as unset. */
 const ApiEnv = z.object({
   PORT: port.default(3000),
@@ -40,6 +43,8 @@ const ApiEnv = z.object({
   STEPWISE_TEMPORAL_RETRY_MS: positiveInt.default(DEFAULT_TEMPORAL_RETRY_MS),
   /** Pino level; `silent` turns logging off. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Temporal Web UI base URL the web app links sessions to (`/namespaces/<ns>/workflows/session-<id>`). */
+  STEPWISE_TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_TEMPORAL_UI_URL),
 });
 
 /** Parsed API configuration. Durations in ms, sizes in bytes. */
@@ -63,6 +68,8 @@ export interface ApiConfig {
   requestTimeoutMs: number;
   temporalRetryMs: number;
   logLevel: z.infer<typeof ApiEnv>['LOG_LEVEL'];
+  /** `STEPWISE_TEMPORAL_UI_URL`, without a trailing slash. Default {@link DEFAULT_TEMPORAL_UI_URL}. */
+  temporalUiUrl: string;
 }
 
 /**
@@ -96,5 +103,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     requestTimeoutMs: e.STEPWISE_REQUEST_TIMEOUT_MS,
     temporalRetryMs: e.STEPWISE_TEMPORAL_RETRY_MS,
     logLevel: e.LOG_LEVEL,
+    temporalUiUrl: e.STEPWISE_TEMPORAL_UI_URL.replace(/\/+$/, ''),
   };
 }

@@ -97,6 +97,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger: { level: config.logLevel },
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
+      web: { temporalUiUrl: config.temporalUiUrl, namespace: config.temporal.namespace },
     });
   } catch (err) {
     await listener?.close();
