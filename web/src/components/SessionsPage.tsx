@@ -65,32 +65,32 @@ export function SessionsPage() {
     <section class="page">
       <h1 tabIndex={-1}>Sessions</h1>
       <form class="filters card" onSubmit={apply} aria-label="Filter sessions">
-        <label>
-          Agent
-          <select {...field('agentId')} onChange={field('agentId').onInput}>
+        <div class="field">
+        <label for="f-agent">Agent</label>
+        <select id="f-agent" {...field('agentId')} onChange={field('agentId').onInput}>
             <option value="">any</option>
             {agents.map((a) => (
               <option key={a.name} value={a.name}>
                 {a.name}
               </option>
             ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select {...field('status')} onChange={field('status').onInput}>
+        </select>
+        </div>
+        <div class="field">
+        <label for="f-status">Status</label>
+        <select id="f-status" {...field('status')} onChange={field('status').onInput}>
             <option value="">any</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>
                 {s}
               </option>
             ))}
-          </select>
-        </label>
-        <label>
-          User
-          <input type="text" placeholder="user id" {...field('userId')} />
-        </label>
+        </select>
+        </div>
+        <div class="field">
+        <label for="f-user">User</label>
+        <input id="f-user" type="text" placeholder="user id" {...field('userId')} />
+        </div>
         <button type="submit">Filter</button>
       </form>
       {error?.code === 'ARCHIVE_UNAVAILABLE' ? (
