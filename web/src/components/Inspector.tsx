@@ -4,6 +4,7 @@
  * arguments, results and errors, step changes, flow enter/exit with their summaries, fallbacks, approvals).
  */
 import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { type SessionEvent, type SessionState, temporalUiLink, type WebConfig } from '../api.js';
 import type { Connection } from '../live.js';
 import { DataView } from './DataView.js';
@@ -25,9 +26,22 @@ export function Inspector(props: InspectorProps) {
   const turns = new Map<number, SessionEvent[]>();
   for (const e of events) turns.set(e.turn, [...(turns.get(e.turn) ?? []), e]);
   const status = props.ended ? 'ended' : (state?.status ?? '…');
+  // Open beside the chat on wide screens; collapsed under it on a phone until asked for.
+  const [open, setOpen] = useState(() => matchMedia('(min-width: 901px)').matches);
+  const aside = useRef<HTMLElement>(null);
+  // Follow new events while the reader is at the bottom of the timeline (not while they scroll back).
+  const follow = useRef(true);
+  useEffect(() => {
+    const el = aside.current;
+    if (el && follow.current) el.scrollTop = el.scrollHeight;
+  }, [events.length]);
+  const onScroll = () => {
+    const el = aside.current;
+    if (el) follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  };
   return (
-    <aside class="inspector" aria-label="Inspector">
-      <details open class="inspector-details">
+    <aside class="inspector" aria-label="Inspector" ref={aside} onScroll={onScroll}>
+      <details open={open} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)} class="inspector-details">
         <summary>
           <h2>Inspector</h2>
         </summary>
