@@ -32,6 +32,8 @@ export interface WebServerOptions {
   extraAgents?: Array<{ agent: AgentSnapshot; executors: AgentExecutors }>;
   /** Environment for the API config (e.g. `STEPWISE_TEMPORAL_UI_URL`). */
   env?: Record<string, string>;
+  /** PostgreSQL to LISTEN on for streamed model tokens (`event: token`), as `stepwise api` with `DATABASE_URL`. */
+  databaseUrl?: string;
 }
 
 /** Builds the web app if `web/dist` has no build yet (a checkout where `npm install` did not run `prepare`). */
@@ -67,6 +69,14 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
     },
   });
   const config = loadApiConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env });
-  const server = await startServer({ agents, backend, archive, config, handleSignals: false, eventsPollIntervalMs: 100 });
+  const server = await startServer({
+    agents,
+    backend,
+    archive,
+    config,
+    handleSignals: false,
+    eventsPollIntervalMs: 100,
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+  });
   return { url: server.address, server, archive, close: () => server.close() };
 }

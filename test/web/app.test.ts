@@ -129,7 +129,7 @@ describe('web app (Chromium)', () => {
     expect(await transcript(page)).toHaveLength(6);
     // No event shown twice.
     const seqs = await page.locator('.inspector [data-event]').count();
-    const state = await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json();
+    const state = (await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json()) as { lastEventSeq: number };
     expect(seqs).toBe(state.lastEventSeq + 1);
     await page.context().close();
   });
@@ -173,7 +173,7 @@ describe('web app (Chromium)', () => {
     const inspector = await page.locator('aside.inspector').boundingBox();
     expect(inspector!.y).toBeGreaterThanOrEqual(chat!.y + chat!.height);
     expect(chat!.width).toBeLessThanOrEqual(390);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.screenshot({ path: artifactPath('chat-phone.png'), fullPage: true });
     await page.context().close();
   });
