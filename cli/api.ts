@@ -12,5 +12,5 @@ export async function runApiFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
   const archive = await connectArchiveFromEnv(env);
   const server = await startServer({ agents, archive, databaseUrl: env.DATABASE_URL });
-  console.log(`stepwise api: listening on ${server.address} (docs: ${server.address}/docs), archive ${archive ? 'on' : 'off'}`);
+  console.log(`stepwise api: listening on ${server.address} (web app: ${server.address}/, docs: ${server.address}/docs), archive ${archive ? 'on' : 'off'}`);
 }
