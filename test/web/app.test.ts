@@ -7,14 +7,36 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import { step, testAgent } from '../support/agents.js';
 import { artifactPath, launchBrowser } from '../support/browser.js';
+import { scriptedExecutors } from '../support/scripted-executors.js';
 import { startWebServer, type WebServer } from '../support/web-server.js';
 
 let web: WebServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  web = await startWebServer({ env: { STEPWISE_TEMPORAL_UI_URL: 'http://temporal-ui.test:8080/', TEMPORAL_NAMESPACE: 'agents' } });
+  // A second agent whose step answers with structured data (answer_model).
+  const survey = testAgent({
+    name: 'survey',
+    startStepId: 'quote',
+    steps: [
+      step('quote', {
+        answerModel: {
+          type: 'object',
+          properties: { total: { type: 'number' }, items: { type: 'array', items: { type: 'string' } } },
+          required: ['total', 'items'],
+        },
+      }),
+    ],
+    flows: [],
+    tools: [],
+  });
+  web = await startWebServer({
+    env: { STEPWISE_TEMPORAL_UI_URL: 'http://temporal-ui.test:8080/', TEMPORAL_NAMESPACE: 'agents' },
+    extraAgents: [{ agent: survey, executors: scriptedExecutors([{ action: 'RESPOND', answer: { total: 8.25, items: ['large mocha', 'blueberry muffin'] } }]) }],
+  });
   browser = await launchBrowser();
 });
 
@@ -30,10 +52,10 @@ async function newPage(viewport = { width: 1280, height: 900 }): Promise<Page> {
   return page;
 }
 
-/** Starts a barista chat from the start page; returns the session id from the URL. */
-async function startChat(page: Page): Promise<string> {
+/** Starts a chat (default: the barista) from the start page; returns the session id from the URL. */
+async function startChat(page: Page, agent = 'barista'): Promise<string> {
   await page.goto(`${web.url}/`);
-  await page.getByLabel('Agent', { exact: true }).selectOption('barista');
+  await page.getByLabel('Agent', { exact: true }).selectOption(agent);
   await page.getByRole('button', { name: 'Start chat' }).click();
   await page.waitForURL(/\/app\/chat\/[^/]+$/);
   return decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
@@ -131,6 +153,62 @@ describe('web app (Chromium)', () => {
     const seqs = await page.locator('.inspector [data-event]').count();
     const state = (await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json()) as { lastEventSeq: number };
     expect(seqs).toBe(state.lastEventSeq + 1);
+    await page.context().close();
+  });
+
+  it('reconnects after a network drop with Last-Event-ID: events sent meanwhile are shown, none twice', async () => {
+    const sockets = new Set<Socket>();
+    const track = (socket: Socket) => sockets.add(socket);
+    web.server.app.server.on('connection', track);
+    try {
+      const page = await newPage();
+      const sessionId = await startChat(page);
+      await say(page, 'Hi there!', /Welcome/);
+      const resumed: Array<Promise<string | undefined>> = [];
+      page.on('request', (r) => {
+        if (r.url().includes('/events')) resumed.push(r.allHeaders().then((h) => h['last-event-id']));
+      });
+      const lastSeq = (await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json()) as { lastEventSeq: number };
+
+      // The network drops (every connection of the page is cut); a turn happens while it is down.
+      for (const s of sockets) s.destroy();
+      await expect.poll(() => page.locator('.inspector .conn').textContent()).not.toBe('open');
+      const sent = await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'Can I see the menu?' }),
+      });
+      expect(sent.status).toBe(200);
+
+      await expect.poll(() => transcript(page), { timeout: 15_000 }).toEqual([
+        expect.stringContaining('Hi there!'),
+        expect.stringContaining('Welcome'),
+        expect.stringContaining('Can I see the menu?'),
+        expect.stringContaining('Drinks'),
+      ]);
+      expect(await Promise.all(resumed)).toContain(String(lastSeq.lastEventSeq));
+      const state = (await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json()) as { lastEventSeq: number };
+      expect(await page.locator('.inspector [data-event]').count()).toBe(state.lastEventSeq + 1);
+      expect(await page.locator('.inspector .conn').textContent()).toBe('open');
+      await page.context().close();
+    } finally {
+      web.server.app.server.off('connection', track);
+    }
+  });
+
+  it('renders a structured answer as data', async () => {
+    const page = await newPage();
+    await startChat(page, 'survey');
+    const box = page.getByLabel('Message');
+    await box.fill('what do I owe?');
+    await box.press('Enter');
+    const answer = page.locator('.transcript figure.answer');
+    await expect.poll(() => answer.count()).toBe(1);
+    expect(await answer.locator('figcaption').textContent()).toBe('Structured answer');
+    expect(await answer.locator('dt').allTextContents()).toEqual(['total', 'items']);
+    expect(await answer.locator('dd').first().textContent()).toBe('8.25');
+    expect(await answer.locator('li').allTextContents()).toEqual(['large mocha', 'blueberry muffin']);
+    await page.screenshot({ path: artifactPath('answer.png') });
     await page.context().close();
   });
 
