@@ -9,7 +9,7 @@
  */
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { TurnResult } from '../src/engine/types.js';
-import type { EventsPage, SessionHistory, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import type { EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 
 /** Backend health as shown by `GET /health`. */
 export interface BackendHealth {
@@ -33,13 +33,21 @@ export class TurnPendingError extends Error {
 
 export interface SessionBackend {
   health(): Promise<BackendHealth>;
-  /** Starts a session pinned to `agent`. @throws SESSION_EXISTS if the id is taken by a running or closed session. */
-  start(agent: AgentSnapshot, sessionId: string): Promise<void>;
+  /**
+   * Starts a session pinned to `agent`, with its user id, name and metadata (`info`, default none).
+   * @throws SESSION_EXISTS if the id is taken by a running or closed session.
+   */
+  start(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<void>;
   /**
    * Starts a session and runs its first message, retry-safe: repeating the call (same session id and message id)
    * returns the first turn's result. @throws SESSION_EXISTS if the id is taken by a session started otherwise.
    */
-  startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult>;
+  startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult>;
+  /**
+   * Changes a live session's name and/or metadata (the fields given replace the current ones) and returns its state.
+   * @throws SESSION_ENDED for an ended (or ending) session, SESSION_NOT_FOUND, INVALID_REQUEST.
+   */
+  updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView>;
   /** Runs a turn and waits for its result. A repeated `messageId` returns the first result without a new turn. */
   send(sessionId: string, message: UserMessage): Promise<TurnResult>;
   /** Where message `messageId` is: done (with its result), running, queued, answered long ago, or unknown. */

@@ -12,7 +12,7 @@ import { runTurn, type TurnExecutors } from '../src/engine/driver.js';
 import { endSession, findResult, initialState } from '../src/engine/engine.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { CallerError, StepwiseError } from '../src/errors.js';
-import type { EventsPage, SessionHistory, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import type { EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 
 /** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
 export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState'>;
@@ -31,6 +31,7 @@ export interface LocalSessionsOptions {
 interface LocalSession {
   agent: AgentSnapshot;
   state: SessionState;
+  info: SessionInfo;
   /** Tail of the turn queue: each turn chains on the previous one. */
   tail: Promise<unknown>;
   queued: number;
@@ -54,11 +55,12 @@ export class LocalSessions implements SessionBackend {
     return { temporal: 'not_used', detail: 'in-process sessions (not durable)' };
   }
 
-  async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
+  async start(agent: AgentSnapshot, sessionId: string, info: SessionInfo = {}): Promise<void> {
     if (this.sessions.has(sessionId)) throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists`);
     this.sessions.set(sessionId, {
       agent,
       state: initialState(agent, sessionId, this.now()),
+      info: structuredClone(info),
       tail: Promise.resolve(),
       queued: 0,
       busy: false,
@@ -72,9 +74,16 @@ export class LocalSessions implements SessionBackend {
   }
 
   /** Start, then the first message: one process holds the session, so nothing can come between them. */
-  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult> {
-    await this.start(agent, sessionId);
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
+    await this.start(agent, sessionId, info);
     return this.send(sessionId, message);
+  }
+
+  async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
+    const session = this.get(sessionId);
+    if (session.state.status !== 'active') throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
+    session.info = { ...session.info, ...structuredClone(patch) };
+    return this.view(session);
   }
 
   send(sessionId: string, message: UserMessage): Promise<TurnResult> {
@@ -190,6 +199,7 @@ export class LocalSessions implements SessionBackend {
       lastEventSeq: s.counters.events - 1,
       createdAt: s.createdAt,
       updatedAt: s.updatedAt,
+      ...structuredClone(session.info),
     };
   }
 }

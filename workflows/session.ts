@@ -41,14 +41,18 @@ import {
   getHistory,
   getState,
   getTurnResult,
+  infoMemo,
   postMessage,
   SESSION_CONTINUING,
   sendMessage,
+  type SessionInfo,
+  SessionInfoPatch,
   type SessionView,
   statusSearchAttribute,
   stepSearchAttribute,
   type SessionWorkflowInput,
   type TurnLookup,
+  updateSessionInfo,
   type UserMessage,
   UserMessage as UserMessageSchema,
 } from './shared.js';
@@ -63,7 +67,7 @@ export interface SessionOutcome {
 
 type QueueItem = { kind: 'message'; message: UserMessage } | { kind: 'end' };
 
-function view(agent: AgentSnapshot, state: SessionState, run: number, queued: number, busy: boolean): SessionView {
+function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run: number, queued: number, busy: boolean): SessionView {
   return {
     sessionId: state.sessionId,
     agentName: agent.name,
@@ -78,6 +82,7 @@ function view(agent: AgentSnapshot, state: SessionState, run: number, queued: nu
     lastEventSeq: state.counters.events - 1,
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
+    ...info,
   };
 }
 
@@ -85,6 +90,8 @@ function view(agent: AgentSnapshot, state: SessionState, run: number, queued: nu
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionOutcome> {
   const agent = input.agent;
   const run = (input.carried?.run ?? 0) + 1;
+  /** User id, name, metadata: from the input, changed by `updateSessionInfo`. Empty for older sessions. */
+  let info: SessionInfo = input.info ?? {};
   let state: SessionState;
   try {
     state = input.carried ? loadSessionState(input.carried.state) : initialState(agent, input.sessionId, now());
@@ -129,7 +136,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   const isQueued = (messageId: string) => queue.some((q) => q.kind === 'message' && q.message.messageId === messageId);
 
-  setHandler(getState, () => ({ ...view(agent, state, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
+  setHandler(getState, () => ({ ...view(agent, state, info, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
     const result = resultOf(messageId);
     if (result) return { status: 'done', result };
@@ -210,7 +217,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         queue.push({ kind: 'end' });
       }
       await condition(() => state.status === 'ended');
-      return view(agent, state, run, queue.length, busy);
+      return view(agent, state, info, run, queue.length, busy);
     },
     {
       // Ending an ended session changes nothing: refused before it reaches history (the API answers with the state).
@@ -250,10 +257,32 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   };
 
   let archived = new ArchiveWrites(input.carried?.archive ?? true, (input.carried?.unarchived ?? []) as ArchiveWrite[]);
+
+  setHandler(
+    updateSessionInfo,
+    async (patch: SessionInfoPatch): Promise<SessionView> => {
+      info = { ...info, ...patch };
+      if (patch.name !== undefined) upsertMemo({ name: patch.name });
+      await archived.write({ kind: 'info', input: { sessionId: state.sessionId, ...patch } });
+      return view(agent, state, info, run, queue.length, busy);
+    },
+    {
+      validator: (patch: SessionInfoPatch): void => {
+        const parsed = SessionInfoPatch.safeParse(patch);
+        if (!parsed.success) {
+          throw ApplicationFailure.nonRetryable(parsed.error.issues.map((i) => i.message).join('; '), 'INVALID_REQUEST');
+        }
+        if (state.status !== 'active' || endRequested) {
+          throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
+        }
+      },
+    },
+  );
+
   if (run === 1) {
     memo();
     archived = await startArchive(
-      { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt },
+      { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt, ...info },
       archived,
     );
   }
@@ -374,7 +403,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   // The memo and search attributes go along explicitly: the next run starts with the current step, not the first one.
   const pending = queue.flatMap((q) => (q.kind === 'message' ? [q.message] : []));
   const next = makeContinueAsNewFunc<typeof sessionWorkflow>({
-    memo: memoValue(),
+    memo: { ...memoValue(), ...infoMemo(info) },
     ...(searchable
       ? {
           typedSearchAttributes: [
@@ -389,6 +418,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     sessionId: input.sessionId,
     agent,
     ...(input.firstMessage ? { firstMessage: true } : {}),
+    ...(Object.keys(info).length > 0 ? { info } : {}),
     carried: {
       state,
       pending,

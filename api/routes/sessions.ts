@@ -14,7 +14,15 @@ import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
 import { CallerError, type ErrorCode, isStepwiseError } from '../../src/errors.js';
-import { FIRST_MESSAGE_ID, MessageId, SessionId, SessionView, UserMessage } from '../../workflows/shared.js';
+import {
+  FIRST_MESSAGE_ID,
+  MessageId,
+  SessionId,
+  SessionInfo,
+  SessionInfoPatch,
+  SessionView,
+  UserMessage,
+} from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
 import { TurnPendingError } from '../sessions.js';
 import {
@@ -34,6 +42,12 @@ export const CreateSessionBody = z.strictObject({
   sessionId: SessionId.optional(),
   /** First user message; its message id is `:first` (reserved: message ids are scoped to their session). */
   message: UserMessage.shape.text.optional(),
+  /** The caller's user id (1-128 characters): shown in the state, archive and listing (`GET /sessions?userId=`). */
+  userId: SessionInfo.shape.userId,
+  /** Display name (at most 200 characters); change it with `PATCH /sessions/:sessionId`. */
+  name: SessionInfo.shape.name,
+  /** Free-form JSON object (at most 16 KiB of JSON); replace it with `PATCH /sessions/:sessionId`. */
+  metadata: SessionInfo.shape.metadata,
 });
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
 
@@ -101,7 +115,12 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { agentId, message } = request.body;
+      const { agentId, message, userId, name, metadata } = request.body;
+      const info: SessionInfo = {
+        ...(userId === undefined ? {} : { userId }),
+        ...(name === undefined ? {} : { name }),
+        ...(metadata === undefined ? {} : { metadata }),
+      };
       const agent = app.agents.get(agentId);
       if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
       const sessionId = request.body.sessionId ?? randomUUID();
@@ -112,11 +131,11 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (it ended; ids are not reused)`);
       }
       if (message === undefined) {
-        await app.backend.start(agent, sessionId);
+        await app.backend.start(agent, sessionId, info);
         return reply.code(201).send({ sessionId, agentId, stepId: agent.startStepId });
       }
       // One retry-safe call: a client that lost the reply sends the same request again and gets the same first turn.
-      const result = await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: message });
+      const result = await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: message }, info);
       return reply.code(201).send({ ...result, sessionId, agentId });
     },
   );
@@ -235,6 +254,34 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
       const { afterTurn, limit } = request.query;
       if (!app.archive) return pageOf(sessionId, 'live', (await app.backend.history(sessionId)).turns, afterTurn, limit);
       return archivedHistory(app, sessionId, afterTurn, limit);
+    },
+  );
+
+  app.patch(
+    '/sessions/:sessionId',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: "Change a session's name and/or metadata (each given field replaces the current one)",
+        description:
+          'A live session takes the change in its workflow (state, memo, archive). An ended session is changed in the ' +
+          'archive when there is one (else 409 SESSION_ENDED). `userId` is fixed at start.',
+        params: SessionParams,
+        body: SessionInfoPatch,
+        response: { 200: SessionStateReply, ...errorReplies(404, 409, 413, 503) },
+      },
+    },
+    async (request): Promise<SessionStateReply> => {
+      const { sessionId } = request.params;
+      try {
+        return { ...(await app.backend.updateInfo(sessionId, request.body)), source: 'live' };
+      } catch (err) {
+        // An ended session lives on in the archive: rename it there (its workflow takes no more changes).
+        const ended = isStepwiseError(err) && (err.code === 'SESSION_ENDED' || err.code === 'SESSION_NOT_FOUND');
+        if (!ended || !app.archive || !(await app.archive.getSession(sessionId))) throw err;
+        await app.archive.updateSessionInfo({ sessionId, ...request.body });
+        return (await archivedState(app, sessionId))!;
+      }
     },
   );
 

@@ -81,13 +81,14 @@ describe('OpenAPI at /docs', () => {
         'GET /sessions/{sessionId}/events',
         'GET /sessions',
         'DELETE /sessions/{sessionId}',
+        'PATCH /sessions/{sessionId}',
       ].sort(),
     );
     // Request schemas come from zod: body fields, required list, limits and the strict-object rule.
     const create = paths['/sessions'].post;
     const bodySchema = create.requestBody.content['application/json'].schema;
     expect(bodySchema.required).toEqual(['agentId']);
-    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'message', 'sessionId']);
+    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'message', 'metadata', 'name', 'sessionId', 'userId']);
     expect(bodySchema.additionalProperties).toBe(false);
     expect(bodySchema.properties.message.maxLength).toBe(32_000);
     const send = paths['/sessions/{sessionId}/messages'].post;
