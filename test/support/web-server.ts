@@ -16,6 +16,7 @@ import { localExecutors } from '../../cli/local-executors.js';
 import { type AgentExecutors, LocalSessions } from '../../cli/local-sessions.js';
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import { loadAgent } from '../../src/config/load.js';
+import type { SessionInfo } from '../../workflows/shared.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -54,7 +55,14 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
     executors.set(extra.agent.name, extra.executors);
   }
   const archive = new InMemoryArchiveStore();
-  const backend = new LocalSessions({
+  // Archive the start too (with the user id, name and metadata), as the worker's archiveSessionStart does.
+  class ArchivingSessions extends LocalSessions {
+    override async start(agent: AgentSnapshot, sessionId: string, info: SessionInfo = {}): Promise<void> {
+      await super.start(agent, sessionId, info);
+      await archive.recordSessionStart({ sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: new Date().toISOString(), ...info });
+    }
+  }
+  const backend = new ArchivingSessions({
     executors: (agent) => executors.get(agent.name)!,
     onTurn: async ({ agent, state, result }) => {
       await archive.recordTurn({

@@ -216,16 +216,26 @@ describe('web app (Chromium)', () => {
     // One whole conversation through the API, to the END.
     const lines = ['Hi there!', 'Can I see the menu?', "I'll have a large mocha latte and a croissant, please.", "Actually, swap the croissant for a blueberry muffin. That's everything.", "Yes, please. The name's Sam.", 'Great, thanks. Bye!'];
     const post = (url: string, body: unknown) => fetch(`${web.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-ended-1' })).status).toBe(201);
+    expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-ended-1', userId: 'ann-web' })).status).toBe(201);
     for (const text of lines) expect((await post('/sessions/web-ended-1/messages', { text })).status).toBe(200);
+    expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-other-1', userId: 'bob-web', message: 'Hi there!' })).status).toBe(201);
 
     const page = await newPage();
     await page.goto(`${web.url}/app/sessions`);
+    const rows = page.locator('table.sessions tbody tr');
+    await expect.poll(() => rows.count()).toBeGreaterThan(1);
+    // By user.
+    await page.getByLabel('User').fill('ann-web');
+    await page.getByLabel('User').press('Enter');
+    await page.waitForURL(/userId=ann-web/);
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().locator('td').allTextContents()).toEqual(expect.arrayContaining(['web-ended-1', 'barista', 'ended', 'ann-web']));
+    await page.getByLabel('User').fill('');
+    // By status and agent.
     await page.getByLabel('Status').selectOption('ended');
     await page.getByLabel('Agent', { exact: true }).selectOption('barista');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/status=ended/);
-    const rows = page.locator('table.sessions tbody tr');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().textContent()).toContain('web-ended-1');
     await page.screenshot({ path: artifactPath('sessions.png'), fullPage: true });

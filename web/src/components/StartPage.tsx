@@ -8,6 +8,7 @@ export function StartPage() {
   const [agents, setAgents] = useState<AgentSummary[] | undefined>();
   const [agentId, setAgentId] = useState('');
   const [initiate, setInitiate] = useState(false);
+  const [userId, setUserId] = useState(() => localStorage.getItem('stepwise:user-id') ?? '');
   const [error, setError] = useState<string | undefined>();
   const [starting, setStarting] = useState(false);
 
@@ -27,7 +28,9 @@ export function StartPage() {
     setStarting(true);
     setError(undefined);
     try {
-      const started = await api.startSession({ agentId, ...(initiate ? { initiate: true } : {}) });
+      const user = userId.trim();
+      if (user) localStorage.setItem('stepwise:user-id', user);
+      const started = await api.startSession({ agentId, ...(initiate ? { initiate: true } : {}), ...(user ? { userId: user } : {}) });
       rememberSession(started.sessionId, agentId);
       navigate(paths.chat(started.sessionId));
     } catch (err) {
@@ -50,6 +53,8 @@ export function StartPage() {
           ))}
         </select>
         {agents && agents.length === 0 && <p>No agents are loaded (STEPWISE_AGENTS).</p>}
+        <label for="user">Your user id (optional)</label>
+        <input id="user" type="text" maxLength={128} autoComplete="username" value={userId} onInput={(e) => setUserId((e.target as HTMLInputElement).value)} />
         <label class="check">
           <input type="checkbox" checked={initiate} onChange={(e) => setInitiate((e.target as HTMLInputElement).checked)} />
           Let the agent speak first
