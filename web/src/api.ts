@@ -175,11 +175,12 @@ export const api = {
     for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== '') q.set(k, String(v));
     return request<{ sessions: SessionRow[]; nextCursor?: string }>('GET', `/sessions?${q}`);
   },
-  decide: (sessionId: string, callId: string, decision: 'approve' | 'deny', reason?: string) =>
+  /** Approves or denies a pending tool call; `approver` (e.g. the user id given at start) is recorded with it. */
+  decide: (sessionId: string, callId: string, decision: 'approve' | 'deny', approver?: string) =>
     request<{ callId: string; decision: string; decidedAt: string }>(
       'POST',
       `/sessions/${enc(sessionId)}/approvals/${enc(callId)}`,
-      reason ? { decision, reason } : { decision },
+      approver ? { decision, approver } : { decision },
     ),
 };
 

@@ -9,6 +9,8 @@ export interface RecentSession {
 }
 
 const KEY = 'stepwise:recent-sessions';
+/** The user id last given on the start page (sent as `userId`, and as `approver` of approval decisions). */
+export const USER_ID_KEY = 'stepwise:user-id';
 /** Newest first, at most this many. */
 export const MAX_RECENT = 50;
 

@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { api, type ApiError, type PendingApproval } from '../api.js';
+import { USER_ID_KEY } from '../recent.js';
 import { DataView } from './DataView.js';
 
 export function Approvals({ sessionId, pending, canDecide }: { sessionId: string; pending: PendingApproval[]; canDecide: boolean }) {
@@ -16,7 +17,7 @@ export function Approvals({ sessionId, pending, canDecide }: { sessionId: string
     setBusy((b) => ({ ...b, [callId]: true }));
     setErrors((e) => ({ ...e, [callId]: '' }));
     try {
-      await api.decide(sessionId, callId, decision);
+      await api.decide(sessionId, callId, decision, localStorage.getItem(USER_ID_KEY) ?? undefined);
     } catch (err) {
       setErrors((e) => ({ ...e, [callId]: (err as ApiError).message }));
       setBusy((b) => ({ ...b, [callId]: false }));

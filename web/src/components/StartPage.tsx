@@ -1,14 +1,14 @@
 /** Start a chat: pick an agent, optionally let it speak first, then go to the conversation. */
 import { useEffect, useState } from 'preact/hooks';
 import { type AgentSummary, api, ApiError } from '../api.js';
-import { rememberSession } from '../recent.js';
+import { rememberSession, USER_ID_KEY } from '../recent.js';
 import { navigate, paths } from '../router.js';
 
 export function StartPage() {
   const [agents, setAgents] = useState<AgentSummary[] | undefined>();
   const [agentId, setAgentId] = useState('');
   const [initiate, setInitiate] = useState(false);
-  const [userId, setUserId] = useState(() => localStorage.getItem('stepwise:user-id') ?? '');
+  const [userId, setUserId] = useState(() => localStorage.getItem(USER_ID_KEY) ?? '');
   const [error, setError] = useState<string | undefined>();
   const [starting, setStarting] = useState(false);
 
@@ -29,7 +29,7 @@ export function StartPage() {
     setError(undefined);
     try {
       const user = userId.trim();
-      if (user) localStorage.setItem('stepwise:user-id', user);
+      if (user) localStorage.setItem(USER_ID_KEY, user);
       const started = await api.startSession({ agentId, ...(initiate ? { initiate: true } : {}), ...(user ? { userId: user } : {}) });
       rememberSession(started.sessionId, agentId);
       navigate(paths.chat(started.sessionId));
