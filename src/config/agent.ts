@@ -44,6 +44,8 @@ export const Step = z.object({
   personaOverride: z.string().optional(),
   /** Name of an entry in {@link AgentSnapshot.llms}. */
   llm: z.string().optional(),
+  /** Every tool call of this step needs a human's approval (YAML `requires_approval: true`); absent = false. */
+  requiresApproval: z.boolean().optional(),
 });
 export type Step = z.infer<typeof Step>;
 
@@ -79,6 +81,18 @@ export const ToolDescriptor = z.object({
 });
 export type ToolDescriptor = z.infer<typeof ToolDescriptor>;
 
+/**
+ * A tool's approval policy (YAML `tools.tool_defs.<tool>.requires_approval: true` or `approval: {timeout, on_timeout}`):
+ * each call waits for a human decision; with `timeoutMs`, undecided calls are decided by `onTimeout` after that long.
+ */
+export const ApprovalPolicy = z.object({
+  /** Milliseconds a call may wait for a decision; absent = no timeout (the turn waits as long as the session lives). */
+  timeoutMs: z.number().int().positive().optional(),
+  /** What an expired wait decides. Default `deny`. */
+  onTimeout: z.enum(['deny', 'allow']),
+});
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
+
 export const SessionLimits = z.object({
   /** Idle sessions end after this many milliseconds without a message. Default 24 h. */
   idleTimeoutMs: z.number().int().positive(),
@@ -110,6 +124,8 @@ export const AgentSnapshot = z.object({
   /** Named model configs; `global` is the default. */
   llms: z.record(z.string(), LlmConfig),
   tools: z.array(ToolDescriptor),
+  /** Approval policies by tool name; absent when no tool needs approval (older snapshots never have it). */
+  approvals: z.record(z.string(), ApprovalPolicy).optional(),
   maxErrors: z.number().int(),
   maxIter: z.number().int(),
   showStepsDescription: z.boolean(),
@@ -128,6 +144,16 @@ export function getStep(agent: AgentSnapshot, stepId: string): Step {
 /** The flow whose `enters` contains `stepId`, if any. */
 export function flowEnteredAt(agent: AgentSnapshot, stepId: string): Flow | undefined {
   return agent.flows.find((f) => f.enters.includes(stepId));
+}
+
+/**
+ * The approval policy of a call to `tool` in step `stepId`: the tool's own, else the step's `requires_approval`
+ * (no timeout, deny on timeout), else undefined (runs without approval).
+ */
+export function approvalPolicy(agent: AgentSnapshot, stepId: string, tool: string): ApprovalPolicy | undefined {
+  const own = agent.approvals?.[tool];
+  if (own) return own;
+  return agent.steps.find((s) => s.id === stepId)?.requiresApproval ? { onTimeout: 'deny' } : undefined;
 }
 
 /** Resolves a named llm (default `global`). */

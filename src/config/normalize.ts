@@ -13,6 +13,7 @@ import ms from 'ms';
 import {
   AGENT_SCHEMA_VERSION,
   AgentSnapshot,
+  type ApprovalPolicy,
   DEFAULT_MEMORY,
   DEFAULT_SESSION_LIMITS,
   type Example,
@@ -55,6 +56,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
   const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], ctx.baseDir, issues));
   const flows = (raw.flows ?? []).map((flow) => normalizeFlow(flow, memory));
   const session = sessionLimits(raw.session, issues);
+  const approvals = approvalPolicies(raw.tools?.tool_defs, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
   const body: Omit<AgentSnapshot, 'configHash'> = {
     schemaVersion: AGENT_SCHEMA_VERSION,
@@ -66,6 +68,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
     flows,
     llms,
     tools: ctx.tools,
+    ...(approvals ? { approvals } : {}),
     maxErrors: raw.max_errors ?? 3,
     maxIter: raw.max_iter ?? 10,
     showStepsDescription: raw.show_steps_desc ?? false,
@@ -140,6 +143,7 @@ function normalizeStep(step: RawStep, path: KeyPath, baseDir: string, issues: Pa
     autoFlow: step.auto_flow ?? false,
     personaOverride: step.overrides?.persona,
     llm: step.overrides?.llm,
+    requiresApproval: step.requires_approval || undefined,
   });
 }
 
@@ -184,6 +188,28 @@ function sessionLimits(raw: RawAgent['session'], issues: PathIssue[]): SessionLi
     maxTurnsPerRun: raw?.max_turns_per_run ?? DEFAULT_SESSION_LIMITS.maxTurnsPerRun,
     maxHistoryBytes: raw?.max_history_bytes ?? DEFAULT_SESSION_LIMITS.maxHistoryBytes,
   };
+}
+
+/**
+ * Approval policies from `tool_defs` (`requires_approval: true`, or `approval: {timeout, on_timeout}`); undefined
+ * when no tool needs approval, so snapshots (and their hashes) of agents without approvals stay as they were.
+ */
+function approvalPolicies(toolDefs: NonNullable<RawAgent['tools']>['tool_defs'], issues: PathIssue[]): Record<string, ApprovalPolicy> | undefined {
+  const out: Record<string, ApprovalPolicy> = {};
+  for (const [name, def] of Object.entries(toolDefs ?? {})) {
+    if (!def.requires_approval && !def.approval) continue;
+    if (def.requires_approval === false && def.approval) {
+      issues.push({ path: ['tools', 'tool_defs', name, 'requires_approval'], message: 'requires_approval: false contradicts approval:' });
+      continue;
+    }
+    const timeout = def.approval?.timeout;
+    const timeoutMs = typeof timeout === 'string' ? parseDuration(timeout) : timeout;
+    if (typeof timeout === 'string' && timeoutMs === undefined) {
+      issues.push({ path: ['tools', 'tool_defs', name, 'approval', 'timeout'], message: `invalid duration "${timeout}" (examples: 30m, 24h, 2 days, or milliseconds)` });
+    }
+    out[name] = dropUndefined({ timeoutMs, onTimeout: def.approval?.on_timeout ?? 'deny' });
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** Parses a duration with `ms` (`30m`, `24h`, `2 days`); undefined unless a positive whole number of ms results. */

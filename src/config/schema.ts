@@ -88,6 +88,8 @@ export const RawStep = z.strictObject({
   quick_suggestions: z.union([z.boolean(), z.array(z.string())]).optional(),
   auto_flow: z.boolean().optional(),
   overrides: z.strictObject({ persona: z.string().optional(), llm: z.string().optional() }).optional(),
+  /** Every tool call of this step waits for a human's approval (see README "Approving tool calls"). */
+  requires_approval: z.boolean().optional(),
 });
 export type RawStep = z.infer<typeof RawStep>;
 
@@ -127,8 +129,23 @@ export const RawFlow = z.strictObject({
 });
 export type RawFlow = z.infer<typeof RawFlow>;
 
-/** NOMOS `tool_defs` entry: description and per-argument description overrides. */
+/** Duration: milliseconds as a number, or a string such as `30m`, `24h`, `2 days` (parsed with `ms`). */
+export const RawDuration = z.union([z.number().int().positive(), z.string().min(1)]);
+
+/**
+ * NOMOS `tool_defs` entry: description and per-argument description overrides; Stepwise adds approval
+ * (`requires_approval: true`, or `approval: {timeout, on_timeout}`; see README "Approving tool calls").
+ */
 export const RawToolDef = z.strictObject({
+  requires_approval: z.boolean().optional(),
+  approval: z
+    .strictObject({
+      /** How long a call waits for a decision (no timeout when absent). */
+      timeout: RawDuration.optional(),
+      /** What an expired wait decides (default `deny`). */
+      on_timeout: z.enum(['deny', 'allow']).optional(),
+    })
+    .optional(),
   description: z.string().optional(),
   desc: z.string().optional(),
   args: z
@@ -150,9 +167,6 @@ export const RawTools = z.strictObject({
   mcp_servers: z.array(z.looseObject({ name: z.string() })).optional(),
   external_tools: z.array(z.unknown()).optional(),
 });
-
-/** Duration: milliseconds as a number, or a string such as `30m`, `24h`, `2 days` (parsed with `ms`). */
-export const RawDuration = z.union([z.number().int().positive(), z.string().min(1)]);
 
 export const RawSession = z.strictObject({
   /** Idle sessions end after this long without a message (default `24h`). */

@@ -131,6 +131,7 @@ function throwingBackend(error: unknown): SessionBackend {
     history: fail,
     events: fail,
     end: fail,
+    decideApproval: fail,
     close: async () => undefined,
   };
 }

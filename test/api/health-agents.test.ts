@@ -82,6 +82,7 @@ describe('OpenAPI at /docs', () => {
         'GET /sessions',
         'DELETE /sessions/{sessionId}',
         'PATCH /sessions/{sessionId}',
+        'POST /sessions/{sessionId}/approvals/{callId}',
       ].sort(),
     );
     // Request schemas come from zod: body fields, required list, limits and the strict-object rule.
