@@ -8,10 +8,13 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 
-# Dependencies first so that a code change does not reinstall them. Dev dependencies (typescript, vitest, @types)
-# are not needed at run time: tsx transpiles on the fly and the Temporal worker bundles workflows itself.
+# Dependencies first so that a code change does not reinstall them. Dev dependencies (typescript, vitest, @types,
+# vite, preact) are not needed at run time: tsx transpiles on the fly, the Temporal worker bundles workflows itself,
+# and the web app is built here, once: `npm ci --include=dev` (NODE_ENV=production would leave them out) runs the
+# root's `prepare` script (web/prepare.mjs: Vite builds web/dist), then the dev dependencies are pruned.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+COPY web ./web
+RUN npm ci --include=dev && npm prune --omit=dev && npm cache clean --force
 
 COPY . .
 

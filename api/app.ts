@@ -17,6 +17,7 @@ import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
 import tracingPlugin from './plugins/tracing.js';
 import { traceLogFields } from '../workers/tracing.js';
+import webPlugin, { type WebPluginOptions } from './plugins/web.js';
 import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
 import codecRoutes, { type CodecRoutesOptions } from './routes/codec.js';
@@ -40,6 +41,8 @@ export interface BuildAppOptions {
   events?: Pick<EventRoutesOptions, 'pollIntervalMs' | 'heartbeatMs'>;
   /** Streamed model tokens forwarded to event streams as `event: token` (not closed by the app). Default: none. */
   tokens?: TokenSubscriber;
+  /** The browser app (`/`, `/app*`, `/assets/*`): where its build is, the Temporal UI it links to. */
+  web?: WebPluginOptions;
   /** Fastify logger option: `false` (default) for none, `true` or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Largest accepted request body in bytes (larger: 413 PAYLOAD_TOO_LARGE). Default {@link DEFAULT_BODY_LIMIT_BYTES}. */
@@ -109,5 +112,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
   if (opts.codec) await app.register(codecRoutes, { ...opts.codec, prefix: '/codec' });
+  await app.register(webPlugin, opts.web ?? {});
   return app;
 }

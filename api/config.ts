@@ -32,6 +32,9 @@ const nonNegativeInt = z.coerce.number().int().min(0);
 const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/** Default Temporal Web UI: the one `temporal server start-dev` (and so `stepwise dev`) serves. */
+export const DEFAULT_TEMPORAL_UI_URL = 'http://localhost:8233';
+
 /** Raw environment schema (names as in DESIGN.md "CLI"). Empty strings count as unset. */
 const ApiEnv = z.object({
   PORT: port.default(3000),
@@ -67,6 +70,8 @@ const ApiEnv = z.object({
   STEPWISE_TRUST_PROXY: z.string().optional(),
   /** Pino level; `silent` turns logging off. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Temporal Web UI base URL the web app links sessions to (`/namespaces/<ns>/workflows/session-<id>`). */
+  STEPWISE_TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_TEMPORAL_UI_URL),
 });
 
 /** Parsed API configuration. Durations in ms, sizes in bytes. */
@@ -102,6 +107,8 @@ export interface ApiConfig {
   guards: Required<RateLimitOptions & HeadersOptions>;
   /** Fastify `trustProxy` (`STEPWISE_TRUST_PROXY`). */
   trustProxy: boolean | string[];
+  /** `STEPWISE_TEMPORAL_UI_URL`, without a trailing slash. Default {@link DEFAULT_TEMPORAL_UI_URL}. */
+  temporalUiUrl: string;
 }
 
 /**
@@ -149,6 +156,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       corsOrigins: e.STEPWISE_CORS_ORIGINS ?? [],
     },
     trustProxy: trustProxyOf(e.STEPWISE_TRUST_PROXY),
+    temporalUiUrl: e.STEPWISE_TEMPORAL_UI_URL.replace(/\/+$/, ''),
   };
 }
 

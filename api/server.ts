@@ -118,6 +118,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(config.auth ? { auth: config.auth } : {}),
       guards: config.guards,
       trustProxy: config.trustProxy,
+      web: { temporalUiUrl: config.temporalUiUrl, namespace: config.temporal.namespace },
     });
   } catch (err) {
     await listener?.close();

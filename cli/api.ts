@@ -29,5 +29,5 @@ export async function runApiFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
   const tracing = await tracingFromEnv('stepwise-api', env);
   const server = await startServer({ agents, archive, databaseUrl: env.DATABASE_URL, config, tracing });
   if (tracing) server.app.addHook('onClose', () => tracing.shutdown());
-  console.log(`stepwise api: listening on ${server.address} (docs: ${server.address}/docs), archive ${archive ? 'on' : 'off'}, auth ${config.auth ? 'on' : 'OFF'}`);
+  console.log(`stepwise api: listening on ${server.address} (web app: ${server.address}/, docs: ${server.address}/docs), archive ${archive ? 'on' : 'off'}, auth ${config.auth ? 'on' : 'OFF'}`);
 }

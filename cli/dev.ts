@@ -116,6 +116,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   console.log(
     [
       'stepwise dev is running',
+      `  Web app:     ${api}/`,
       `  API:         ${api}`,
       `  API docs:    ${api}/docs`,
       `  Temporal:    ${connection.address} (namespace ${namespace}, task queue ${taskQueue})`,

@@ -1,0 +1,190 @@
+/**
+ * The REST API as the browser app uses it: typed `fetch` calls, errors as {@link ApiError} with the API's stable
+ * code. Shapes come from the server's own types where they are settled (`src/engine/types.ts`); fields other
+ * Stepwise features add (userId, suggestions, approvals) are optional here so the app works with and without them.
+ */
+import type { SessionEvent as EngineEvent, TurnResult as EngineTurnResult } from '../../src/engine/types.js';
+
+/** A tool call waiting for a human decision (`pendingApprovals` items). */
+export interface PendingApproval {
+  callId: string;
+  tool: string;
+  arguments: unknown;
+  requestedAt?: string;
+  timeoutAt?: string;
+}
+
+type EventBase = { seq: number; turn: number; at: string };
+/** Human approval events (see the approval contract); part of the server's union once approvals are merged. */
+export type ApprovalEvent =
+  | (EventBase & { type: 'approval_requested'; callId: string; tool: string; arguments: unknown; timeoutAt?: string })
+  | (EventBase & {
+      type: 'approval_decided';
+      callId: string;
+      tool: string;
+      decision: 'approve' | 'deny';
+      approver?: string;
+      reason?: string;
+      timedOut: boolean;
+    });
+
+/** Every event the app shows: the engine's, replies with optional `suggestions`, and approval events. */
+export type SessionEvent =
+  | Exclude<EngineEvent, { type: 'reply' }>
+  | (Extract<EngineEvent, { type: 'reply' }> & { suggestions?: string[] })
+  | ApprovalEvent;
+export type SessionEventType = SessionEvent['type'];
+
+/** Every event type an event stream may carry (the EventSource needs one listener per name). */
+export const EVENT_TYPES: readonly SessionEventType[] = [
+  'turn_started',
+  'user_message',
+  'decision',
+  'decision_error',
+  'tool_call',
+  'tool_result',
+  'tool_error',
+  'step_change',
+  'flow_enter',
+  'flow_exit',
+  'reply',
+  'turn_failed',
+  'session_ended',
+  'approval_requested',
+  'approval_decided',
+];
+
+export type TurnResult = EngineTurnResult & { suggestions?: string[]; pendingApprovals?: PendingApproval[] };
+
+export interface AgentSummary {
+  name: string;
+  [key: string]: unknown;
+}
+
+/** `GET /sessions/:id` */
+export interface SessionState {
+  sessionId: string;
+  agentName: string;
+  status: 'active' | 'ended';
+  stepId: string;
+  flowId?: string;
+  turns: number;
+  run: number;
+  busy: boolean;
+  lastEventSeq: number;
+  createdAt: string;
+  updatedAt: string;
+  source?: 'live' | 'archive';
+  userId?: string;
+  name?: string;
+  pendingApprovals?: PendingApproval[];
+}
+
+/** One row of `GET /sessions`. */
+export interface SessionRow {
+  sessionId: string;
+  agentName: string;
+  status: 'active' | 'ended' | 'failed';
+  stepId?: string;
+  flowId?: string;
+  turnCount: number;
+  createdAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  endReason?: string;
+  userId?: string;
+  name?: string;
+}
+
+export interface SessionFilter {
+  agentId?: string;
+  status?: string;
+  userId?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** `GET /app/config.json` */
+export interface WebConfig {
+  temporalUiUrl: string;
+  namespace: string;
+}
+
+/** An error reply of the API (`{error: {code, message, details?}}`), or a network failure (`NETWORK`). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, 'NETWORK', `cannot reach the server (${(err as Error).message})`);
+  }
+  const text = await res.text();
+  const json = text ? safeJson(text) : undefined;
+  if (!res.ok) {
+    const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? (text || res.statusText));
+  }
+  return json as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const enc = encodeURIComponent;
+
+/** A message id that is unique enough and works outside secure contexts (where `crypto.randomUUID` is missing). */
+export function newMessageId(): string {
+  const rand = crypto.getRandomValues(new Uint32Array(2));
+  return `web-${Date.now().toString(36)}-${rand[0].toString(36)}${rand[1].toString(36)}`;
+}
+
+export const api = {
+  config: () => request<WebConfig>('GET', '/app/config.json'),
+  agents: async () => (await request<{ agents: AgentSummary[] }>('GET', '/agents')).agents,
+  /** Starts a session; with `initiate` the agent speaks first (its turn result comes back). */
+  startSession: (body: { agentId: string; initiate?: boolean; message?: string; userId?: string }) =>
+    request<{ sessionId: string } & Partial<TurnResult>>('POST', '/sessions', body),
+  send: (sessionId: string, text: string, messageId = newMessageId()) =>
+    request<TurnResult | { status: 'queued' | 'running'; resultUrl: string }>('POST', `/sessions/${enc(sessionId)}/messages`, {
+      text,
+      messageId,
+    }),
+  state: (sessionId: string) => request<SessionState>('GET', `/sessions/${enc(sessionId)}`),
+  end: (sessionId: string) => request<SessionState>('DELETE', `/sessions/${enc(sessionId)}`),
+  list: (filter: SessionFilter) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== '') q.set(k, String(v));
+    return request<{ sessions: SessionRow[]; nextCursor?: string }>('GET', `/sessions?${q}`);
+  },
+  /** Approves or denies a pending tool call; `approver` (e.g. the user id given at start) is recorded with it. */
+  decide: (sessionId: string, callId: string, decision: 'approve' | 'deny', approver?: string) =>
+    request<{ callId: string; decision: string; decidedAt: string }>(
+      'POST',
+      `/sessions/${enc(sessionId)}/approvals/${enc(callId)}`,
+      approver ? { decision, approver } : { decision },
+    ),
+};
+
+/** Link to the session's workflow in the Temporal Web UI. */
+export function temporalUiLink(config: WebConfig, sessionId: string): string {
+  return `${config.temporalUiUrl}/namespaces/${enc(config.namespace)}/workflows/${enc(`session-${sessionId}`)}`;
+}
