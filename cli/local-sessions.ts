@@ -12,7 +12,16 @@ import { runTurn, type TurnExecutors } from '../src/engine/driver.js';
 import { endSession, findResult, initialState } from '../src/engine/engine.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { CallerError, StepwiseError } from '../src/errors.js';
-import type { EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import {
+  type EventsPage,
+  OPENING_MESSAGE_ID,
+  type SessionHistory,
+  type SessionInfo,
+  type SessionInfoPatch,
+  type SessionView,
+  type TurnLookup,
+  type UserMessage,
+} from '../workflows/shared.js';
 
 /** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
 export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState'>;
@@ -77,6 +86,16 @@ export class LocalSessions implements SessionBackend {
   async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
     await this.start(agent, sessionId, info);
     return this.send(sessionId, message);
+  }
+
+  /** Start, then the opening turn (the agent speaks first). */
+  async startWithOpening(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<TurnResult> {
+    await this.start(agent, sessionId, info);
+    const session = this.get(sessionId);
+    session.queued++;
+    const run = session.tail.then(() => this.runOne(session, { messageId: OPENING_MESSAGE_ID, text: '' }, true));
+    session.tail = run.catch(() => undefined);
+    return run;
   }
 
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
@@ -153,7 +172,7 @@ export class LocalSessions implements SessionBackend {
     return e;
   }
 
-  private async runOne(session: LocalSession, message: UserMessage): Promise<TurnResult> {
+  private async runOne(session: LocalSession, message: UserMessage, opening = false): Promise<TurnResult> {
     session.queued--;
     const earlier = findResult(session.state, message.messageId);
     if (earlier) return earlier;
@@ -164,7 +183,7 @@ export class LocalSessions implements SessionBackend {
     const before = session.state;
     try {
       const exec = this.executors(session.agent);
-      const { state, result } = await runTurn(session.agent, session.state, message, {
+      const { state, result } = await runTurn(session.agent, session.state, opening ? { ...message, opening } : message, {
         ...exec,
         now: this.now,
         onState: (s) => {

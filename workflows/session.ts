@@ -42,6 +42,8 @@ import {
   getState,
   getTurnResult,
   infoMemo,
+  OPENING_MESSAGE_ID,
+  openSession,
   postMessage,
   SESSION_CONTINUING,
   sendMessage,
@@ -65,7 +67,8 @@ export interface SessionOutcome {
   stepId: string;
 }
 
-type QueueItem = { kind: 'message'; message: UserMessage } | { kind: 'end' };
+/** A queued turn (`opening`: the agent speaks first, no user message) or an end request. */
+type QueueItem = { kind: 'message'; message: UserMessage; opening?: true } | { kind: 'end' };
 
 function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run: number, queued: number, busy: boolean): SessionView {
   return {
@@ -114,6 +117,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
   }
   const queue: QueueItem[] = (input.carried?.pending ?? []).map((message) => ({ kind: 'message', message }));
+  // Sessions started with `initiate` open with the agent's turn, before any message (new sessions only: the flag is
+  // absent from every older history, so their command sequence is unchanged).
+  if (input.initiate && !input.carried) queue.push({ kind: 'message', message: { messageId: OPENING_MESSAGE_ID, text: '' }, opening: true });
   /** Results of turns finished in this run, picked up by waiting update handlers. */
   const finished = new Map<string, TurnResult>();
   let busy = false;
@@ -191,6 +197,29 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         if (draining && !resultOf(message.messageId) && !isQueued(message.messageId)) {
           throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
         }
+      },
+    },
+  );
+
+  setHandler(
+    openSession,
+    async (): Promise<TurnResult> => {
+      const openingPending = () => isQueued(OPENING_MESSAGE_ID) || running === OPENING_MESSAGE_ID;
+      await condition(() => resultOf(OPENING_MESSAGE_ID) !== undefined || !openingPending());
+      const result = resultOf(OPENING_MESSAGE_ID);
+      if (result) return result;
+      throw ApplicationFailure.create({
+        message: `the opening turn of session ${state.sessionId} was answered long ago; its result is in the archive`,
+        type: 'MESSAGE_ALREADY_ANSWERED',
+        nonRetryable: true,
+        details: [{ turn: answered.get(OPENING_MESSAGE_ID) ?? 1 }],
+      });
+    },
+    {
+      // Only sessions started with `initiate` open with the agent's turn; anyone else's open is a create request for
+      // a taken session id.
+      validator: (): void => {
+        if (!input.initiate) throw ApplicationFailure.nonRetryable(`session ${state.sessionId} already exists`, 'SESSION_EXISTS');
       },
     },
   );
@@ -354,7 +383,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     busy = true;
     running = item.message.messageId;
     const startedAt = now();
-    const out = await runTurn(agent, state, item.message, {
+    const out = await runTurn(agent, state, item.opening ? { ...item.message, opening: true } : item.message, {
       ...exec,
       onState: (s) => {
         state = s; // queries see events live, mid-turn
@@ -418,6 +447,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     sessionId: input.sessionId,
     agent,
     ...(input.firstMessage ? { firstMessage: true } : {}),
+    ...(input.initiate ? { initiate: true } : {}),
     ...(Object.keys(info).length > 0 ? { info } : {}),
     carried: {
       state,

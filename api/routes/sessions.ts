@@ -35,20 +35,24 @@ import {
 } from './archive.js';
 
 /** `POST /sessions` body. Unknown fields are rejected. */
-export const CreateSessionBody = z.strictObject({
-  /** Agent name (see `GET /agents`). */
-  agentId: z.string().min(1).max(200),
-  /** Default: a random UUID. */
-  sessionId: SessionId.optional(),
-  /** First user message; its message id is `:first` (reserved: message ids are scoped to their session). */
-  message: UserMessage.shape.text.optional(),
-  /** The caller's user id (1-128 characters): shown in the state, archive and listing (`GET /sessions?userId=`). */
-  userId: SessionInfo.shape.userId,
-  /** Display name (at most 200 characters); change it with `PATCH /sessions/:sessionId`. */
-  name: SessionInfo.shape.name,
-  /** Free-form JSON object (at most 16 KiB of JSON); replace it with `PATCH /sessions/:sessionId`. */
-  metadata: SessionInfo.shape.metadata,
-});
+export const CreateSessionBody = z
+  .strictObject({
+    /** Agent name (see `GET /agents`). */
+    agentId: z.string().min(1).max(200),
+    /** Default: a random UUID. */
+    sessionId: SessionId.optional(),
+    /** First user message; its message id is `:first` (reserved: message ids are scoped to their session). */
+    message: UserMessage.shape.text.optional(),
+    /** `true`: the agent speaks first — an opening turn with no user message (message id `:opening`); not with `message`. */
+    initiate: z.boolean().optional(),
+    /** The caller's user id (1-128 characters): shown in the state, archive and listing (`GET /sessions?userId=`). */
+    userId: SessionInfo.shape.userId,
+    /** Display name (at most 200 characters); change it with `PATCH /sessions/:sessionId`. */
+    name: SessionInfo.shape.name,
+    /** Free-form JSON object (at most 16 KiB of JSON); replace it with `PATCH /sessions/:sessionId`. */
+    metadata: SessionInfo.shape.metadata,
+  })
+  .refine((b) => !(b.initiate && b.message !== undefined), { message: 'give either message or initiate, not both', path: ['initiate'] });
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
 
 /** `POST /sessions` reply: where the session is, plus the first turn's result when a message was given. */
@@ -109,13 +113,13 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['sessions'],
-        summary: 'Start a session, optionally with a first message',
+        summary: 'Start a session, optionally with a first message or an opening turn by the agent (initiate)',
         body: CreateSessionBody,
         response: { 201: CreateSessionReply, ...errorReplies(404, 409, 413, 503) },
       },
     },
     async (request, reply) => {
-      const { agentId, message, userId, name, metadata } = request.body;
+      const { agentId, message, initiate, userId, name, metadata } = request.body;
       const info: SessionInfo = {
         ...(userId === undefined ? {} : { userId }),
         ...(name === undefined ? {} : { name }),
@@ -129,6 +133,11 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
       const archived = await app.archive?.getSession(sessionId).catch(() => null);
       if (archived && archived.status !== 'active') {
         throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (it ended; ids are not reused)`);
+      }
+      if (initiate) {
+        // Retry-safe like a first message: the same request again returns the same opening turn.
+        const result = await app.backend.startWithOpening(agent, sessionId, info);
+        return reply.code(201).send({ ...result, sessionId, agentId });
       }
       if (message === undefined) {
         await app.backend.start(agent, sessionId, info);

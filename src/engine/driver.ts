@@ -41,7 +41,7 @@ export interface TurnExecutors {
 }
 
 /**
- * Runs a user message through the engine until the turn finishes.
+ * Runs a user message (or, with `opening`, an opening turn without one) through the engine until the turn finishes.
  *
  * @returns the new state and the turn result.
  * @throws only what the executors throw (they should not) or engine host-bug errors (a turn already running).
@@ -49,7 +49,7 @@ export interface TurnExecutors {
 export async function runTurn(
   agent: AgentSnapshot,
   state: SessionState,
-  message: { messageId: string; text: string },
+  message: { messageId: string; text: string; opening?: boolean },
   exec: TurnExecutors,
 ): Promise<{ state: SessionState; result: TurnResult }> {
   let step = startTurn(agent, state, { ...message, now: exec.now() });

@@ -88,7 +88,7 @@ describe('OpenAPI at /docs', () => {
     const create = paths['/sessions'].post;
     const bodySchema = create.requestBody.content['application/json'].schema;
     expect(bodySchema.required).toEqual(['agentId']);
-    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'message', 'metadata', 'name', 'sessionId', 'userId']);
+    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'initiate', 'message', 'metadata', 'name', 'sessionId', 'userId']);
     expect(bodySchema.additionalProperties).toBe(false);
     expect(bodySchema.properties.message.maxLength).toBe(32_000);
     const send = paths['/sessions/{sessionId}/messages'].post;
