@@ -8,12 +8,11 @@
  * result and never runs a turn twice.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
-import { CallerError, type ErrorCode, isStepwiseError } from '../../src/errors.js';
+import { CallerError, isStepwiseError } from '../../src/errors.js';
 import {
   FIRST_MESSAGE_ID,
   MessageId,
@@ -24,15 +23,9 @@ import {
   UserMessage,
 } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
+import { archivedHistory, changeSessionInfo, pageOf, sessionState } from '../session-reads.js';
 import { TurnPendingError } from '../sessions.js';
-import {
-  archivedSessionView,
-  type HistoryTurn,
-  historyTurnOf,
-  SessionHistoryReply,
-  SessionStateReply,
-  type ViewSource,
-} from './archive.js';
+import { SessionHistoryReply, SessionStateReply } from './archive.js';
 
 /** `POST /sessions` body. Unknown fields are rejected. */
 export const CreateSessionBody = z
@@ -103,8 +96,6 @@ export const HistoryQuerystring = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_TURNS_LIMIT),
 });
 
-/** Backend failures after which state and history are answered from the archive (when it has the session). */
-const ARCHIVE_FALLBACK_CODES = new Set<ErrorCode>(['SESSION_NOT_FOUND', 'TEMPORAL_UNAVAILABLE']);
 
 
 const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -226,21 +217,7 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: SessionStateReply, ...errorReplies(404, 503) },
       },
     },
-    async (request): Promise<SessionStateReply> => {
-      const { sessionId } = request.params;
-      try {
-        return { ...(await app.backend.state(sessionId)), source: 'live' };
-      } catch (err) {
-        const fallback = app.archive && isStepwiseError(err) && ARCHIVE_FALLBACK_CODES.has(err.code);
-        if (!fallback) throw err;
-        const archived = await archivedState(app, sessionId).catch((archiveErr: unknown) => {
-          request.log.warn({ err: archiveErr, sessionId }, 'archive fallback failed');
-          return null;
-        });
-        if (!archived) throw err;
-        return archived;
-      }
-    },
+    async (request): Promise<SessionStateReply> => sessionState(app, request.params.sessionId, request.log),
   );
 
   app.get(
@@ -280,18 +257,7 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: SessionStateReply, ...errorReplies(404, 409, 413, 503) },
       },
     },
-    async (request): Promise<SessionStateReply> => {
-      const { sessionId } = request.params;
-      try {
-        return { ...(await app.backend.updateInfo(sessionId, request.body)), source: 'live' };
-      } catch (err) {
-        // An ended session lives on in the archive: rename it there (its workflow takes no more changes).
-        const ended = isStepwiseError(err) && (err.code === 'SESSION_ENDED' || err.code === 'SESSION_NOT_FOUND');
-        if (!ended || !app.archive || !(await app.archive.getSession(sessionId))) throw err;
-        await app.archive.updateSessionInfo({ sessionId, ...request.body });
-        return (await archivedState(app, sessionId))!;
-      }
-    },
+    async (request): Promise<SessionStateReply> => changeSessionInfo(app, request.params.sessionId, request.body),
   );
 
   app.delete(
@@ -307,44 +273,5 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => app.backend.end(request.params.sessionId),
   );
 };
-
-/** The archived session as a state view, or `null` if the archive has never seen it. */
-async function archivedState(app: FastifyInstance, sessionId: string): Promise<SessionStateReply | null> {
-  const archive = app.archive;
-  const row = archive ? await archive.getSession(sessionId) : null;
-  if (!archive || !row) return null;
-  const last = row.turnCount > 0 ? (await archive.getTurns(sessionId, { afterTurn: row.turnCount - 1, limit: 1 })).turns[0] : undefined;
-  return archivedSessionView(row, { startStepId: app.agents.get(row.agentName)?.startStepId, run: last?.run });
-}
-
-/**
- * History from the archive. On the last page, turns the workflow finished but has not archived yet (the archive
- * write runs right after the turn's result is returned) are appended from the live workflow when it answers.
- * @throws CallerError SESSION_NOT_FOUND when neither the archive nor the backend knows the session.
- */
-async function archivedHistory(app: FastifyInstance, sessionId: string, afterTurn: number, limit: number): Promise<SessionHistoryReply> {
-  const archive = app.archive!;
-  const page = await archive.getTurns(sessionId, { afterTurn, limit });
-  const turns: HistoryTurn[] = page.turns.map(historyTurnOf);
-  if (page.nextAfterTurn !== undefined) return { sessionId, source: 'archive', turns, nextAfterTurn: page.nextAfterTurn };
-  let live: TurnResult[] = [];
-  try {
-    live = (await app.backend.history(sessionId)).turns;
-  } catch (err) {
-    if (!isStepwiseError(err) || !ARCHIVE_FALLBACK_CODES.has(err.code)) throw err;
-    // The workflow cannot answer: fine if the archive knows the session, else that error stands (404 / 503).
-    if (turns.length === 0 && !(await archive.getSession(sessionId))) throw err;
-  }
-  const archivedUpTo = turns.length > 0 ? turns[turns.length - 1]!.turn : afterTurn;
-  return pageOf(sessionId, 'archive', [...turns, ...live.filter((t) => t.turn > archivedUpTo)], afterTurn, limit);
-}
-
-/** Turns numbered `> afterTurn`, ascending, at most `limit`, with `nextAfterTurn` when some were left out. */
-function pageOf(sessionId: string, source: ViewSource, all: HistoryTurn[], afterTurn: number, limit: number): SessionHistoryReply {
-  const sorted = all.filter((t) => t.turn > afterTurn).sort((a, b) => a.turn - b.turn);
-  const turns = sorted.slice(0, limit);
-  const last = turns[turns.length - 1];
-  return { sessionId, source, turns, ...(sorted.length > limit && last ? { nextAfterTurn: last.turn } : {}) };
-}
 
 export default sessionRoutes;
