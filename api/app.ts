@@ -12,10 +12,12 @@ import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { registerErrorHandling } from './errors.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
+import agentosRoutes from './routes/agentos.js';
 import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
 import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
 import healthRoutes from './routes/health.js';
+import nomosRoutes, { type NomosRoutesOptions } from './routes/nomos.js';
 import sessionRoutes from './routes/sessions.js';
 import type { SessionBackend } from './sessions.js';
 
@@ -39,6 +41,8 @@ export interface BuildAppOptions {
   bodyLimitBytes?: number;
   /** Fastify `requestTimeout` in ms (0 = none, the default for tests; `server.ts` sets one). */
   requestTimeoutMs?: number;
+  /** NOMOS-compatible routes: default agent, `POST /auth/token` (off by default). See `./routes/nomos.ts`. */
+  nomos?: NomosRoutesOptions;
 }
 
 /**
@@ -69,5 +73,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(sessionRoutes);
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
+  await app.register(nomosRoutes, opts.nomos ?? {});
+  await app.register(agentosRoutes, { prefix: '/api/v1', tokens: opts.tokens, pollIntervalMs: opts.events?.pollIntervalMs });
   return app;
 }

@@ -7,6 +7,7 @@
  * With `databaseUrl`, a PostgreSQL token listener (LISTEN stepwise_tokens) feeds `event: token` to event streams;
  * it too connects in the background and never stops the API from starting.
  */
+import { nomosOptionsFromEnv } from './routes/nomos.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ArchiveStore } from '../archive/store.js';
 import { createTokenListener, type TokenListener, type TokenSubscriber } from '../archive/token-notify.js';
@@ -97,6 +98,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger: { level: config.logLevel },
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
+      nomos: nomosOptionsFromEnv(process.env),
     });
   } catch (err) {
     await listener?.close();
