@@ -5,15 +5,14 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelCache } from '../../activities/models/model.js';
-import { buildApp } from '../../api/app.js';
-import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
-import { createSessionWorker } from '../../workers/worker.js';
 import { call, expectError } from '../support/api.js';
+import { serveOnTemporal } from '../support/int-api.js';
 import { writeAgent } from '../support/int-agent.js';
 import { connectTemporal } from '../support/temporal.js';
+import { workflowsPath } from '../../workers/workflows-path.js';
 
 describe('NOMOS and AgentOS routes over the Temporal backend (real dev server)', () => {
   let env: TestWorkflowEnvironment;
@@ -34,21 +33,15 @@ describe('NOMOS and AgentOS routes over the Temporal backend (real dev server)',
       { action: 'END', response: 'goodbye' },
     ]);
     archive = new InMemoryArchiveStore();
-    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents: [agent], models: new ModelCache(), archive, log: () => {} });
-    const running = worker.run();
-    app = await buildApp({ backend: new TemporalSessions({ client: env.client, taskQueue }), agents: new Map([[agentId, agent.snapshot]]), archive });
-    stop = async () => {
-      await app.close();
-      worker.shutdown();
-      await running;
-    };
+    ({ app, stop } = await serveOnTemporal(env, { agents: [agent], taskQueue, archive }));
   });
   afterAll(async () => {
     await stop?.();
     await env?.teardown();
   });
 
-  it('NOMOS: initiate, message, history, chat, delete — one durable workflow', async () => {
+  // Replaying a history bundles the workflow code (tens of seconds on a loaded machine).
+  it('NOMOS: initiate, message, history, chat, delete — one durable workflow', { timeout: 180_000 }, async () => {
     const created = await call(app, 'POST', '/session?initiate=true');
     expect(created.res.statusCode).toBe(200);
     expect(created.body.message).toMatchObject({ action: 'RESPOND', response: 'Hello, I speak first.' });
@@ -68,6 +61,8 @@ describe('NOMOS and AgentOS routes over the Temporal backend (real dev server)',
     expect(chat.body.response).toMatchObject({ action: 'END', response: 'goodbye' });
     expect(chat.body.session_data).toMatchObject({ session_id: id, current_step_id: 'work' });
     expect(await handle.result()).toMatchObject({ reason: 'end_action', turns: 3 });
+    // The opening turn's history replays (new histories stay deterministic, like the committed ones).
+    await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory(), `nomos-${id}`);
     expect((await call(app, 'DELETE', `/session/${id}`)).body).toEqual({ message: 'Session ended successfully' });
     expectError(await call(app, 'POST', `/session/${id}/message`, { content: 'again' }), 409, 'SESSION_ENDED');
     // A retried initiate of a session started otherwise is refused by the workflow's validator.
@@ -76,7 +71,7 @@ describe('NOMOS and AgentOS routes over the Temporal backend (real dev server)',
     expectError(await call(app, 'POST', '/sessions', { agentId, sessionId: bare, initiate: true }), 409, 'SESSION_EXISTS');
   });
 
-  it('AgentOS: session with user/name/metadata, runs, stream, list by user, update, delete', async () => {
+  it('AgentOS: session with user/name/metadata, runs, stream, list by user, update, delete', { timeout: 180_000 }, async () => {
     const created = await call(app, 'POST', '/api/v1/sessions', { agent_id: agentId, user_id: 'carol', name: 'Work', metadata: { team: 'ops' } });
     expect(created.res.statusCode).toBe(201);
     const id = created.body.session_id as string;
@@ -94,6 +89,10 @@ describe('NOMOS and AgentOS routes over the Temporal backend (real dev server)',
     const listed = (await call(app, 'GET', `/api/v1/sessions?user_id=carol&agent_id=${agentId}`)).body;
     expect(listed.sessions.map((s: { session_id: string; name: string }) => [s.session_id, s.name])).toEqual([[id, 'Work (renamed)']]);
     expect((await call(app, 'DELETE', `/api/v1/sessions/${id}`)).body).toEqual({ message: 'session deleted successfully' });
+    // A closed workflow answers queries by replaying its history: the PUT (an update writing the archive) replays.
+    const handle = env.client.workflow.getHandle(`session-${id}`);
+    await handle.result();
+    await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory(), `agentos-${id}`);
     expect((await call(app, 'GET', `/api/v1/sessions/${id}`)).body).toMatchObject({ session_id: id, state: { status: 'ended' } });
   });
 });
