@@ -18,6 +18,7 @@ import archiveRoutes from './routes/archive.js';
 import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
 import healthRoutes from './routes/health.js';
 import nomosRoutes, { type NomosRoutesOptions } from './routes/nomos.js';
+import approvalRoutes from './routes/approvals.js';
 import sessionRoutes from './routes/sessions.js';
 import type { SessionBackend } from './sessions.js';
 
@@ -39,6 +40,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Largest accepted request body in bytes (larger: 413 PAYLOAD_TOO_LARGE). Default {@link DEFAULT_BODY_LIMIT_BYTES}. */
   bodyLimitBytes?: number;
+  /** Longest wait of `POST /sessions/:id/messages?wait=true` through approvals, in ms. Default 100 s. */
+  approvalWaitMs?: number;
   /** Fastify `requestTimeout` in ms (0 = none, the default for tests; `server.ts` sets one). */
   requestTimeoutMs?: number;
   /** NOMOS-compatible routes: default agent, `POST /auth/token` (off by default). See `./routes/nomos.ts`. */
@@ -70,7 +73,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(swaggerPlugin);
   await app.register(healthRoutes);
   await app.register(agentRoutes);
-  await app.register(sessionRoutes);
+  await app.register(sessionRoutes, { approvalWaitMs: opts.approvalWaitMs });
+  await app.register(approvalRoutes);
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
   await app.register(nomosRoutes, opts.nomos ?? {});

@@ -5,7 +5,7 @@
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { SystemError } from '../src/errors.js';
-import type { EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 import type { BackendHealth, SessionBackend } from './sessions.js';
 
 export interface ReconnectingSessionsOptions {
@@ -86,6 +86,9 @@ export class ReconnectingSessions implements SessionBackend {
   }
   async end(sessionId: string): Promise<SessionView> {
     return this.backend().end(sessionId);
+  }
+  async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
+    return this.backend().decideApproval(sessionId, request);
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,9 @@ import type { AgentSnapshot } from '../src/config/agent.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { CallerError, SystemError, isStepwiseError } from '../src/errors.js';
 import {
+  type ApprovalReply,
+  type ApprovalRequest,
+  decideApproval,
   type EventsPage,
   SESSION_WORKFLOW_TYPE,
   type SessionHistory,
@@ -283,6 +286,17 @@ export class TemporalSessions implements SessionBackend {
       if (isStepwiseError(err) && err.code === 'SESSION_ENDED') return this.state(sessionId);
       throw err;
     }
+  }
+
+  /**
+   * The `decideApproval` update (validator errors: APPROVAL_NOT_FOUND, APPROVAL_ALREADY_DECIDED, SESSION_ENDED), sent
+   * in arrival order with the session's other updates; a run about to continue as new refuses it and it is retried
+   * into the next run. A closed workflow answers SESSION_ENDED.
+   */
+  async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
+    return this.update(sessionId, () =>
+      this.handle(sessionId).startUpdate(decideApproval, { args: [request], waitForStage: WorkflowUpdateStage.ACCEPTED }),
+    );
   }
 
   async close(): Promise<void> {

@@ -4,15 +4,19 @@
  * the Temporal backend (`api/temporal-sessions.ts`) for anything real.
  *
  * Semantics mirror the session workflow: turns run one at a time in arrival order, a repeated message id returns
- * the first result, messages to an ended session fail with SESSION_ENDED.
+ * the first result, messages to an ended session fail with SESSION_ENDED. A turn that pauses for approval answers its
+ * `send` early ("approval pending") and goes on when `decideApproval` (or a timeout) decides; later messages queue
+ * behind it; `end` abandons it.
  */
 import type { BackendHealth, SessionBackend } from '../api/sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
-import { runTurn, type TurnExecutors } from '../src/engine/driver.js';
-import { endSession, findResult, initialState } from '../src/engine/engine.js';
+import { playTurn, type TurnExecutors } from '../src/engine/driver.js';
+import { endSession, findResult, initialState, pendingApprovals, startTurn } from '../src/engine/engine.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { CallerError, StepwiseError } from '../src/errors.js';
 import {
+  type ApprovalReply,
+  type ApprovalRequest,
   type EventsPage,
   OPENING_MESSAGE_ID,
   type SessionHistory,
@@ -22,9 +26,10 @@ import {
   type TurnLookup,
   type UserMessage,
 } from '../workflows/shared.js';
+import { LocalApprovals } from './local-approvals.js';
 
 /** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
-export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState'>;
+export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState' | 'awaitApproval' | 'onPaused'>;
 
 /** Called after every finished turn (e.g. to archive it). Errors are logged by the caller's choice, not thrown. */
 export type TurnListener = (info: { agent: AgentSnapshot; state: SessionState; result: TurnResult }) => void | Promise<void>;
@@ -45,6 +50,11 @@ interface LocalSession {
   tail: Promise<unknown>;
   queued: number;
   busy: boolean;
+  /** Message id of the running turn. */
+  running?: string;
+  /** Early result of the running turn while it waits for approval. */
+  paused?: TurnResult;
+  approvals: LocalApprovals;
 }
 
 /**
@@ -73,13 +83,16 @@ export class LocalSessions implements SessionBackend {
       tail: Promise.resolve(),
       queued: 0,
       busy: false,
+      approvals: new LocalApprovals(this.now),
     });
   }
 
   /** Done (a result still held) or unknown: in-process turns finish within their request. */
   async turnResult(sessionId: string, messageId: string): Promise<TurnLookup> {
-    const result = findResult(this.get(sessionId).state, messageId);
-    return result ? { status: 'done', result } : { status: 'unknown' };
+    const session = this.get(sessionId);
+    const result = findResult(session.state, messageId);
+    if (result) return { status: 'done', result };
+    return session.running === messageId ? { status: 'running' } : { status: 'unknown' };
   }
 
   /** Start, then the first message: one process holds the session, so nothing can come between them. */
@@ -93,7 +106,7 @@ export class LocalSessions implements SessionBackend {
     await this.start(agent, sessionId, info);
     const session = this.get(sessionId);
     session.queued++;
-    const run = session.tail.then(() => this.runOne(session, { messageId: OPENING_MESSAGE_ID, text: '' }, true));
+    const run = session.tail.then(() => this.runOne(session, { messageId: OPENING_MESSAGE_ID, text: '' }, () => undefined, true));
     session.tail = run.catch(() => undefined);
     return run;
   }
@@ -107,15 +120,25 @@ export class LocalSessions implements SessionBackend {
 
   send(sessionId: string, message: UserMessage): Promise<TurnResult> {
     const session = this.get(sessionId);
-    const earlier = findResult(session.state, message.messageId);
+    const earlier = findResult(session.state, message.messageId) ?? (session.running === message.messageId ? session.paused : undefined);
     if (earlier) return Promise.resolve(earlier);
     if (session.state.status !== 'active') {
       return Promise.reject(new CallerError('SESSION_ENDED', `session ${sessionId} has ended`));
     }
     session.queued++;
-    const run = session.tail.then(() => this.runOne(session, message));
+    let early: (result: TurnResult) => void = () => undefined;
+    const paused = new Promise<TurnResult>((resolve) => (early = resolve));
+    const run = session.tail.then(() => this.runOne(session, message, early));
     session.tail = run.catch(() => undefined);
-    return run;
+    // The final result, or the early "approval pending" one if the turn pauses first.
+    return Promise.race([run, paused]);
+  }
+
+  async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
+    const session = this.get(sessionId);
+    if (session.state.status !== 'active') throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
+    session.approvals.decide(session.state, request);
+    return { callId: request.callId, decision: request.decision, decidedAt: this.now() };
   }
 
   async post(sessionId: string, message: UserMessage): Promise<void> {
@@ -148,12 +171,15 @@ export class LocalSessions implements SessionBackend {
 
   async end(sessionId: string): Promise<SessionView> {
     const session = this.get(sessionId);
+    session.approvals.abandon(); // a turn waiting for approval ends with the session
     await session.tail;
     session.state = endSession(session.state, 'end_session', this.now());
     return this.view(session);
   }
 
+  /** Waits for running turns; turns waiting for approval are abandoned (nothing here would ever decide them). */
   async close(): Promise<void> {
+    for (const s of this.sessions.values()) s.approvals.abandon();
     await Promise.all([...this.sessions.values()].map((s) => s.tail));
   }
 
@@ -172,7 +198,7 @@ export class LocalSessions implements SessionBackend {
     return e;
   }
 
-  private async runOne(session: LocalSession, message: UserMessage, opening = false): Promise<TurnResult> {
+  private async runOne(session: LocalSession, message: UserMessage, onPaused: (result: TurnResult) => void, opening = false): Promise<TurnResult> {
     session.queued--;
     const earlier = findResult(session.state, message.messageId);
     if (earlier) return earlier;
@@ -180,25 +206,35 @@ export class LocalSessions implements SessionBackend {
       throw new CallerError('SESSION_ENDED', `session ${session.state.sessionId} has ended`);
     }
     session.busy = true;
+    session.running = message.messageId;
     const before = session.state;
     try {
       const exec = this.executors(session.agent);
-      const { state, result } = await runTurn(session.agent, session.state, opening ? { ...message, opening } : message, {
+      const out = await playTurn(session.agent, startTurn(session.agent, session.state, { ...message, now: this.now(), ...(opening ? { opening: true } : {}) }), {
         ...exec,
         now: this.now,
         onState: (s) => {
           session.state = s;
         },
+        onPaused: (result) => {
+          session.paused = result;
+          onPaused(result);
+        },
+        awaitApproval: (command) => session.approvals.wait(command, () => session.state),
       });
-      session.state = state;
-      await this.options.onTurn?.({ agent: session.agent, state, result });
-      return result;
+      session.state = out.state;
+      // Suspended: `end` abandoned the wait; the caller already has the "approval pending" reply.
+      if ('suspended' in out) return session.paused!;
+      await this.options.onTurn?.({ agent: session.agent, state: out.state, result: out.result });
+      return out.result;
     } catch (err) {
       session.state = before; // a turn that threw leaves no half-applied state behind
       if (err instanceof StepwiseError) throw err;
       throw new StepwiseError('TURN_FAILED', `turn failed: ${(err as Error).message}`);
     } finally {
       session.busy = false;
+      session.running = undefined;
+      session.paused = undefined;
     }
   }
 
@@ -219,6 +255,7 @@ export class LocalSessions implements SessionBackend {
       createdAt: s.createdAt,
       updatedAt: s.updatedAt,
       ...structuredClone(session.info),
+      pendingApprovals: pendingApprovals(s),
     };
   }
 }

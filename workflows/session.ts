@@ -25,14 +25,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentSnapshot } from '../src/config/agent.js';
-import { runTurn } from '../src/engine/driver.js';
-import { endSession as endEngineSession, findResult, initialState } from '../src/engine/engine.js';
+import { playTurn } from '../src/engine/driver.js';
+import { endSession as endEngineSession, findResult, initialState, pendingApprovals, resumeTurn, startTurn } from '../src/engine/engine.js';
 import { clipEvent, loadSessionState } from '../src/engine/state.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { activityExecutors, now } from './activity-executors.js';
+import { ApprovalInbox } from './approvals.js';
 import { type ArchiveWrite, ArchiveWrites, drainAfterEnd, startArchive } from './archive-writes.js';
 import {
   agentSearchAttribute,
+  decideApproval,
   endSessionSignal,
   endSessionUpdate,
   FIRST_MESSAGE_ID,
@@ -67,8 +69,9 @@ export interface SessionOutcome {
   stepId: string;
 }
 
-/** A queued turn (`opening`: the agent speaks first, no user message) or an end request. */
-type QueueItem = { kind: 'message'; message: UserMessage; opening?: true } | { kind: 'end' };
+/** A queued turn (`opening`: the agent speaks first, no user message), an end request, or `resume`: the carried
+ * turn that was waiting for approval when the previous run continued as new. */
+type QueueItem = { kind: 'message'; message: UserMessage; opening?: true } | { kind: 'end' } | { kind: 'resume' };
 
 function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run: number, queued: number, busy: boolean): SessionView {
   return {
@@ -86,6 +89,7 @@ function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run:
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
     ...info,
+    pendingApprovals: pendingApprovals(state),
   };
 }
 
@@ -120,8 +124,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   // Sessions started with `initiate` open with the agent's turn, before any message (new sessions only: the flag is
   // absent from every older history, so their command sequence is unchanged).
   if (input.initiate && !input.carried) queue.push({ kind: 'message', message: { messageId: OPENING_MESSAGE_ID, text: '' }, opening: true });
+  if (state.turn?.approval) queue.unshift({ kind: 'resume' });
   /** Results of turns finished in this run, picked up by waiting update handlers. */
   const finished = new Map<string, TurnResult>();
+  /** Early results of turns paused for approval ("approval pending"), by message id, until they finish. */
+  const paused = new Map<string, TurnResult>();
   let busy = false;
   /** Message id of the turn being run, if any. */
   let running: string | undefined;
@@ -163,11 +170,13 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   setHandler(
     sendMessage,
     async (message: UserMessage): Promise<TurnResult> => {
-      const earlier = resultOf(message.messageId);
+      const id = message.messageId;
+      const earlier = resultOf(id) ?? paused.get(id);
       if (earlier) return earlier;
-      if (!isQueued(message.messageId)) queue.push({ kind: 'message', message });
-      await condition(() => finished.has(message.messageId) || (state.status === 'ended' && !isQueued(message.messageId)));
-      const result = finished.get(message.messageId);
+      if (!isQueued(id) && running !== id) queue.push({ kind: 'message', message });
+      // A turn paused for approval answers early ("approval pending"); its final result arrives as events.
+      await condition(() => finished.has(id) || paused.has(id) || (state.status === 'ended' && !isQueued(id)));
+      const result = finished.get(id) ?? paused.get(id);
       if (!result) throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
       return result;
     },
@@ -223,6 +232,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       },
     },
   );
+
+  const approvals = new ApprovalInbox(
+    () => state,
+    () => (state.status !== 'active' || endRequested ? 'ended' : draining ? 'continuing' : undefined),
+  );
+  setHandler(decideApproval, (request) => approvals.accept(request), { validator: (request) => approvals.validate(request) });
 
   setHandler(postMessage, (message: UserMessage) => {
     if (!UserMessageSchema.safeParse(message).success) {
@@ -346,13 +361,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   const exec = activityExecutors();
   let endReason: SessionOutcome['reason'] | undefined;
 
-  for (;;) {
+  /** Continue-as-new is due (at least one turn per run: a first event over `maxHistoryBytes` must not loop). */
+  const continueAsNewDue = (): boolean => {
     const info = workflowInfo();
-    // At least one turn per run: a first event already over `maxHistoryBytes` must not continue as new in a loop.
-    const canDue =
+    return (
       turnsThisRun > 0 &&
-      (info.continueAsNewSuggested || turnsThisRun >= agent.session.maxTurnsPerRun || info.historySize >= agent.session.maxHistoryBytes);
-    if (canDue) {
+      (info.continueAsNewSuggested || turnsThisRun >= agent.session.maxTurnsPerRun || info.historySize >= agent.session.maxHistoryBytes)
+    );
+  };
+
+  for (;;) {
+    if (continueAsNewDue()) {
       // An update must complete in the run that accepted it, so a busy session could postpone continue-as-new forever.
       // From here on new messages are refused (`SESSION_CONTINUING`: the API retries them into the next run) and
       // the run continues as new once the updates it accepted have their results. Queued signals are carried over.
@@ -379,19 +398,29 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       break;
     }
     // Duplicate by message id (signal + update, or a signal retried after its turn).
-    if (findResult(state, item.message.messageId) || answered.has(item.message.messageId)) continue;
+    if (item.kind === 'message' && (findResult(state, item.message.messageId) || answered.has(item.message.messageId))) continue;
     busy = true;
-    running = item.message.messageId;
+    running = item.kind === 'resume' ? state.turn!.messageId : item.message.messageId;
     const startedAt = now();
-    const out = await runTurn(agent, state, item.opening ? { ...item.message, opening: true } : item.message, {
+    const first = item.kind === 'resume' ? resumeTurn(state) : startTurn(agent, state, { ...item.message, now: now(), ...(item.opening ? { opening: true } : {}) });
+    const out = await playTurn(agent, first, {
       ...exec,
       onState: (s) => {
         state = s; // queries see events live, mid-turn
       },
+      onPaused: (result) => paused.set(result.messageId, result),
+      // While paused, the run may continue as new (carrying the wait) once no caller waits on it, or end on request.
+      awaitApproval: (command) => approvals.wait(command, () => endRequested || (continueAsNewDue() && allHandlersFinished())),
     });
     state = out.state;
     busy = false;
     running = undefined;
+    if ('suspended' in out) {
+      if (endRequested) continue; // the `end` item is next in the queue: the paused turn ends with the session
+      draining = true;
+      break;
+    }
+    paused.delete(out.result.messageId);
     turnsThisRun++;
     finished.set(out.result.messageId, out.result);
     rememberAnswer(out.result.messageId, out.result.turn);

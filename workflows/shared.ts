@@ -12,7 +12,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { AgentSnapshot } from '../src/config/agent.js';
 import { jsonBytes } from '../src/engine/state.js';
-import { SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
+import { ApprovalDecision, PendingApproval, SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
 
 /** Default task queue; override with `STEPWISE_TASK_QUEUE`. */
 export const DEFAULT_TASK_QUEUE = 'stepwise';
@@ -172,6 +172,8 @@ export const SessionView = z.object({
   userId: z.string().optional(),
   name: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Tool calls of the running turn waiting for a human decision (empty when none). */
+  pendingApprovals: z.array(PendingApproval),
 });
 export type SessionView = z.infer<typeof SessionView>;
 
@@ -193,6 +195,27 @@ export const TurnLookup = z.discriminatedUnion('status', [
 ]);
 export type TurnLookup = z.infer<typeof TurnLookup>;
 
+/** Tool call ids (`t<turn>.<n>`): same character rules as message ids. */
+export const CallId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+
+/** Longest approval `reason`, in characters (it reaches the model as part of a tool error). */
+export const MAX_APPROVAL_REASON_CHARS = 2_000;
+
+/** A human's decision on a tool call waiting for approval (`decideApproval` update; REST body plus the call id). */
+export const ApprovalRequest = z.object({
+  callId: CallId,
+  decision: ApprovalDecision,
+  /** Why; shown to the model with a denial. */
+  reason: z.string().max(MAX_APPROVAL_REASON_CHARS).optional(),
+  /** Who decided (recorded in the `approval_decided` event and the archive). */
+  approver: z.string().min(1).max(200).optional(),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
+
+/** `decideApproval` reply: the decision as recorded, with the workflow's time of it. */
+export const ApprovalReply = z.object({ callId: z.string(), decision: ApprovalDecision, decidedAt: z.string() });
+export type ApprovalReply = z.infer<typeof ApprovalReply>;
+
 export const sendMessage = defineUpdate<TurnResult, [UserMessage]>('sendMessage');
 export const postMessage = defineSignal<[UserMessage]>('postMessage');
 export const endSessionUpdate = defineUpdate<SessionView, []>('endSession');
@@ -201,6 +224,11 @@ export const endSessionSignal = defineSignal<[]>('endSessionSignal');
 export const updateSessionInfo = defineUpdate<SessionView, [SessionInfoPatch]>('updateSessionInfo');
 /** Runs the opening turn of a session started with `initiate` (update id `OPENING_MESSAGE_ID`) and returns it. */
 export const openSession = defineUpdate<TurnResult, []>('openSession');
+/**
+ * Decides a call waiting for approval. Validator: APPROVAL_NOT_FOUND (no such call waits), APPROVAL_ALREADY_DECIDED,
+ * SESSION_ENDED, INVALID_REQUEST — all before anything reaches history.
+ */
+export const decideApproval = defineUpdate<ApprovalReply, [ApprovalRequest]>('decideApproval');
 export const getState = defineQuery<SessionView>('getState');
 export const getHistory = defineQuery<SessionHistory>('getHistory');
 export const getEvents = defineQuery<EventsPage, [number]>('getEvents');

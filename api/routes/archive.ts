@@ -111,6 +111,8 @@ export function archivedSessionView(row: ArchivedSession, options: { startStepId
     ...(row.userId === undefined ? {} : { userId: row.userId }),
     ...(row.name === undefined ? {} : { name: row.name }),
     ...(Object.keys(row.metadata).length === 0 ? {} : { metadata: row.metadata }),
+    // The archive holds finished turns only: a paused turn's calls are known to the live session alone.
+    pendingApprovals: [],
     source: 'archive',
     ...(row.endedAt === undefined ? {} : { endedAt: row.endedAt }),
     ...(row.endReason === undefined ? {} : { endReason: row.endReason }),

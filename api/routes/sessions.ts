@@ -8,6 +8,7 @@
  * result and never runs a turn twice.
  */
 import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
@@ -65,9 +66,16 @@ export const SendMessageBody = z.strictObject({
 export type SendMessageBody = z.infer<typeof SendMessageBody>;
 
 export const SendMessageQuery = z.object({
-  /** `false`: queue the message (signal) and answer 202 without waiting for the turn. */
-  wait: z.enum(['true', 'false']).default('true'),
+  /**
+   * Default: wait for the turn; a turn that pauses for approval answers at once with a reply saying approval is
+   * pending (`pendingApprovals`). `true`: also wait through approvals for the final reply (202 `running` if the API's
+   * turn wait runs out first). `false`: queue the message (signal) and answer 202 without waiting for the turn.
+   */
+  wait: z.enum(['true', 'false']).optional(),
 });
+
+/** How often `?wait=true` looks for the final result of a turn paused for approval, in ms. */
+const APPROVAL_POLL_MS = 250;
 
 /**
  * 202 reply: the message is queued (`?wait=false`) or its turn is still running after the API's wait (a slow model
@@ -98,7 +106,19 @@ export const HistoryQuerystring = z.object({
 
 
 
-const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
+export interface SessionRoutesOptions {
+  /**
+   * Longest wait of `?wait=true` for the final reply of a turn paused for approval, in ms; then 202 `running`.
+   * Default {@link DEFAULT_APPROVAL_WAIT_MS}.
+   */
+  approvalWaitMs?: number;
+}
+
+/** 100 s: the Temporal backend's turn wait, under the API server's 120 s request timeout. */
+export const DEFAULT_APPROVAL_WAIT_MS = 100_000;
+
+const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, opts) => {
+  const approvalWaitMs = opts.approvalWaitMs ?? DEFAULT_APPROVAL_WAIT_MS;
   app.post(
     '/sessions',
     {
@@ -164,7 +184,12 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
         return pending('queued');
       }
       try {
-        return reply.code(200).send(await app.backend.send(sessionId, message));
+        const result = await app.backend.send(sessionId, message);
+        if (request.query.wait === 'true' && result.pendingApprovals) {
+          const done = await finalResult(app, sessionId, message.messageId, approvalWaitMs);
+          return done ? reply.code(200).send(done) : pending('running');
+        }
+        return reply.code(200).send(result);
       } catch (err) {
         if (err instanceof TurnPendingError) return pending('running');
         // A retry of a message answered long ago: the session remembers its id (and turn), the archive its result.
@@ -273,5 +298,20 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => app.backend.end(request.params.sessionId),
   );
 };
+
+/**
+ * The final result of a turn that paused for approval, looked up every {@link APPROVAL_POLL_MS} for at most
+ * `waitMs`; undefined then (or if the message is no longer known).
+ */
+async function finalResult(app: FastifyInstance, sessionId: string, messageId: string, waitMs: number): Promise<TurnResult | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const lookup = await app.backend.turnResult(sessionId, messageId);
+    if (lookup.status === 'done') return lookup.result;
+    if (lookup.status !== 'running' && lookup.status !== 'queued') return undefined;
+    if (Date.now() + APPROVAL_POLL_MS > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, APPROVAL_POLL_MS));
+  }
+}
 
 export default sessionRoutes;

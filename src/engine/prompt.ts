@@ -77,9 +77,11 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
     [
       '## Decision',
       `Reply with one JSON object only. Allowed actions here: ${actions.join(', ')}.`,
-      step.answerModel
-        ? `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"}`
-        : 'RESPOND: {"action":"RESPOND","response":"text for the user"}',
+      !step.answerModel
+        ? 'RESPOND: {"action":"RESPOND","response":"text for the user"}'
+        : step.answerOrText
+          ? `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"} (or, when no answer fits yet, {"action":"RESPOND","response":"text for the user"})`
+          : `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"}`,
       actions.includes('TOOL_CALL') ? 'TOOL_CALL: {"action":"TOOL_CALL","tool_calls":[{"tool":"name","arguments":{}}]}' : '',
       actions.includes('MOVE') ? 'MOVE: {"action":"MOVE","step_id":"<route target>"}' : '',
       actions.includes('END') ? 'END: {"action":"END","response":"optional goodbye"}' : '',

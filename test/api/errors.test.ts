@@ -132,6 +132,7 @@ function throwingBackend(error: unknown): SessionBackend {
     history: fail,
     events: fail,
     end: fail,
+    decideApproval: fail,
     close: async () => undefined,
   };
 }

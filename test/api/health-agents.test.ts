@@ -25,6 +25,7 @@ describe('GET /agents', () => {
       agents: [
         {
           name: 'test-agent',
+          displayName: 'test-agent',
           configHash: h.agents.get('test-agent')!.configHash,
           startStepId: 'greet',
           steps: ['greet', 'order', 'checkout', 'done'],
@@ -33,6 +34,16 @@ describe('GET /agents', () => {
         },
       ],
     });
+  });
+
+  it('shows a NOMOS display name beside the URL-safe id derived from it', async () => {
+    h = await build({ agents: [testAgent({ name: 'nomos-github-bot', displayName: 'Nomos Github Bot' })] });
+    const { body } = await call(h.app, 'GET', '/agents');
+    expect((body as { agents: { name: string; displayName: string }[] }).agents[0]).toMatchObject({
+      name: 'nomos-github-bot',
+      displayName: 'Nomos Github Bot',
+    });
+    expect((await call(h.app, 'GET', '/agents/nomos-github-bot')).body).toMatchObject({ displayName: 'Nomos Github Bot' });
   });
 
   it('returns the full snapshot of one agent', async () => {
@@ -87,6 +98,7 @@ describe('OpenAPI at /docs', () => {
         'GET /sessions',
         'DELETE /sessions/{sessionId}',
         'PATCH /sessions/{sessionId}',
+        'POST /sessions/{sessionId}/approvals/{callId}',
       ].sort(),
     );
     // Request schemas come from zod: body fields, required list, limits and the strict-object rule.
