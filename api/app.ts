@@ -18,11 +18,13 @@ import swaggerPlugin from './plugins/swagger.js';
 import tracingPlugin from './plugins/tracing.js';
 import { traceLogFields } from '../workers/tracing.js';
 import webPlugin, { type WebPluginOptions } from './plugins/web.js';
+import agentosRoutes from './routes/agentos.js';
 import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
 import codecRoutes, { type CodecRoutesOptions } from './routes/codec.js';
 import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
 import healthRoutes from './routes/health.js';
+import nomosRoutes, { type NomosRoutesOptions } from './routes/nomos.js';
 import approvalRoutes from './routes/approvals.js';
 import sessionRoutes from './routes/sessions.js';
 import type { SessionBackend } from './sessions.js';
@@ -70,6 +72,8 @@ export interface BuildAppOptions {
    * proxy) or the proxies' addresses/CIDRs. Default `false` (the socket's address).
    */
   trustProxy?: boolean | string[];
+  /** NOMOS-compatible routes: default agent, `POST /auth/token` (off by default). See `./routes/nomos.ts`. */
+  nomos?: NomosRoutesOptions;
 }
 
 /**
@@ -113,5 +117,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
   if (opts.codec) await app.register(codecRoutes, { ...opts.codec, prefix: '/codec' });
   await app.register(webPlugin, opts.web ?? {});
+  await app.register(nomosRoutes, opts.nomos ?? {});
+  await app.register(agentosRoutes, { prefix: '/api/v1', tokens: opts.tokens, pollIntervalMs: opts.events?.pollIntervalMs });
   return app;
 }

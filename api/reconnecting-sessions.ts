@@ -60,6 +60,9 @@ export class ReconnectingSessions implements SessionBackend {
   async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
     return this.backend().startWithMessage(agent, sessionId, message, info);
   }
+  async startWithOpening(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<TurnResult> {
+    return this.backend().startWithOpening(agent, sessionId, info);
+  }
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
     return this.backend().updateInfo(sessionId, patch);
   }

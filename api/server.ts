@@ -11,6 +11,7 @@
  * a warning when it listens on a non-loopback address. `stepwise api` refuses to start without credentials unless
  * `STEPWISE_AUTH=off` (cli/api.ts).
  */
+import { nomosOptionsFromEnv } from './routes/nomos.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ArchiveStore } from '../archive/store.js';
 import { createTokenListener, type TokenListener, type TokenSubscriber } from '../archive/token-notify.js';
@@ -119,6 +120,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       guards: config.guards,
       trustProxy: config.trustProxy,
       web: { temporalUiUrl: config.temporalUiUrl, namespace: config.temporal.namespace },
+      nomos: nomosOptionsFromEnv(process.env),
     });
   } catch (err) {
     await listener?.close();

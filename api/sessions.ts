@@ -44,6 +44,12 @@ export interface SessionBackend {
    */
   startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult>;
   /**
+   * Starts a session whose agent speaks first, and runs that opening turn (message id `:opening`, no user message),
+   * retry-safe like {@link SessionBackend.startWithMessage}. @throws SESSION_EXISTS if the id is taken by a session
+   * started otherwise.
+   */
+  startWithOpening(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<TurnResult>;
+  /**
    * Changes a live session's name and/or metadata (the fields given replace the current ones) and returns its state.
    * @throws SESSION_ENDED for an ended (or ending) session, SESSION_NOT_FOUND, INVALID_REQUEST.
    */

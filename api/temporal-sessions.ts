@@ -31,6 +31,8 @@ import {
   getState,
   getTurnResult,
   infoMemo,
+  OPENING_MESSAGE_ID,
+  openSession,
   postMessage,
   sendMessage,
   sessionWorkflowId,
@@ -149,21 +151,40 @@ export class TemporalSessions implements SessionBackend {
    */
   async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
     const options = await this.startOptions(agent, sessionId, { firstMessage: true, info });
+    return this.startAndRun(sessionId, message.messageId, () =>
+      this.client.workflow.startUpdateWithStart(sendMessage, {
+        args: [message],
+        updateId: message.messageId,
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+        startWorkflowOperation: new WithStartWorkflowOperation(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'USE_EXISTING' }),
+      }),
+    );
+  }
+
+  /**
+   * Starts a session with `initiate` and returns its opening turn, in one retry-safe call (update-with-start of
+   * `openSession`, update id `OPENING_MESSAGE_ID`). A session started otherwise refuses it (SESSION_EXISTS).
+   */
+  async startWithOpening(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<TurnResult> {
+    const options = await this.startOptions(agent, sessionId, { initiate: true, info });
+    return this.startAndRun(sessionId, OPENING_MESSAGE_ID, () =>
+      this.client.workflow.startUpdateWithStart(openSession, {
+        args: [],
+        updateId: OPENING_MESSAGE_ID,
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+        startWorkflowOperation: new WithStartWorkflowOperation(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'USE_EXISTING' }),
+      }),
+    );
+  }
+
+  /** Runs a start-and-first-turn update; a retry after the workflow closed (that turn ended it) gets that result. */
+  private async startAndRun(sessionId: string, messageId: string, start: () => Promise<WorkflowUpdateHandle<TurnResult>>): Promise<TurnResult> {
     try {
-      return await this.update(sessionId, () =>
-        this.client.workflow.startUpdateWithStart(sendMessage, {
-          args: [message],
-          updateId: message.messageId,
-          waitForStage: WorkflowUpdateStage.ACCEPTED,
-          startWorkflowOperation: new WithStartWorkflowOperation(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'USE_EXISTING' }),
-        }),
-        message.messageId,
-      );
+      return await this.update(sessionId, start, messageId);
     } catch (err) {
-      // The workflow already closed (its first turn ended the session): a retry still gets that first result.
       if (isStepwiseError(err) && (err.code === 'SESSION_EXISTS' || err.code === 'SESSION_ENDED')) {
         const earlier = await this.history(sessionId).then(
-          (h) => h.turns.find((t) => t.messageId === message.messageId),
+          (h) => h.turns.find((t) => t.messageId === messageId),
           () => undefined,
         );
         if (earlier) return earlier;

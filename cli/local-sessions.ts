@@ -14,7 +14,18 @@ import { playTurn, type TurnExecutors } from '../src/engine/driver.js';
 import { endSession, findResult, initialState, pendingApprovals, startTurn } from '../src/engine/engine.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { CallerError, StepwiseError } from '../src/errors.js';
-import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import {
+  type ApprovalReply,
+  type ApprovalRequest,
+  type EventsPage,
+  OPENING_MESSAGE_ID,
+  type SessionHistory,
+  type SessionInfo,
+  type SessionInfoPatch,
+  type SessionView,
+  type TurnLookup,
+  type UserMessage,
+} from '../workflows/shared.js';
 import { LocalApprovals } from './local-approvals.js';
 
 /** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
@@ -91,6 +102,16 @@ export class LocalSessions implements SessionBackend {
   async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
     await this.start(agent, sessionId, info);
     return this.send(sessionId, message);
+  }
+
+  /** Start, then the opening turn (the agent speaks first). */
+  async startWithOpening(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<TurnResult> {
+    await this.start(agent, sessionId, info);
+    const session = this.get(sessionId);
+    session.queued++;
+    const run = session.tail.then(() => this.runOne(session, { messageId: OPENING_MESSAGE_ID, text: '' }, () => undefined, true));
+    session.tail = run.catch(() => undefined);
+    return run;
   }
 
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
@@ -192,7 +213,7 @@ export class LocalSessions implements SessionBackend {
     return e;
   }
 
-  private async runOne(session: LocalSession, message: UserMessage, onPaused: (result: TurnResult) => void): Promise<TurnResult> {
+  private async runOne(session: LocalSession, message: UserMessage, onPaused: (result: TurnResult) => void, opening = false): Promise<TurnResult> {
     session.queued--;
     const earlier = findResult(session.state, message.messageId);
     if (earlier) return earlier;
@@ -204,7 +225,7 @@ export class LocalSessions implements SessionBackend {
     const before = session.state;
     try {
       const exec = this.executors(session.agent);
-      const out = await playTurn(session.agent, startTurn(session.agent, session.state, { ...message, now: this.now() }), {
+      const out = await playTurn(session.agent, startTurn(session.agent, session.state, { ...message, now: this.now(), ...(opening ? { opening: true } : {}) }), {
         ...exec,
         now: this.now,
         onState: (s) => {

@@ -44,6 +44,8 @@ import {
   getState,
   getTurnResult,
   infoMemo,
+  OPENING_MESSAGE_ID,
+  openSession,
   postMessage,
   SESSION_CONTINUING,
   sendMessage,
@@ -67,8 +69,9 @@ export interface SessionOutcome {
   stepId: string;
 }
 
-/** `resume`: the carried turn that was waiting for approval when the previous run continued as new. */
-type QueueItem = { kind: 'message'; message: UserMessage } | { kind: 'end' } | { kind: 'resume' };
+/** A queued turn (`opening`: the agent speaks first, no user message), an end request, or `resume`: the carried
+ * turn that was waiting for approval when the previous run continued as new. */
+type QueueItem = { kind: 'message'; message: UserMessage; opening?: true } | { kind: 'end' } | { kind: 'resume' };
 
 function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run: number, queued: number, busy: boolean): SessionView {
   return {
@@ -118,6 +121,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
   }
   const queue: QueueItem[] = (input.carried?.pending ?? []).map((message) => ({ kind: 'message', message }));
+  // Sessions started with `initiate` open with the agent's turn, before any message (new sessions only: the flag is
+  // absent from every older history, so their command sequence is unchanged).
+  if (input.initiate && !input.carried) queue.push({ kind: 'message', message: { messageId: OPENING_MESSAGE_ID, text: '' }, opening: true });
   if (state.turn?.approval) queue.unshift({ kind: 'resume' });
   /** Results of turns finished in this run, picked up by waiting update handlers. */
   const finished = new Map<string, TurnResult>();
@@ -200,6 +206,29 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         if (draining && !resultOf(message.messageId) && !isQueued(message.messageId)) {
           throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
         }
+      },
+    },
+  );
+
+  setHandler(
+    openSession,
+    async (): Promise<TurnResult> => {
+      const openingPending = () => isQueued(OPENING_MESSAGE_ID) || running === OPENING_MESSAGE_ID;
+      await condition(() => resultOf(OPENING_MESSAGE_ID) !== undefined || !openingPending());
+      const result = resultOf(OPENING_MESSAGE_ID);
+      if (result) return result;
+      throw ApplicationFailure.create({
+        message: `the opening turn of session ${state.sessionId} was answered long ago; its result is in the archive`,
+        type: 'MESSAGE_ALREADY_ANSWERED',
+        nonRetryable: true,
+        details: [{ turn: answered.get(OPENING_MESSAGE_ID) ?? 1 }],
+      });
+    },
+    {
+      // Only sessions started with `initiate` open with the agent's turn; anyone else's open is a create request for
+      // a taken session id.
+      validator: (): void => {
+        if (!input.initiate) throw ApplicationFailure.nonRetryable(`session ${state.sessionId} already exists`, 'SESSION_EXISTS');
       },
     },
   );
@@ -373,7 +402,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     busy = true;
     running = item.kind === 'resume' ? state.turn!.messageId : item.message.messageId;
     const startedAt = now();
-    const first = item.kind === 'resume' ? resumeTurn(state) : startTurn(agent, state, { ...item.message, now: now() });
+    const first = item.kind === 'resume' ? resumeTurn(state) : startTurn(agent, state, { ...item.message, now: now(), ...(item.opening ? { opening: true } : {}) });
     const out = await playTurn(agent, first, {
       ...exec,
       onState: (s) => {
@@ -447,6 +476,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     sessionId: input.sessionId,
     agent,
     ...(input.firstMessage ? { firstMessage: true } : {}),
+    ...(input.initiate ? { initiate: true } : {}),
     ...(Object.keys(info).length > 0 ? { info } : {}),
     carried: {
       state,

@@ -13,7 +13,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
-import { CallerError, type ErrorCode, isStepwiseError } from '../../src/errors.js';
+import { CallerError, isStepwiseError } from '../../src/errors.js';
 import {
   FIRST_MESSAGE_ID,
   MessageId,
@@ -24,31 +24,29 @@ import {
   UserMessage,
 } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
+import { archivedHistory, changeSessionInfo, pageOf, sessionState } from '../session-reads.js';
 import { TurnPendingError } from '../sessions.js';
-import {
-  archivedSessionView,
-  type HistoryTurn,
-  historyTurnOf,
-  SessionHistoryReply,
-  SessionStateReply,
-  type ViewSource,
-} from './archive.js';
+import { SessionHistoryReply, SessionStateReply } from './archive.js';
 
 /** `POST /sessions` body. Unknown fields are rejected. */
-export const CreateSessionBody = z.strictObject({
-  /** Agent name (see `GET /agents`). */
-  agentId: z.string().min(1).max(200),
-  /** Default: a random UUID. */
-  sessionId: SessionId.optional(),
-  /** First user message; its message id is `:first` (reserved: message ids are scoped to their session). */
-  message: UserMessage.shape.text.optional(),
-  /** The caller's user id (1-128 characters): shown in the state, archive and listing (`GET /sessions?userId=`). */
-  userId: SessionInfo.shape.userId,
-  /** Display name (at most 200 characters); change it with `PATCH /sessions/:sessionId`. */
-  name: SessionInfo.shape.name,
-  /** Free-form JSON object (at most 16 KiB of JSON); replace it with `PATCH /sessions/:sessionId`. */
-  metadata: SessionInfo.shape.metadata,
-});
+export const CreateSessionBody = z
+  .strictObject({
+    /** Agent name (see `GET /agents`). */
+    agentId: z.string().min(1).max(200),
+    /** Default: a random UUID. */
+    sessionId: SessionId.optional(),
+    /** First user message; its message id is `:first` (reserved: message ids are scoped to their session). */
+    message: UserMessage.shape.text.optional(),
+    /** `true`: the agent speaks first — an opening turn with no user message (message id `:opening`); not with `message`. */
+    initiate: z.boolean().optional(),
+    /** The caller's user id (1-128 characters): shown in the state, archive and listing (`GET /sessions?userId=`). */
+    userId: SessionInfo.shape.userId,
+    /** Display name (at most 200 characters); change it with `PATCH /sessions/:sessionId`. */
+    name: SessionInfo.shape.name,
+    /** Free-form JSON object (at most 16 KiB of JSON); replace it with `PATCH /sessions/:sessionId`. */
+    metadata: SessionInfo.shape.metadata,
+  })
+  .refine((b) => !(b.initiate && b.message !== undefined), { message: 'give either message or initiate, not both', path: ['initiate'] });
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
 
 /** `POST /sessions` reply: where the session is, plus the first turn's result when a message was given. */
@@ -106,8 +104,6 @@ export const HistoryQuerystring = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_TURNS_LIMIT),
 });
 
-/** Backend failures after which state and history are answered from the archive (when it has the session). */
-const ARCHIVE_FALLBACK_CODES = new Set<ErrorCode>(['SESSION_NOT_FOUND', 'TEMPORAL_UNAVAILABLE']);
 
 
 export interface SessionRoutesOptions {
@@ -128,13 +124,13 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
     {
       schema: {
         tags: ['sessions'],
-        summary: 'Start a session, optionally with a first message',
+        summary: 'Start a session, optionally with a first message or an opening turn by the agent (initiate)',
         body: CreateSessionBody,
         response: { 201: CreateSessionReply, ...errorReplies(404, 409, 413, 503) },
       },
     },
     async (request, reply) => {
-      const { agentId, message, userId, name, metadata } = request.body;
+      const { agentId, message, initiate, userId, name, metadata } = request.body;
       const info: SessionInfo = {
         ...(userId === undefined ? {} : { userId }),
         ...(name === undefined ? {} : { name }),
@@ -148,6 +144,11 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
       const archived = await app.archive?.getSession(sessionId).catch(() => null);
       if (archived && archived.status !== 'active') {
         throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (it ended; ids are not reused)`);
+      }
+      if (initiate) {
+        // Retry-safe like a first message: the same request again returns the same opening turn.
+        const result = await app.backend.startWithOpening(agent, sessionId, info);
+        return reply.code(201).send({ ...result, sessionId, agentId });
       }
       if (message === undefined) {
         await app.backend.start(agent, sessionId, info);
@@ -242,21 +243,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
         response: { 200: SessionStateReply, ...errorReplies(404, 503) },
       },
     },
-    async (request): Promise<SessionStateReply> => {
-      const { sessionId } = request.params;
-      try {
-        return { ...(await app.backend.state(sessionId)), source: 'live' };
-      } catch (err) {
-        const fallback = app.archive && isStepwiseError(err) && ARCHIVE_FALLBACK_CODES.has(err.code);
-        if (!fallback) throw err;
-        const archived = await archivedState(app, sessionId).catch((archiveErr: unknown) => {
-          request.log.warn({ err: archiveErr, sessionId }, 'archive fallback failed');
-          return null;
-        });
-        if (!archived) throw err;
-        return archived;
-      }
-    },
+    async (request): Promise<SessionStateReply> => sessionState(app, request.params.sessionId, request.log),
   );
 
   app.get(
@@ -296,18 +283,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
         response: { 200: SessionStateReply, ...errorReplies(404, 409, 413, 503) },
       },
     },
-    async (request): Promise<SessionStateReply> => {
-      const { sessionId } = request.params;
-      try {
-        return { ...(await app.backend.updateInfo(sessionId, request.body)), source: 'live' };
-      } catch (err) {
-        // An ended session lives on in the archive: rename it there (its workflow takes no more changes).
-        const ended = isStepwiseError(err) && (err.code === 'SESSION_ENDED' || err.code === 'SESSION_NOT_FOUND');
-        if (!ended || !app.archive || !(await app.archive.getSession(sessionId))) throw err;
-        await app.archive.updateSessionInfo({ sessionId, ...request.body });
-        return (await archivedState(app, sessionId))!;
-      }
-    },
+    async (request): Promise<SessionStateReply> => changeSessionInfo(app, request.params.sessionId, request.body),
   );
 
   app.delete(
@@ -337,45 +313,6 @@ async function finalResult(app: FastifyInstance, sessionId: string, messageId: s
     if (Date.now() + APPROVAL_POLL_MS > deadline) return undefined;
     await new Promise((r) => setTimeout(r, APPROVAL_POLL_MS));
   }
-}
-
-/** The archived session as a state view, or `null` if the archive has never seen it. */
-async function archivedState(app: FastifyInstance, sessionId: string): Promise<SessionStateReply | null> {
-  const archive = app.archive;
-  const row = archive ? await archive.getSession(sessionId) : null;
-  if (!archive || !row) return null;
-  const last = row.turnCount > 0 ? (await archive.getTurns(sessionId, { afterTurn: row.turnCount - 1, limit: 1 })).turns[0] : undefined;
-  return archivedSessionView(row, { startStepId: app.agents.get(row.agentName)?.startStepId, run: last?.run });
-}
-
-/**
- * History from the archive. On the last page, turns the workflow finished but has not archived yet (the archive
- * write runs right after the turn's result is returned) are appended from the live workflow when it answers.
- * @throws CallerError SESSION_NOT_FOUND when neither the archive nor the backend knows the session.
- */
-async function archivedHistory(app: FastifyInstance, sessionId: string, afterTurn: number, limit: number): Promise<SessionHistoryReply> {
-  const archive = app.archive!;
-  const page = await archive.getTurns(sessionId, { afterTurn, limit });
-  const turns: HistoryTurn[] = page.turns.map(historyTurnOf);
-  if (page.nextAfterTurn !== undefined) return { sessionId, source: 'archive', turns, nextAfterTurn: page.nextAfterTurn };
-  let live: TurnResult[] = [];
-  try {
-    live = (await app.backend.history(sessionId)).turns;
-  } catch (err) {
-    if (!isStepwiseError(err) || !ARCHIVE_FALLBACK_CODES.has(err.code)) throw err;
-    // The workflow cannot answer: fine if the archive knows the session, else that error stands (404 / 503).
-    if (turns.length === 0 && !(await archive.getSession(sessionId))) throw err;
-  }
-  const archivedUpTo = turns.length > 0 ? turns[turns.length - 1]!.turn : afterTurn;
-  return pageOf(sessionId, 'archive', [...turns, ...live.filter((t) => t.turn > archivedUpTo)], afterTurn, limit);
-}
-
-/** Turns numbered `> afterTurn`, ascending, at most `limit`, with `nextAfterTurn` when some were left out. */
-function pageOf(sessionId: string, source: ViewSource, all: HistoryTurn[], afterTurn: number, limit: number): SessionHistoryReply {
-  const sorted = all.filter((t) => t.turn > afterTurn).sort((a, b) => a.turn - b.turn);
-  const turns = sorted.slice(0, limit);
-  const last = turns[turns.length - 1];
-  return { sessionId, source, turns, ...(sorted.length > limit && last ? { nextAfterTurn: last.turn } : {}) };
 }
 
 export default sessionRoutes;

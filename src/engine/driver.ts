@@ -58,7 +58,7 @@ export type TurnOutcome = { state: SessionState; result: TurnResult } | { state:
 export const NO_APPROVER_REASON = 'no approver is available in this host';
 
 /**
- * Runs a user message through the engine until the turn finishes.
+ * Runs a user message (or, with `opening`, an opening turn without one) through the engine until the turn finishes.
  *
  * @returns the new state and the turn result.
  * @throws only what the executors throw (they should not) or engine host-bug errors (a turn already running).
@@ -66,7 +66,7 @@ export const NO_APPROVER_REASON = 'no approver is available in this host';
 export async function runTurn(
   agent: AgentSnapshot,
   state: SessionState,
-  message: { messageId: string; text: string },
+  message: { messageId: string; text: string; opening?: boolean },
   exec: TurnExecutors,
 ): Promise<{ state: SessionState; result: TurnResult }> {
   const out = await playTurn(agent, startTurn(agent, state, { ...message, now: exec.now() }), exec);

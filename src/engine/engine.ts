@@ -73,7 +73,9 @@ export function findResult(state: SessionState, messageId: string): TurnResult |
 }
 
 /**
- * Starts a turn for a user message.
+ * Starts a turn for a user message, or, with `opening`, a turn with no user message in which the agent speaks first
+ * (`text` is ignored: no `user_message` event, nothing remembered; the prompt asks the model to open the
+ * conversation).
  *
  * @throws Error if a turn is already running or the session has ended (host bugs: the workflow serialises turns and
  *   rejects messages to ended sessions in its update validator).
@@ -81,7 +83,7 @@ export function findResult(state: SessionState, messageId: string): TurnResult |
 export function startTurn(
   agent: AgentSnapshot,
   state: SessionState,
-  message: { messageId: string; text: string; now: string },
+  message: { messageId: string; text: string; now: string; opening?: boolean },
 ): EngineStep {
   if (state.turn) throw new Error(`turn ${state.turn.number} is still running`);
   if (state.status !== 'active') throw new Error('session has ended');
@@ -93,16 +95,19 @@ export function startTurn(
     turn: {
       number,
       messageId: message.messageId,
-      userText: message.text,
+      userText: message.opening ? '' : message.text,
       iterations: 0,
       consecutiveErrors: 0,
       firstEventSeq: state.counters.events,
       pending: [],
+      ...(message.opening ? { opening: true } : {}),
     },
   };
   s = emit(s, { type: 'turn_started', messageId: message.messageId }, message.now);
-  s = emit(s, { type: 'user_message', messageId: message.messageId, text: message.text }, message.now);
-  s = rememberItem(agent, s, 'user', message.text);
+  if (!message.opening) {
+    s = emit(s, { type: 'user_message', messageId: message.messageId, text: message.text }, message.now);
+    s = rememberItem(agent, s, 'user', message.text);
+  }
   return nextDecision(agent, s, message.now);
 }
 
@@ -256,7 +261,15 @@ function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): E
   const forceRespond = turn.iterations === agent.maxIter - 1;
   const step = getStep(agent, state.stepId);
   const window = memoryWindow(currentMemory(state), memoryConfig(agent, state), turn.userText);
-  const messages = buildPrompt({ agent, step, flowId: state.flow?.flowId, window, forceRespond, lastError: turn.lastError });
+  const messages = buildPrompt({
+    agent,
+    step,
+    flowId: state.flow?.flowId,
+    window,
+    forceRespond,
+    lastError: turn.lastError,
+    ...(turn.opening ? { opening: true } : {}),
+  });
   const request = {
     sessionId: state.sessionId,
     agentName: agent.name,

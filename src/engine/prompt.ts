@@ -21,7 +21,12 @@ export interface PromptInput {
   forceRespond: boolean;
   /** The previous decision's error, shown so the model can correct itself. */
   lastError?: string;
+  /** An opening turn (the agent speaks first): a note asks the model to open the conversation. */
+  opening?: boolean;
 }
+
+/** The note of an opening turn, in place of a user message (chat APIs expect one after the system message). */
+export const OPENING_NOTE = '[note] The conversation begins: speak first, as the current step describes. No user message yet.';
 
 function renderItem(item: MemoryItem): string {
   return item.role === 'tool' || item.role === 'note' ? `[${item.role}] ${item.text}` : item.text;
@@ -90,6 +95,7 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
   for (const item of window.recent) {
     messages.push({ role: item.role === 'assistant' ? 'assistant' : 'user', content: renderItem(item) });
   }
+  if (input.opening) messages.push({ role: 'user', content: OPENING_NOTE });
   if (input.forceRespond) {
     messages.push({ role: 'user', content: '[note] Decision limit reached: RESPOND to the user now.' });
   }

@@ -154,6 +154,8 @@ export const TurnState = z.object({
   ),
   /** Set when the turn ends once `pending` is done (END inside a flow). */
   endAfterPending: z.object({ reply: z.string() }).optional(),
+  /** An opening turn: the agent speaks first, with no user message (`POST /sessions` with `initiate`). */
+  opening: z.boolean().optional(),
   /** Set while the turn waits for approval of some of its last decision's tool calls (state version 2). */
   approval: ApprovalWait.optional(),
 });

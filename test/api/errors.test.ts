@@ -123,6 +123,7 @@ function throwingBackend(error: unknown): SessionBackend {
     health: async () => ({ temporal: 'ok' }),
     start: fail,
     startWithMessage: fail,
+    startWithOpening: fail,
     updateInfo: fail,
     turnResult: fail,
     send: fail,

@@ -5,15 +5,14 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelCache } from '../../activities/models/model.js';
-import { buildApp } from '../../api/app.js';
-import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
-import { createSessionWorker } from '../../workers/worker.js';
 import { call, expectError } from '../support/api.js';
+import { serveOnTemporal } from '../support/int-api.js';
 import { responses, writeAgent } from '../support/int-agent.js';
 import { connectTemporal } from '../support/temporal.js';
+import { workflowsPath } from '../../workers/workflows-path.js';
 
 describe('session info over the Temporal backend (real dev server)', () => {
   let env: TestWorkflowEnvironment;
@@ -29,21 +28,15 @@ describe('session info over the Temporal backend (real dev server)', () => {
     // Two turns per run: the third message continues as new.
     const agent = await writeAgent(agentId, responses(10), { max_turns_per_run: 2 });
     archive = new InMemoryArchiveStore();
-    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents: [agent], models: new ModelCache(), archive, log: () => {} });
-    const running = worker.run();
-    app = await buildApp({ backend: new TemporalSessions({ client: env.client, taskQueue }), agents: new Map([[agentId, agent.snapshot]]), archive });
-    stop = async () => {
-      await app.close();
-      worker.shutdown();
-      await running;
-    };
+    ({ app, stop } = await serveOnTemporal(env, { agents: [agent], taskQueue, archive }));
   });
   afterAll(async () => {
     await stop?.();
     await env?.teardown();
   });
 
-  it('keeps userId, name and metadata in state, memo and archive, through PATCH and continue-as-new', async () => {
+  // Replay bundles the workflow code (tens of seconds on a loaded machine).
+  it('keeps userId, name and metadata in state, memo and archive, through PATCH and continue-as-new', { timeout: 180_000 }, async () => {
     const id = `info-${run}`;
     const metadata = { channel: 'web', cart: { items: 2 } };
     const created = await call(app, 'POST', '/sessions', { agentId, sessionId: id, message: 'hi', userId: 'alice', name: 'First', metadata });
@@ -54,6 +47,8 @@ describe('session info over the Temporal backend (real dev server)', () => {
     expect(await archive.getSession(id)).toMatchObject({ userId: 'alice', name: 'First', metadata });
 
     const patched = await call(app, 'PATCH', `/sessions/${id}`, { name: 'Second', metadata: { channel: 'app' } });
+    // Run 1, with the PATCH update (archive write + memo) in it, replays deterministically.
+    const run1 = (await handle.describe()).runId;
     expect(patched.res.statusCode).toBe(200);
     expect(patched.body).toMatchObject({ source: 'live', userId: 'alice', name: 'Second', metadata: { channel: 'app' } });
     expect((await handle.describe()).memo).toMatchObject({ userId: 'alice', name: 'Second' });
@@ -71,6 +66,13 @@ describe('session info over the Temporal backend (real dev server)', () => {
 
     // Ended: the workflow refuses the change (validator), the archive takes it.
     await call(app, 'DELETE', `/sessions/${id}`);
+    // Both runs replay: run 1 with the PATCH update (archive write, memo), run 2 started by continue-as-new with the info.
+    await handle.result();
+    const histories = [
+      { workflowId: `session-${id}`, history: await env.client.workflow.getHandle(`session-${id}`, run1).fetchHistory() },
+      { workflowId: `session-${id}`, history: await handle.fetchHistory() },
+    ];
+    for await (const result of Worker.runReplayHistories({ workflowsPath }, histories)) expect(result.error).toBeUndefined();
     const late = await call(app, 'PATCH', `/sessions/${id}`, { name: 'Third' });
     expect(late.res.statusCode).toBe(200);
     expect(late.body).toMatchObject({ source: 'archive', status: 'ended', name: 'Third', userId: 'alice' });

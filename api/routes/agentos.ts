@@ -1,0 +1,279 @@
+/**
+ * AgentOS's (agno-go) API under `/api/v1`, beside Stepwise's own, so AgentOS clients move over unchanged: session
+ * CRUD with `agent_id`, `user_id`, `name`, `metadata`; `GET /agents`; `POST /agents/{id}/run` and its SSE twin
+ * `/run/stream` (`run_start`, `token`, `tool_call`, `step_start`, `complete`, `error`; `?types=` filters). Every route
+ * drives the same durable sessions as `/sessions` (through `app.backend`). Errors have AgentOS's body
+ * `{error, message, code}` with Stepwise's codes and statuses. Shapes in `./agentos-shapes.ts`.
+ *
+ * Differences, by design: a run without `session_id` starts a new durable session (its id is in the reply) instead
+ * of running statelessly; `DELETE` ends the session (it stays readable) instead of erasing it; `media` is accepted and
+ * echoed in `metadata.media`, but the engine is text-only; the session list needs the archive (`DATABASE_URL`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { TokenSubscriber } from '../../archive/token-notify.js';
+import type { TurnResult } from '../../src/engine/types.js';
+import { CallerError } from '../../src/errors.js';
+import { FIRST_MESSAGE_ID, SessionId } from '../../workflows/shared.js';
+import { formatSseMessage, SSE_HEADERS } from '../live/sse.js';
+import { changeSessionInfo, sessionState } from '../session-reads.js';
+import {
+  AGENTOS_EVENT_TYPES,
+  AgentOsCreateSession,
+  agentOsErrorOf,
+  agentOsErrors,
+  type AgentOsRunRequest,
+  AgentOsRunRequest as RunBody,
+  AgentOsRunResponse,
+  AgentOsSession,
+  agentOsSessionOfRow,
+  agentOsSessionOfView,
+  AgentOsUpdateSession,
+} from './agentos-shapes.js';
+import { requireArchive } from './archive.js';
+
+export interface AgentOsRoutesOptions {
+  /** Streamed model tokens, forwarded as `token` events. Default: none (the reply comes in `complete`). */
+  tokens?: TokenSubscriber;
+  /** Poll interval of a running turn's events (tool calls, steps), in ms. Default 100. */
+  pollIntervalMs?: number;
+}
+
+const IdParams = z.object({ id: SessionId });
+const AgentParams = z.object({ id: z.string().min(1).max(200) });
+const ListQuery = z.object({
+  agent_id: z.string().min(1).max(200).optional(),
+  user_id: z.string().min(1).max(128).optional(),
+});
+const StreamQuery = z.object({ types: z.string().max(200).optional() });
+
+/** The turn for a run: on `session_id` (which must be this agent's), or on a new session. */
+async function runTurn(app: FastifyInstance, agentId: string, body: AgentOsRunRequest, sessionId: string, isNew: boolean): Promise<TurnResult> {
+  const agent = app.agents.get(agentId);
+  if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
+  const text = runInput(body);
+  if (isNew) return app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text });
+  const state = await app.backend.state(sessionId);
+  if (state.agentName !== agentId) {
+    throw new CallerError('INVALID_REQUEST', `session ${sessionId} belongs to agent ${state.agentName}, not ${agentId}`);
+  }
+  return app.backend.send(sessionId, { messageId: randomUUID(), text });
+}
+
+/** The run's text: `input`, or for media alone agno-go's placeholder. @throws INVALID_REQUEST when both are empty. */
+function runInput(body: AgentOsRunRequest): string {
+  if (body.input.trim()) return body.input;
+  const count = Array.isArray(body.media) ? body.media.length : body.media ? 1 : 0;
+  if (count === 0) throw new CallerError('INVALID_REQUEST', 'input or media payload is required');
+  return count === 1 ? 'Media request (1 attachment)' : `Media request (${count} attachments)`;
+}
+
+/** `metadata` of a run reply and of the `complete` event. */
+function runMetadata(agentId: string, result: TurnResult, body: AgentOsRunRequest): Record<string, unknown> {
+  return {
+    agent_id: agentId,
+    step_id: result.stepId,
+    ...(result.flowId === undefined ? {} : { flow_id: result.flowId }),
+    turn: result.turn,
+    ended: result.ended,
+    ...(result.answer === undefined ? {} : { answer: result.answer }),
+    ...(body.media === undefined ? {} : { media: body.media }),
+  };
+}
+
+const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, opts) => {
+  // AgentOS's error body for every route of this plugin (encapsulated: Stepwise's routes keep theirs).
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = agentOsErrorOf(err, request.id);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    return reply.code(status).send(body);
+  });
+
+  app.get(
+    '/agents',
+    { schema: { tags: ['agentos'], summary: 'AgentOS: list agents', response: { 200: z.object({ agents: z.array(z.object({ id: z.string(), name: z.string() })), count: z.number().int() }) } } },
+    async () => {
+      const agents = [...app.agents.values()].map((a) => ({ id: a.name, name: a.name }));
+      return { agents, count: agents.length };
+    },
+  );
+
+  app.post(
+    '/sessions',
+    { schema: { tags: ['agentos'], summary: 'AgentOS: create a session', body: AgentOsCreateSession, response: { 201: AgentOsSession, ...agentOsErrors(404, 409, 503) } } },
+    async (request, reply) => {
+      const { agent_id: agentId, user_id: userId, name, metadata } = request.body;
+      const agent = app.agents.get(agentId);
+      if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
+      const sessionId = request.body.session_id ?? randomUUID();
+      await app.backend.start(agent, sessionId, { ...(userId ? { userId } : {}), ...(name !== undefined ? { name } : {}), ...(metadata ? { metadata } : {}) });
+      return reply.code(201).send(agentOsSessionOfView(await app.backend.state(sessionId)));
+    },
+  );
+
+  app.get(
+    '/sessions',
+    {
+      schema: {
+        tags: ['agentos'],
+        summary: 'AgentOS: list sessions (newest first, at most 100; needs the archive)',
+        querystring: ListQuery,
+        response: { 200: z.object({ sessions: z.array(AgentOsSession), count: z.number().int() }), ...agentOsErrors(503) },
+      },
+    },
+    async (request) => {
+      const page = await requireArchive(app).listSessions({ agentId: request.query.agent_id, userId: request.query.user_id, limit: 100 });
+      const sessions = page.sessions.map(agentOsSessionOfRow);
+      return { sessions, count: sessions.length };
+    },
+  );
+
+  app.get(
+    '/sessions/:id',
+    { schema: { tags: ['agentos'], summary: 'AgentOS: get a session', params: IdParams, response: { 200: AgentOsSession, ...agentOsErrors(404, 503) } } },
+    async (request) => agentOsSessionOfView(await sessionState(app, request.params.id, request.log)),
+  );
+
+  app.put(
+    '/sessions/:id',
+    {
+      schema: {
+        tags: ['agentos'],
+        summary: "AgentOS: update a session's name and/or metadata",
+        params: IdParams,
+        body: AgentOsUpdateSession,
+        response: { 200: AgentOsSession, ...agentOsErrors(404, 409, 503) },
+      },
+    },
+    async (request) => {
+      const { name, metadata } = request.body;
+      // agno-go ignores an empty name; so does this route.
+      const patch = { ...(name ? { name } : {}), ...(metadata ? { metadata } : {}) };
+      return agentOsSessionOfView(await changeSessionInfo(app, request.params.id, patch));
+    },
+  );
+
+  app.delete(
+    '/sessions/:id',
+    { schema: { tags: ['agentos'], summary: 'AgentOS: end a session (it stays readable)', params: IdParams, response: { 200: z.object({ message: z.string() }), ...agentOsErrors(404, 503) } } },
+    async (request) => {
+      await app.backend.end(request.params.id);
+      return { message: 'session deleted successfully' };
+    },
+  );
+
+  app.post(
+    '/agents/:id/run',
+    {
+      schema: {
+        tags: ['agentos'],
+        summary: 'AgentOS: run the agent on input (a turn of session_id, or of a new session); stream: true streams SSE',
+        params: AgentParams,
+        querystring: StreamQuery,
+        body: RunBody,
+        response: { 200: AgentOsRunResponse, ...agentOsErrors(404, 409, 503) },
+      },
+    },
+    async (request, reply) => {
+      if (request.body.stream) return streamRun(app, opts, request.params.id, request.body, request.query.types, reply);
+      const isNew = request.body.session_id === undefined;
+      const sessionId = request.body.session_id ?? randomUUID();
+      const result = await runTurn(app, request.params.id, request.body, sessionId, isNew);
+      return { run_id: result.messageId, status: 'completed' as const, content: result.reply, session_id: sessionId, metadata: runMetadata(request.params.id, result, request.body) };
+    },
+  );
+
+  app.post(
+    '/agents/:id/run/stream',
+    {
+      schema: {
+        tags: ['agentos'],
+        summary: 'AgentOS: run the agent, streaming SSE events (types= filters, e.g. types=token,complete)',
+        params: AgentParams,
+        querystring: StreamQuery,
+        body: RunBody,
+        response: { ...agentOsErrors(404, 409, 503) },
+      },
+    },
+    async (request, reply) => streamRun(app, opts, request.params.id, request.body, request.query.types, reply),
+  );
+};
+
+/**
+ * The run as SSE: `run_start`, then the turn's `step_start` (step changes) and `tool_call` (with its result) events as
+ * they happen, model `token`s when a token feed is configured, and `complete` (or `error`). Bad input and unknown
+ * agents or sessions are answered before the stream opens, with a JSON error.
+ */
+async function streamRun(
+  app: FastifyInstance,
+  opts: AgentOsRoutesOptions,
+  agentId: string,
+  body: AgentOsRunRequest,
+  types: string | undefined,
+  reply: FastifyReply,
+): Promise<void> {
+  const wanted = new Set((types ?? '').split(',').map((t) => t.trim()).filter(Boolean));
+  const unknown = [...wanted].filter((t) => !(AGENTOS_EVENT_TYPES as readonly string[]).includes(t));
+  if (unknown.length > 0) throw new CallerError('INVALID_REQUEST', `unknown event types: ${unknown.join(', ')} (known: ${AGENTOS_EVENT_TYPES.join(', ')})`);
+  if (!app.agents.has(agentId)) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
+  const input = runInput(body);
+  const isNew = body.session_id === undefined;
+  const sessionId = body.session_id ?? randomUUID();
+  if (!isNew) await app.backend.state(sessionId); // 404 before the stream opens
+
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, SSE_HEADERS);
+  const send = (type: (typeof AGENTOS_EVENT_TYPES)[number], data: unknown) => {
+    if (wanted.size > 0 && !wanted.has(type)) return;
+    if (!res.writableEnded) res.write(formatSseMessage(type, { type, timestamp: new Date().toISOString(), data, session_id: sessionId, agent_id: agentId }));
+  };
+  send('run_start', { input, session_id: sessionId });
+
+  let index = 0;
+  const unsubscribe = opts.tokens?.subscribe(sessionId, (text) => send('token', { token: text, index: index++ }));
+  // The turn's events as they happen: the session's events after the ones it had when the run began.
+  let fromSeq = isNew ? 0 : (await app.backend.events(sessionId, Number.MAX_SAFE_INTEGER).catch(() => ({ nextSeq: 0 }))).nextSeq;
+  const forward = async () => {
+    const page = await app.backend.events(sessionId, fromSeq).catch(() => undefined);
+    if (!page) return;
+    for (const e of page.events) {
+      if (e.type === 'step_change') send('step_start', { step_name: e.to, step_index: e.seq });
+      if (e.type === 'tool_result') send('tool_call', { tool_name: e.tool, arguments: toolArguments(page.events, e.callId), result: e.result });
+      if (e.type === 'tool_error') send('tool_call', { tool_name: e.tool, arguments: toolArguments(page.events, e.callId), result: { error: e.message } });
+    }
+    fromSeq = page.nextSeq;
+  };
+  const started = Date.now();
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 100));
+      if (polling) await forward();
+    }
+  })();
+  try {
+    const result = await runTurn(app, agentId, body, sessionId, isNew);
+    polling = false;
+    await poller;
+    await forward();
+    send('complete', { output: result.reply, duration: (Date.now() - started) / 1000, metadata: runMetadata(agentId, result, body) });
+  } catch (err) {
+    polling = false;
+    await poller;
+    const { body: error } = agentOsErrorOf(err);
+    send('error', { error: error.message ?? error.error, code: error.code });
+  } finally {
+    unsubscribe?.();
+    res.end();
+  }
+}
+
+/** Arguments of tool call `callId` among `events` (its `tool_call` event), or `{}`. */
+function toolArguments(events: Array<{ type: string; callId?: string; arguments?: unknown }>, callId: string): unknown {
+  return events.find((e) => e.type === 'tool_call' && e.callId === callId)?.arguments ?? {};
+}
+
+export default agentosRoutes;

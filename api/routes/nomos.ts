@@ -1,0 +1,257 @@
+/**
+ * NOMOS's server API beside Stepwise's own, so NOMOS clients (its Python client, the `nomos-sdk` TypeScript client,
+ * plain HTTP) move over unchanged: `POST /session?initiate=`, `POST /session/{id}/message`,
+ * `GET /session/{id}/history`, `DELETE /session/{id}`, the stateless `POST /chat` and `POST /auth/token`. Every route
+ * drives the same durable sessions as `/sessions` (through `app.backend`); shapes in `./nomos-shapes.ts`.
+ *
+ * A NOMOS server serves one agent. Here the agent is `?agent=<name>` on the session-creating routes, else the plugin's
+ * `agentId` option (`STEPWISE_NOMOS_AGENT`), else the only agent loaded; with several and none named: 400.
+ * Errors keep Stepwise's body (`{error: {code, message}}`) with NOMOS's status codes (404 for an unknown session).
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { SignJWT } from 'jose';
+import { z } from 'zod';
+import type { AgentSnapshot } from '../../src/config/agent.js';
+import type { TurnResult } from '../../src/engine/types.js';
+import { CallerError } from '../../src/errors.js';
+import { FIRST_MESSAGE_ID, SessionId } from '../../workflows/shared.js';
+import { errorReplies } from '../errors.js';
+import { allTurns, sessionState } from '../session-reads.js';
+import {
+  decisionOf,
+  historyOf,
+  NomosChatRequest,
+  NomosChatResponse,
+  NomosHistoryResponse,
+  NomosMessageBody,
+  NomosSessionResponse,
+  NomosTokenResponse,
+  toolOutputOf,
+} from './nomos-shapes.js';
+
+/** Settings of `POST /auth/token`: off (404) unless a secret is given. */
+export interface NomosTokenOptions {
+  /** HS256 signing secret (at least 32 bytes), the one the API's JWT auth verifies with. */
+  secret: string;
+  /** Token lifetime in seconds. Default 3,600. */
+  ttlSeconds?: number;
+  /** `iss` and `aud` claims, when the verifier checks them. */
+  issuer?: string;
+  audience?: string;
+}
+
+export interface NomosRoutesOptions {
+  /** Agent of sessions created without `?agent=`. Default: the only agent loaded. */
+  agentId?: string;
+  /** `POST /auth/token`; without it the route answers 404 NOT_FOUND. */
+  token?: NomosTokenOptions;
+}
+
+/**
+ * Options from the environment: `STEPWISE_NOMOS_AGENT` (default agent), `STEPWISE_NOMOS_TOKEN_SECRET` (turns
+ * `POST /auth/token` on; at least 32 characters), `STEPWISE_NOMOS_TOKEN_TTL` (seconds), `STEPWISE_NOMOS_TOKEN_ISSUER`,
+ * `STEPWISE_NOMOS_TOKEN_AUDIENCE`. @throws CallerError INVALID_CONFIG for a short secret or a bad TTL.
+ */
+export function nomosOptionsFromEnv(env: NodeJS.ProcessEnv): NomosRoutesOptions {
+  const secret = env.STEPWISE_NOMOS_TOKEN_SECRET;
+  if (secret !== undefined && secret.length < 32) throw new CallerError('INVALID_CONFIG', 'STEPWISE_NOMOS_TOKEN_SECRET must be at least 32 characters');
+  const ttl = env.STEPWISE_NOMOS_TOKEN_TTL === undefined ? undefined : Number(env.STEPWISE_NOMOS_TOKEN_TTL);
+  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new CallerError('INVALID_CONFIG', 'STEPWISE_NOMOS_TOKEN_TTL must be a positive number of seconds');
+  return {
+    ...(env.STEPWISE_NOMOS_AGENT ? { agentId: env.STEPWISE_NOMOS_AGENT } : {}),
+    ...(secret
+      ? {
+          token: {
+            secret,
+            ...(ttl ? { ttlSeconds: ttl } : {}),
+            ...(env.STEPWISE_NOMOS_TOKEN_ISSUER ? { issuer: env.STEPWISE_NOMOS_TOKEN_ISSUER } : {}),
+            ...(env.STEPWISE_NOMOS_TOKEN_AUDIENCE ? { audience: env.STEPWISE_NOMOS_TOKEN_AUDIENCE } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Scopes of a token from `POST /auth/token`: a client's, never `admin`. */
+export const NOMOS_TOKEN_SCOPES = ['sessions:read', 'sessions:write'] as const;
+
+const AgentQuery = z.object({
+  /** Agent name (`GET /agents`); default: see the module comment. */
+  agent: z.string().min(1).max(200).optional(),
+});
+const CreateQuery = AgentQuery.extend({
+  /** `true`: the agent speaks first; its opening decision is the reply's `message`. */
+  initiate: z.enum(['true', 'false']).default('false'),
+});
+const IdParams = z.object({ id: SessionId });
+const TokenBody = z.record(z.string(), z.unknown());
+
+/** The agent for a new NOMOS session. @throws AGENT_NOT_FOUND, INVALID_REQUEST (several agents, none named). */
+function agentFor(app: FastifyInstance, requested: string | undefined, configured: string | undefined): AgentSnapshot {
+  const name = requested ?? configured ?? (app.agents.size === 1 ? [...app.agents.keys()][0] : undefined);
+  if (name === undefined) {
+    throw new CallerError('INVALID_REQUEST', `${app.agents.size} agents are loaded: name one with ?agent= (or set STEPWISE_NOMOS_AGENT)`);
+  }
+  const agent = app.agents.get(name);
+  if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${name} not found`);
+  return agent;
+}
+
+/** NOMOS history of a session: every turn still known (archive, else the live run's newest). */
+async function nomosHistory(app: FastifyInstance, sessionId: string) {
+  const [state, turns] = await Promise.all([sessionState(app, sessionId), allTurns(app, sessionId)]);
+  return { state, history: historyOf(state.agentName, turns) };
+}
+
+const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts) => {
+  app.post(
+    '/session',
+    {
+      schema: {
+        tags: ['nomos'],
+        summary: 'NOMOS: create a session (initiate=true: the agent speaks first)',
+        querystring: CreateQuery,
+        response: { 200: NomosSessionResponse, ...errorReplies(404, 409, 503) },
+      },
+    },
+    async (request) => {
+      const agent = agentFor(app, request.query.agent, opts.agentId);
+      const sessionId = randomUUID();
+      if (request.query.initiate === 'true') {
+        const opening = await app.backend.startWithOpening(agent, sessionId);
+        return { session_id: sessionId, message: decisionOf(opening) };
+      }
+      await app.backend.start(agent, sessionId);
+      return { session_id: sessionId, message: { status: 'Session created successfully' } };
+    },
+  );
+
+  app.post(
+    '/session/:id/message',
+    {
+      schema: {
+        tags: ['nomos'],
+        summary: "NOMOS: send a message; the reply's `message` is the agent's decision",
+        params: IdParams,
+        body: NomosMessageBody,
+        response: { 200: NomosSessionResponse, ...errorReplies(404, 409, 413, 503) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const result = await app.backend.send(id, { messageId: randomUUID(), text: request.body.content });
+      return { session_id: id, message: decisionOf(result) };
+    },
+  );
+
+  app.get(
+    '/session/:id/history',
+    {
+      schema: {
+        tags: ['nomos'],
+        summary: "NOMOS: the session's history as NOMOS events (user, agent replies, tools, end)",
+        params: IdParams,
+        response: { 200: NomosHistoryResponse, ...errorReplies(404, 503) },
+      },
+    },
+    async (request) => {
+      const { history } = await nomosHistory(app, request.params.id);
+      return { session_id: request.params.id, history };
+    },
+  );
+
+  app.delete(
+    '/session/:id',
+    {
+      schema: {
+        tags: ['nomos'],
+        summary: 'NOMOS: end a session (it stays readable, as every Stepwise session does)',
+        params: IdParams,
+        response: { 200: z.object({ message: z.string() }), ...errorReplies(404, 503) },
+      },
+    },
+    async (request) => {
+      await app.backend.end(request.params.id);
+      return { message: 'Session ended successfully' };
+    },
+  );
+
+  app.post(
+    '/chat',
+    {
+      schema: {
+        tags: ['nomos'],
+        summary: 'NOMOS: stateless chat — the client holds session_data and sends it back with the next input',
+        description:
+          'Without `session_data` a new durable session starts (with `user_input` as its first message, or an opening ' +
+          'turn). With it, `session_data.session_id` names the durable session that holds the real state (step, flow, ' +
+          'memory); the rest of `session_data` is informational. An unknown session id is 404: Stepwise does not ' +
+          "rebuild a session from a client's copy of its history.",
+        querystring: AgentQuery.extend({ verbose: z.enum(['true', 'false']).optional() }),
+        body: NomosChatRequest,
+        response: { 200: NomosChatResponse, ...errorReplies(404, 409, 413, 503) },
+      },
+    },
+    async (request) => {
+      const { user_input: input, session_data: data } = request.body;
+      let sessionId: string;
+      let result: TurnResult;
+      if (!data) {
+        const agent = agentFor(app, request.query.agent, opts.agentId);
+        sessionId = randomUUID();
+        result = input
+          ? await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: input })
+          : await app.backend.startWithOpening(agent, sessionId);
+      } else {
+        if (!input) throw new CallerError('INVALID_REQUEST', 'user_input is required with session_data (only a new session can open without one)');
+        sessionId = data.session_id;
+        result = await app.backend.send(sessionId, { messageId: randomUUID(), text: input });
+      }
+      const { history } = await nomosHistory(app, sessionId);
+      return {
+        response: decisionOf(result),
+        tool_output: toolOutputOf(result),
+        session_data: {
+          session_id: sessionId,
+          current_step_id: result.stepId,
+          history,
+          flow_state: result.flowId ? { flow_id: result.flowId, flow_context: { flow_id: result.flowId }, flow_memory_context: [] } : null,
+        },
+      };
+    },
+  );
+
+  app.post(
+    '/auth/token',
+    {
+      schema: {
+        tags: ['nomos'],
+        summary: 'NOMOS: issue a bearer JWT (sessions:read, sessions:write) — 404 unless configured',
+        description:
+          'Off unless the API is given a token secret (`STEPWISE_NOMOS_TOKEN_SECRET`). The body is NOMOS\'s free-form ' +
+          'payload; `sub` (or `user_id`/`userId`) becomes the token subject. Tokens never carry `admin`. Behind the ' +
+          "API's auth like every route, so only authenticated callers get tokens when auth is on.",
+        body: TokenBody,
+        response: { 200: NomosTokenResponse, ...errorReplies(404) },
+      },
+    },
+    async (request) => {
+      const token = opts.token;
+      if (!token) throw new CallerError('NOT_FOUND', 'the token endpoint is off: set STEPWISE_NOMOS_TOKEN_SECRET to enable it');
+      const payload = request.body;
+      const subject = [payload.sub, payload.user_id, payload.userId].find((v): v is string => typeof v === 'string' && v.length > 0);
+      let jwt = new SignJWT({ scope: NOMOS_TOKEN_SCOPES.join(' ') })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuedAt()
+        .setExpirationTime(`${token.ttlSeconds ?? 3_600}s`);
+      if (subject) jwt = jwt.setSubject(subject);
+      if (token.issuer) jwt = jwt.setIssuer(token.issuer);
+      if (token.audience) jwt = jwt.setAudience(token.audience);
+      return { access_token: await jwt.sign(new TextEncoder().encode(token.secret)), token_type: 'bearer' as const };
+    },
+  );
+};
+
+export default nomosRoutes;
