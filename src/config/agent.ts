@@ -28,7 +28,16 @@ export type LlmConfig = z.infer<typeof LlmConfig>;
 export const Route = z.object({ target: z.string(), condition: z.string() });
 export type Route = z.infer<typeof Route>;
 
-export const Example = z.object({ context: z.string().optional(), decision: z.unknown().optional() });
+/**
+ * A decision example shown in the prompt. `visibility` (NOMOS): `always` shown, `never` hidden, `dynamic` (default)
+ * shown when similar enough to the user's message (see `selectExamples`, src/engine/examples.ts).
+ */
+export const ExampleVisibility = z.enum(['always', 'never', 'dynamic']);
+export const Example = z.object({
+  context: z.string().optional(),
+  decision: z.unknown().optional(),
+  visibility: ExampleVisibility.optional(),
+});
 export type Example = z.infer<typeof Example>;
 
 export const Step = z.object({
@@ -95,6 +104,9 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxHistoryBytes: 10 * 1024 * 1024,
 };
 
+/** NOMOS defaults of example selection: 5 examples, similarity ≥ 0.5. */
+export const DEFAULT_EXAMPLES = { maxExamples: 5, threshold: 0.5 };
+
 export const AGENT_SCHEMA_VERSION = 1;
 
 export const AgentSnapshot = z.object({
@@ -113,6 +125,10 @@ export const AgentSnapshot = z.object({
   maxErrors: z.number().int(),
   maxIter: z.number().int(),
   showStepsDescription: z.boolean(),
+  /** Examples shown per decision at most (NOMOS `max_examples`); absent = {@link DEFAULT_EXAMPLES}.maxExamples. */
+  maxExamples: z.number().int().optional(),
+  /** Least similarity (0-1) of a `dynamic` example to be shown (NOMOS `threshold`); absent = default 0.5. */
+  exampleThreshold: z.number().optional(),
   memory: MemoryWindowConfig,
   session: SessionLimits,
 });

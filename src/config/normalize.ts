@@ -69,6 +69,9 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
     maxErrors: raw.max_errors ?? 3,
     maxIter: raw.max_iter ?? 10,
     showStepsDescription: raw.show_steps_desc ?? false,
+    // Only when set: configs without them keep their config hash.
+    ...(raw.max_examples !== undefined ? { maxExamples: raw.max_examples } : {}),
+    ...(raw.threshold !== undefined ? { exampleThreshold: raw.threshold } : {}),
     memory,
     session,
   };
@@ -145,7 +148,7 @@ function normalizeStep(step: RawStep, path: KeyPath, baseDir: string, issues: Pa
 
 function normalizeExample(example: NonNullable<RawStep['examples']>[number]): Example {
   if (typeof example === 'string') return { context: example };
-  return dropUndefined({ context: example.context, decision: example.decision });
+  return dropUndefined({ context: example.context, decision: example.decision, visibility: example.visibility });
 }
 
 function normalizeFlow(flow: RawFlow, agentMemory: MemoryWindowConfig): Flow {

@@ -70,7 +70,11 @@ export const RawAnswerModel = z.union([z.string().min(1), z.record(z.string(), z
 
 export const RawExample = z.union([
   z.string(),
-  z.looseObject({ context: z.string().optional(), decision: z.unknown().optional() }),
+  z.looseObject({
+    context: z.string().optional(),
+    decision: z.unknown().optional(),
+    visibility: z.enum(['always', 'never', 'dynamic']).optional(),
+  }),
 ]);
 
 export const RawStep = z.strictObject({
@@ -186,6 +190,10 @@ export const RawAgent = z.strictObject({
     })
     .optional(),
   show_steps_desc: z.boolean().optional(),
+  /** Examples shown per decision at most (NOMOS, default 5). */
+  max_examples: z.number().int().min(0).max(50).optional(),
+  /** Least similarity (0-1) of a dynamic example to be shown (NOMOS, default 0.5). */
+  threshold: z.number().min(0).max(1).optional(),
   version: z.union([z.string(), z.number()]).optional(),
 });
 export type RawAgent = z.infer<typeof RawAgent>;

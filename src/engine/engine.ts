@@ -8,22 +8,34 @@
  *
  * Turn semantics follow DESIGN.md "One turn": at most `max_iter` decisions (the last one may only RESPOND),
  * `max_errors` consecutive invalid decisions give a graceful fallback reply, and a turn never throws for model or
- * tool misbehaviour.
+ * tool misbehaviour. Flow, `auto_flow`, `quick_suggestions` and example rules depend on the session's
+ * `semantics` version (`ENGINE_SEMANTICS` in ./types.ts), fixed when the session starts.
  *
  * State stays bounded in bytes, not only in count: a finished turn's `finish` command carries its full result, while
  * state keeps the result and its events with big fields clipped, all within `MAX_STATE_BYTES` (./state.ts).
  */
-import { type AgentSnapshot, type Flow, type MemoryWindowConfig, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
+import {
+  type AgentSnapshot,
+  DEFAULT_EXAMPLES,
+  type Flow,
+  type MemoryWindowConfig,
+  type Step,
+  flowEnteredAt,
+  getLlm,
+  getStep,
+} from '../config/agent.js';
 import { decisionJsonSchema } from './decision.js';
 import { validateDecision } from './validate.js';
 
 export { validateDecision };
 import { addSummary, clip, emptyMemory, extractiveSummary, memoryWindow, remember, summaryInput } from './memory.js';
+import { selectExamples } from './examples.js';
 import { buildPrompt } from './prompt.js';
 import { boundStateBytes, clipTurnResult } from './state.js';
 import {
   type EngineInput,
   type EngineStep,
+  ENGINE_SEMANTICS,
   MAX_KEPT_EVENTS,
   MAX_RECENT_RESULTS,
   type MemoryItem,
@@ -44,11 +56,19 @@ export const FALLBACK_REPLY = "Sorry, I couldn't complete that just now. Could y
 /** Longest summary asked of the summariser, in characters. */
 export const SUMMARY_MAX_CHARS = 2_000;
 
-/** Creates the state of a new session positioned at the agent's start step (inside its flow if it is an entry). */
-export function initialState(agent: AgentSnapshot, sessionId: string, now: string): SessionState {
-  const flow = flowEnteredAt(agent, agent.startStepId);
+/**
+ * Creates the state of a new session positioned at the agent's start step. `semantics` (default: the current
+ * {@link ENGINE_SEMANTICS}) fixes the session's engine behaviour for its life; hosts replaying sessions recorded
+ * before a version existed pass the old one (the workflow decides with `patched()`). With semantics 1 the session
+ * starts inside the start step's flow; from 2 on that flow is entered before the first decision (NOMOS), with a
+ * `flow_enter` event.
+ */
+export function initialState(agent: AgentSnapshot, sessionId: string, now: string, semantics = ENGINE_SEMANTICS): SessionState {
+  const flow = semantics >= 2 ? undefined : flowEnteredAt(agent, agent.startStepId);
   return {
     schemaVersion: SESSION_STATE_VERSION,
+    // Absent for semantics 1, so such states are byte-for-byte what older workers produced.
+    ...(semantics >= 2 ? { semantics } : {}),
     sessionId,
     agentName: agent.name,
     stepId: agent.startStepId,
@@ -186,6 +206,16 @@ function rememberItem(agent: AgentSnapshot, state: SessionState, role: MemoryIte
   return { ...state, counters, memory: remember(state.memory, item, max) };
 }
 
+/** NOMOS rules (semantics ≥ 2) apply to this session. */
+function nomos(state: SessionState): boolean {
+  return (state.semantics ?? 1) >= 2;
+}
+
+/** Whether the current decision may only RESPOND: the last of `max_iter`, except in NOMOS `auto_flow` steps. */
+function mustRespond(agent: AgentSnapshot, state: SessionState, iterations: number, step: Step): boolean {
+  return iterations === agent.maxIter && !(nomos(state) && step.autoFlow);
+}
+
 function currentMemory(state: SessionState): MemoryState {
   return state.flow ? state.flow.memory : state.memory;
 }
@@ -195,23 +225,44 @@ function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): E
   if (turn.iterations >= agent.maxIter) {
     return finish(agent, state, { reply: FALLBACK_REPLY, fallback: true }, now);
   }
-  const forceRespond = turn.iterations === agent.maxIter - 1;
+  if (nomos(state) && !turn.flowsChecked) {
+    const pending = flowTransitions(agent, state);
+    const s = withTurn(state, { flowsChecked: true, pending });
+    if (pending.length > 0) return nextPending(agent, s, now);
+    state = s;
+  }
   const step = getStep(agent, state.stepId);
+  const forceRespond = mustRespond(agent, state, turn.iterations + 1, step);
+  const semantics = state.semantics;
   const window = memoryWindow(currentMemory(state), memoryConfig(agent, state), turn.userText);
-  const messages = buildPrompt({ agent, step, flowId: state.flow?.flowId, window, forceRespond, lastError: turn.lastError });
+  const examples = nomos(state)
+    ? selectExamples(step.examples, turn.userText, {
+        maxExamples: agent.maxExamples ?? DEFAULT_EXAMPLES.maxExamples,
+        threshold: agent.exampleThreshold ?? DEFAULT_EXAMPLES.threshold,
+      })
+    : undefined;
+  const messages = buildPrompt({
+    agent,
+    step,
+    flowId: state.flow?.flowId,
+    window,
+    forceRespond,
+    lastError: turn.lastError,
+    ...(semantics ? { semantics, examples } : {}),
+  });
   const request = {
     sessionId: state.sessionId,
     agentName: agent.name,
     stepId: step.id,
     llm: getLlm(agent, step.llm),
     messages,
-    schema: decisionJsonSchema(agent, step, { forceRespond }),
+    schema: decisionJsonSchema(agent, step, { forceRespond, semantics }),
     decisionIndex: state.counters.decisions,
     forceRespond,
   };
   const s = withTurn(
     { ...state, counters: { ...state.counters, decisions: state.counters.decisions + 1 } },
-    { iterations: turn.iterations + 1 },
+    { iterations: turn.iterations + 1, ...(nomos(state) ? { flowsChecked: false } : {}) },
   );
   return { state: s, command: { type: 'decide', request } };
 }
@@ -230,8 +281,8 @@ function decisionError(agent: AgentSnapshot, state: SessionState, message: strin
 
 function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, now: string): EngineStep {
   const turn = requireTurn(state);
-  const forceRespond = turn.iterations === agent.maxIter;
-  const checked = validateDecision(agent, state.stepId, raw, forceRespond);
+  const forceRespond = mustRespond(agent, state, turn.iterations, getStep(agent, state.stepId));
+  const checked = validateDecision(agent, state.stepId, raw, forceRespond, state.semantics);
   if (!checked.ok) return decisionError(agent, state, checked.message, now);
   const d = checked.decision;
   let s = emit(state, { type: 'decision', iteration: turn.iterations, decision: d as Record<string, unknown> }, now);
@@ -240,7 +291,7 @@ function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, 
   switch (d.action) {
     case 'RESPOND': {
       const reply = d.response ?? (d.answer !== undefined ? JSON.stringify(d.answer) : '');
-      return finish(agent, s, { reply, answer: d.answer, fallback: false }, now);
+      return finish(agent, s, { reply, answer: d.answer, suggestions: d.suggestions, fallback: false }, now);
     }
     case 'TOOL_CALL': {
       const calls: ToolCallRequest[] = d.tool_calls.map((c, i) => ({
@@ -259,6 +310,10 @@ function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, 
       return move(agent, s, d.step_id, now);
     case 'END': {
       const reply = d.response ?? '';
+      if (s.flow && nomos(s)) {
+        // NOMOS cleans the flow up on END: no summary, no flow exit.
+        return finish(agent, { ...s, flow: null }, { reply, fallback: false, end: true }, now);
+      }
       if (s.flow) {
         s = withTurn(s, { pending: [{ kind: 'exit', flowId: s.flow.flowId }], endAfterPending: { reply } });
         return nextPending(agent, s, now);
@@ -268,11 +323,15 @@ function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, 
   }
 }
 
-/** Changes step, queueing flow exit/entry summaries per the flow rules of DESIGN.md. */
+/**
+ * Changes step. Semantics ≥ 2: flows change before the next decision ({@link flowTransitions}). Semantics 1: queues
+ * flow exit/entry summaries here (exit on leaving an exit step).
+ */
 function move(agent: AgentSnapshot, state: SessionState, target: string, now: string): EngineStep {
   const turn = requireTurn(state);
   const from = state.stepId;
   let s = emit({ ...state, stepId: target }, { type: 'step_change', from, to: target }, now);
+  if (nomos(s)) return nextDecision(agent, s, now);
   const pending: TurnState['pending'] = [];
   const current = activeFlow(agent, state);
   const entering = flowEnteredAt(agent, target);
@@ -282,6 +341,26 @@ function move(agent: AgentSnapshot, state: SessionState, target: string, now: st
   if (entering && (!current || leaving)) pending.push({ kind: 'enter', flowId: entering.id, triggerText: turn.userText });
   s = withTurn(s, { pending });
   return pending.length > 0 ? nextPending(agent, s, now) : nextDecision(agent, s, now);
+}
+
+/**
+ * Flow transitions at the current step before a decision, as NOMOS applies them before each of its decisions
+ * (`StateMachine.handle_flow_transitions`, nomos/state_machine.py): with no active flow, enter the first flow (config
+ * order) listing the step in `enters`; then, if the active flow lists the step in `exits`, exit it. A step that is
+ * both an entry and an exit of one flow enters and exits it at once; arriving at a step that exits the active flow
+ * and enters another only exits (the other is entered before the next decision at that step).
+ */
+function flowTransitions(agent: AgentSnapshot, state: SessionState): TurnState['pending'] {
+  const pending: TurnState['pending'] = [];
+  let active = state.flow?.flowId;
+  const entering = active ? undefined : flowEnteredAt(agent, state.stepId);
+  if (entering) {
+    pending.push({ kind: 'enter', flowId: entering.id, triggerText: requireTurn(state).userText });
+    active = entering.id;
+  }
+  const flow = agent.flows.find((f) => f.id === active);
+  if (flow && flow.exits.includes(state.stepId)) pending.push({ kind: 'exit', flowId: flow.id });
+  return pending;
 }
 
 function nextPending(agent: AgentSnapshot, state: SessionState, now: string): EngineStep {
@@ -358,11 +437,12 @@ function applyToolResults(
 function finish(
   agent: AgentSnapshot,
   state: SessionState,
-  out: { reply: string; answer?: unknown; fallback: boolean; end?: boolean },
+  out: { reply: string; answer?: unknown; suggestions?: string[]; fallback: boolean; end?: boolean },
   now: string,
 ): EngineStep {
   const turn = requireTurn(state);
-  let s = emit(state, { type: 'reply', text: out.reply, answer: out.answer, fallback: out.fallback }, now);
+  const suggestions = out.suggestions ? { suggestions: out.suggestions } : {};
+  let s = emit(state, { type: 'reply', text: out.reply, answer: out.answer, fallback: out.fallback, ...suggestions }, now);
   if (out.reply) s = rememberItem(agent, s, 'assistant', out.reply);
   if (out.end) {
     s = emit({ ...s, status: 'ended' }, { type: 'session_ended', reason: 'end_action' }, now);
@@ -375,6 +455,7 @@ function finish(
     turn: turn.number,
     reply: out.reply,
     ...(out.answer !== undefined ? { answer: out.answer } : {}),
+    ...suggestions,
     stepId: s.stepId,
     ...(s.flow ? { flowId: s.flow.flowId } : {}),
     ended: s.status === 'ended',
