@@ -14,35 +14,36 @@
  * State stays bounded in bytes, not only in count: a finished turn's `finish` command carries its full result, while
  * state keeps the result and its events with big fields clipped, all within `MAX_STATE_BYTES` (./state.ts).
  */
-import {
-  type AgentSnapshot,
-  DEFAULT_EXAMPLES,
-  type Flow,
-  type MemoryWindowConfig,
-  type Step,
-  flowEnteredAt,
-  getLlm,
-  getStep,
-} from '../config/agent.js';
+import { type AgentSnapshot, DEFAULT_EXAMPLES, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
 import { decisionJsonSchema } from './decision.js';
 import { validateDecision } from './validate.js';
 
 export { validateDecision };
-import { addSummary, clip, emptyMemory, extractiveSummary, memoryWindow, remember, summaryInput } from './memory.js';
+import { addSummary, clip, emptyMemory, extractiveSummary, memoryWindow, summaryInput } from './memory.js';
 import { selectExamples } from './examples.js';
 import { buildPrompt } from './prompt.js';
+import {
+  activeFlow,
+  currentMemory,
+  emit,
+  flowTransitions,
+  memoryConfig,
+  mustRespond,
+  nomos,
+  rememberItem,
+  requireTurn,
+  trimEvents,
+  withTurn,
+} from './turn-state.js';
 import { boundStateBytes, clipTurnResult } from './state.js';
 import {
   type EngineInput,
   type EngineStep,
   ENGINE_SEMANTICS,
-  MAX_KEPT_EVENTS,
   MAX_RECENT_RESULTS,
   type MemoryItem,
   type MemoryState,
-  type NewEvent,
   SESSION_STATE_VERSION,
-  type SessionEvent,
   type SessionState,
   type ToolCallRequest,
   type ToolCallResult,
@@ -167,59 +168,6 @@ export function endSession(
   return boundStateBytes(trimEvents(emit(s, { type: 'session_ended', reason }, now)));
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-
-function requireTurn(state: SessionState): TurnState {
-  if (!state.turn) throw new Error('no turn is running');
-  return state.turn;
-}
-
-function withTurn(state: SessionState, patch: Partial<TurnState>): SessionState {
-  return { ...state, turn: { ...requireTurn(state), ...patch } };
-}
-
-function emit(state: SessionState, event: NewEvent, now: string): SessionState {
-  const full = { ...event, seq: state.counters.events, turn: state.counters.turns, at: now } as SessionEvent;
-  return { ...state, events: [...state.events, full], counters: { ...state.counters, events: state.counters.events + 1 } };
-}
-
-function trimEvents(state: SessionState): SessionState {
-  return state.events.length > MAX_KEPT_EVENTS ? { ...state, events: state.events.slice(-MAX_KEPT_EVENTS) } : state;
-}
-
-function activeFlow(agent: AgentSnapshot, state: SessionState): Flow | undefined {
-  return state.flow ? agent.flows.find((f) => f.id === state.flow!.flowId) : undefined;
-}
-
-function memoryConfig(agent: AgentSnapshot, state: SessionState): MemoryWindowConfig {
-  return activeFlow(agent, state)?.memory ?? agent.memory;
-}
-
-/** Adds an item to the current memory: the active flow's, else the session's. */
-function rememberItem(agent: AgentSnapshot, state: SessionState, role: MemoryItem['role'], text: string): SessionState {
-  const item: MemoryItem = { seq: state.counters.items, turn: state.counters.turns, role, text };
-  const counters = { ...state.counters, items: state.counters.items + 1 };
-  const max = memoryConfig(agent, state).maxItems;
-  if (state.flow) {
-    return { ...state, counters, flow: { ...state.flow, memory: remember(state.flow.memory, item, max) } };
-  }
-  return { ...state, counters, memory: remember(state.memory, item, max) };
-}
-
-/** NOMOS rules (semantics ≥ 2) apply to this session. */
-function nomos(state: SessionState): boolean {
-  return (state.semantics ?? 1) >= 2;
-}
-
-/** Whether the current decision may only RESPOND: the last of `max_iter`, except in NOMOS `auto_flow` steps. */
-function mustRespond(agent: AgentSnapshot, state: SessionState, iterations: number, step: Step): boolean {
-  return iterations === agent.maxIter && !(nomos(state) && step.autoFlow);
-}
-
-function currentMemory(state: SessionState): MemoryState {
-  return state.flow ? state.flow.memory : state.memory;
-}
-
 function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): EngineStep {
   const turn = requireTurn(state);
   if (turn.iterations >= agent.maxIter) {
@@ -341,26 +289,6 @@ function move(agent: AgentSnapshot, state: SessionState, target: string, now: st
   if (entering && (!current || leaving)) pending.push({ kind: 'enter', flowId: entering.id, triggerText: turn.userText });
   s = withTurn(s, { pending });
   return pending.length > 0 ? nextPending(agent, s, now) : nextDecision(agent, s, now);
-}
-
-/**
- * Flow transitions at the current step before a decision, as NOMOS applies them before each of its decisions
- * (`StateMachine.handle_flow_transitions`, nomos/state_machine.py): with no active flow, enter the first flow (config
- * order) listing the step in `enters`; then, if the active flow lists the step in `exits`, exit it. A step that is
- * both an entry and an exit of one flow enters and exits it at once; arriving at a step that exits the active flow
- * and enters another only exits (the other is entered before the next decision at that step).
- */
-function flowTransitions(agent: AgentSnapshot, state: SessionState): TurnState['pending'] {
-  const pending: TurnState['pending'] = [];
-  let active = state.flow?.flowId;
-  const entering = active ? undefined : flowEnteredAt(agent, state.stepId);
-  if (entering) {
-    pending.push({ kind: 'enter', flowId: entering.id, triggerText: requireTurn(state).userText });
-    active = entering.id;
-  }
-  const flow = agent.flows.find((f) => f.id === active);
-  if (flow && flow.exits.includes(state.stepId)) pending.push({ kind: 'exit', flowId: flow.id });
-  return pending;
 }
 
 function nextPending(agent: AgentSnapshot, state: SessionState, now: string): EngineStep {
