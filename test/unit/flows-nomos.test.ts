@@ -7,6 +7,8 @@
  * `exits` — and `END` only cleans the active flow up.
  */
 import { describe, expect, it } from 'vitest';
+import { RawAgent } from '../../src/config/schema.js';
+import { crossReferenceIssues } from '../../src/config/validate.js';
 import { runTurn } from '../../src/engine/driver.js';
 import { initialState } from '../../src/engine/engine.js';
 import { selectExamples } from '../../src/engine/examples.js';
@@ -193,5 +195,25 @@ describe('examples chosen by similarity (semantics 2)', () => {
     expect(prompt).toContain('always show me');
     expect(prompt).not.toContain('opening hours');
     expect(prompt).not.toContain('hidden latte');
+  });
+});
+
+describe('auto_flow config rules (NOMOS Step.model_post_init)', () => {
+  it('an auto_flow step needs a route or a tool, and cannot have quick_suggestions', () => {
+    const raw = RawAgent.parse({
+      name: 'a',
+      start_step_id: 'one',
+      llm: { provider: 'scripted', script: 'x.yaml' },
+      steps: [
+        { id: 'one', auto_flow: true, quick_suggestions: true, paths: [{ to: 'two' }] },
+        { id: 'two', auto_flow: true },
+        { id: 'three', auto_flow: true, tools: ['t'] },
+      ],
+    });
+    const issues = crossReferenceIssues(raw, { llmNames: new Set(['global']) }).filter((i) => i.message.includes('auto_flow'));
+    expect(issues).toEqual([
+      { path: ['steps', 0, 'quick_suggestions'], message: 'auto_flow step "one" cannot have quick_suggestions' },
+      { path: ['steps', 1, 'auto_flow'], message: 'auto_flow step "two" needs at least one route or tool' },
+    ]);
   });
 });
