@@ -53,12 +53,22 @@ export interface ArchiveSessionEndInput {
   events: SessionEvent[];
 }
 
-/** Input of `archiveSessionStart`. */
+/** Input of `archiveSessionStart`. `userId`, `name`, `metadata`: the session's info (absent in older sessions). */
 export interface ArchiveSessionStartInput {
   sessionId: string;
   agentName: string;
   configHash: string;
   createdAt: string;
+  userId?: string;
+  name?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** Input of `archiveSessionInfo`: the fields given replace the archived ones (`metadata` as a whole). */
+export interface ArchiveSessionInfoInput {
+  sessionId: string;
+  name?: string;
+  metadata?: Record<string, unknown>;
 }
 
 /**
@@ -166,6 +176,11 @@ export function createActivities(deps: ActivityDeps) {
       if (!deps.archive) return { archive: 'off' };
       await archiveCall(() => deps.archive?.recordSessionStart(input));
       return { archive: 'on' };
+    },
+
+    /** Records a changed session name or metadata (`PATCH /sessions/:id`). Idempotent; no-op when the archive is off. */
+    async archiveSessionInfo(input: ArchiveSessionInfoInput): Promise<void> {
+      await archiveCall(() => deps.archive?.updateSessionInfo(input));
     },
 
     /** Archives one finished turn. Idempotent (unique keys + upsert); no-op when the archive is off. */

@@ -5,6 +5,7 @@
  * invalid arguments, a throwing tool and a non-JSON result all become `{ ok: false, error }` results the model sees.
  * Only an unknown tool name fails the activity (non-retryable `TOOL_NOT_FOUND`: this worker lacks the tool).
  */
+import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -71,6 +72,18 @@ export function checkToolDefinition(tool: unknown): string | undefined {
   return undefined;
 }
 
+let hooksRegistered = false;
+
+/**
+ * Registers `./tool-module-hooks.mjs` once per process: `.ts` tool modules in a folder without a `package.json` load as
+ * ES modules, and their bare imports (`zod`) fall back to Stepwise's own `node_modules`.
+ */
+function registerToolModuleHooks(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  register(new URL('./tool-module-hooks.mjs', import.meta.url));
+}
+
 /**
  * Imports a tool module (`.ts` works because the process runs under tsx) and returns its `tools` export.
  *
@@ -79,6 +92,7 @@ export function checkToolDefinition(tool: unknown): string | undefined {
  *   invalid tool; the message says which.
  */
 export async function importToolModule(absPath: string): Promise<ToolDefinition[]> {
+  registerToolModuleHooks();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(absPath).href)) as Record<string, unknown>;
@@ -107,12 +121,19 @@ interface RegisteredTool {
  * @param definitions tool definitions (names must be unique).
  * @param options.descriptors descriptors to show instead of the definitions' own (same names), e.g. with `tool_defs`
  *   description overrides applied.
+ * @param options.defaults argument defaults by tool name (NOMOS `tool_defs` `default`): filled in, before validation,
+ *   for arguments the call leaves out.
  * @throws Error on duplicate names or a tool whose parameters do not compile (see {@link checkToolDefinition}).
  */
 export class ToolRegistry {
   private readonly tools = new Map<string, RegisteredTool>();
+  private readonly defaults: Record<string, Record<string, unknown>>;
 
-  constructor(definitions: ToolDefinition[], options: { descriptors?: ToolDescriptor[] } = {}) {
+  constructor(
+    definitions: ToolDefinition[],
+    options: { descriptors?: ToolDescriptor[]; defaults?: Record<string, Record<string, unknown>> } = {},
+  ) {
+    this.defaults = options.defaults ?? {};
     for (const definition of definitions) {
       const problem = checkToolDefinition(definition);
       if (problem) throw new Error(problem);
@@ -154,7 +175,13 @@ export class ToolRegistry {
         'TOOL_NOT_FOUND',
       );
     }
-    const args = tool.validate(request.arguments);
+    const defaults = this.defaults[request.tool];
+    const given = request.arguments;
+    const withDefaults =
+      defaults && typeof given === 'object' && given !== null && !Array.isArray(given)
+        ? { ...structuredClone(defaults), ...(given as Record<string, unknown>) }
+        : given;
+    const args = tool.validate(withDefaults);
     if (!args.ok) return { ...base, ok: false, error: `invalid arguments for ${request.tool}: ${args.error}` };
     const context: ToolContext = {
       sessionId: request.sessionId,

@@ -16,6 +16,7 @@ import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
 import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
 import healthRoutes from './routes/health.js';
+import approvalRoutes from './routes/approvals.js';
 import sessionRoutes from './routes/sessions.js';
 import type { SessionBackend } from './sessions.js';
 
@@ -37,6 +38,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Largest accepted request body in bytes (larger: 413 PAYLOAD_TOO_LARGE). Default {@link DEFAULT_BODY_LIMIT_BYTES}. */
   bodyLimitBytes?: number;
+  /** Longest wait of `POST /sessions/:id/messages?wait=true` through approvals, in ms. Default 100 s. */
+  approvalWaitMs?: number;
   /** Fastify `requestTimeout` in ms (0 = none, the default for tests; `server.ts` sets one). */
   requestTimeoutMs?: number;
 }
@@ -66,7 +69,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(swaggerPlugin);
   await app.register(healthRoutes);
   await app.register(agentRoutes);
-  await app.register(sessionRoutes);
+  await app.register(sessionRoutes, { approvalWaitMs: opts.approvalWaitMs });
+  await app.register(approvalRoutes);
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
   return app;

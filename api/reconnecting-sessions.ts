@@ -5,7 +5,7 @@
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { SystemError } from '../src/errors.js';
-import type { EventsPage, SessionHistory, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 import type { BackendHealth, SessionBackend } from './sessions.js';
 
 export interface ReconnectingSessionsOptions {
@@ -49,16 +49,19 @@ export class ReconnectingSessions implements SessionBackend {
     return this.connected;
   }
 
-  async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
-    return this.backend().start(agent, sessionId);
+  async start(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<void> {
+    return this.backend().start(agent, sessionId, info);
   }
   async health(): Promise<BackendHealth> {
     if (this.current) return this.current.health();
     return { temporal: 'unavailable', detail: this.lastError };
   }
 
-  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult> {
-    return this.backend().startWithMessage(agent, sessionId, message);
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
+    return this.backend().startWithMessage(agent, sessionId, message, info);
+  }
+  async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
+    return this.backend().updateInfo(sessionId, patch);
   }
   async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
     return this.backend().send(sessionId, message);
@@ -80,6 +83,9 @@ export class ReconnectingSessions implements SessionBackend {
   }
   async end(sessionId: string): Promise<SessionView> {
     return this.backend().end(sessionId);
+  }
+  async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
+    return this.backend().decideApproval(sessionId, request);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@
  */
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { TurnResult } from '../src/engine/types.js';
-import type { EventsPage, SessionHistory, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 
 /** Backend health as shown by `GET /health`. */
 export interface BackendHealth {
@@ -33,14 +33,26 @@ export class TurnPendingError extends Error {
 
 export interface SessionBackend {
   health(): Promise<BackendHealth>;
-  /** Starts a session pinned to `agent`. @throws SESSION_EXISTS if the id is taken by a running or closed session. */
-  start(agent: AgentSnapshot, sessionId: string): Promise<void>;
+  /**
+   * Starts a session pinned to `agent`, with its user id, name and metadata (`info`, default none).
+   * @throws SESSION_EXISTS if the id is taken by a running or closed session.
+   */
+  start(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<void>;
   /**
    * Starts a session and runs its first message, retry-safe: repeating the call (same session id and message id)
    * returns the first turn's result. @throws SESSION_EXISTS if the id is taken by a session started otherwise.
    */
-  startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult>;
-  /** Runs a turn and waits for its result. A repeated `messageId` returns the first result without a new turn. */
+  startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult>;
+  /**
+   * Changes a live session's name and/or metadata (the fields given replace the current ones) and returns its state.
+   * @throws SESSION_ENDED for an ended (or ending) session, SESSION_NOT_FOUND, INVALID_REQUEST.
+   */
+  updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView>;
+  /**
+   * Runs a turn and waits for its result. A repeated `messageId` returns the first result without a new turn. A turn
+   * that pauses for approval answers early: a reply saying approval is pending, with `pendingApprovals`; its final
+   * result then comes from `turnResult` (`running` until then) and the events.
+   */
   send(sessionId: string, message: UserMessage): Promise<TurnResult>;
   /** Where message `messageId` is: done (with its result), running, queued, answered long ago, or unknown. */
   turnResult(sessionId: string, messageId: string): Promise<TurnLookup>;
@@ -50,7 +62,12 @@ export interface SessionBackend {
   history(sessionId: string): Promise<SessionHistory>;
   /** Events with `seq >= fromSeq` still held by the live session. */
   events(sessionId: string, fromSeq: number): Promise<EventsPage>;
-  /** Ends the session (idempotent on an ended session) and returns its final state. */
+  /**
+   * Decides a tool call waiting for approval. @throws APPROVAL_NOT_FOUND, APPROVAL_ALREADY_DECIDED, SESSION_ENDED,
+   * SESSION_NOT_FOUND (CallerError).
+   */
+  decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply>;
+  /** Ends the session (idempotent on an ended session; a turn waiting for approval is abandoned) and returns its final state. */
   end(sessionId: string): Promise<SessionView>;
   close(): Promise<void>;
 }

@@ -10,9 +10,14 @@ import type { AgentSnapshot } from '../src/config/agent.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { CallerError, SystemError, isStepwiseError } from '../src/errors.js';
 import {
+  type ApprovalReply,
+  type ApprovalRequest,
+  decideApproval,
   type EventsPage,
   SESSION_WORKFLOW_TYPE,
   type SessionHistory,
+  type SessionInfo,
+  type SessionInfoPatch,
   type SessionView,
   type SessionWorkflowInput,
   type TurnLookup,
@@ -23,11 +28,13 @@ import {
   getHistory,
   getState,
   getTurnResult,
+  infoMemo,
   postMessage,
   sendMessage,
   sessionWorkflowId,
   statusSearchAttribute,
   stepSearchAttribute,
+  updateSessionInfo,
 } from '../workflows/shared.js';
 import { missingSearchAttributes } from '../workers/search-attributes.js';
 import { type BackendHealth, type SessionBackend, TurnPendingError } from './sessions.js';
@@ -118,8 +125,8 @@ export class TemporalSessions implements SessionBackend {
     }
   }
 
-  async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
-    const options = await this.startOptions(agent, sessionId, false);
+  async start(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<void> {
+    const options = await this.startOptions(agent, sessionId, { info });
     await this.call(sessionId, this.rpcTimeoutMs, () => this.client.workflow.start(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'FAIL' }));
   }
 
@@ -128,8 +135,8 @@ export class TemporalSessions implements SessionBackend {
    * reply (same session id, same agent) finds the running workflow and gets the first turn's result again. The first
    * message's id is `FIRST_MESSAGE_ID` (`:first`); a session started without a first message refuses it (SESSION_EXISTS).
    */
-  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult> {
-    const options = await this.startOptions(agent, sessionId, true);
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
+    const options = await this.startOptions(agent, sessionId, { firstMessage: true, info });
     try {
       return await this.update(sessionId, () =>
         this.client.workflow.startUpdateWithStart(sendMessage, {
@@ -153,9 +160,19 @@ export class TemporalSessions implements SessionBackend {
     }
   }
 
-  /** Start options of a session workflow (conflict policy left to the caller). */
-  private async startOptions(agent: AgentSnapshot, sessionId: string, firstMessage: boolean) {
-    const input: SessionWorkflowInput = { sessionId, agent, ...(firstMessage ? { firstMessage: true } : {}) };
+  /**
+   * Start options of a session workflow (conflict policy left to the caller). `info` goes into the input (and its
+   * user id and name into the memo), only when it has a field: sessions without it start exactly as before.
+   */
+  private async startOptions(agent: AgentSnapshot, sessionId: string, how: { firstMessage?: boolean; initiate?: boolean; info?: SessionInfo }) {
+    const info = how.info && Object.keys(how.info).length > 0 ? how.info : undefined;
+    const input: SessionWorkflowInput = {
+      sessionId,
+      agent,
+      ...(how.firstMessage ? { firstMessage: true } : {}),
+      ...(how.initiate ? { initiate: true } : {}),
+      ...(info ? { info } : {}),
+    };
     const searchable = await this.searchAttributesRegistered();
     return {
       ...(searchable
@@ -170,7 +187,12 @@ export class TemporalSessions implements SessionBackend {
       taskQueue: this.taskQueue,
       workflowId: sessionWorkflowId(sessionId),
       args: [input] as [SessionWorkflowInput],
-      memo: { agent: agent.name, configHash: agent.configHash, stepId: agent.startStepId },
+      memo: {
+        agent: agent.name,
+        configHash: agent.configHash,
+        stepId: agent.startStepId,
+        ...infoMemo(info),
+      },
       staticSummary: `${agent.name} session (config ${agent.configHash})`,
       // A closed session's id stays taken: a new session can never inherit an old conversation's id.
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
@@ -198,6 +220,12 @@ export class TemporalSessions implements SessionBackend {
       }
       throw err;
     }
+  }
+
+  async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
+    return this.update(sessionId, () =>
+      this.handle(sessionId).startUpdate(updateSessionInfo, { args: [patch], waitForStage: WorkflowUpdateStage.ACCEPTED }),
+    );
   }
 
   /**
@@ -237,6 +265,17 @@ export class TemporalSessions implements SessionBackend {
       if (isStepwiseError(err) && err.code === 'SESSION_ENDED') return this.state(sessionId);
       throw err;
     }
+  }
+
+  /**
+   * The `decideApproval` update (validator errors: APPROVAL_NOT_FOUND, APPROVAL_ALREADY_DECIDED, SESSION_ENDED), sent
+   * in arrival order with the session's other updates; a run about to continue as new refuses it and it is retried
+   * into the next run. A closed workflow answers SESSION_ENDED.
+   */
+  async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
+    return this.update(sessionId, () =>
+      this.handle(sessionId).startUpdate(decideApproval, { args: [request], waitForStage: WorkflowUpdateStage.ACCEPTED }),
+    );
   }
 
   async close(): Promise<void> {

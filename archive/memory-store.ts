@@ -17,6 +17,7 @@ import {
   ListSessionsQuery,
   parseArchiveInput,
   SessionEndRecord,
+  SessionInfoRecord,
   SessionStartRecord,
   type SessionsPage,
   statusAfterTurn,
@@ -55,6 +56,8 @@ export class InMemoryArchiveStore implements ArchiveStore {
       const row = existing.row;
       if (r.createdAt < row.createdAt) row.createdAt = r.createdAt;
       row.metadata = { ...row.metadata, ...copy(r.metadata ?? {}) };
+      row.userId ??= r.userId;
+      row.name ??= r.name;
       return;
     }
     this.#sessions.set(r.sessionId, {
@@ -67,6 +70,8 @@ export class InMemoryArchiveStore implements ArchiveStore {
         turnCount: 0,
         createdAt: r.createdAt,
         updatedAt: r.createdAt,
+        ...(r.userId === undefined ? {} : { userId: r.userId }),
+        ...(r.name === undefined ? {} : { name: r.name }),
         metadata: copy(r.metadata ?? {}),
       },
       turns: new Map(),
@@ -126,6 +131,14 @@ export class InMemoryArchiveStore implements ArchiveStore {
     this.#addEvents(session, r.events ?? []);
   }
 
+  async updateSessionInfo(input: SessionInfoRecord): Promise<void> {
+    const r = parseArchiveInput(SessionInfoRecord, input, 'session info');
+    const session = this.#sessions.get(r.sessionId);
+    if (!session) throw new CallerError('SESSION_NOT_FOUND', `session ${r.sessionId} is not in the archive`);
+    if (r.name !== undefined) session.row.name = r.name;
+    if (r.metadata !== undefined) session.row.metadata = copy(r.metadata);
+  }
+
   async getSession(sessionId: string): Promise<ArchivedSession | null> {
     const session = this.#sessions.get(sessionId);
     return session ? copy(session.row) : null;
@@ -136,7 +149,12 @@ export class InMemoryArchiveStore implements ArchiveStore {
     const after = q.cursor === undefined ? undefined : decodeSessionCursor(q.cursor);
     const rows = [...this.#sessions.values()]
       .map((s) => s.row)
-      .filter((s) => (q.agentId === undefined || s.agentName === q.agentId) && (q.status === undefined || s.status === q.status))
+      .filter(
+        (s) =>
+          (q.agentId === undefined || s.agentName === q.agentId) &&
+          (q.userId === undefined || s.userId === q.userId) &&
+          (q.status === undefined || s.status === q.status),
+      )
       .sort((a, b) => compareText(b.updatedAt, a.updatedAt) || compareText(b.sessionId, a.sessionId))
       .filter(
         (s) =>

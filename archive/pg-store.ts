@@ -19,6 +19,7 @@ import {
   ListSessionsQuery,
   parseArchiveInput,
   SessionEndRecord,
+  SessionInfoRecord,
   SessionStartRecord,
   type SessionsPage,
   statusAfterTurn,
@@ -58,7 +59,7 @@ export function createPgArchive(databaseUrl: string, options: PgArchiveOptions =
 }
 
 const SESSION_COLUMNS = `session_id, schema_version, agent_name, config_hash, status, step_id, flow_id, turn_count,
-  last_seq, created_at, updated_at, ended_at, end_reason, metadata`;
+  last_seq, created_at, updated_at, ended_at, end_reason, user_id, name, metadata`;
 
 /** The PostgreSQL archive. Errors: see {@link toArchiveError}. */
 export class PgArchiveStore implements ArchiveStore {
@@ -77,12 +78,17 @@ export class PgArchiveStore implements ArchiveStore {
     await this.#transaction(async (c) => {
       await c.query(
         `INSERT INTO stepwise_sessions AS s (session_id, schema_version, agent_name, config_hash, status, turn_count,
-           created_at, updated_at, metadata)
-         VALUES ($1, $2, $3, $4, 'active', 0, $5, $5, $6::jsonb)
+           created_at, updated_at, metadata, user_id, name)
+         VALUES ($1, $2, $3, $4, 'active', 0, $5, $5, $6::jsonb, $7, $8)
          ON CONFLICT (session_id) DO UPDATE SET
            created_at = LEAST(s.created_at, EXCLUDED.created_at),
-           metadata = s.metadata || EXCLUDED.metadata`,
-        [r.sessionId, ARCHIVE_SCHEMA_VERSION, r.agentName, r.configHash, r.createdAt, JSON.stringify(r.metadata ?? {})],
+           metadata = s.metadata || EXCLUDED.metadata,
+           user_id = COALESCE(s.user_id, EXCLUDED.user_id),
+           name = COALESCE(s.name, EXCLUDED.name)`,
+        [
+          r.sessionId, ARCHIVE_SCHEMA_VERSION, r.agentName, r.configHash, r.createdAt, JSON.stringify(r.metadata ?? {}),
+          r.userId ?? null, r.name ?? null,
+        ],
       );
     });
   }
@@ -158,6 +164,18 @@ export class PgArchiveStore implements ArchiveStore {
     });
   }
 
+  async updateSessionInfo(input: SessionInfoRecord): Promise<void> {
+    const r = parseArchiveInput(SessionInfoRecord, input, 'session info');
+    const res = await this.#query(
+      `UPDATE stepwise_sessions SET
+         name = CASE WHEN $2::boolean THEN $3 ELSE name END,
+         metadata = COALESCE($4::jsonb, metadata)
+       WHERE session_id = $1`,
+      [r.sessionId, r.name !== undefined, r.name ?? null, r.metadata === undefined ? null : JSON.stringify(r.metadata)],
+    );
+    if (res.rowCount === 0) throw new CallerError('SESSION_NOT_FOUND', `session ${r.sessionId} is not in the archive`);
+  }
+
   async getSession(sessionId: string): Promise<ArchivedSession | null> {
     const res = await this.#query(`SELECT ${SESSION_COLUMNS} FROM stepwise_sessions WHERE session_id = $1`, [sessionId]);
     return res.rows[0] ? sessionFromRow(res.rows[0]) : null;
@@ -169,6 +187,7 @@ export class PgArchiveStore implements ArchiveStore {
     const params: unknown[] = [];
     const param = (v: unknown): string => `$${params.push(v)}`;
     if (q.agentId !== undefined) where.push(`agent_name = ${param(q.agentId)}`);
+    if (q.userId !== undefined) where.push(`user_id = ${param(q.userId)}`);
     if (q.status !== undefined) where.push(`status = ${param(q.status)}`);
     if (q.cursor !== undefined) {
       const after = decodeSessionCursor(q.cursor);
@@ -307,6 +326,8 @@ function sessionFromRow(row: Record<string, unknown>): ArchivedSession {
     updatedAt: iso(row.updated_at),
     endedAt: iso(row.ended_at),
     endReason: opt(row.end_reason),
+    userId: opt(row.user_id),
+    name: opt(row.name),
     metadata: row.metadata,
   });
 }

@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { CallerError } from '../src/errors.js';
 import { SessionEvent, TurnResult } from '../src/engine/types.js';
-import { SessionId } from '../workflows/shared.js';
+import { SessionId, SessionInfoPatch, SessionMetadata as SessionInfoMetadata, SessionName, SessionUserId } from '../workflows/shared.js';
 
 /** Version of archived rows; stored in every session row (`schema_version`). */
 export const ARCHIVE_SCHEMA_VERSION = 1;
@@ -72,6 +72,10 @@ export const ArchivedSession = z.object({
   endedAt: z.string().optional(),
   /** Why it ended: `end_action`, `idle_timeout`, `end_session`, or the failure reason. */
   endReason: z.string().optional(),
+  /** The caller's user id given at start (`POST /sessions` `userId`). */
+  userId: z.string().optional(),
+  /** Display name (set at start, changed by `PATCH /sessions/:id`). */
+  name: z.string().optional(),
   metadata: SessionMetadata,
 });
 export type ArchivedSession = z.infer<typeof ArchivedSession>;
@@ -97,9 +101,15 @@ export const SessionStartRecord = z.object({
   agentName: z.string().min(1),
   configHash: z.string(),
   createdAt: ArchiveTimestamp,
-  metadata: SessionMetadata.optional(),
+  userId: SessionUserId.optional(),
+  name: SessionName.optional(),
+  metadata: SessionInfoMetadata.optional(),
 });
 export type SessionStartRecord = z.input<typeof SessionStartRecord>;
+
+/** `updateSessionInfo` input: the fields given replace the archived ones (`metadata` as a whole). */
+export const SessionInfoRecord = SessionInfoPatch.extend({ sessionId: SessionId });
+export type SessionInfoRecord = z.input<typeof SessionInfoRecord>;
 
 /**
  * `recordTurn` input: one finished turn. `agentName`/`configHash` create the session row if it is missing.
@@ -143,6 +153,8 @@ export type SessionEndRecord = z.input<typeof SessionEndRecord>;
 export const ListSessionsQuery = z.object({
   /** Agent name filter. */
   agentId: z.string().min(1).optional(),
+  /** User id filter (exact). */
+  userId: z.string().min(1).optional(),
   status: ArchiveSessionStatus.optional(),
   limit: z.number().int().min(1).max(MAX_SESSIONS_LIMIT).default(DEFAULT_SESSIONS_LIMIT),
   cursor: z.string().min(1).optional(),
@@ -184,7 +196,10 @@ export type ArchivedEventsPage = z.infer<typeof ArchivedEventsPage>;
  * failures: PostgreSQL throws `SystemError('ARCHIVE_UNAVAILABLE')` (retryable) when the database cannot be reached.
  */
 export interface ArchiveStore {
-  /** Creates the session row, or leaves it (idempotent; `createdAt` keeps the earliest, metadata merges). */
+  /**
+   * Creates the session row, or leaves it (idempotent; `createdAt` keeps the earliest, metadata merges, `userId` and
+   * `name` fill in only where unset).
+   */
   recordSessionStart(input: SessionStartRecord): Promise<void>;
   /**
    * Archives one turn and its events, and moves the session row forward (status `ended` if `turn.ended`, step,
@@ -197,6 +212,11 @@ export interface ArchiveStore {
    * @throws CallerError `SESSION_NOT_FOUND` if the session was never recorded and they are not (not retryable).
    */
   recordSessionEnd(input: SessionEndRecord): Promise<void>;
+  /**
+   * Replaces the session's `name` and/or `metadata` with those given (idempotent; `updatedAt` unchanged).
+   * @throws CallerError `SESSION_NOT_FOUND` if the session was never recorded (not retryable).
+   */
+  updateSessionInfo(input: SessionInfoRecord): Promise<void>;
   /** The session row, or `null` if the archive has never seen it. */
   getSession(sessionId: string): Promise<ArchivedSession | null>;
   /** Sessions ordered by (`updatedAt` DESC, `sessionId` DESC), keyset-paginated with an opaque cursor. */

@@ -17,7 +17,8 @@ import { TemporalSessions } from '../api/temporal-sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { createSessionWorker } from '../workers/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
-import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from './env.js';
+import { connectArchiveFromEnv, listenEnv, loadAgentsFromEnv, temporalConnectionOptions } from './env.js';
+import { loadApiConfig } from '../api/config.js';
 import { ensureTemporalCli, TemporalCliNotFoundError } from './temporal-cli.js';
 import { type DevServer, startDevServer } from './temporal-server.js';
 
@@ -94,6 +95,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     databaseUrl: env.DATABASE_URL,
     backend: new TemporalSessions({ client, taskQueue }),
     handleSignals: false,
+    config: loadApiConfig(listenEnv(loaded, env)),
   });
   const api = server.address.replace('0.0.0.0', 'localhost');
   console.log(

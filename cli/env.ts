@@ -55,6 +55,27 @@ export async function loadAgentsFromEnv(env: NodeJS.ProcessEnv = process.env): P
 }
 
 /**
+ * The environment the API listens with: `PORT` / `HOST` as set, else the first agent's NOMOS `server.port` /
+ * `server.host` (NOMOS agents carry them in their YAML). Agents naming different ports get a warning; the first wins.
+ */
+export function listenEnv(agents: LoadedAgent[], env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const [variable, key] of [['PORT', 'port'], ['HOST', 'host']] as const) {
+    if (env[variable]) continue;
+    const declared = agents.filter((a) => a.server?.[key] !== undefined);
+    const first = declared[0];
+    if (!first) continue;
+    const value = String(first.server?.[key]);
+    out[variable] = value;
+    const others = declared.filter((a) => String(a.server?.[key]) !== value);
+    if (others.length > 0) {
+      console.warn(`warning: agents name different server.${key} values; using ${value} from ${first.file} (set ${variable} to choose)`);
+    }
+  }
+  return out;
+}
+
+/**
  * Opens the PostgreSQL archive when `DATABASE_URL` is set, running migrations first; `undefined` otherwise.
  *
  * @throws SystemError `ARCHIVE_UNAVAILABLE` (retryable: restart or retry later) if the database is unreachable.

@@ -4,18 +4,21 @@
  * the Temporal backend (`api/temporal-sessions.ts`) for anything real.
  *
  * Semantics mirror the session workflow: turns run one at a time in arrival order, a repeated message id returns
- * the first result, messages to an ended session fail with SESSION_ENDED.
+ * the first result, messages to an ended session fail with SESSION_ENDED. A turn that pauses for approval answers its
+ * `send` early ("approval pending") and goes on when `decideApproval` (or a timeout) decides; later messages queue
+ * behind it; `end` abandons it.
  */
 import type { BackendHealth, SessionBackend } from '../api/sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
-import { runTurn, type TurnExecutors } from '../src/engine/driver.js';
-import { endSession, findResult, initialState } from '../src/engine/engine.js';
+import { playTurn, type TurnExecutors } from '../src/engine/driver.js';
+import { endSession, findResult, initialState, pendingApprovals, startTurn } from '../src/engine/engine.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { CallerError, StepwiseError } from '../src/errors.js';
-import type { EventsPage, SessionHistory, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
+import { LocalApprovals } from './local-approvals.js';
 
 /** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
-export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState'>;
+export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState' | 'awaitApproval' | 'onPaused'>;
 
 /** Called after every finished turn (e.g. to archive it). Errors are logged by the caller's choice, not thrown. */
 export type TurnListener = (info: { agent: AgentSnapshot; state: SessionState; result: TurnResult }) => void | Promise<void>;
@@ -31,10 +34,16 @@ export interface LocalSessionsOptions {
 interface LocalSession {
   agent: AgentSnapshot;
   state: SessionState;
+  info: SessionInfo;
   /** Tail of the turn queue: each turn chains on the previous one. */
   tail: Promise<unknown>;
   queued: number;
   busy: boolean;
+  /** Message id of the running turn. */
+  running?: string;
+  /** Early result of the running turn while it waits for approval. */
+  paused?: TurnResult;
+  approvals: LocalApprovals;
 }
 
 /**
@@ -54,40 +63,61 @@ export class LocalSessions implements SessionBackend {
     return { temporal: 'not_used', detail: 'in-process sessions (not durable)' };
   }
 
-  async start(agent: AgentSnapshot, sessionId: string): Promise<void> {
+  async start(agent: AgentSnapshot, sessionId: string, info: SessionInfo = {}): Promise<void> {
     if (this.sessions.has(sessionId)) throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists`);
     this.sessions.set(sessionId, {
       agent,
       state: initialState(agent, sessionId, this.now()),
+      info: structuredClone(info),
       tail: Promise.resolve(),
       queued: 0,
       busy: false,
+      approvals: new LocalApprovals(this.now),
     });
   }
 
   /** Done (a result still held) or unknown: in-process turns finish within their request. */
   async turnResult(sessionId: string, messageId: string): Promise<TurnLookup> {
-    const result = findResult(this.get(sessionId).state, messageId);
-    return result ? { status: 'done', result } : { status: 'unknown' };
+    const session = this.get(sessionId);
+    const result = findResult(session.state, messageId);
+    if (result) return { status: 'done', result };
+    return session.running === messageId ? { status: 'running' } : { status: 'unknown' };
   }
 
   /** Start, then the first message: one process holds the session, so nothing can come between them. */
-  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage): Promise<TurnResult> {
-    await this.start(agent, sessionId);
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
+    await this.start(agent, sessionId, info);
     return this.send(sessionId, message);
+  }
+
+  async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
+    const session = this.get(sessionId);
+    if (session.state.status !== 'active') throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
+    session.info = { ...session.info, ...structuredClone(patch) };
+    return this.view(session);
   }
 
   send(sessionId: string, message: UserMessage): Promise<TurnResult> {
     const session = this.get(sessionId);
-    const earlier = findResult(session.state, message.messageId);
+    const earlier = findResult(session.state, message.messageId) ?? (session.running === message.messageId ? session.paused : undefined);
     if (earlier) return Promise.resolve(earlier);
     if (session.state.status !== 'active') {
       return Promise.reject(new CallerError('SESSION_ENDED', `session ${sessionId} has ended`));
     }
     session.queued++;
-    const run = session.tail.then(() => this.runOne(session, message));
+    let early: (result: TurnResult) => void = () => undefined;
+    const paused = new Promise<TurnResult>((resolve) => (early = resolve));
+    const run = session.tail.then(() => this.runOne(session, message, early));
     session.tail = run.catch(() => undefined);
-    return run;
+    // The final result, or the early "approval pending" one if the turn pauses first.
+    return Promise.race([run, paused]);
+  }
+
+  async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
+    const session = this.get(sessionId);
+    if (session.state.status !== 'active') throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
+    session.approvals.decide(session.state, request);
+    return { callId: request.callId, decision: request.decision, decidedAt: this.now() };
   }
 
   async post(sessionId: string, message: UserMessage): Promise<void> {
@@ -120,12 +150,15 @@ export class LocalSessions implements SessionBackend {
 
   async end(sessionId: string): Promise<SessionView> {
     const session = this.get(sessionId);
+    session.approvals.abandon(); // a turn waiting for approval ends with the session
     await session.tail;
     session.state = endSession(session.state, 'end_session', this.now());
     return this.view(session);
   }
 
+  /** Waits for running turns; turns waiting for approval are abandoned (nothing here would ever decide them). */
   async close(): Promise<void> {
+    for (const s of this.sessions.values()) s.approvals.abandon();
     await Promise.all([...this.sessions.values()].map((s) => s.tail));
   }
 
@@ -144,7 +177,7 @@ export class LocalSessions implements SessionBackend {
     return e;
   }
 
-  private async runOne(session: LocalSession, message: UserMessage): Promise<TurnResult> {
+  private async runOne(session: LocalSession, message: UserMessage, onPaused: (result: TurnResult) => void): Promise<TurnResult> {
     session.queued--;
     const earlier = findResult(session.state, message.messageId);
     if (earlier) return earlier;
@@ -152,25 +185,35 @@ export class LocalSessions implements SessionBackend {
       throw new CallerError('SESSION_ENDED', `session ${session.state.sessionId} has ended`);
     }
     session.busy = true;
+    session.running = message.messageId;
     const before = session.state;
     try {
       const exec = this.executors(session.agent);
-      const { state, result } = await runTurn(session.agent, session.state, message, {
+      const out = await playTurn(session.agent, startTurn(session.agent, session.state, { ...message, now: this.now() }), {
         ...exec,
         now: this.now,
         onState: (s) => {
           session.state = s;
         },
+        onPaused: (result) => {
+          session.paused = result;
+          onPaused(result);
+        },
+        awaitApproval: (command) => session.approvals.wait(command, () => session.state),
       });
-      session.state = state;
-      await this.options.onTurn?.({ agent: session.agent, state, result });
-      return result;
+      session.state = out.state;
+      // Suspended: `end` abandoned the wait; the caller already has the "approval pending" reply.
+      if ('suspended' in out) return session.paused!;
+      await this.options.onTurn?.({ agent: session.agent, state: out.state, result: out.result });
+      return out.result;
     } catch (err) {
       session.state = before; // a turn that threw leaves no half-applied state behind
       if (err instanceof StepwiseError) throw err;
       throw new StepwiseError('TURN_FAILED', `turn failed: ${(err as Error).message}`);
     } finally {
       session.busy = false;
+      session.running = undefined;
+      session.paused = undefined;
     }
   }
 
@@ -190,6 +233,8 @@ export class LocalSessions implements SessionBackend {
       lastEventSeq: s.counters.events - 1,
       createdAt: s.createdAt,
       updatedAt: s.updatedAt,
+      ...structuredClone(session.info),
+      pendingApprovals: pendingApprovals(s),
     };
   }
 }

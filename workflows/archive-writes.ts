@@ -5,7 +5,13 @@
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyLocalActivities, sleep } from '@temporalio/workflow';
-import type { ArchiveSessionEndInput, ArchiveSessionStartInput, ArchiveTurnInput, SessionActivities } from '../activities/index.js';
+import type {
+  ArchiveSessionEndInput,
+  ArchiveSessionInfoInput,
+  ArchiveSessionStartInput,
+  ArchiveTurnInput,
+  SessionActivities,
+} from '../activities/index.js';
 import { clipTurnResult, jsonBytes } from '../src/engine/state.js';
 import { failureMessage } from './activity-executors.js';
 
@@ -33,6 +39,7 @@ export const MAX_UNARCHIVED_BYTES = 512 * 1024;
 export type ArchiveWrite =
   | { kind: 'start'; input: ArchiveSessionStartInput }
   | { kind: 'turn'; input: ArchiveTurnInput }
+  | { kind: 'info'; input: ArchiveSessionInfoInput }
   | { kind: 'end'; input: ArchiveSessionEndInput };
 
 /**
@@ -41,6 +48,9 @@ export type ArchiveWrite =
  * A write the archive rejects as invalid (a non-retryable failure) would fail forever: it is dropped with a warning.
  */
 export class ArchiveWrites {
+  /** The flush in progress, if any: writes from update handlers (session info) may overlap the main loop's. */
+  private flushing: Promise<void> | undefined;
+
   constructor(
     readonly on: boolean,
     readonly pending: ArchiveWrite[],
@@ -50,7 +60,16 @@ export class ArchiveWrites {
   async write(write: ArchiveWrite): Promise<void> {
     if (!this.on) return;
     this.pending.push(write);
-    await this.flush();
+    // One flush at a time, so no write is sent twice; a flush already running takes this write along.
+    while (this.flushing) await this.flushing;
+    if (!this.pending.includes(write)) return;
+    const flush = this.flush();
+    this.flushing = flush;
+    try {
+      await flush;
+    } finally {
+      if (this.flushing === flush) this.flushing = undefined;
+    }
   }
 
   /** Writes the pending writes, oldest first, stopping at the first the archive cannot take. Never throws. */
@@ -75,6 +94,7 @@ async function attempt(write: ArchiveWrite): Promise<'written' | 'rejected' | 'd
   try {
     if (write.kind === 'start') await archive.archiveSessionStart(write.input);
     else if (write.kind === 'turn') await archive.archiveTurn.executeWithOptions({ summary: `archive turn ${write.input.turn.turn}` }, [write.input]);
+    else if (write.kind === 'info') await archive.archiveSessionInfo(write.input);
     else await archive.archiveSessionEnd(write.input);
     return 'written';
   } catch (err) {

@@ -25,14 +25,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentSnapshot } from '../src/config/agent.js';
-import { runTurn } from '../src/engine/driver.js';
-import { endSession as endEngineSession, findResult, initialState } from '../src/engine/engine.js';
+import { playTurn } from '../src/engine/driver.js';
+import { endSession as endEngineSession, findResult, initialState, pendingApprovals, resumeTurn, startTurn } from '../src/engine/engine.js';
 import { clipEvent, loadSessionState } from '../src/engine/state.js';
 import { ENGINE_SEMANTICS, type SessionState, type TurnResult } from '../src/engine/types.js';
 import { activityExecutors, now } from './activity-executors.js';
+import { ApprovalInbox } from './approvals.js';
 import { type ArchiveWrite, ArchiveWrites, drainAfterEnd, startArchive } from './archive-writes.js';
 import {
   agentSearchAttribute,
+  decideApproval,
   endSessionSignal,
   endSessionUpdate,
   FIRST_MESSAGE_ID,
@@ -41,14 +43,18 @@ import {
   getHistory,
   getState,
   getTurnResult,
+  infoMemo,
   postMessage,
   SESSION_CONTINUING,
   sendMessage,
+  type SessionInfo,
+  SessionInfoPatch,
   type SessionView,
   statusSearchAttribute,
   stepSearchAttribute,
   type SessionWorkflowInput,
   type TurnLookup,
+  updateSessionInfo,
   type UserMessage,
   UserMessage as UserMessageSchema,
 } from './shared.js';
@@ -61,9 +67,10 @@ export interface SessionOutcome {
   stepId: string;
 }
 
-type QueueItem = { kind: 'message'; message: UserMessage } | { kind: 'end' };
+/** `resume`: the carried turn that was waiting for approval when the previous run continued as new. */
+type QueueItem = { kind: 'message'; message: UserMessage } | { kind: 'end' } | { kind: 'resume' };
 
-function view(agent: AgentSnapshot, state: SessionState, run: number, queued: number, busy: boolean): SessionView {
+function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run: number, queued: number, busy: boolean): SessionView {
   return {
     sessionId: state.sessionId,
     agentName: agent.name,
@@ -78,6 +85,8 @@ function view(agent: AgentSnapshot, state: SessionState, run: number, queued: nu
     lastEventSeq: state.counters.events - 1,
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
+    ...info,
+    pendingApprovals: pendingApprovals(state),
   };
 }
 
@@ -85,6 +94,8 @@ function view(agent: AgentSnapshot, state: SessionState, run: number, queued: nu
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionOutcome> {
   const agent = input.agent;
   const run = (input.carried?.run ?? 0) + 1;
+  /** User id, name, metadata: from the input, changed by `updateSessionInfo`. Empty for older sessions. */
+  let info: SessionInfo = input.info ?? {};
   let state: SessionState;
   try {
     // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history).
@@ -110,8 +121,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
   }
   const queue: QueueItem[] = (input.carried?.pending ?? []).map((message) => ({ kind: 'message', message }));
+  if (state.turn?.approval) queue.unshift({ kind: 'resume' });
   /** Results of turns finished in this run, picked up by waiting update handlers. */
   const finished = new Map<string, TurnResult>();
+  /** Early results of turns paused for approval ("approval pending"), by message id, until they finish. */
+  const paused = new Map<string, TurnResult>();
   let busy = false;
   /** Message id of the turn being run, if any. */
   let running: string | undefined;
@@ -132,7 +146,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   const isQueued = (messageId: string) => queue.some((q) => q.kind === 'message' && q.message.messageId === messageId);
 
-  setHandler(getState, () => ({ ...view(agent, state, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
+  setHandler(getState, () => ({ ...view(agent, state, info, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
     const result = resultOf(messageId);
     if (result) return { status: 'done', result };
@@ -153,11 +167,13 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   setHandler(
     sendMessage,
     async (message: UserMessage): Promise<TurnResult> => {
-      const earlier = resultOf(message.messageId);
+      const id = message.messageId;
+      const earlier = resultOf(id) ?? paused.get(id);
       if (earlier) return earlier;
-      if (!isQueued(message.messageId)) queue.push({ kind: 'message', message });
-      await condition(() => finished.has(message.messageId) || (state.status === 'ended' && !isQueued(message.messageId)));
-      const result = finished.get(message.messageId);
+      if (!isQueued(id) && running !== id) queue.push({ kind: 'message', message });
+      // A turn paused for approval answers early ("approval pending"); its final result arrives as events.
+      await condition(() => finished.has(id) || paused.has(id) || (state.status === 'ended' && !isQueued(id)));
+      const result = finished.get(id) ?? paused.get(id);
       if (!result) throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
       return result;
     },
@@ -191,6 +207,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     },
   );
 
+  const approvals = new ApprovalInbox(
+    () => state,
+    () => (state.status !== 'active' || endRequested ? 'ended' : draining ? 'continuing' : undefined),
+  );
+  setHandler(decideApproval, (request) => approvals.accept(request), { validator: (request) => approvals.validate(request) });
+
   setHandler(postMessage, (message: UserMessage) => {
     if (!UserMessageSchema.safeParse(message).success) {
       log.warn('postMessage ignored: invalid message', { messageId: message?.messageId });
@@ -213,7 +235,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         queue.push({ kind: 'end' });
       }
       await condition(() => state.status === 'ended');
-      return view(agent, state, run, queue.length, busy);
+      return view(agent, state, info, run, queue.length, busy);
     },
     {
       // Ending an ended session changes nothing: refused before it reaches history (the API answers with the state).
@@ -253,10 +275,32 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   };
 
   let archived = new ArchiveWrites(input.carried?.archive ?? true, (input.carried?.unarchived ?? []) as ArchiveWrite[]);
+
+  setHandler(
+    updateSessionInfo,
+    async (patch: SessionInfoPatch): Promise<SessionView> => {
+      info = { ...info, ...patch };
+      if (patch.name !== undefined) upsertMemo({ name: patch.name });
+      await archived.write({ kind: 'info', input: { sessionId: state.sessionId, ...patch } });
+      return view(agent, state, info, run, queue.length, busy);
+    },
+    {
+      validator: (patch: SessionInfoPatch): void => {
+        const parsed = SessionInfoPatch.safeParse(patch);
+        if (!parsed.success) {
+          throw ApplicationFailure.nonRetryable(parsed.error.issues.map((i) => i.message).join('; '), 'INVALID_REQUEST');
+        }
+        if (state.status !== 'active' || endRequested) {
+          throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
+        }
+      },
+    },
+  );
+
   if (run === 1) {
     memo();
     archived = await startArchive(
-      { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt },
+      { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt, ...info },
       archived,
     );
   }
@@ -291,13 +335,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   const exec = activityExecutors();
   let endReason: SessionOutcome['reason'] | undefined;
 
-  for (;;) {
+  /** Continue-as-new is due (at least one turn per run: a first event over `maxHistoryBytes` must not loop). */
+  const continueAsNewDue = (): boolean => {
     const info = workflowInfo();
-    // At least one turn per run: a first event already over `maxHistoryBytes` must not continue as new in a loop.
-    const canDue =
+    return (
       turnsThisRun > 0 &&
-      (info.continueAsNewSuggested || turnsThisRun >= agent.session.maxTurnsPerRun || info.historySize >= agent.session.maxHistoryBytes);
-    if (canDue) {
+      (info.continueAsNewSuggested || turnsThisRun >= agent.session.maxTurnsPerRun || info.historySize >= agent.session.maxHistoryBytes)
+    );
+  };
+
+  for (;;) {
+    if (continueAsNewDue()) {
       // An update must complete in the run that accepted it, so a busy session could postpone continue-as-new forever.
       // From here on new messages are refused (`SESSION_CONTINUING`: the API retries them into the next run) and
       // the run continues as new once the updates it accepted have their results. Queued signals are carried over.
@@ -324,19 +372,29 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       break;
     }
     // Duplicate by message id (signal + update, or a signal retried after its turn).
-    if (findResult(state, item.message.messageId) || answered.has(item.message.messageId)) continue;
+    if (item.kind === 'message' && (findResult(state, item.message.messageId) || answered.has(item.message.messageId))) continue;
     busy = true;
-    running = item.message.messageId;
+    running = item.kind === 'resume' ? state.turn!.messageId : item.message.messageId;
     const startedAt = now();
-    const out = await runTurn(agent, state, item.message, {
+    const first = item.kind === 'resume' ? resumeTurn(state) : startTurn(agent, state, { ...item.message, now: now() });
+    const out = await playTurn(agent, first, {
       ...exec,
       onState: (s) => {
         state = s; // queries see events live, mid-turn
       },
+      onPaused: (result) => paused.set(result.messageId, result),
+      // While paused, the run may continue as new (carrying the wait) once no caller waits on it, or end on request.
+      awaitApproval: (command) => approvals.wait(command, () => endRequested || (continueAsNewDue() && allHandlersFinished())),
     });
     state = out.state;
     busy = false;
     running = undefined;
+    if ('suspended' in out) {
+      if (endRequested) continue; // the `end` item is next in the queue: the paused turn ends with the session
+      draining = true;
+      break;
+    }
+    paused.delete(out.result.messageId);
     turnsThisRun++;
     finished.set(out.result.messageId, out.result);
     rememberAnswer(out.result.messageId, out.result.turn);
@@ -377,7 +435,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   // The memo and search attributes go along explicitly: the next run starts with the current step, not the first one.
   const pending = queue.flatMap((q) => (q.kind === 'message' ? [q.message] : []));
   const next = makeContinueAsNewFunc<typeof sessionWorkflow>({
-    memo: memoValue(),
+    memo: { ...memoValue(), ...infoMemo(info) },
     ...(searchable
       ? {
           typedSearchAttributes: [
@@ -392,6 +450,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     sessionId: input.sessionId,
     agent,
     ...(input.firstMessage ? { firstMessage: true } : {}),
+    ...(Object.keys(info).length > 0 ? { info } : {}),
     carried: {
       state,
       pending,

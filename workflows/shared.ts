@@ -11,7 +11,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { AgentSnapshot } from '../src/config/agent.js';
-import { SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
+import { jsonBytes } from '../src/engine/state.js';
+import { ApprovalDecision, PendingApproval, SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
 
 /** Default task queue; override with `STEPWISE_TASK_QUEUE`. */
 export const DEFAULT_TASK_QUEUE = 'stepwise';
@@ -44,6 +45,48 @@ export const SessionId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, 
  */
 export const FIRST_MESSAGE_ID = ':first';
 
+/**
+ * Message id of the opening turn of a session started with `initiate: true` (the agent speaks first; reserved like
+ * {@link FIRST_MESSAGE_ID}).
+ */
+export const OPENING_MESSAGE_ID = ':opening';
+
+/** Largest session metadata accepted, in UTF-8 bytes of its JSON (16 KiB): it rides in workflow input and state. */
+export const MAX_SESSION_METADATA_BYTES = 16 * 1024;
+
+/** Who the session is for: the caller's own user id (1-128 characters, opaque to Stepwise). */
+export const SessionUserId = z.string().min(1).max(128);
+/** A display name for the session (at most 200 characters). */
+export const SessionName = z.string().max(200);
+/** Free-form JSON object the caller attaches to a session (at most {@link MAX_SESSION_METADATA_BYTES} of JSON). */
+export const SessionMetadata = z
+  .record(z.string(), z.unknown())
+  .refine((m) => jsonBytes(m) <= MAX_SESSION_METADATA_BYTES, `metadata must be at most ${MAX_SESSION_METADATA_BYTES} bytes of JSON`);
+export type SessionMetadata = z.infer<typeof SessionMetadata>;
+
+/**
+ * Who a session is for and what it is called: set at start (`POST /sessions`), `name` and `metadata` changed later
+ * (`PATCH /sessions/:id`, the `updateSessionInfo` update). Shown in the session's state, memo and archive row.
+ */
+export const SessionInfo = z.object({
+  userId: SessionUserId.optional(),
+  name: SessionName.optional(),
+  metadata: SessionMetadata.optional(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+/** Memo fields of a session's info: user id and name (small; metadata stays out of the memo and search). */
+export function infoMemo(info: SessionInfo | undefined): { userId?: string; name?: string } {
+  return {
+    ...(info?.userId !== undefined ? { userId: info.userId } : {}),
+    ...(info?.name !== undefined ? { name: info.name } : {}),
+  };
+}
+
+/** `updateSessionInfo` payload: the fields given replace the current ones (`metadata` as a whole); `userId` is fixed. */
+export const SessionInfoPatch = z.strictObject({ name: SessionName.optional(), metadata: SessionMetadata.optional() });
+export type SessionInfoPatch = z.infer<typeof SessionInfoPatch>;
+
 /** Message ids double as Temporal update ids: same rules as session ids. */
 export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
 
@@ -74,6 +117,10 @@ export const SessionWorkflowInput = z.object({
   agent: AgentSnapshot,
   /** Started by update-with-start with a first message (`POST /sessions` with `message`); default false. */
   firstMessage: z.boolean().optional(),
+  /** The agent speaks first: the run begins with an opening turn (`OPENING_MESSAGE_ID`). Default false. */
+  initiate: z.boolean().optional(),
+  /** User id, name and metadata (current values, carried across continue-as-new). Absent in older sessions. */
+  info: SessionInfo.optional(),
   /** Previous run's state (see `loadSessionState`), plus messages that arrived but were not yet processed. */
   carried: z
     .object({
@@ -121,6 +168,12 @@ export const SessionView = z.object({
   lastEventSeq: z.number().int(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** {@link SessionInfo}, when set. */
+  userId: z.string().optional(),
+  name: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Tool calls of the running turn waiting for a human decision (empty when none). */
+  pendingApprovals: z.array(PendingApproval),
 });
 export type SessionView = z.infer<typeof SessionView>;
 
@@ -142,10 +195,40 @@ export const TurnLookup = z.discriminatedUnion('status', [
 ]);
 export type TurnLookup = z.infer<typeof TurnLookup>;
 
+/** Tool call ids (`t<turn>.<n>`): same character rules as message ids. */
+export const CallId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+
+/** Longest approval `reason`, in characters (it reaches the model as part of a tool error). */
+export const MAX_APPROVAL_REASON_CHARS = 2_000;
+
+/** A human's decision on a tool call waiting for approval (`decideApproval` update; REST body plus the call id). */
+export const ApprovalRequest = z.object({
+  callId: CallId,
+  decision: ApprovalDecision,
+  /** Why; shown to the model with a denial. */
+  reason: z.string().max(MAX_APPROVAL_REASON_CHARS).optional(),
+  /** Who decided (recorded in the `approval_decided` event and the archive). */
+  approver: z.string().min(1).max(200).optional(),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
+
+/** `decideApproval` reply: the decision as recorded, with the workflow's time of it. */
+export const ApprovalReply = z.object({ callId: z.string(), decision: ApprovalDecision, decidedAt: z.string() });
+export type ApprovalReply = z.infer<typeof ApprovalReply>;
+
 export const sendMessage = defineUpdate<TurnResult, [UserMessage]>('sendMessage');
 export const postMessage = defineSignal<[UserMessage]>('postMessage');
 export const endSessionUpdate = defineUpdate<SessionView, []>('endSession');
 export const endSessionSignal = defineSignal<[]>('endSessionSignal');
+/** Changes the session's name and/or metadata; returns the new state. Refused (validator) on an ended session. */
+export const updateSessionInfo = defineUpdate<SessionView, [SessionInfoPatch]>('updateSessionInfo');
+/** Runs the opening turn of a session started with `initiate` (update id `OPENING_MESSAGE_ID`) and returns it. */
+export const openSession = defineUpdate<TurnResult, []>('openSession');
+/**
+ * Decides a call waiting for approval. Validator: APPROVAL_NOT_FOUND (no such call waits), APPROVAL_ALREADY_DECIDED,
+ * SESSION_ENDED, INVALID_REQUEST — all before anything reaches history.
+ */
+export const decideApproval = defineUpdate<ApprovalReply, [ApprovalRequest]>('decideApproval');
 export const getState = defineQuery<SessionView>('getState');
 export const getHistory = defineQuery<SessionHistory>('getHistory');
 export const getEvents = defineQuery<EventsPage, [number]>('getEvents');

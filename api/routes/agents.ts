@@ -9,7 +9,10 @@ import { CallerError } from '../../src/errors.js';
 import { errorReplies } from '../errors.js';
 
 export const AgentSummary = z.object({
+  /** The agent id (use it as `agentId`): URL-safe, derived from the YAML `name` when that has spaces. */
   name: z.string(),
+  /** The YAML `name` as written (equal to `name` unless it was not URL-safe, e.g. `Nomos Github Bot`). */
+  displayName: z.string(),
   configHash: z.string(),
   startStepId: z.string(),
   steps: z.array(z.string()),
@@ -27,6 +30,7 @@ export const AgentParams = z.object({ agentId: z.string().min(1).max(200) });
 export function summarizeAgent(agent: AgentSnapshot): AgentSummary {
   return {
     name: agent.name,
+    displayName: agent.displayName ?? agent.name,
     configHash: agent.configHash,
     startStepId: agent.startStepId,
     steps: agent.steps.map((s) => s.id),

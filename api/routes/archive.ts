@@ -25,6 +25,8 @@ import { errorReplies } from '../errors.js';
 export const ListSessionsQuerystring = z.object({
   /** Agent name (`GET /agents`). */
   agentId: z.string().min(1).max(200).optional(),
+  /** The user id given at start (`POST /sessions` `userId`). */
+  userId: z.string().min(1).max(128).optional(),
   /** `active`, `ended`, or `failed` (the workflow failed for good). */
   status: z.enum(ARCHIVE_SESSION_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_SESSIONS_LIMIT).default(DEFAULT_SESSIONS_LIMIT),
@@ -106,6 +108,11 @@ export function archivedSessionView(row: ArchivedSession, options: { startStepId
     lastEventSeq: row.lastSeq ?? -1,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    ...(row.userId === undefined ? {} : { userId: row.userId }),
+    ...(row.name === undefined ? {} : { name: row.name }),
+    ...(Object.keys(row.metadata).length === 0 ? {} : { metadata: row.metadata }),
+    // The archive holds finished turns only: a paused turn's calls are known to the live session alone.
+    pendingApprovals: [],
     source: 'archive',
     ...(row.endedAt === undefined ? {} : { endedAt: row.endedAt }),
     ...(row.endReason === undefined ? {} : { endReason: row.endReason }),
@@ -127,15 +134,15 @@ const archiveRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Archived sessions, newest activity first (needs the archive: DATABASE_URL)',
         description:
           'Keyset-paginated by (updatedAt, sessionId) descending: pass `nextCursor` as `cursor` for the next page. ' +
-          'Filters: `agentId` (agent name), `status`. 503 ARCHIVE_UNAVAILABLE when the API runs without DATABASE_URL.',
+          'Filters: `agentId` (agent name), `userId`, `status`. 503 ARCHIVE_UNAVAILABLE when the API runs without DATABASE_URL.',
         querystring: ListSessionsQuerystring,
         response: { 200: SessionsPage, ...errorReplies(503) },
       },
     },
     async (request) => {
       const archive = requireArchive(app);
-      const { agentId, status, limit, cursor } = request.query;
-      return archive.listSessions({ agentId, status, limit, cursor });
+      const { agentId, userId, status, limit, cursor } = request.query;
+      return archive.listSessions({ agentId, userId, status, limit, cursor });
     },
   );
 };

@@ -14,7 +14,15 @@ import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
 import { CallerError, type ErrorCode, isStepwiseError } from '../../src/errors.js';
-import { FIRST_MESSAGE_ID, MessageId, SessionId, SessionView, UserMessage } from '../../workflows/shared.js';
+import {
+  FIRST_MESSAGE_ID,
+  MessageId,
+  SessionId,
+  SessionInfo,
+  SessionInfoPatch,
+  SessionView,
+  UserMessage,
+} from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
 import { TurnPendingError } from '../sessions.js';
 import {
@@ -34,6 +42,12 @@ export const CreateSessionBody = z.strictObject({
   sessionId: SessionId.optional(),
   /** First user message; its message id is `:first` (reserved: message ids are scoped to their session). */
   message: UserMessage.shape.text.optional(),
+  /** The caller's user id (1-128 characters): shown in the state, archive and listing (`GET /sessions?userId=`). */
+  userId: SessionInfo.shape.userId,
+  /** Display name (at most 200 characters); change it with `PATCH /sessions/:sessionId`. */
+  name: SessionInfo.shape.name,
+  /** Free-form JSON object (at most 16 KiB of JSON); replace it with `PATCH /sessions/:sessionId`. */
+  metadata: SessionInfo.shape.metadata,
 });
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
 
@@ -54,9 +68,16 @@ export const SendMessageBody = z.strictObject({
 export type SendMessageBody = z.infer<typeof SendMessageBody>;
 
 export const SendMessageQuery = z.object({
-  /** `false`: queue the message (signal) and answer 202 without waiting for the turn. */
-  wait: z.enum(['true', 'false']).default('true'),
+  /**
+   * Default: wait for the turn; a turn that pauses for approval answers at once with a reply saying approval is
+   * pending (`pendingApprovals`). `true`: also wait through approvals for the final reply (202 `running` if the API's
+   * turn wait runs out first). `false`: queue the message (signal) and answer 202 without waiting for the turn.
+   */
+  wait: z.enum(['true', 'false']).optional(),
 });
+
+/** How often `?wait=true` looks for the final result of a turn paused for approval, in ms. */
+const APPROVAL_POLL_MS = 250;
 
 /**
  * 202 reply: the message is queued (`?wait=false`) or its turn is still running after the API's wait (a slow model
@@ -89,7 +110,19 @@ export const HistoryQuerystring = z.object({
 const ARCHIVE_FALLBACK_CODES = new Set<ErrorCode>(['SESSION_NOT_FOUND', 'TEMPORAL_UNAVAILABLE']);
 
 
-const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
+export interface SessionRoutesOptions {
+  /**
+   * Longest wait of `?wait=true` for the final reply of a turn paused for approval, in ms; then 202 `running`.
+   * Default {@link DEFAULT_APPROVAL_WAIT_MS}.
+   */
+  approvalWaitMs?: number;
+}
+
+/** 100 s: the Temporal backend's turn wait, under the API server's 120 s request timeout. */
+export const DEFAULT_APPROVAL_WAIT_MS = 100_000;
+
+const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, opts) => {
+  const approvalWaitMs = opts.approvalWaitMs ?? DEFAULT_APPROVAL_WAIT_MS;
   app.post(
     '/sessions',
     {
@@ -101,7 +134,12 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { agentId, message } = request.body;
+      const { agentId, message, userId, name, metadata } = request.body;
+      const info: SessionInfo = {
+        ...(userId === undefined ? {} : { userId }),
+        ...(name === undefined ? {} : { name }),
+        ...(metadata === undefined ? {} : { metadata }),
+      };
       const agent = app.agents.get(agentId);
       if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
       const sessionId = request.body.sessionId ?? randomUUID();
@@ -112,11 +150,11 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (it ended; ids are not reused)`);
       }
       if (message === undefined) {
-        await app.backend.start(agent, sessionId);
+        await app.backend.start(agent, sessionId, info);
         return reply.code(201).send({ sessionId, agentId, stepId: agent.startStepId });
       }
       // One retry-safe call: a client that lost the reply sends the same request again and gets the same first turn.
-      const result = await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: message });
+      const result = await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: message }, info);
       return reply.code(201).send({ ...result, sessionId, agentId });
     },
   );
@@ -145,7 +183,12 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
         return pending('queued');
       }
       try {
-        return reply.code(200).send(await app.backend.send(sessionId, message));
+        const result = await app.backend.send(sessionId, message);
+        if (request.query.wait === 'true' && result.pendingApprovals) {
+          const done = await finalResult(app, sessionId, message.messageId, approvalWaitMs);
+          return done ? reply.code(200).send(done) : pending('running');
+        }
+        return reply.code(200).send(result);
       } catch (err) {
         if (err instanceof TurnPendingError) return pending('running');
         // A retry of a message answered long ago: the session remembers its id (and turn), the archive its result.
@@ -238,6 +281,34 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  app.patch(
+    '/sessions/:sessionId',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: "Change a session's name and/or metadata (each given field replaces the current one)",
+        description:
+          'A live session takes the change in its workflow (state, memo, archive). An ended session is changed in the ' +
+          'archive when there is one (else 409 SESSION_ENDED). `userId` is fixed at start.',
+        params: SessionParams,
+        body: SessionInfoPatch,
+        response: { 200: SessionStateReply, ...errorReplies(404, 409, 413, 503) },
+      },
+    },
+    async (request): Promise<SessionStateReply> => {
+      const { sessionId } = request.params;
+      try {
+        return { ...(await app.backend.updateInfo(sessionId, request.body)), source: 'live' };
+      } catch (err) {
+        // An ended session lives on in the archive: rename it there (its workflow takes no more changes).
+        const ended = isStepwiseError(err) && (err.code === 'SESSION_ENDED' || err.code === 'SESSION_NOT_FOUND');
+        if (!ended || !app.archive || !(await app.archive.getSession(sessionId))) throw err;
+        await app.archive.updateSessionInfo({ sessionId, ...request.body });
+        return (await archivedState(app, sessionId))!;
+      }
+    },
+  );
+
   app.delete(
     '/sessions/:sessionId',
     {
@@ -251,6 +322,21 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => app.backend.end(request.params.sessionId),
   );
 };
+
+/**
+ * The final result of a turn that paused for approval, looked up every {@link APPROVAL_POLL_MS} for at most
+ * `waitMs`; undefined then (or if the message is no longer known).
+ */
+async function finalResult(app: FastifyInstance, sessionId: string, messageId: string, waitMs: number): Promise<TurnResult | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const lookup = await app.backend.turnResult(sessionId, messageId);
+    if (lookup.status === 'done') return lookup.result;
+    if (lookup.status !== 'running' && lookup.status !== 'queued') return undefined;
+    if (Date.now() + APPROVAL_POLL_MS > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, APPROVAL_POLL_MS));
+  }
+}
 
 /** The archived session as a state view, or `null` if the archive has never seen it. */
 async function archivedState(app: FastifyInstance, sessionId: string): Promise<SessionStateReply | null> {

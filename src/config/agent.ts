@@ -22,21 +22,21 @@ export const LlmConfig = z.object({
   /** Scripted provider: absolute path of the script file. */
   script: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /** NOMOS `kwargs`: extra provider client arguments, as written (keys naming secrets are refused at load). */
+  kwargs: z.record(z.string(), z.unknown()).optional(),
+  /** NOMOS `embedding_model` of this provider. */
+  embeddingModel: z.string().optional(),
 });
 export type LlmConfig = z.infer<typeof LlmConfig>;
 
 export const Route = z.object({ target: z.string(), condition: z.string() });
 export type Route = z.infer<typeof Route>;
 
-/**
- * A decision example shown in the prompt. `visibility` (NOMOS): `always` shown, `never` hidden, `dynamic` (default)
- * shown when similar enough to the user's message (see `selectExamples`, src/engine/examples.ts).
- */
-export const ExampleVisibility = z.enum(['always', 'never', 'dynamic']);
 export const Example = z.object({
   context: z.string().optional(),
   decision: z.unknown().optional(),
-  visibility: ExampleVisibility.optional(),
+  /** NOMOS: `always` | `dynamic` | `never` (absent: as written, NOMOS's default is `dynamic`). */
+  visibility: z.enum(['always', 'dynamic', 'never']).optional(),
 });
 export type Example = z.infer<typeof Example>;
 
@@ -47,12 +47,20 @@ export const Step = z.object({
   tools: z.array(z.string()),
   /** JSON Schema of the structured answer for `RESPOND {answer}`; absent for plain-text steps. */
   answerModel: JsonSchema.optional(),
+  /**
+   * With an answer model: RESPOND may carry plain text instead of the answer, as NOMOS's `response: str | Model`
+   * allows. Set for every answer step by configs loaded since NOMOS compatibility; absent in snapshots pinned before,
+   * whose sessions keep requiring `answer` (so their replays do not change).
+   */
+  answerOrText: z.literal(true).optional(),
   examples: z.array(Example),
   quickSuggestions: z.boolean(),
   autoFlow: z.boolean(),
   personaOverride: z.string().optional(),
   /** Name of an entry in {@link AgentSnapshot.llms}. */
   llm: z.string().optional(),
+  /** Every tool call of this step needs a human's approval (YAML `requires_approval: true`); absent = false. */
+  requiresApproval: z.boolean().optional(),
 });
 export type Step = z.infer<typeof Step>;
 
@@ -63,6 +71,13 @@ export const MemoryWindowConfig = z.object({
   maxItems: z.number().int(),
   /** BM25 top-k of older items retrieved against the current user message; 0 turns retrieval off. */
   retrieveK: z.number().int(),
+  /**
+   * Retriever method as written (`bm25` | `embedding`); absent when not written. `embedding` runs BM25 until an
+   * embeddings provider is wired (the loader warns).
+   */
+  retrieverMethod: z.enum(['bm25', 'embedding']).optional(),
+  /** BM25+ tuning (NOMOS/bm25s names): `k1` term saturation, `b` length normalisation, `delta` lower bound. */
+  bm25: z.object({ k1: z.number().optional(), b: z.number().optional(), delta: z.number().optional() }).optional(),
 });
 export type MemoryWindowConfig = z.infer<typeof MemoryWindowConfig>;
 
@@ -88,6 +103,18 @@ export const ToolDescriptor = z.object({
 });
 export type ToolDescriptor = z.infer<typeof ToolDescriptor>;
 
+/**
+ * A tool's approval policy (YAML `tools.tool_defs.<tool>.requires_approval: true` or `approval: {timeout, on_timeout}`):
+ * each call waits for a human decision; with `timeoutMs`, undecided calls are decided by `onTimeout` after that long.
+ */
+export const ApprovalPolicy = z.object({
+  /** Milliseconds a call may wait for a decision; absent = no timeout (the turn waits as long as the session lives). */
+  timeoutMs: z.number().int().positive().optional(),
+  /** What an expired wait decides. Default `deny`. */
+  onTimeout: z.enum(['deny', 'allow']),
+});
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
+
 export const SessionLimits = z.object({
   /** Idle sessions end after this many milliseconds without a message. Default 24 h. */
   idleTimeoutMs: z.number().int().positive(),
@@ -111,7 +138,10 @@ export const AGENT_SCHEMA_VERSION = 1;
 
 export const AgentSnapshot = z.object({
   schemaVersion: z.literal(AGENT_SCHEMA_VERSION),
+  /** The agent id: URL-safe (letters, digits, `_`, `-`, `.`); derived from a display name that is not. */
   name: z.string(),
+  /** The name as written, when it differs from the id (e.g. `Nomos Github Bot` → id `nomos-github-bot`). */
+  displayName: z.string().optional(),
   /** Short content hash of the normalised config: the "config version" shown in memo and archive. */
   configHash: z.string(),
   persona: z.string(),
@@ -122,15 +152,19 @@ export const AgentSnapshot = z.object({
   /** Named model configs; `global` is the default. */
   llms: z.record(z.string(), LlmConfig),
   tools: z.array(ToolDescriptor),
+  /** Approval policies by tool name; absent when no tool needs approval (older snapshots never have it). */
+  approvals: z.record(z.string(), ApprovalPolicy).optional(),
   maxErrors: z.number().int(),
   maxIter: z.number().int(),
   showStepsDescription: z.boolean(),
-  /** Examples shown per decision at most (NOMOS `max_examples`); absent = {@link DEFAULT_EXAMPLES}.maxExamples. */
-  maxExamples: z.number().int().optional(),
-  /** Least similarity (0-1) of a `dynamic` example to be shown (NOMOS `threshold`); absent = default 0.5. */
-  exampleThreshold: z.number().optional(),
   memory: MemoryWindowConfig,
   session: SessionLimits,
+  /** NOMOS `max_examples` (NOMOS default 5), when written. */
+  maxExamples: z.number().int().optional(),
+  /** NOMOS `threshold`: least similarity of a dynamic example (NOMOS default 0.5), when written. */
+  exampleThreshold: z.number().optional(),
+  /** NOMOS `embedding_model`, when written. */
+  embeddingModel: LlmConfig.optional(),
 });
 export type AgentSnapshot = z.infer<typeof AgentSnapshot>;
 
@@ -144,6 +178,16 @@ export function getStep(agent: AgentSnapshot, stepId: string): Step {
 /** The flow whose `enters` contains `stepId`, if any. */
 export function flowEnteredAt(agent: AgentSnapshot, stepId: string): Flow | undefined {
   return agent.flows.find((f) => f.enters.includes(stepId));
+}
+
+/**
+ * The approval policy of a call to `tool` in step `stepId`: the tool's own, else the step's `requires_approval`
+ * (no timeout, deny on timeout), else undefined (runs without approval).
+ */
+export function approvalPolicy(agent: AgentSnapshot, stepId: string, tool: string): ApprovalPolicy | undefined {
+  const own = agent.approvals?.[tool];
+  if (own) return own;
+  return agent.steps.find((s) => s.id === stepId)?.requiresApproval ? { onTimeout: 'deny' } : undefined;
 }
 
 /** Resolves a named llm (default `global`). */

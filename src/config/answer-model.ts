@@ -5,7 +5,12 @@
  * 1. a JSON Schema object (it has `type` or `properties`), used as written;
  * 2. a field map: `{ name: string, qty: integer?, tags: string[] }` (a trailing `?` marks an optional field), or
  *    `{ name: { type: string, description?: ..., optional?: true } }`; becomes a closed object schema;
- * 3. a path (relative to the YAML) of a `.json` file holding a JSON Schema.
+ *    NOMOS's field maps are read too: `{ name: { type: str, description?, optional?, is_list?, default? } }`, where
+ *    `type` is a Python type expression (`str`, `int`, `List[str]`, `Literal["a", "b"]`, see `./python-type.ts`) or a
+ *    nested model `{ name, params: <field map> }`;
+ * 3. a schema name from the agent's `schemas:` section (NOMOS: `answer_model: itinerary`, or `itinerary.Model` for a
+ *    definition inside it), which names a `.json` JSON Schema file;
+ * 4. a path (relative to the YAML) of a `.json` file holding a JSON Schema.
  * The result must be readable by `z.fromJSONSchema` (the engine builds the RESPOND schema with it) and compile in ajv.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +18,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { compileJsonSchema } from '../../activities/tools.js';
 import type { JsonSchema } from './agent.js';
+import { parsePythonType } from './python-type.js';
 
 /** Field types a field map may use. */
 export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'string[]', 'number[]', 'object'] as const;
@@ -39,9 +45,20 @@ export interface AnswerModelResult {
  * @param baseDir directory of the YAML file, for the path form.
  * Never throws: problems come back as issues.
  */
-export function normalizeAnswerModel(raw: unknown, baseDir: string): AnswerModelResult {
+export function normalizeAnswerModel(raw: unknown, baseDir: string, schemas: Record<string, string> = {}): AnswerModelResult {
   let schema: JsonSchema;
-  if (typeof raw === 'string') {
+  const [schemaName, modelName, ...rest] = typeof raw === 'string' ? raw.split('.') : [];
+  if (typeof raw === 'string' && schemaName !== undefined && schemaName in schemas && rest.length === 0) {
+    const file = schemas[schemaName] as string;
+    if (!file.endsWith('.json')) {
+      return { issues: [{ path: [], message: `schema "${schemaName}" is ${file}: only JSON Schema (.json) schema files are supported (Python models are not; convert to JSON Schema)` }] };
+    }
+    const loaded = readSchemaFile(resolve(baseDir, file), file);
+    if ('message' in loaded) return { issues: [{ path: [], message: loaded.message }] };
+    const picked = pickModel(loaded.schema, schemaName, modelName);
+    if (typeof picked === 'string') return { issues: [{ path: [], message: picked }] };
+    schema = picked;
+  } else if (typeof raw === 'string') {
     const loaded = readSchemaFile(resolve(baseDir, raw), raw);
     if ('message' in loaded) return { issues: [{ path: [], message: loaded.message }] };
     schema = loaded.schema;
@@ -58,6 +75,23 @@ export function normalizeAnswerModel(raw: unknown, baseDir: string): AnswerModel
   }
   const problem = checkSchema(schema);
   return problem ? { issues: [{ path: [], message: problem }] } : { schema, issues: [] };
+}
+
+/**
+ * `schema` or `schema.Model`: the whole file, unless a model is named that is not the file itself (its `title` or the
+ * schema name, case-insensitively): then the definition of that name under `$defs` / `definitions`, with the file's
+ * definitions carried along so references still resolve.
+ */
+function pickModel(file: JsonSchema, schemaName: string, modelName: string | undefined): JsonSchema | string {
+  if (modelName === undefined) return file;
+  const self = [schemaName, typeof file.title === 'string' ? file.title : ''].map((n) => n.toLowerCase());
+  if (self.includes(modelName.toLowerCase())) return file;
+  for (const key of ['$defs', 'definitions'] as const) {
+    const defs = file[key] as Record<string, JsonSchema> | undefined;
+    const found = defs?.[modelName];
+    if (found) return { ...structuredClone(found), [key]: structuredClone(defs) };
+  }
+  return `schema "${schemaName}" has no model "${modelName}" (no $defs/definitions entry of that name)`;
 }
 
 function readSchemaFile(abs: string, written: string): { schema: JsonSchema } | { message: string } {
@@ -77,53 +111,60 @@ function readSchemaFile(abs: string, written: string): { schema: JsonSchema } | 
   return { schema: parsed };
 }
 
+/** Keys of one field in a field map (Stepwise's `type/description/optional`, and NOMOS's `is_list`, `default`). */
+const FIELD_KEYS = ['type', 'description', 'optional', 'is_list', 'default'];
+
 /** Builds `{type: 'object', properties, required, additionalProperties: false}` from a field map. */
-function fieldMapSchema(fields: Record<string, unknown>, issues: AnswerModelIssue[]): JsonSchema {
+function fieldMapSchema(fields: Record<string, unknown>, issues: AnswerModelIssue[], prefix: (string | number)[] = []): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
   for (const [name, spec] of Object.entries(fields)) {
-    let typeText: unknown = spec;
-    let description: unknown;
-    let optional = false;
-    if (isPlainObject(spec)) {
-      const extra = Object.keys(spec).filter((k) => !['type', 'description', 'optional'].includes(k));
-      if (extra.length > 0) {
-        issues.push({ path: [name, extra[0] as string], at: 'key', message: `unknown key "${extra[0]}" (use type, description, optional)` });
-        continue;
-      }
-      typeText = spec.type;
-      description = spec.description;
-      if (spec.optional !== undefined && typeof spec.optional !== 'boolean') {
-        issues.push({ path: [name, 'optional'], message: '`optional` must be true or false' });
-        continue;
-      }
-      optional = spec.optional === true;
-      if (description !== undefined && typeof description !== 'string') {
-        issues.push({ path: [name, 'description'], message: '`description` must be a string' });
-        continue;
-      }
-    }
-    if (typeof typeText !== 'string') {
-      issues.push({ path: isPlainObject(spec) ? [name, 'type'] : [name], message: `field type must be one of ${FIELD_TYPES.join(', ')}` });
+    const at = [...prefix, name];
+    const field = isPlainObject(spec) ? spec : { type: spec };
+    const extra = Object.keys(field).filter((k) => !FIELD_KEYS.includes(k));
+    if (extra.length > 0) {
+      issues.push({ path: [...at, extra[0] as string], at: 'key', message: `unknown key "${extra[0]}" (use ${FIELD_KEYS.join(', ')})` });
       continue;
     }
-    if (typeText.endsWith('?')) {
-      optional = true;
-      typeText = typeText.slice(0, -1).trim();
+    for (const flag of ['optional', 'is_list'] as const) {
+      if (field[flag] !== undefined && typeof field[flag] !== 'boolean') issues.push({ path: [...at, flag], message: `\`${flag}\` must be true or false` });
     }
-    if (!(FIELD_TYPES as readonly string[]).includes(typeText as string)) {
-      issues.push({
-        path: isPlainObject(spec) ? [name, 'type'] : [name],
-        message: `unknown field type "${String(typeText)}" (use ${FIELD_TYPES.join(', ')}, with ? for optional)`,
-      });
-      continue;
+    if (field.description !== undefined && typeof field.description !== 'string') {
+      issues.push({ path: [...at, 'description'], message: '`description` must be a string' });
     }
-    const property = fieldTypeSchema(typeText as FieldType);
-    if (typeof description === 'string') property.description = description;
+    const typePath = isPlainObject(spec) ? [...at, 'type'] : at;
+    const typed = fieldType(field.type, typePath, issues);
+    if (!typed) continue;
+    let property = typed.schema;
+    if (field.is_list === true) property = { type: 'array', items: property };
+    if (typeof field.description === 'string') property.description = field.description;
+    if (field.default !== undefined) property.default = field.default;
     properties[name] = property;
-    if (!optional) required.push(name);
+    if (!(typed.optional || field.optional === true || field.default !== undefined)) required.push(name);
   }
   return { type: 'object', properties, required, additionalProperties: false };
+}
+
+/** A field's type: Stepwise's names (`string`, `integer?`, `string[]`), a Python type, or a nested `{name, params}`. */
+function fieldType(type: unknown, path: (string | number)[], issues: AnswerModelIssue[]): { schema: JsonSchema; optional: boolean } | undefined {
+  if (isPlainObject(type) && isPlainObject(type.params)) {
+    return { schema: fieldMapSchema(type.params, issues, [...path, 'params']), optional: false };
+  }
+  if (typeof type !== 'string') {
+    issues.push({ path, message: `field type must be one of ${FIELD_TYPES.join(', ')}, a Python type such as List[str], or {name, params}` });
+    return undefined;
+  }
+  let text = type.trim();
+  const optional = text.endsWith('?');
+  if (optional) text = text.slice(0, -1).trim();
+  if ((FIELD_TYPES as readonly string[]).includes(text)) return { schema: fieldTypeSchema(text as FieldType), optional };
+  try {
+    const parsed = parsePythonType(text);
+    return { schema: parsed.schema, optional: optional || parsed.optional };
+  } catch {
+    issues.push({ path, message: `unknown field type "${type}" (use ${FIELD_TYPES.join(', ')}, with ? for optional, or a Python type such as str, int, List[str])` });
+    return undefined;
+  }
 }
 
 function fieldTypeSchema(type: FieldType): JsonSchema {

@@ -14,8 +14,10 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { ToolDefinition } from '../tools.js';
 import type { AgentSnapshot, ToolDescriptor } from './agent.js';
 import { interpolateDocument } from './interpolate.js';
-import { applyToolDefs, normalizeAgent } from './normalize.js';
-import { RawAgent } from './schema.js';
+import { canonicalTools, nomosKeyWarnings, nomosMcpServerNames } from './nomos.js';
+import { applyToolDefs, normalizeAgent, type ToolArgDefaults } from './normalize.js';
+import { RawAgent, type RawExternalTool } from './schema.js';
+import { suggestKey } from './suggest.js';
 import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from './validate.js';
 
 /** A loaded agent: the snapshot sessions pin, the tools the worker runs, non-fatal warnings, the absolute file path. */
@@ -24,6 +26,10 @@ export interface LoadedAgent {
   tools: ToolRegistry;
   warnings: ConfigIssue[];
   file: string;
+  /** NOMOS `server.port` / `server.host`, when written: `stepwise api` / `dev` listen there unless PORT / HOST are set. */
+  server?: { port?: number; host?: string };
+  /** NOMOS `tools.external_tools` (alias `ext`) exactly as parsed, for the tool sources that implement them. */
+  externalTools?: RawExternalTool[];
 }
 
 /** Options of the loaders. */
@@ -41,7 +47,10 @@ export interface AgentValidation {
 interface Analysis extends AgentValidation {
   definitions?: ToolDefinition[];
   descriptors?: ToolDescriptor[];
+  defaults?: ToolArgDefaults;
   namePosition?: { line?: number; column?: number };
+  server?: LoadedAgent['server'];
+  externalTools?: RawExternalTool[];
 }
 
 const TOOL_EXTENSIONS = ['.ts', '.js', '.mjs'];
@@ -80,7 +89,8 @@ export async function loadAgent(path: string, options: LoadOptions = {}): Promis
 
 /**
  * Loads several agents. Each argument is a YAML file or a directory; a directory contributes every `*.agent.yaml`,
- * `*.agent.yml` and `agent.yaml` in it and in its immediate subdirectories (e.g. `examples/shop/config.agent.yaml`).
+ * `*.agent.yml` and `agent.yaml` in it and in its immediate subdirectories (e.g. `examples/shop/config.agent.yaml`),
+ * except NOMOS test specs (`tests.agent.yaml`, `*.tests.agent.yaml`), which describe tests, not agents.
  *
  * @throws ConfigError listing every error of every file, including a missing path, a directory without agents and
  *   two files declaring the same agent `name`.
@@ -172,6 +182,7 @@ export async function findAgentFiles(pathsOrDirs: string[]): Promise<{ files: st
 }
 
 function isAgentFileName(name: string): boolean {
+  if (/^(.*\.)?tests?\.agent\.ya?ml$/.test(name)) return false;
   return /\.agent\.ya?ml$/.test(name) || name === 'agent.yaml' || name === 'agent.yml';
 }
 
@@ -192,9 +203,11 @@ function toLoaded(path: string, analysis: Analysis): LoadedAgent {
   if (errors.length > 0 || !analysis.snapshot) throw new ConfigError(errors);
   return {
     snapshot: analysis.snapshot,
-    tools: new ToolRegistry(analysis.definitions ?? [], { descriptors: analysis.descriptors }),
+    tools: new ToolRegistry(analysis.definitions ?? [], { descriptors: analysis.descriptors, defaults: analysis.defaults }),
     warnings: analysis.issues.filter((i) => i.severity === 'warning'),
     file: resolve(path),
+    ...(analysis.server ? { server: analysis.server } : {}),
+    ...(analysis.externalTools ? { externalTools: analysis.externalTools } : {}),
   };
 }
 
@@ -222,9 +235,12 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
   }
   const locator = new YamlLocator(file, doc, lineCounter);
   const issues: ConfigIssue[] = [];
-  const { unset, interpolated } = interpolateDocument(doc, env);
+  const { unset, kept, interpolated } = interpolateDocument(doc, env);
   for (const u of unset) {
     issues.push(locator.toIssue({ path: u.path, message: `environment variable ${u.variable} is not set (use \${${u.variable}:-default} for a default)` }));
+  }
+  for (const k of kept) {
+    issues.push(locator.toIssue({ path: k.path, severity: 'warning', message: `environment variable ${k.variable} is not set: "$${k.variable}" kept as written (as NOMOS does; use \${${k.variable}} to require it)` }));
   }
   for (const path of interpolated.filter(isHeaderPath)) {
     issues.push(locator.toIssue({ path, severity: 'warning', message: HEADER_WARNING }));
@@ -236,7 +252,8 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
   };
   const plain: unknown = doc.toJS();
   const parsed = RawAgent.safeParse(plain);
-  const shapeIssues = [...aliasIssues(plain), ...(parsed.success ? [] : zodPathIssues(parsed.error.issues, (p) => locator.has(p)))];
+  const suggest = (p: (string | number)[], key: string) => suggestKey(RawAgent, p, key);
+  const shapeIssues = [...aliasIssues(plain), ...(parsed.success ? [] : zodPathIssues(parsed.error.issues, (p) => locator.has(p), [], suggest))];
   issues.push(...dedupe(shapeIssues.filter(notCascade)).map((i) => locator.toIssue(i)));
   const namePosition = locator.position(['name']);
   if (!parsed.success || hasErrors(issues)) return { issues: byLine(issues), namePosition };
@@ -245,26 +262,41 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
 
   const tools = await loadToolFiles(raw, baseDir);
   issues.push(...tools.issues.map((i) => locator.toIssue(i)));
+  const { externalTools } = canonicalTools(raw.tools);
   if (raw.tools?.mcp_servers !== undefined) {
     issues.push(locator.toIssue({ path: ['tools', 'mcp_servers'], at: 'key', severity: 'warning', message: 'MCP tool sources are not supported yet; ignored' }));
   }
-  if (raw.tools?.external_tools !== undefined) {
-    issues.push(locator.toIssue({ path: ['tools', 'external_tools'], at: 'key', severity: 'warning', message: 'external_tools are not supported; ignored' }));
+  if (externalTools !== undefined) {
+    const key = raw.tools?.external_tools !== undefined ? 'external_tools' : 'ext';
+    issues.push(locator.toIssue({ path: ['tools', key], at: 'key', severity: 'warning', message: `${key} are not supported yet; ignored` }));
   }
+  issues.push(...nomosKeyWarnings(raw).map((i) => locator.toIssue(i)));
   const applied = tools.failed
-    ? { descriptors: tools.descriptors, issues: [] }
-    : applyToolDefs(tools.descriptors, raw.tools?.tool_defs);
+    ? { descriptors: tools.descriptors, defaults: {}, issues: [] }
+    : applyToolDefs(tools.descriptors, raw.tools);
   issues.push(...applied.issues.map((i) => locator.toIssue(i)));
 
   const normalized = normalizeAgent(raw, { baseDir, tools: applied.descriptors });
   issues.push(...normalized.issues.map((i) => locator.toIssue(i)));
-  const llmNames = new Set(typeof (raw.llm as { provider?: unknown }).provider === 'string' ? ['global'] : Object.keys(raw.llm));
+  const llm = raw.llm;
+  const llmNames = new Set(llm === undefined || typeof (llm as { provider?: unknown }).provider === 'string' ? ['global'] : Object.keys(llm));
   const toolNames = tools.failed ? undefined : new Set(tools.descriptors.map((d) => d.name));
-  issues.push(...crossReferenceIssues(raw, { llmNames, toolNames }).map((i) => locator.toIssue(i)));
+  const deferredServers = nomosMcpServerNames(raw.tools);
+  issues.push(...crossReferenceIssues(raw, { llmNames, toolNames, deferredServers }).map((i) => locator.toIssue(i)));
 
   byLine(issues);
   if (hasErrors(issues) || !normalized.snapshot) return { issues, namePosition };
-  return { snapshot: normalized.snapshot, definitions: tools.definitions, descriptors: applied.descriptors, issues, namePosition };
+  const server = raw.server?.port !== undefined || raw.server?.host !== undefined ? { port: raw.server.port, host: raw.server.host } : undefined;
+  return {
+    snapshot: normalized.snapshot,
+    definitions: tools.definitions,
+    descriptors: applied.descriptors,
+    defaults: applied.defaults,
+    issues,
+    namePosition,
+    ...(server ? { server } : {}),
+    ...(externalTools ? { externalTools } : {}),
+  };
 }
 
 /** Sorts issues in place by line, then column (stable: same-place issues keep their order). */
@@ -282,6 +314,27 @@ function dedupe(issues: PathIssue[]): PathIssue[] {
   });
 }
 
+/** A NOMOS tool module reference: a `.py` file, or a dotted module name (`tools.my_tools`). */
+function isPythonModule(written: string): boolean {
+  return written.endsWith('.py') || /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(written);
+}
+
+/** `barista_tools.py` → `barista_tools`; `tools.my_tools` → `tools/my_tools`. */
+function pythonStem(written: string): string {
+  return written.endsWith('.py') ? written.slice(0, -3) : written.replaceAll('.', '/');
+}
+
+/** The TypeScript/JavaScript port of a NOMOS Python tool module, if one exists beside it (`.ts`, `.js`, `.mjs`). */
+async function typescriptPort(baseDir: string, written: string): Promise<{ written: string; abs: string } | undefined> {
+  if (!isPythonModule(written)) return undefined;
+  for (const ext of TOOL_EXTENSIONS) {
+    const candidate = `${pythonStem(written)}${ext}`;
+    const abs = resolve(baseDir, candidate);
+    if ((await stat(abs).catch(() => undefined))?.isFile()) return { written: candidate, abs };
+  }
+  return undefined;
+}
+
 /** Imports `tools.tool_files`; `failed` when any module could not be used (tool reference checks are then skipped). */
 async function loadToolFiles(
   raw: RawAgent,
@@ -292,13 +345,19 @@ async function loadToolFiles(
   const issues: PathIssue[] = [];
   const origin = new Map<string, string>();
   let failed = false;
-  for (const [k, written] of (raw.tools?.tool_files ?? []).entries()) {
-    const path = ['tools', 'tool_files', k];
-    const abs = resolve(baseDir, written);
+  const { toolFiles, toolFilesKey } = canonicalTools(raw.tools);
+  for (const [k, written] of toolFiles.entries()) {
+    const path = ['tools', toolFilesKey, k];
+    let abs = resolve(baseDir, written);
     if (!TOOL_EXTENSIONS.includes(extname(abs))) {
-      issues.push({ path, message: `tool module ${written} must be a .ts, .js or .mjs file` });
-      failed = true;
-      continue;
+      const port = await typescriptPort(baseDir, written);
+      if (!port) {
+        issues.push({ path, message: `tool module ${written} must be a .ts, .js or .mjs file${isPythonModule(written) ? ` (NOMOS Python tools: write ${pythonStem(written)}.ts exporting \`tools\` beside the YAML)` : ''}` });
+        failed = true;
+        continue;
+      }
+      issues.push({ path, severity: 'warning', message: `NOMOS Python module ${written}: loading its TypeScript port ${port.written}` });
+      abs = port.abs;
     }
     const info = await stat(abs).catch(() => undefined);
     if (!info?.isFile()) {

@@ -13,6 +13,7 @@ import ms from 'ms';
 import {
   AGENT_SCHEMA_VERSION,
   AgentSnapshot,
+  type ApprovalPolicy,
   DEFAULT_MEMORY,
   DEFAULT_SESSION_LIMITS,
   type Example,
@@ -24,6 +25,8 @@ import {
   type ToolDescriptor,
 } from './agent.js';
 import { normalizeAnswerModel } from './answer-model.js';
+import { agentIdFromName, canonicalTools, NOMOS_DEFAULT_LLM } from './nomos.js';
+import { parsePythonType } from './python-type.js';
 import type { RawAgent, RawFlow, RawLlmConfig, RawStep } from './schema.js';
 import type { KeyPath, PathIssue } from './validate.js';
 
@@ -50,15 +53,21 @@ export interface NormalizeResult {
  */
 export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeResult {
   const issues: PathIssue[] = [];
+  const id = agentIdFromName(raw.name);
+  if (id === undefined) issues.push({ path: ['name'], message: `name "${raw.name}" has no letter or digit to derive an agent id from` });
   const llms = normalizeLlms(raw, ctx.baseDir, issues);
   const memory = memoryWindow(DEFAULT_MEMORY, raw.memory);
-  const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], ctx.baseDir, issues));
-  const flows = (raw.flows ?? []).map((flow) => normalizeFlow(flow, memory));
+  const schemas = raw.schemas ?? {};
+  const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], { baseDir: ctx.baseDir, schemas }, issues));
+  const flows = (raw.flows ?? []).map((flow, i) => normalizeFlow(flow, memory, llms, ['flows', i], issues));
   const session = sessionLimits(raw.session, issues);
+  const embeddingModel = raw.embedding_model ? llmConfig(raw.embedding_model, ['embedding_model'], ctx.baseDir, issues) : undefined;
+  const approvals = approvalPolicies(raw.tools, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
-  const body: Omit<AgentSnapshot, 'configHash'> = {
+  const body: Omit<AgentSnapshot, 'configHash'> = dropUndefined({
     schemaVersion: AGENT_SCHEMA_VERSION,
-    name: raw.name,
+    name: id as string,
+    displayName: id === raw.name ? undefined : raw.name,
     persona: raw.persona ?? '',
     systemMessage: raw.system_message ?? '',
     startStepId: raw.start_step_id,
@@ -66,15 +75,16 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
     flows,
     llms,
     tools: ctx.tools,
+    ...(approvals ? { approvals } : {}),
     maxErrors: raw.max_errors ?? 3,
     maxIter: raw.max_iter ?? 10,
     showStepsDescription: raw.show_steps_desc ?? false,
-    // Only when set: configs without them keep their config hash.
-    ...(raw.max_examples !== undefined ? { maxExamples: raw.max_examples } : {}),
-    ...(raw.threshold !== undefined ? { exampleThreshold: raw.threshold } : {}),
     memory,
     session,
-  };
+    maxExamples: raw.max_examples,
+    exampleThreshold: raw.threshold,
+    embeddingModel,
+  });
   const snapshot = AgentSnapshot.parse({ ...body, configHash: configHash(body) });
   return { snapshot, issues };
 }
@@ -96,35 +106,76 @@ export function canonicalJson(value: unknown): string {
 }
 
 function normalizeLlms(raw: RawAgent, baseDir: string, issues: PathIssue[]): Record<string, LlmConfig> {
+  if (raw.llm === undefined) {
+    issues.push({
+      path: ['name'],
+      severity: 'warning',
+      message: `no llm configured: using NOMOS's default, ${NOMOS_DEFAULT_LLM.provider} ${NOMOS_DEFAULT_LLM.model} (key from OPENAI_API_KEY)`,
+    });
+    return { global: { ...NOMOS_DEFAULT_LLM } };
+  }
   const single = typeof (raw.llm as { provider?: unknown }).provider === 'string';
   const entries: [string, RawLlmConfig, KeyPath][] = single
     ? [['global', raw.llm as RawLlmConfig, ['llm']]]
     : Object.entries(raw.llm as Record<string, RawLlmConfig>).map(([name, c]) => [name, c, ['llm', name]]);
   const out: Record<string, LlmConfig> = {};
-  for (const [name, c, path] of entries) {
-    let script: string | undefined;
-    if (c.script !== undefined) {
-      script = resolve(baseDir, c.script);
-      if (!existsSync(script)) issues.push({ path: [...path, 'script'], message: `script file ${c.script} not found (looked at ${script})` });
-    }
-    out[name] = dropUndefined({
-      provider: c.provider,
-      model: c.model,
-      baseUrl: c.base_url,
-      apiKeyEnv: c.api_key_env,
-      temperature: c.temperature,
-      maxTokens: c.max_tokens,
-      script,
-      headers: c.headers,
-    });
-  }
+  for (const [name, c, path] of entries) out[name] = llmConfig(c, path, baseDir, issues);
   return out;
 }
 
-function normalizeStep(step: RawStep, path: KeyPath, baseDir: string, issues: PathIssue[]): Step {
+/** Keys of NOMOS `llm.kwargs` that would carry a secret into the snapshot (and so into workflow history). */
+const SECRET_KWARG = /key|token|secret|password|credential/i;
+
+/** An environment reference as NOMOS writes it (`$NAME`), or Stepwise's `${NAME}`. */
+const ENV_REFERENCE = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/;
+
+function llmConfig(c: RawLlmConfig, path: KeyPath, baseDir: string, issues: PathIssue[]): LlmConfig {
+  let script: string | undefined;
+  if (c.script !== undefined) {
+    script = resolve(baseDir, c.script);
+    if (!existsSync(script)) issues.push({ path: [...path, 'script'], message: `script file ${c.script} not found (looked at ${script})` });
+  }
+  let apiKeyEnv = c.api_key_env;
+  if (c.api_key !== undefined) {
+    const ref = ENV_REFERENCE.exec(c.api_key);
+    const variable = ref?.[1] ?? ref?.[2];
+    if (variable === undefined) {
+      issues.push({ path: [...path, 'api_key'], message: 'API keys are not accepted in YAML (they would enter workflow history): write `api_key: $VARIABLE` or `api_key_env: VARIABLE`' });
+    } else if (apiKeyEnv !== undefined && apiKeyEnv !== variable) {
+      issues.push({ path: [...path, 'api_key'], message: `api_key names ${variable} but api_key_env names ${apiKeyEnv}; keep one` });
+    } else {
+      apiKeyEnv = variable;
+      issues.push({ path: [...path, 'api_key'], severity: 'warning', at: 'key', message: `api_key: $${variable} is read as api_key_env: ${variable} (the worker reads the key; it never enters the snapshot)` });
+    }
+  }
+  for (const key of Object.keys(c.kwargs ?? {})) {
+    if (SECRET_KWARG.test(key)) {
+      issues.push({ path: [...path, 'kwargs', key], at: 'key', message: `kwargs.${key} looks like a secret, which would enter workflow history: use api_key_env` });
+    }
+  }
+  return dropUndefined({
+    provider: c.provider,
+    model: c.model,
+    baseUrl: c.base_url,
+    apiKeyEnv,
+    temperature: c.temperature,
+    maxTokens: c.max_tokens,
+    script,
+    headers: c.headers,
+    kwargs: c.kwargs,
+    embeddingModel: c.embedding_model,
+  });
+}
+
+function normalizeStep(
+  step: RawStep,
+  path: KeyPath,
+  ctx: { baseDir: string; schemas: Record<string, string> },
+  issues: PathIssue[],
+): Step {
   let answerModel: Record<string, unknown> | undefined;
   if (step.answer_model !== undefined) {
-    const result = normalizeAnswerModel(step.answer_model, baseDir);
+    const result = normalizeAnswerModel(step.answer_model, ctx.baseDir, ctx.schemas);
     for (const issue of result.issues) issues.push({ ...issue, path: [...path, 'answer_model', ...issue.path] });
     answerModel = result.schema;
   }
@@ -138,11 +189,13 @@ function normalizeStep(step: RawStep, path: KeyPath, baseDir: string, issues: Pa
     })),
     tools: step.available_tools ?? step.tools ?? [],
     answerModel,
+    answerOrText: answerModel ? (true as const) : undefined,
     examples: (step.examples ?? step.eg ?? []).map(normalizeExample),
     quickSuggestions: Array.isArray(quick) ? quick.length > 0 : (quick ?? false),
     autoFlow: step.auto_flow ?? false,
     personaOverride: step.overrides?.persona,
     llm: step.overrides?.llm,
+    requiresApproval: step.requires_approval || undefined,
   });
 }
 
@@ -151,25 +204,46 @@ function normalizeExample(example: NonNullable<RawStep['examples']>[number]): Ex
   return dropUndefined({ context: example.context, decision: example.decision, visibility: example.visibility });
 }
 
-function normalizeFlow(flow: RawFlow, agentMemory: MemoryWindowConfig): Flow {
+/**
+ * A flow. NOMOS writes the memory model inline (`components.memory.llm: {provider, model}`): it becomes the named
+ * llm `flows.<flowId>.memory` of the snapshot.
+ */
+function normalizeFlow(
+  flow: RawFlow,
+  agentMemory: MemoryWindowConfig,
+  llms: Record<string, LlmConfig>,
+  path: KeyPath,
+  issues: PathIssue[],
+): Flow {
+  const id = (flow.flow_id ?? flow.id) as string;
   const memory = flow.components?.memory;
+  let memoryLlm: string | undefined;
+  if (typeof memory?.llm === 'string') memoryLlm = memory.llm;
+  else if (memory?.llm !== undefined) {
+    memoryLlm = `flows.${id}.memory`;
+    llms[memoryLlm] = llmConfig(memory.llm, [...path, 'components', 'memory', 'llm'], '.', issues);
+  }
   return dropUndefined({
-    id: (flow.flow_id ?? flow.id) as string,
+    id,
     description: flow.description ?? flow.desc ?? '',
     enters: flow.enters,
     exits: flow.exits,
-    memoryLlm: memory?.llm,
+    memoryLlm,
     memory: memoryWindow(agentMemory, memory),
   });
 }
 
 function memoryWindow(base: MemoryWindowConfig, raw: RawMemory | RawFlowMemory | undefined): MemoryWindowConfig {
-  return {
+  const kwargs = raw?.retriever?.kwargs;
+  const bm25 = dropUndefined({ k1: kwargs?.k1, b: kwargs?.b, delta: kwargs?.delta });
+  return dropUndefined({
     recentItems: raw?.recent_items ?? base.recentItems,
     recentChars: raw?.recent_chars ?? base.recentChars,
     maxItems: raw?.max_items ?? base.maxItems,
-    retrieveK: raw?.retriever?.kwargs?.k ?? base.retrieveK,
-  };
+    retrieveK: kwargs?.k ?? base.retrieveK,
+    retrieverMethod: raw?.retriever?.method ?? base.retrieverMethod,
+    bm25: Object.keys(bm25).length > 0 ? bm25 : base.bm25,
+  });
 }
 
 function sessionLimits(raw: RawAgent['session'], issues: PathIssue[]): SessionLimits {
@@ -189,6 +263,29 @@ function sessionLimits(raw: RawAgent['session'], issues: PathIssue[]): SessionLi
   };
 }
 
+/**
+ * Approval policies from `tool_defs` (`requires_approval: true`, or `approval: {timeout, on_timeout}`); undefined
+ * when no tool needs approval, so snapshots (and their hashes) of agents without approvals stay as they were.
+ */
+function approvalPolicies(tools: RawAgent['tools'], issues: PathIssue[]): Record<string, ApprovalPolicy> | undefined {
+  const { toolDefs, toolDefsKey } = canonicalTools(tools);
+  const out: Record<string, ApprovalPolicy> = {};
+  for (const [name, def] of Object.entries(toolDefs ?? {})) {
+    if (!def.requires_approval && !def.approval) continue;
+    if (def.requires_approval === false && def.approval) {
+      issues.push({ path: ['tools', toolDefsKey, name, 'requires_approval'], message: 'requires_approval: false contradicts approval:' });
+      continue;
+    }
+    const timeout = def.approval?.timeout;
+    const timeoutMs = typeof timeout === 'string' ? parseDuration(timeout) : timeout;
+    if (typeof timeout === 'string' && timeoutMs === undefined) {
+      issues.push({ path: ['tools', toolDefsKey, name, 'approval', 'timeout'], message: `invalid duration "${timeout}" (examples: 30m, 24h, 2 days, or milliseconds)` });
+    }
+    out[name] = dropUndefined({ timeoutMs, onTimeout: def.approval?.on_timeout ?? 'deny' });
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** Parses a duration with `ms` (`30m`, `24h`, `2 days`); undefined unless a positive whole number of ms results. */
 export function parseDuration(text: string): number | undefined {
   let value: number | undefined;
@@ -205,26 +302,66 @@ function dropUndefined<T extends object>(obj: T): T {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** Applies NOMOS `tool_defs` to descriptors: description and per-argument description overrides. */
-export function applyToolDefs(descriptors: ToolDescriptor[], toolDefs: NonNullable<RawAgent['tools']>['tool_defs']): {
+/** Default values `tool_defs` gives to tool arguments, by tool name (only tools with at least one). */
+export type ToolArgDefaults = Record<string, Record<string, unknown>>;
+
+/**
+ * Applies NOMOS `tool_defs` (or its alias `defs`) to descriptors: the tool description, and per argument its
+ * description, its `type` (a Python type expression, see `./python-type.ts`; `Optional[...]` makes the argument not
+ * required) and its `default` (shown in the schema, and filled in when the model leaves the argument out).
+ *
+ * An argument the tool's schema does not declare is an error, unless the schema declares no properties at all (an
+ * open tool such as an HTTP endpoint): then `tool_defs` defines it.
+ */
+export function applyToolDefs(descriptors: ToolDescriptor[], tools: NonNullable<RawAgent['tools']> | undefined): {
   descriptors: ToolDescriptor[];
+  defaults: ToolArgDefaults;
   issues: PathIssue[];
 } {
   const issues: PathIssue[] = [];
+  const defaults: ToolArgDefaults = {};
+  const { toolDefs, toolDefsKey } = canonicalTools(tools);
   const out = descriptors.map((d) => {
     const def = toolDefs?.[d.name];
     if (!def) return d;
     const parameters = structuredClone(d.parameters);
+    const open = parameters.properties === undefined || Object.keys(parameters.properties as object).length === 0;
     const properties = (parameters.properties ?? {}) as Record<string, Record<string, unknown>>;
+    let required = Array.isArray(parameters.required) ? [...(parameters.required as string[])] : undefined;
     (def.args ?? []).forEach((arg, k) => {
-      const prop = properties[arg.key];
+      const argPath: KeyPath = ['tools', toolDefsKey, d.name, 'args', k];
+      let prop = properties[arg.key];
+      if (!prop && !open) {
+        issues.push({ path: [...argPath, 'key'], message: `tool ${d.name} has no argument "${arg.key}"` });
+        return;
+      }
+      prop ??= properties[arg.key] = {};
+      if (arg.type !== undefined) {
+        try {
+          const parsed = parsePythonType(arg.type);
+          for (const key of ['type', 'enum', 'items', 'anyOf', 'additionalProperties']) delete prop[key];
+          Object.assign(prop, parsed.schema);
+          if (parsed.optional) required = (required ?? []).filter((r) => r !== arg.key);
+          else if (open && arg.default === undefined) required = [...new Set([...(required ?? []), arg.key])];
+        } catch (err) {
+          issues.push({ path: [...argPath, 'type'], message: (err as Error).message });
+        }
+      }
       const text = arg.description ?? arg.desc;
-      if (!prop) {
-        issues.push({ path: ['tools', 'tool_defs', d.name, 'args', k, 'key'], message: `tool ${d.name} has no argument "${arg.key}"` });
-      } else if (text !== undefined) prop.description = text;
+      if (text !== undefined) prop.description = text;
+      if (arg.default !== undefined) {
+        prop.default = arg.default;
+        (defaults[d.name] ??= {})[arg.key] = arg.default;
+        required = required?.filter((r) => r !== arg.key);
+      }
     });
+    if (open) {
+      parameters.type ??= 'object';
+      parameters.properties = properties;
+    }
+    if (required !== undefined) parameters.required = required;
     const description = def.description ?? def.desc ?? d.description;
     return { name: d.name, description, parameters };
   });
-  return { descriptors: out, issues };
+  return { descriptors: out, defaults, issues };
 }

@@ -33,6 +33,15 @@ export const RawLlmConfig = z
     script: z.string().min(1).optional(),
     /** Extra headers sent with each request (e.g. an Azure `api-version` query is better put in base_url). */
     headers: z.record(z.string(), z.string()).optional(),
+    /** NOMOS: extra keyword arguments for the provider client (kept in the snapshot; secrets refused at load). */
+    kwargs: z.record(z.string(), z.unknown()).optional(),
+    /** NOMOS: embedding model name of this provider (e.g. `text-embedding-3-small`). */
+    embedding_model: z.string().min(1).optional(),
+    /**
+     * NOMOS: `api_key: "$OPENAI_API_KEY"`. Only an environment reference is accepted (read as `api_key_env`, never
+     * expanded); a literal key is an error.
+     */
+    api_key: z.string().optional(),
   })
   .superRefine((llm, ctx) => {
     if (llm.provider === 'scripted' && !llm.script) {
@@ -68,12 +77,15 @@ export const RawRoute = z.strictObject({
 /** `answer_model`: a JSON Schema object, a field map (`name: string`, `qty: integer?`), or a path to a JSON file. */
 export const RawAnswerModel = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
 
+/** NOMOS example visibility: `always` shown, `dynamic` chosen by similarity (`max_examples`, `threshold`), `never`. */
+export const EXAMPLE_VISIBILITIES = ['always', 'dynamic', 'never'] as const;
+
 export const RawExample = z.union([
   z.string(),
   z.looseObject({
     context: z.string().optional(),
     decision: z.unknown().optional(),
-    visibility: z.enum(['always', 'never', 'dynamic']).optional(),
+    visibility: z.enum(EXAMPLE_VISIBILITIES).optional(),
   }),
 ]);
 
@@ -92,12 +104,36 @@ export const RawStep = z.strictObject({
   quick_suggestions: z.union([z.boolean(), z.array(z.string())]).optional(),
   auto_flow: z.boolean().optional(),
   overrides: z.strictObject({ persona: z.string().optional(), llm: z.string().optional() }).optional(),
+  /** NOMOS: accepted and ignored (flows are declared by `flows[].enters` / `exits`). */
+  flow_id: z.string().optional(),
+  /** Every tool call of this step waits for a human's approval (see README "Approving tool calls"). */
+  requires_approval: z.boolean().optional(),
 });
 export type RawStep = z.infer<typeof RawStep>;
 
+/**
+ * Retrievers: `bm25` (MiniSearch's BM25+), and NOMOS's default `embedding`, which loads with a warning and runs BM25
+ * offline until an embeddings provider is wired (the parsed `method` is kept as written).
+ */
+export const RETRIEVER_METHODS = ['bm25', 'embedding'] as const;
+
+/**
+ * Retriever settings. `k`: items retrieved (top-k). BM25 tuning as NOMOS passes it to `bm25s.BM25(...)`: `k1` (term
+ * frequency saturation, MiniSearch `k`, default 1.2), `b` (length normalisation, default 0.7), `delta` (BM25+ lower
+ * bound, MiniSearch `d`, default 0.5). `method`/`idf_method` (bm25s variants) are accepted and ignored with a warning.
+ */
 export const RawRetriever = z.strictObject({
-  method: z.literal('bm25'),
-  kwargs: z.strictObject({ k: z.number().int().min(0).max(50).optional() }).optional(),
+  method: z.enum(RETRIEVER_METHODS).optional(),
+  kwargs: z
+    .strictObject({
+      k: z.number().int().min(0).max(50).optional(),
+      k1: z.number().positive().max(100).optional(),
+      b: z.number().min(0).max(1).optional(),
+      delta: z.number().min(0).max(10).optional(),
+      method: z.string().optional(),
+      idf_method: z.string().optional(),
+    })
+    .optional(),
 });
 
 /** Memory window knobs (agent-wide under `memory:`, per flow under `components.memory`). */
@@ -121,18 +157,38 @@ export const RawFlow = z.strictObject({
     .strictObject({
       memory: z
         .strictObject({
-          llm: z.string().optional(),
+          /** A name from the `llm` map, or (NOMOS) an inline model config. */
+          llm: z.union([z.string(), RawLlmConfig]).optional(),
           retriever: RawRetriever.optional(),
           ...RawMemoryWindow,
         })
         .optional(),
     })
     .optional(),
+  /** NOMOS cookbook configs carry it; NOMOS ignores it. Accepted with a warning. */
+  metadata: z.record(z.string(), z.unknown()).optional(),
 });
 export type RawFlow = z.infer<typeof RawFlow>;
 
-/** NOMOS `tool_defs` entry: description and per-argument description overrides. */
+/** Duration: milliseconds as a number, or a string such as `30m`, `24h`, `2 days` (parsed with `ms`). */
+export const RawDuration = z.union([z.number().int().positive(), z.string().min(1)]);
+
+/**
+ * NOMOS `tool_defs` entry: description and per-argument overrides. `type` is a Python type expression as NOMOS
+ * writes it (`int`, `Optional[str]`, `List[str]`, `Literal["a", "b"]`) and becomes the argument's JSON Schema;
+ * `default` fills the argument when the model leaves it out. Stepwise adds approval (`requires_approval: true`, or
+ * `approval: {timeout, on_timeout}`; see README "Approving tool calls").
+ */
 export const RawToolDef = z.strictObject({
+  requires_approval: z.boolean().optional(),
+  approval: z
+    .strictObject({
+      /** How long a call waits for a decision (no timeout when absent). */
+      timeout: RawDuration.optional(),
+      /** What an expired wait decides (default `deny`). */
+      on_timeout: z.enum(['deny', 'allow']).optional(),
+    })
+    .optional(),
   description: z.string().optional(),
   desc: z.string().optional(),
   args: z
@@ -148,15 +204,42 @@ export const RawToolDef = z.strictObject({
     .optional(),
 });
 
-export const RawTools = z.strictObject({
-  tool_files: z.array(z.string().min(1)).optional(),
-  tool_defs: z.record(z.string(), RawToolDef).optional(),
-  mcp_servers: z.array(z.looseObject({ name: z.string() })).optional(),
-  external_tools: z.array(z.unknown()).optional(),
+/**
+ * NOMOS `external_tools` (alias `ext`) entry, as NOMOS's `ExternalTool` reads it: `tag` `@<type>/<identifier>` with
+ * type pkg | crewai | langchain | mcp | api; `name` (required for mcp, and for api without `map`); `kwargs`
+ * (initialisation arguments); `map` (api: tool name → `/METHOD/path`). Kept as written in the loaded agent.
+ */
+export const RawExternalTool = z.strictObject({
+  tag: z.string().regex(/^@[A-Za-z0-9_-]+\/.+/, 'expected `@<type>/<identifier>`, e.g. `@mcp/https://host/path`'),
+  name: z.string().min(1).optional(),
+  kwargs: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  map: z.record(z.string(), z.string()).optional(),
+});
+export type RawExternalTool = z.infer<typeof RawExternalTool>;
+
+/** NOMOS MCP server entry under `tools.servers` (`name`, `url`, `path`, `transport`, `use`, `exclude`). */
+export const RawNomosServer = z.strictObject({
+  type: z.string().optional(),
+  name: z.string().min(1),
+  url: z.string().min(1),
+  path: z.string().optional(),
+  transport: z.string().optional(),
+  use: z.array(z.string()).optional(),
+  exclude: z.array(z.string()).optional(),
 });
 
-/** Duration: milliseconds as a number, or a string such as `30m`, `24h`, `2 days` (parsed with `ms`). */
-export const RawDuration = z.union([z.number().int().positive(), z.string().min(1)]);
+/** `tools:` — NOMOS aliases `files` (tool_files), `ext` (external_tools) and `defs` (tool_defs) are accepted. */
+export const RawTools = z.strictObject({
+  tool_files: z.array(z.string().min(1)).optional(),
+  files: z.array(z.string().min(1)).optional(),
+  tool_defs: z.record(z.string(), RawToolDef).optional(),
+  defs: z.record(z.string(), RawToolDef).optional(),
+  mcp_servers: z.array(z.looseObject({ name: z.string() })).optional(),
+  external_tools: z.array(RawExternalTool).optional(),
+  ext: z.array(RawExternalTool).optional(),
+  servers: z.array(RawNomosServer).optional(),
+});
+export type RawTools = z.infer<typeof RawTools>;
 
 export const RawSession = z.strictObject({
   /** Idle sessions end after this long without a message (default `24h`). */
@@ -170,15 +253,64 @@ export const RawSession = z.strictObject({
   max_history_bytes: z.number().int().min(100_000).max(40_000_000).optional(),
 });
 
+/** NOMOS `server.security` (FastAPI server): accepted; Stepwise's own auth, CORS and rate limits are set elsewhere. */
+export const RawServerSecurity = z.strictObject({
+  allowed_origins: z.array(z.string()).optional(),
+  enable_auth: z.boolean().optional(),
+  auth_type: z.enum(['jwt', 'api_key']).optional(),
+  jwt_secret_key: z.string().optional(),
+  api_key_url: z.string().optional(),
+  enable_rate_limiting: z.boolean().optional(),
+  redis_url: z.string().optional(),
+  rate_limit_times: z.number().int().optional(),
+  rate_limit_seconds: z.number().int().optional(),
+  /** Written in NOMOS's docs (`"100/minute"`); NOMOS ignores it. */
+  rate_limit: z.string().optional(),
+  enable_csrf_protection: z.boolean().optional(),
+  csrf_secret_key: z.string().optional(),
+  enable_token_endpoint: z.boolean().optional(),
+});
+
+/** NOMOS `server:` — `port`/`host` are used by `stepwise api` and `stepwise dev` when `PORT`/`HOST` are unset. */
+export const RawServer = z.strictObject({
+  port: z.number().int().min(0).max(65_535).optional(),
+  host: z.string().min(1).optional(),
+  workers: z.number().int().optional(),
+  security: RawServerSecurity.optional(),
+  session: z
+    .strictObject({
+      store_type: z.enum(['memory', 'production']).optional(),
+      default_ttl: z.number().int().optional(),
+      cache_ttl: z.number().int().optional(),
+      database_url: z.string().optional(),
+      redis_url: z.string().optional(),
+      kafka_brokers: z.string().optional(),
+      kafka_topic: z.string().optional(),
+      events_enabled: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type RawServer = z.infer<typeof RawServer>;
+
+/** NOMOS `logging:` (loguru handlers). Accepted with a warning: Stepwise logs through pino (`LOG_LEVEL`). */
+export const RawLogging = z.strictObject({
+  enable: z.boolean(),
+  handlers: z
+    .array(z.strictObject({ type: z.string(), level: z.string(), format: z.string().optional() }))
+    .optional(),
+});
+
 export const RawAgent = z.strictObject({
   schema_version: z.literal(1).optional(),
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, `_`, `-`, `.` only'),
+  /** Agent name. A display name with spaces (NOMOS allows any text) gets a URL-safe id derived from it. */
+  name: z.string().min(1).max(200),
   persona: z.string().optional(),
   system_message: z.string().optional(),
   start_step_id: z.string().min(1),
   steps: z.array(RawStep).min(1),
   flows: z.array(RawFlow).optional(),
-  llm: RawLlmSection,
+  /** Optional, as in NOMOS: without it the agent uses NOMOS's default, openai `gpt-4o-mini`. */
+  llm: RawLlmSection.optional(),
   tools: RawTools.optional(),
   max_errors: z.number().int().min(1).max(20).optional(),
   max_iter: z.number().int().min(1).max(100).optional(),
@@ -187,13 +319,21 @@ export const RawAgent = z.strictObject({
     .strictObject({
       retriever: RawRetriever.optional(),
       ...RawMemoryWindow,
+      /** NOMOS memory type (`base` | `summarization`) and its kwargs: accepted with a warning. */
+      type: z.enum(['base', 'summarization']).optional(),
+      kwargs: z.record(z.string(), z.unknown()).optional(),
     })
     .optional(),
   show_steps_desc: z.boolean().optional(),
-  /** Examples shown per decision at most (NOMOS, default 5). */
-  max_examples: z.number().int().min(0).max(50).optional(),
-  /** Least similarity (0-1) of a dynamic example to be shown (NOMOS, default 0.5). */
-  threshold: z.number().min(0).max(1).optional(),
   version: z.union([z.string(), z.number()]).optional(),
+  /** NOMOS: most examples shown per decision (default 5) and the least similarity of a dynamic example (0.5). */
+  max_examples: z.number().int().min(0).max(100).optional(),
+  threshold: z.number().min(-1).max(1).optional(),
+  /** NOMOS: embedding model config (provider + model). */
+  embedding_model: RawLlmConfig.optional(),
+  /** NOMOS: named answer-model schemas, `name: path` relative to the YAML (`.json` JSON Schema files). */
+  schemas: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), z.string().min(1)).optional(),
+  server: RawServer.optional(),
+  logging: RawLogging.optional(),
 });
 export type RawAgent = z.infer<typeof RawAgent>;

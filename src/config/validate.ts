@@ -104,14 +104,22 @@ type ZodIssue = z.core.$ZodIssue;
  *
  * @param has whether the YAML has a node at a path (to tell "missing" from "wrong").
  */
-export function zodPathIssues(issues: readonly ZodIssue[], has: (path: KeyPath) => boolean, prefix: KeyPath = []): PathIssue[] {
+export function zodPathIssues(
+  issues: readonly ZodIssue[],
+  has: (path: KeyPath) => boolean,
+  prefix: KeyPath = [],
+  suggest?: (path: KeyPath, key: string) => string | undefined,
+): PathIssue[] {
   const out: PathIssue[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...(issue.path as KeyPath)];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: [...path, key], message: `unknown key "${key}"`, at: 'key' });
+      for (const key of issue.keys) {
+        const near = suggest?.(path, key);
+        out.push({ path: [...path, key], message: `unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}`, at: 'key' });
+      }
     } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      out.push(...unionIssues(issue, path, has));
+      out.push(...unionIssues(issue, path, has, suggest));
     } else if (issue.code === 'invalid_type' && !has(path) && path.length > 0) {
       out.push({ path, message: `missing required key "${String(path[path.length - 1])}"`, at: 'key' });
     } else {
@@ -121,7 +129,12 @@ export function zodPathIssues(issues: readonly ZodIssue[], has: (path: KeyPath) 
   return out;
 }
 
-function unionIssues(issue: z.core.$ZodIssueInvalidUnion, path: KeyPath, has: (p: KeyPath) => boolean): PathIssue[] {
+function unionIssues(
+  issue: z.core.$ZodIssueInvalidUnion,
+  path: KeyPath,
+  has: (p: KeyPath) => boolean,
+  suggest?: (path: KeyPath, key: string) => string | undefined,
+): PathIssue[] {
   const score = (branch: readonly ZodIssue[]) =>
     branch.reduce((sum, i) => sum + (i.path.length === 0 ? 10 : 1), 0);
   const rootTypeErrors = issue.errors.map((b) => b.find((i) => i.path.length === 0 && i.code === 'invalid_type'));
@@ -133,7 +146,7 @@ function unionIssues(issue: z.core.$ZodIssueInvalidUnion, path: KeyPath, has: (p
   }
   let best = issue.errors[0] as readonly ZodIssue[];
   for (const branch of issue.errors) if (score(branch) < score(best)) best = branch;
-  return zodPathIssues(best, has, path);
+  return zodPathIssues(best, has, path, suggest);
 }
 
 const STEP_ALIASES: [string, string][] = [
@@ -146,6 +159,12 @@ const STEP_ALIASES: [string, string][] = [
 const ROUTE_ALIASES: [string, string][] = [
   ['target', 'to'],
   ['condition', 'when'],
+];
+/** NOMOS `ToolsConfig` aliases. */
+export const TOOLS_ALIASES: [string, string][] = [
+  ['tool_files', 'files'],
+  ['external_tools', 'ext'],
+  ['tool_defs', 'defs'],
 ];
 const FLOW_ALIASES: [string, string][] = [
   ['flow_id', 'id'],
@@ -195,11 +214,13 @@ export function aliasIssues(doc: unknown): PathIssue[] {
       out.push({ path: ['flows', i], message: 'a flow needs "flow_id" (or "id")' });
     }
   });
-  const toolDefs = isObject(doc.tools) && isObject(doc.tools.tool_defs) ? doc.tools.tool_defs : {};
+  conflicts(doc.tools, TOOLS_ALIASES, ['tools'], out);
+  const defsKey = isObject(doc.tools) ? keyOf(doc.tools, 'tool_defs', 'defs') : 'tool_defs';
+  const toolDefs = isObject(doc.tools) && isObject(doc.tools[defsKey]) ? doc.tools[defsKey] : {};
   for (const [name, def] of Object.entries(toolDefs)) {
-    conflicts(def, [['description', 'desc']], ['tools', 'tool_defs', name], out);
+    conflicts(def, [['description', 'desc']], ['tools', defsKey, name], out);
     const args = isObject(def) && Array.isArray(def.args) ? def.args : [];
-    args.forEach((arg, k) => conflicts(arg, [['description', 'desc']], ['tools', 'tool_defs', name, 'args', k], out));
+    args.forEach((arg, k) => conflicts(arg, [['description', 'desc']], ['tools', defsKey, name, 'args', k], out));
   }
   return out;
 }
@@ -215,6 +236,11 @@ export interface CrossRefContext {
   toolNames?: ReadonlySet<string>;
   /** Names in the llm map (`global` for a single config). */
   llmNames: ReadonlySet<string>;
+  /**
+   * MCP servers declared the NOMOS way: a step tool `@mcp/<server>[/<tool>]` naming one is deferred (its tools come
+   * from the server at run time) and is not required among the loaded tools.
+   */
+  deferredServers?: ReadonlySet<string>;
 }
 
 /**
@@ -246,6 +272,8 @@ export function crossReferenceIssues(raw: RawAgent, ctx: CrossRefContext): PathI
     const toolsKey = keyOf(step, 'available_tools', 'tools');
     if (ctx.toolNames) {
       (step.available_tools ?? step.tools ?? []).forEach((tool, k) => {
+        const server = /^@mcp\/([^/]+)(?:\/[^/]+)?$/.exec(tool)?.[1];
+        if (server !== undefined && ctx.deferredServers?.has(server)) return;
         if (!ctx.toolNames?.has(tool)) {
           const known = [...(ctx.toolNames ?? [])].join(', ') || 'none';
           out.push({ path: ['steps', i, toolsKey, k], message: `unknown tool "${tool}" (loaded tools: ${known})` });
@@ -269,14 +297,15 @@ export function crossReferenceIssues(raw: RawAgent, ctx: CrossRefContext): PathI
       });
     }
     const llm = flow.components?.memory?.llm;
-    if (llm !== undefined && !ctx.llmNames.has(llm)) {
+    if (typeof llm === 'string' && !ctx.llmNames.has(llm)) {
       out.push({ path: ['flows', i, 'components', 'memory', 'llm'], message: `unknown llm "${llm}" (llm names: ${[...ctx.llmNames].join(', ')})` });
     }
   });
-  if (ctx.toolNames) {
-    for (const name of Object.keys(raw.tools?.tool_defs ?? {})) {
+  if (ctx.toolNames && raw.tools) {
+    const defsKey = keyOf(raw.tools, 'tool_defs', 'defs');
+    for (const name of Object.keys(raw.tools.tool_defs ?? raw.tools.defs ?? {})) {
       if (!ctx.toolNames.has(name)) {
-        out.push({ path: ['tools', 'tool_defs', name], at: 'key', message: `tool_defs names unknown tool "${name}"` });
+        out.push({ path: ['tools', defsKey, name], at: 'key', message: `${defsKey} names unknown tool "${name}"` });
       }
     }
   }

@@ -90,7 +90,13 @@ function buildDecisionSchema(agent: AgentSnapshot, step: Step, opts: DecisionSch
   } else if (step.answerModel) {
     const answer = z.fromJSONSchema(step.answerModel as Parameters<typeof z.fromJSONSchema>[0]);
     variants.push(
-      z.strictObject({ action: z.literal('RESPOND'), answer, response: z.string().optional(), ...suggestions, reasoning }),
+      step.answerOrText
+        ? z
+            .strictObject({ action: z.literal('RESPOND'), answer: answer.optional(), response: z.string().optional(), ...suggestions, reasoning })
+            .refine((d) => d.answer !== undefined || (d.response ?? '').length > 0, {
+              message: 'RESPOND needs `answer` (the answer model) or a non-empty `response`',
+            })
+        : z.strictObject({ action: z.literal('RESPOND'), answer, response: z.string().optional(), ...suggestions, reasoning }),
     );
   } else {
     variants.push(z.strictObject({ action: z.literal('RESPOND'), response: z.string().min(1), ...suggestions, reasoning }));

@@ -10,6 +10,9 @@
 import type { AgentSnapshot } from '../config/agent.js';
 import { advance, startTurn } from './engine.js';
 import type {
+  ApprovalDecided,
+  EngineCommand,
+  EngineStep,
   DecideRequest,
   EngineInput,
   SessionState,
@@ -38,7 +41,21 @@ export interface TurnExecutors {
   now(): string;
   /** Called after every engine transition, e.g. to publish events live. Optional. */
   onState?(state: SessionState): void;
+  /**
+   * Waits for a human decision on one of `command.approvals` (the calls still waiting), arming its timeouts. Return
+   * `'suspend'` to stop playing the turn where it is (its state carries the wait; the workflow continues as new and
+   * resumes it with {@link playTurn} + `resumeTurn`). Optional: a host without approvers denies every such call.
+   */
+  awaitApproval?(command: Extract<EngineCommand, { type: 'awaitApproval' }>): Promise<ApprovalDecided | 'suspend'>;
+  /** Called each time the turn pauses for approval, with the early result its caller gets. Optional. */
+  onPaused?(result: TurnResult): void;
 }
+
+/** How playing a turn stopped: finished with a result, or suspended while waiting for approval. */
+export type TurnOutcome = { state: SessionState; result: TurnResult } | { state: SessionState; suspended: true };
+
+/** Without an `awaitApproval` executor, calls needing approval are denied with this reason. */
+export const NO_APPROVER_REASON = 'no approver is available in this host';
 
 /**
  * Runs a user message through the engine until the turn finishes.
@@ -52,7 +69,19 @@ export async function runTurn(
   message: { messageId: string; text: string },
   exec: TurnExecutors,
 ): Promise<{ state: SessionState; result: TurnResult }> {
-  let step = startTurn(agent, state, { ...message, now: exec.now() });
+  const out = await playTurn(agent, startTurn(agent, state, { ...message, now: exec.now() }), exec);
+  if ('suspended' in out) throw new Error('runTurn: the host suspended the turn; use playTurn to allow that');
+  return out;
+}
+
+/**
+ * Plays a turn from `step` (from `startTurn`, or `resumeTurn` for a turn paused for approval) until it finishes or
+ * the host's `awaitApproval` suspends it.
+ *
+ * @throws only what the executors throw, or engine host-bug errors.
+ */
+export async function playTurn(agent: AgentSnapshot, first: EngineStep, exec: TurnExecutors): Promise<TurnOutcome> {
+  let step = first;
   for (;;) {
     exec.onState?.(step.state);
     const { command } = step;
@@ -60,6 +89,15 @@ export async function runTurn(
     switch (command.type) {
       case 'finish':
         return { state: step.state, result: command.result };
+      case 'awaitApproval': {
+        exec.onPaused?.(command.result);
+        const decided = exec.awaitApproval
+          ? await exec.awaitApproval(command)
+          : { callId: command.approvals[0]!.callId, decision: 'deny' as const, reason: NO_APPROVER_REASON, timedOut: false };
+        if (decided === 'suspend') return { state: step.state, suspended: true };
+        input = { type: 'approvalDecided', ...decided, now: exec.now() };
+        break;
+      }
       case 'decide':
         input = { ...(await exec.decide(command.request)), now: exec.now() };
         break;

@@ -14,7 +14,14 @@
  * State stays bounded in bytes, not only in count: a finished turn's `finish` command carries its full result, while
  * state keeps the result and its events with big fields clipped, all within `MAX_STATE_BYTES` (./state.ts).
  */
-import { type AgentSnapshot, DEFAULT_EXAMPLES, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
+import {
+  type AgentSnapshot,
+  DEFAULT_EXAMPLES,
+  approvalPolicy,
+  flowEnteredAt,
+  getLlm,
+  getStep,
+} from '../config/agent.js';
 import { decisionJsonSchema } from './decision.js';
 import { validateDecision } from './validate.js';
 
@@ -37,7 +44,10 @@ import {
 } from './turn-state.js';
 import { boundStateBytes, clipTurnResult } from './state.js';
 import {
+  type ApprovalDecided,
+  type ApprovalWait,
   type EngineInput,
+  type PendingApproval,
   type EngineStep,
   ENGINE_SEMANTICS,
   MAX_RECENT_RESULTS,
@@ -142,7 +152,9 @@ export function advance(agent: AgentSnapshot, state: SessionState, input: Engine
       return finish(agent, failed, { reply: FALLBACK_REPLY, fallback: true }, input.now);
     }
     case 'toolResults':
-      return applyToolResults(agent, s, input.results, input.now);
+      return nextDecision(agent, recordToolResults(agent, s, input.results, input.now), input.now);
+    case 'approvalDecided':
+      return applyApproval(agent, s, input, input.now);
     case 'summarized':
     case 'summarizeFailed': {
       const pending = turn.pending[0];
@@ -155,8 +167,35 @@ export function advance(agent: AgentSnapshot, state: SessionState, input: Engine
 }
 
 /**
- * Ends the session outside a turn (idle timeout, `endSession`). Records `session_ended`. Flow memory is dropped, not
- * summarised (no model call outside a turn).
+ * The command a turn paused for approval waits on, for a host that resumes it (a workflow run continued as new).
+ *
+ * @throws Error if no turn is waiting for approval (host bug).
+ */
+export function resumeTurn(state: SessionState): EngineStep {
+  if (!state.turn?.approval) throw new Error('no turn is waiting for approval');
+  return awaitApproval(state);
+}
+
+/** Calls waiting for approval (oldest first); empty when none. */
+export function pendingApprovals(state: SessionState): PendingApproval[] {
+  return (state.turn?.approval?.pending ?? []).map(({ onTimeout: _, ...p }) => p);
+}
+
+/**
+ * Where call `callId` stands for a decision: `pending` (waiting), `decided` (decided in this turn, or seen decided in
+ * the kept events), or `unknown` (no such call waits: hosts answer APPROVAL_NOT_FOUND).
+ */
+export function approvalStatus(state: SessionState, callId: string): 'pending' | 'decided' | 'unknown' {
+  const wait = state.turn?.approval;
+  if (wait?.pending.some((p) => p.callId === callId)) return 'pending';
+  if (wait?.decided.some((d) => d.callId === callId)) return 'decided';
+  return state.events.some((e) => e.type === 'approval_decided' && e.callId === callId) ? 'decided' : 'unknown';
+}
+
+/**
+ * Ends the session outside a turn (idle timeout, `endSession`), or while a turn waits for approval (that turn is
+ * abandoned: no reply, its calls never run). Records `session_ended`. Flow memory is dropped, not summarised (no
+ * model call outside a turn).
  */
 export function endSession(
   state: SessionState,
@@ -164,7 +203,7 @@ export function endSession(
   now: string,
 ): SessionState {
   if (state.status === 'ended') return state;
-  const s: SessionState = { ...state, status: 'ended', updatedAt: now };
+  const s: SessionState = { ...state, status: 'ended', updatedAt: now, ...(state.turn?.approval ? { turn: null } : {}) };
   return boundStateBytes(trimEvents(emit(s, { type: 'session_ended', reason }, now)));
 }
 
@@ -252,7 +291,7 @@ function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, 
       }));
       s = { ...s, counters: { ...s.counters, toolCalls: s.counters.toolCalls + calls.length } };
       for (const c of calls) s = emit(s, { type: 'tool_call', callId: c.callId, tool: c.tool, arguments: c.arguments }, now);
-      return { state: s, command: { type: 'runTools', calls } };
+      return requestApprovals(agent, s, calls, now) ?? { state: s, command: { type: 'runTools', calls } };
     }
     case 'MOVE':
       return move(agent, s, d.step_id, now);
@@ -342,12 +381,93 @@ function applyPending(agent: AgentSnapshot, state: SessionState, summary: string
   return nextPending(agent, withTurn(s, { pending: rest }), now);
 }
 
-function applyToolResults(
+// ---------------------------------------------------------------------------------------------------------------
+// Approval: a decision's calls wait together until every call needing approval is decided.
+
+/** Pauses the turn when some of `calls` need approval (emitting `approval_requested` for each); else undefined. */
+function requestApprovals(agent: AgentSnapshot, state: SessionState, calls: ToolCallRequest[], now: string): EngineStep | undefined {
+  const pending: ApprovalWait['pending'] = calls.flatMap((c) => {
+    const policy = approvalPolicy(agent, c.stepId, c.tool);
+    if (!policy) return [];
+    const timeoutAt = policy.timeoutMs !== undefined ? new Date(Date.parse(now) + policy.timeoutMs).toISOString() : undefined;
+    return [{ callId: c.callId, tool: c.tool, arguments: c.arguments, requestedAt: now, ...(timeoutAt ? { timeoutAt } : {}), onTimeout: policy.onTimeout }];
+  });
+  if (pending.length === 0) return undefined;
+  let s = state;
+  for (const p of pending) {
+    s = emit(s, { type: 'approval_requested', callId: p.callId, tool: p.tool, arguments: p.arguments, ...(p.timeoutAt ? { timeoutAt: p.timeoutAt } : {}) }, now);
+  }
+  const approval: ApprovalWait = { calls: calls.map((c) => ({ callId: c.callId, tool: c.tool, arguments: c.arguments })), pending, decided: [] };
+  return awaitApproval(withTurn(s, { approval }));
+}
+
+/** The `awaitApproval` command of a paused turn, with the early result its caller gets. */
+function awaitApproval(state: SessionState): EngineStep {
+  const turn = requireTurn(state);
+  const waiting = pendingApprovals(state);
+  const names = waiting.map((p) => `${p.tool} (call ${p.callId})`).join(', ');
+  const result: TurnResult = {
+    messageId: turn.messageId,
+    turn: turn.number,
+    reply: `Waiting for approval to run ${names}; the reply follows once it is decided.`,
+    stepId: state.stepId,
+    ...(state.flow ? { flowId: state.flow.flowId } : {}),
+    ended: false,
+    events: state.events.filter((e) => e.seq >= turn.firstEventSeq),
+    pendingApprovals: waiting,
+  };
+  return { state, command: { type: 'awaitApproval', approvals: turn.approval!.pending, result } };
+}
+
+/** The tool error a denied call reports to the model. */
+function deniedMessage(tool: string, d: ApprovalDecided): string {
+  if (d.timedOut) return `call to ${tool} was not approved in time (denied by its approval timeout)`;
+  return `call to ${tool} was denied by ${d.approver ? `approver ${d.approver}` : 'a human approver'}${d.reason ? `: ${d.reason}` : ''}`;
+}
+
+function applyApproval(agent: AgentSnapshot, state: SessionState, d: ApprovalDecided, now: string): EngineStep {
+  const wait = requireTurn(state).approval;
+  const p = wait?.pending.find((x) => x.callId === d.callId);
+  if (!wait || !p) throw new Error(`call ${d.callId} is not waiting for approval`);
+  let s = emit(
+    state,
+    {
+      type: 'approval_decided',
+      callId: d.callId,
+      tool: p.tool,
+      decision: d.decision,
+      ...(d.approver !== undefined ? { approver: d.approver } : {}),
+      ...(d.reason !== undefined ? { reason: d.reason } : {}),
+      timedOut: d.timedOut,
+    },
+    now,
+  );
+  const decided = [...wait.decided, { callId: d.callId, decision: d.decision, ...(d.decision === 'deny' ? { error: deniedMessage(p.tool, d) } : {}) }];
+  const pending = wait.pending.filter((x) => x.callId !== d.callId);
+  if (pending.length > 0) return awaitApproval(withTurn(s, { approval: { ...wait, pending, decided } }));
+
+  // All decided: denied calls become tool errors now, the others run together.
+  const denied = new Map(decided.flatMap((x) => (x.decision === 'deny' ? [[x.callId, x.error ?? 'denied'] as const] : [])));
+  s = withTurn(s, { approval: undefined });
+  s = recordToolResults(
+    agent,
+    s,
+    wait.calls.flatMap((c) => (denied.has(c.callId) ? [{ callId: c.callId, tool: c.tool, ok: false as const, error: denied.get(c.callId)! }] : [])),
+    now,
+  );
+  const calls: ToolCallRequest[] = wait.calls
+    .filter((c) => !denied.has(c.callId))
+    .map((c) => ({ sessionId: s.sessionId, agentName: agent.name, stepId: s.stepId, ...c }));
+  return calls.length > 0 ? { state: s, command: { type: 'runTools', calls } } : nextDecision(agent, s, now);
+}
+
+/** Records tool results and errors as events and memory items. */
+function recordToolResults(
   agent: AgentSnapshot,
   state: SessionState,
   results: ToolCallResult[],
   now: string,
-): EngineStep {
+): SessionState {
   let s = state;
   for (const r of results) {
     if (r.ok) {
@@ -359,7 +479,7 @@ function applyToolResults(
       s = rememberItem(agent, s, 'tool', `${r.tool} failed: ${clip(r.error)}`);
     }
   }
-  return nextDecision(agent, s, now);
+  return s;
 }
 
 function finish(

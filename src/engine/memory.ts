@@ -89,19 +89,26 @@ export function memoryWindow(memory: MemoryState, config: MemoryWindowConfig, qu
     chars += item.text.length;
   }
   const older = memory.items.slice(0, memory.items.length - recent.length);
-  const retrieved = config.retrieveK > 0 ? retrieve(older, query, config.retrieveK) : [];
+  const retrieved = config.retrieveK > 0 ? retrieve(older, query, config.retrieveK, config.bm25) : [];
   return { summaries: memory.summaries.slice(-2), retrieved, recent };
 }
+
+/** MiniSearch's BM25+ defaults (its `defaultBM25params`): term saturation 1.2, length normalisation 0.7, δ 0.5. */
+const MINISEARCH_BM25 = { k: 1.2, b: 0.7, d: 0.5 };
 
 /**
  * Ranks `items` by BM25+ relevance to `query` and returns the best `k`, in conversation order. Ties keep the newer item.
  * Returns `[]` for an empty query or no matches.
+ *
+ * @param bm25 optional tuning in NOMOS/bm25s names: `k1` → MiniSearch `k`, `b` → `b`, `delta` → `d`; unset values keep
+ *   MiniSearch's defaults.
  */
-export function retrieve(items: MemoryItem[], query: string, k: number): MemoryItem[] {
+export function retrieve(items: MemoryItem[], query: string, k: number, bm25?: MemoryWindowConfig['bm25']): MemoryItem[] {
   if (items.length === 0 || k <= 0 || !query.trim()) return [];
   const index = new MiniSearch<MemoryItem & { id: number }>({ fields: ['text'], idField: 'id' });
   index.addAll(items.map((item, i) => ({ ...item, id: i })));
-  const hits = index.search(query, { prefix: false, fuzzy: false, combineWith: 'OR' });
+  const tuning = bm25 ? { bm25: { k: bm25.k1 ?? MINISEARCH_BM25.k, b: bm25.b ?? MINISEARCH_BM25.b, d: bm25.delta ?? MINISEARCH_BM25.d } } : {};
+  const hits = index.search(query, { prefix: false, fuzzy: false, combineWith: 'OR', ...tuning });
   const best = hits
     .sort((a, b) => b.score - a.score || (b.id as number) - (a.id as number))
     .slice(0, k)

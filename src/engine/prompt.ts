@@ -80,9 +80,11 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
       `Reply with one JSON object only. Allowed actions here: ${actions.join(', ')}.`,
       !actions.includes('RESPOND')
         ? ''
-        : step.answerModel
-          ? `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"${suggest}}`
-          : `RESPOND: {"action":"RESPOND","response":"text for the user"${suggest}}`,
+        : !step.answerModel
+          ? `RESPOND: {"action":"RESPOND","response":"text for the user"${suggest}}`
+          : step.answerOrText
+            ? `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"${suggest}} (or, when no answer fits yet, {"action":"RESPOND","response":"text for the user"})`
+            : `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"${suggest}}`,
       actions.includes('TOOL_CALL') ? 'TOOL_CALL: {"action":"TOOL_CALL","tool_calls":[{"tool":"name","arguments":{}}]}' : '',
       actions.includes('MOVE') ? 'MOVE: {"action":"MOVE","step_id":"<route target>"}' : '',
       actions.includes('END') ? 'END: {"action":"END","response":"optional goodbye"}' : '',

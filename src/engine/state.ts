@@ -4,6 +4,7 @@
  *
  * Version history (keep a fixture per released version under `test/fixtures/state/`):
  * - 1: first release.
+ * - 2: a turn may carry `approval` (calls waiting for a human decision). Version 1 state loads unchanged (it has none).
  *
  * Pure.
  */
@@ -44,7 +45,8 @@ export function loadSessionState(raw: unknown): SessionState {
     );
   }
   if (v < 1) throw new StateVersionError(`carried session state has unknown schemaVersion ${v}`);
-  const parsed = SessionState.safeParse(raw);
+  // Version 1 differs only by what it cannot hold (a turn's `approval`): it reads as version 2.
+  const parsed = SessionState.safeParse(v === 1 ? { ...(raw as object), schemaVersion: SESSION_STATE_VERSION } : raw);
   if (!parsed.success) {
     const where = parsed.error.issues
       .slice(0, 3)
@@ -122,6 +124,14 @@ export function clipEvent(event: SessionEvent, maxBytes = MAX_KEPT_FIELD_BYTES):
       const entries = Object.entries(event.decision).map(([k, v]) => [k, clipValue(v, maxBytes)] as const);
       const same = entries.every(([k, v]) => v === event.decision[k]);
       return same ? event : { ...event, decision: Object.fromEntries(entries) };
+    }
+    case 'approval_requested': {
+      const args = clipValue(event.arguments, maxBytes);
+      return args === event.arguments ? event : { ...event, arguments: args };
+    }
+    case 'approval_decided': {
+      const reason = event.reason === undefined ? undefined : clipText(event.reason, maxBytes);
+      return reason === event.reason ? event : { ...event, reason };
     }
     case 'tool_call': {
       const args = clipValue(event.arguments, maxBytes);

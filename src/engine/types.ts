@@ -30,6 +30,28 @@ export const ActiveFlow = z.object({ flowId: z.string(), enteredAtTurn: z.number
 export type ActiveFlow = z.infer<typeof ActiveFlow>;
 
 // ---------------------------------------------------------------------------------------------------------------
+// Approvals
+// ---------------------------------------------------------------------------------------------------------------
+
+export const APPROVAL_DECISIONS = ['approve', 'deny'] as const;
+/** A human's answer to a tool call that needs approval. */
+export const ApprovalDecision = z.enum(APPROVAL_DECISIONS);
+export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
+
+/**
+ * A tool call waiting for a human decision (SessionView and TurnResult `pendingApprovals`). `timeoutAt` is set when
+ * the tool's approval policy has a timeout; then the call is decided by its `on_timeout` (default deny).
+ */
+export const PendingApproval = z.object({
+  callId: z.string(),
+  tool: z.string(),
+  arguments: z.unknown(),
+  requestedAt: Timestamp,
+  timeoutAt: Timestamp.optional(),
+});
+export type PendingApproval = z.infer<typeof PendingApproval>;
+
+// ---------------------------------------------------------------------------------------------------------------
 // Events
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -44,6 +66,18 @@ export const SessionEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('tool_call'), callId: z.string(), tool: z.string(), arguments: z.unknown() }),
   z.object({ ...base, type: z.literal('tool_result'), callId: z.string(), tool: z.string(), result: z.unknown() }),
   z.object({ ...base, type: z.literal('tool_error'), callId: z.string(), tool: z.string(), message: z.string() }),
+  z.object({ ...base, type: z.literal('approval_requested'), callId: z.string(), tool: z.string(), arguments: z.unknown(), timeoutAt: Timestamp.optional() }),
+  z.object({
+    ...base,
+    type: z.literal('approval_decided'),
+    callId: z.string(),
+    tool: z.string(),
+    decision: ApprovalDecision,
+    approver: z.string().optional(),
+    reason: z.string().optional(),
+    /** True when nobody decided before the approval's timeout and its `on_timeout` policy decided. */
+    timedOut: z.boolean(),
+  }),
   z.object({ ...base, type: z.literal('step_change'), from: z.string(), to: z.string() }),
   z.object({ ...base, type: z.literal('flow_enter'), flowId: z.string(), summary: z.string() }),
   z.object({ ...base, type: z.literal('flow_exit'), flowId: z.string(), summary: z.string() }),
@@ -83,12 +117,34 @@ export const TurnResult = z.object({
   flowId: z.string().optional(),
   ended: z.boolean(),
   events: z.array(SessionEvent),
+  /**
+   * Set on the early result of a turn that paused for approval: the calls waiting for a decision. `reply` then says
+   * approval is pending; the turn's final result follows (events, `GET /sessions/:id/messages/:messageId`).
+   */
+  pendingApprovals: z.array(PendingApproval).optional(),
 });
 export type TurnResult = z.infer<typeof TurnResult>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Session state
 // ---------------------------------------------------------------------------------------------------------------
+
+/** Approval policy of one waiting call: when it times out and what the timeout decides. */
+export const OnTimeout = z.enum(['deny', 'allow']);
+export type OnTimeout = z.infer<typeof OnTimeout>;
+
+/**
+ * A turn paused for approval. All calls of the decision wait together (`calls`, in decision order): the approved and
+ * the ones needing no approval run together once every approval is decided; denied ones become tool errors.
+ */
+export const ApprovalWait = z.object({
+  calls: z.array(z.object({ callId: z.string(), tool: z.string(), arguments: z.record(z.string(), z.unknown()) })),
+  /** Calls still waiting, with the policy applied when their timeout fires. */
+  pending: z.array(PendingApproval.extend({ onTimeout: OnTimeout })),
+  /** Call ids decided so far and how (denied ones carry their tool error text). */
+  decided: z.array(z.object({ callId: z.string(), decision: ApprovalDecision, error: z.string().optional() })),
+});
+export type ApprovalWait = z.infer<typeof ApprovalWait>;
 
 /** Per-turn scratch state; `null` between turns. */
 export const TurnState = z.object({
@@ -110,10 +166,13 @@ export const TurnState = z.object({
   endAfterPending: z.object({ reply: z.string() }).optional(),
   /** Semantics ≥ 2: flow transitions of the current step were already applied before the next decision. */
   flowsChecked: z.boolean().optional(),
+  /** Set while the turn waits for approval of some of its last decision's tool calls (state version 2). */
+  approval: ApprovalWait.optional(),
 });
 export type TurnState = z.infer<typeof TurnState>;
 
-export const SESSION_STATE_VERSION = 1;
+/** Current carried-state version (2: turns may carry an {@link ApprovalWait}); see `loadSessionState`. */
+export const SESSION_STATE_VERSION = 2;
 
 /**
  * Engine behaviour version a session was started with, kept for its whole life (continue-as-new carries it) so a
@@ -278,7 +337,22 @@ export type EngineCommand =
   | { type: 'decide'; request: DecideRequest }
   | { type: 'runTools'; calls: ToolCallRequest[] }
   | { type: 'summarize'; request: SummarizeRequest }
+  /**
+   * Wait for a human decision on one of `approvals` (the undecided calls; arm a durable timer for each `timeoutAt`).
+   * `result` is what the turn's caller gets meanwhile: a reply saying approval is pending, with `pendingApprovals`.
+   */
+  | { type: 'awaitApproval'; approvals: ApprovalWait['pending']; result: TurnResult }
   | { type: 'finish'; result: TurnResult };
+
+/** A decision on a waiting call: by a human (`approver`, `reason`), or by its timeout policy (`timedOut`). */
+export const ApprovalDecided = z.object({
+  callId: z.string(),
+  decision: ApprovalDecision,
+  approver: z.string().optional(),
+  reason: z.string().optional(),
+  timedOut: z.boolean(),
+});
+export type ApprovalDecided = z.infer<typeof ApprovalDecided>;
 
 /** The host's answer to the last command; `now` is the host's clock (ISO-8601). */
 export type EngineInput =
@@ -289,7 +363,8 @@ export type EngineInput =
   | { type: 'decideFailed'; message: string; now: string }
   | { type: 'toolResults'; results: ToolCallResult[]; now: string }
   | { type: 'summarized'; summary: string; now: string }
-  | { type: 'summarizeFailed'; message: string; now: string };
+  | { type: 'summarizeFailed'; message: string; now: string }
+  | ({ type: 'approvalDecided'; now: string } & ApprovalDecided);
 
 /** One engine transition. */
 export interface EngineStep {

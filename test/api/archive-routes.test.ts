@@ -239,6 +239,7 @@ describe.each(archives)('with the %s archive', (_name, createArchive) => {
       lastEventSeq: 15,
       createdAt: at(4), // the row was created by the first write, turn 4's
       updatedAt: at(30),
+      pendingApprovals: [],
       source: 'archive',
       endedAt: at(30),
       endReason: 'idle_timeout',

@@ -123,6 +123,7 @@ function throwingBackend(error: unknown): SessionBackend {
     health: async () => ({ temporal: 'ok' }),
     start: fail,
     startWithMessage: fail,
+    updateInfo: fail,
     turnResult: fail,
     send: fail,
     post: fail,
@@ -130,6 +131,7 @@ function throwingBackend(error: unknown): SessionBackend {
     history: fail,
     events: fail,
     end: fail,
+    decideApproval: fail,
     close: async () => undefined,
   };
 }

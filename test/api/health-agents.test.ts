@@ -25,6 +25,7 @@ describe('GET /agents', () => {
       agents: [
         {
           name: 'test-agent',
+          displayName: 'test-agent',
           configHash: h.agents.get('test-agent')!.configHash,
           startStepId: 'greet',
           steps: ['greet', 'order', 'checkout', 'done'],
@@ -33,6 +34,16 @@ describe('GET /agents', () => {
         },
       ],
     });
+  });
+
+  it('shows a NOMOS display name beside the URL-safe id derived from it', async () => {
+    h = await build({ agents: [testAgent({ name: 'nomos-github-bot', displayName: 'Nomos Github Bot' })] });
+    const { body } = await call(h.app, 'GET', '/agents');
+    expect((body as { agents: { name: string; displayName: string }[] }).agents[0]).toMatchObject({
+      name: 'nomos-github-bot',
+      displayName: 'Nomos Github Bot',
+    });
+    expect((await call(h.app, 'GET', '/agents/nomos-github-bot')).body).toMatchObject({ displayName: 'Nomos Github Bot' });
   });
 
   it('returns the full snapshot of one agent', async () => {
@@ -81,13 +92,15 @@ describe('OpenAPI at /docs', () => {
         'GET /sessions/{sessionId}/events',
         'GET /sessions',
         'DELETE /sessions/{sessionId}',
+        'PATCH /sessions/{sessionId}',
+        'POST /sessions/{sessionId}/approvals/{callId}',
       ].sort(),
     );
     // Request schemas come from zod: body fields, required list, limits and the strict-object rule.
     const create = paths['/sessions'].post;
     const bodySchema = create.requestBody.content['application/json'].schema;
     expect(bodySchema.required).toEqual(['agentId']);
-    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'message', 'sessionId']);
+    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'message', 'metadata', 'name', 'sessionId', 'userId']);
     expect(bodySchema.additionalProperties).toBe(false);
     expect(bodySchema.properties.message.maxLength).toBe(32_000);
     const send = paths['/sessions/{sessionId}/messages'].post;

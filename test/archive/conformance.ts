@@ -90,6 +90,32 @@ export function describeArchiveConformance(backend: string, createStore: () => P
       expect(await store.getEvents('nope')).toEqual({ events: [] });
     });
 
+    it('keeps user id and name from the start, replaces name/metadata on update, and lists by user', async () => {
+      await store.recordSessionStart({ sessionId: 'u1', agentName: 'barista', configHash: 'h', createdAt: at(1), userId: 'alice', name: 'Latte', metadata: { a: 1 } });
+      // A repeated start (a retried write) fills in only what is unset.
+      await store.recordSessionStart({ sessionId: 'u1', agentName: 'barista', configHash: 'h', createdAt: at(1), userId: 'mallory', name: 'Other' });
+      await store.recordSessionStart({ sessionId: 'u2', agentName: 'barista', configHash: 'h', createdAt: at(2), userId: 'bob' });
+      await store.recordSessionStart({ sessionId: 'u3', agentName: 'barista', configHash: 'h', createdAt: at(3), userId: 'alice' });
+      await store.recordSessionStart({ sessionId: 'u4', agentName: 'barista', configHash: 'h', createdAt: at(4) });
+      expect(await store.getSession('u1')).toMatchObject({ userId: 'alice', name: 'Latte', metadata: { a: 1 } });
+      expect((await store.getSession('u4'))?.userId).toBeUndefined();
+      expect((await store.getSession('u4'))?.name).toBeUndefined();
+
+      await store.updateSessionInfo({ sessionId: 'u1', name: 'Flat white' });
+      expect(await store.getSession('u1')).toMatchObject({ name: 'Flat white', metadata: { a: 1 }, updatedAt: at(1) });
+      await store.updateSessionInfo({ sessionId: 'u1', metadata: { b: 2 } });
+      await store.updateSessionInfo({ sessionId: 'u1', metadata: { b: 2 } });
+      expect(await store.getSession('u1')).toMatchObject({ userId: 'alice', name: 'Flat white', metadata: { b: 2 } });
+      await expectCode(store.updateSessionInfo({ sessionId: 'nope', name: 'x' }), 'SESSION_NOT_FOUND');
+      await expectCode(store.updateSessionInfo({ sessionId: 'u1', metadata: { big: 'x'.repeat(17_000) } }), 'INVALID_REQUEST');
+
+      const alice = await store.listSessions({ userId: 'alice', limit: 1 });
+      expect(alice.sessions.map((s) => s.sessionId)).toEqual(['u3']);
+      const next = await store.listSessions({ userId: 'alice', limit: 1, cursor: alice.nextCursor });
+      expect([next.sessions.map((s) => s.sessionId), next.nextCursor]).toEqual([['u1'], undefined]);
+      expect((await store.listSessions({ userId: 'carol' })).sessions).toEqual([]);
+    });
+
     it('archives the same turn twice as one row with no duplicate events', async () => {
       const rec = turnRecord('s1', makeTurn(1, 0, { stepId: 'order' }));
       await store.recordTurn(rec);

@@ -2,6 +2,7 @@
  * PgArchiveStore against a real throwaway PostgreSQL (test/support/postgres.ts): the conformance suite, plus what
  * only a database can show (migrations, concurrent writers, an unreachable server).
  */
+import { readdirSync } from 'node:fs';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,10 +58,16 @@ describe('test PostgreSQL helper', () => {
   });
 });
 
+/** Every migration file's name, in the order they run (node-pg-migrate: by file name). */
+const MIGRATIONS = readdirSync(ARCHIVE_MIGRATIONS_DIR)
+  .filter((f) => f.endsWith('.sql'))
+  .map((f) => f.slice(0, -'.sql'.length))
+  .sort();
+
 describe('archive migrations', () => {
   it('create the tables, keys and indexes in an empty database; re-running is a no-op', async () => {
     const url = await server.createDatabase();
-    expect(await migrateArchive(url)).toEqual(['1732200000000_archive-tables']);
+    expect(await migrateArchive(url)).toEqual(MIGRATIONS);
 
     const store = createPgArchive(url);
     await store.recordTurn(turnRecord('s1', makeTurn(1, 0)));
@@ -70,8 +77,8 @@ describe('archive migrations', () => {
     await withClient(url, async (c) => {
       const tables = await c.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
       expect(tables.rows.map((r) => r.tablename)).toEqual(['stepwise_events', 'stepwise_migrations', 'stepwise_sessions', 'stepwise_turns']);
-      const ran = await c.query(`SELECT name FROM ${ARCHIVE_MIGRATIONS_TABLE}`);
-      expect(ran.rows).toEqual([{ name: '1732200000000_archive-tables' }]);
+      const ran = await c.query(`SELECT name FROM ${ARCHIVE_MIGRATIONS_TABLE} ORDER BY name`);
+      expect(ran.rows).toEqual(MIGRATIONS.map((name) => ({ name })));
       const indexes = await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename LIKE 'stepwise_%'`);
       const defs = Object.fromEntries(indexes.rows.map((r) => [r.indexname, r.indexdef as string]));
       expect(defs.stepwise_turns_session_turn_key).toMatch(/UNIQUE.*\(session_id, turn\)/);
@@ -79,14 +86,18 @@ describe('archive migrations', () => {
       expect(defs.stepwise_sessions_updated_idx).toMatch(/\(updated_at DESC, session_id DESC\)/);
       expect(defs.stepwise_sessions_agent_updated_idx).toMatch(/\(agent_name, updated_at DESC, session_id DESC\)/);
       expect(defs.stepwise_sessions_status_updated_idx).toMatch(/\(status, updated_at DESC, session_id DESC\)/);
+      expect(defs.stepwise_sessions_user_updated_idx).toMatch(/\(user_id, updated_at DESC, session_id DESC\)/);
       const types = await c.query(
         `SELECT table_name || '.' || column_name AS col, data_type FROM information_schema.columns
-         WHERE table_name LIKE 'stepwise_%' AND column_name IN ('event', 'answer', 'metadata', 'updated_at', 'finished_at')`,
+         WHERE table_name LIKE 'stepwise_%' AND table_name <> 'stepwise_migrations'
+           AND column_name IN ('event', 'answer', 'metadata', 'updated_at', 'finished_at', 'user_id', 'name')`,
       );
       expect(Object.fromEntries(types.rows.map((r) => [r.col, r.data_type]))).toEqual({
         'stepwise_events.event': 'jsonb',
         'stepwise_turns.answer': 'jsonb',
         'stepwise_sessions.metadata': 'jsonb',
+        'stepwise_sessions.user_id': 'text',
+        'stepwise_sessions.name': 'text',
         'stepwise_sessions.updated_at': 'timestamp with time zone',
         'stepwise_turns.finished_at': 'timestamp with time zone',
       });
@@ -102,18 +113,18 @@ describe('archive migrations', () => {
       databaseUrl: url, dir: ARCHIVE_MIGRATIONS_DIR, direction: 'down', count: Infinity,
       migrationsTable: ARCHIVE_MIGRATIONS_TABLE, log: () => {},
     });
-    expect(down.map((m) => m.name)).toEqual(['1732200000000_archive-tables']);
+    expect(down.map((m) => m.name)).toEqual([...MIGRATIONS].reverse());
     await withClient(url, async (c) => {
       const left = await c.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> $1`, [ARCHIVE_MIGRATIONS_TABLE]);
       expect(left.rows).toEqual([]);
     });
-    expect(await migrateArchive(url)).toEqual(['1732200000000_archive-tables']);
+    expect(await migrateArchive(url)).toEqual(MIGRATIONS);
   });
 
   it('lets concurrent migrators (worker and API starting together) take turns instead of failing', async () => {
     const url = await server.createDatabase();
     const results = await Promise.all([migrateArchive(url), migrateArchive(url), migrateArchive(url)]);
-    expect(results.flat()).toEqual(['1732200000000_archive-tables']);
+    expect(results.flat()).toEqual(MIGRATIONS);
   });
 });
 

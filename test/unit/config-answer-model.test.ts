@@ -52,8 +52,8 @@ describe('normalizeAnswerModel', () => {
   });
 
   it('reports problems with their sub-path', () => {
-    expect(normalizeAnswerModel({ qty: 'int' }, DIR).issues).toEqual([
-      { path: ['qty'], message: expect.stringContaining('unknown field type "int"') },
+    expect(normalizeAnswerModel({ qty: 'integr' }, DIR).issues).toEqual([
+      { path: ['qty'], message: expect.stringContaining('unknown field type "integr"') },
     ]);
     expect(normalizeAnswerModel({ qty: { type: 'integer', optional: 'yes' } }, DIR).issues[0]?.path).toEqual(['qty', 'optional']);
     expect(normalizeAnswerModel({ qty: 3 }, DIR).issues[0]?.path).toEqual(['qty']);

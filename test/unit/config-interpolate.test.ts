@@ -6,9 +6,16 @@ import { interpolateDocument, interpolateString } from '../../src/config/interpo
 describe('interpolateString', () => {
   const env = { NAME: 'Ada', EMPTY: '', MODEL_2: 'gpt' };
 
-  it('replaces $VAR and ${VAR}', () => {
-    expect(interpolateString('hi $NAME and ${NAME}!', env)).toEqual({ value: 'hi Ada and Ada!', missing: [], changed: true, variables: ['NAME'] });
-    expect(interpolateString('$MODEL_2-mini', env).value).toBe('gpt-mini');
+  it('replaces ${VAR} anywhere, and $VAR only as a whole value (NOMOS)', () => {
+    expect(interpolateString('hi $NAME and ${NAME}!', env)).toEqual({ value: 'hi $NAME and Ada!', missing: [], changed: true, variables: ['NAME'] });
+    expect(interpolateString('$NAME', env)).toEqual({ value: 'Ada', missing: [], changed: true, variables: ['NAME'] });
+    expect(interpolateString('${MODEL_2}-mini', env).value).toBe('gpt-mini');
+    expect(interpolateString('$MODEL_2-mini', env).value).toBe('$MODEL_2-mini');
+    expect(interpolateString('Prices in $USD', {}).value).toBe('Prices in $USD');
+  });
+
+  it('keeps an unset whole-value $VAR as written and says so (NOMOS keeps it silently)', () => {
+    expect(interpolateString('$FRONTEND_URL', {})).toEqual({ value: '$FRONTEND_URL', missing: [], kept: 'FRONTEND_URL', changed: false, variables: ['FRONTEND_URL'] });
   });
 
   it('uses ${VAR:-default} when VAR is unset or empty, the value otherwise', () => {
@@ -25,7 +32,7 @@ describe('interpolateString', () => {
   });
 
   it('lists unset variables once each, in order', () => {
-    const r = interpolateString('$B ${A} $B', {});
+    const r = interpolateString('${B} ${A} ${B}', {});
     expect(r.missing).toEqual(['B', 'A']);
     expect(r.value).toBe('  ');
   });

@@ -79,7 +79,7 @@ describe('session state (continue-as-new payload)', () => {
     const { state } = await runTurn(agent, initialState(agent, 's', 'T'), { messageId: 'm', text: 'order' }, exec);
     const copy = loadSessionState(JSON.parse(JSON.stringify(state)));
     expect(copy).toEqual(SessionState.parse(state));
-    expect(copy.schemaVersion).toBe(1);
+    expect(copy.schemaVersion).toBe(2);
     expect(copy.flow?.flowId).toBe('ordering');
   });
 
@@ -87,7 +87,7 @@ describe('session state (continue-as-new payload)', () => {
     const state = initialState(testAgent(), 's', 'T');
     expect(() => loadSessionState({ ...state, schemaVersion: undefined })).toThrow(/no numeric schemaVersion/);
     expect(() => loadSessionState({ ...state, schemaVersion: 0 })).toThrow(/unknown schemaVersion 0/);
-    expect(() => loadSessionState({ ...state, schemaVersion: 2 })).toThrow(/newer than this worker understands/);
+    expect(() => loadSessionState({ ...state, schemaVersion: 3 })).toThrow(/newer than this worker understands/);
     expect(() => loadSessionState({ ...state, stepId: 42 })).toThrow(StateVersionError);
   });
 });
@@ -98,7 +98,8 @@ describe('carried state fixtures (one per released schema version)', () => {
     const { join } = await import('node:path');
     const raw = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'state', 'v1-session-state.json'), 'utf8'));
     const state = loadSessionState(raw);
-    expect(state).toMatchObject({ schemaVersion: 1, stepId: 'order', flow: { flowId: 'ordering' } });
+    expect(raw.schemaVersion).toBe(1);
+    expect(state).toMatchObject({ schemaVersion: 2, stepId: 'order', flow: { flowId: 'ordering' } }); // read as version 2
     const agent = testAgent();
     const exec = scriptedExecutors([], {});
     exec.decide = async () => ({ type: 'decided', decision: { action: 'RESPOND', response: 'resumed' } });

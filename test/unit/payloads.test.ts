@@ -17,7 +17,7 @@ import {
   ToolCallResult,
   TurnResult,
 } from '../../src/engine/types.js';
-import { EventsPage, SessionHistory, SessionView, SessionWorkflowInput, UserMessage } from '../../workflows/shared.js';
+import { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionView, SessionWorkflowInput, UserMessage } from '../../workflows/shared.js';
 import { testAgent } from '../support/agents.js';
 import { scriptedExecutors } from '../support/scripted-executors.js';
 
@@ -57,7 +57,10 @@ describe('payload schemas round-trip through JSON', () => {
     roundTrip(SessionView, {
       sessionId: 's', agentName: 'a', configHash: 'h', status: 'active', stepId: 'x', turns: 0, queued: 0, busy: false,
       run: 1, lastEventSeq: -1, createdAt: 'T', updatedAt: 'T',
+      pendingApprovals: [{ callId: 't1.1', tool: 'pay', arguments: { amount: 3 }, requestedAt: 'T', timeoutAt: 'T2' }],
     });
+    roundTrip(ApprovalRequest, { callId: 't1.1', decision: 'deny', reason: 'no', approver: 'alice' });
+    roundTrip(ApprovalReply, { callId: 't1.1', decision: 'approve', decidedAt: 'T' });
   });
 
   it('no secret can enter an agent snapshot: llm configs carry variable names only', async () => {

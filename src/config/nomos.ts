@@ -1,0 +1,153 @@
+/**
+ * NOMOS compatibility of the agent YAML: what NOMOS (`dowhiledev/nomos`, `nomos/config.py`, `nomos/models/*.py`,
+ * `nomos/memory/flow.py`) accepts that Stepwise reads differently or not at all.
+ *
+ * - {@link agentIdFromName}: NOMOS names are free text (`Nomos Github Bot`); Stepwise needs a URL-safe agent id.
+ * - {@link NOMOS_DEFAULT_LLM}: NOMOS's model when `llm:` is absent.
+ * - {@link nomosKeyWarnings}: one warning per key NOMOS accepts and Stepwise does not use, naming the key and why.
+ *   A key neither knows stays an error (strict schema), so a typo still fails fast.
+ *
+ * Pure.
+ */
+import type { z } from 'zod';
+import type { RawAgent, RawExternalTool, RawRetriever, RawTools } from './schema.js';
+import { keyOf, type KeyPath, type PathIssue } from './validate.js';
+
+/** NOMOS's default model: `AgentConfig.get_llm()` falls back to `OpenAI()`, whose default model is `gpt-4o-mini`. */
+export const NOMOS_DEFAULT_LLM = { provider: 'openai', model: 'gpt-4o-mini' } as const;
+
+/** Agent ids: what `GET /agents/:agentId` and session routes accept. */
+export const AGENT_ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * The agent id for a name: the name itself when it is already URL-safe (so existing ids never change), otherwise a
+ * slug — lower case, runs of other characters replaced by `-`, trimmed (`Nomos Github Bot` → `nomos-github-bot`).
+ * Returns `undefined` when nothing URL-safe remains (e.g. a name of only emoji).
+ */
+export function agentIdFromName(name: string): string | undefined {
+  if (AGENT_ID_PATTERN.test(name)) return name;
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
+  return slug || undefined;
+}
+
+/** `tools:` with NOMOS aliases resolved (`files`, `ext`, `defs`). */
+export interface CanonicalTools {
+  toolFiles: string[];
+  toolFilesKey: string;
+  toolDefs?: NonNullable<RawTools['tool_defs']>;
+  toolDefsKey: string;
+  externalTools?: RawExternalTool[];
+}
+
+/** Resolves the NOMOS aliases of `tools:` (the alias checks make sure only one of each pair is written). */
+export function canonicalTools(tools: RawTools | undefined): CanonicalTools {
+  const t = tools ?? {};
+  return {
+    toolFiles: t.tool_files ?? t.files ?? [],
+    toolFilesKey: keyOf(t, 'tool_files', 'files'),
+    toolDefs: t.tool_defs ?? t.defs,
+    toolDefsKey: keyOf(t, 'tool_defs', 'defs'),
+    externalTools: t.external_tools ?? t.ext,
+  };
+}
+
+/**
+ * Names of MCP servers declared the NOMOS way (`external_tools` entries tagged `@mcp/...` with a `name`, and
+ * `tools.servers`). A step tool `@mcp/<server>` or `@mcp/<server>/<tool>` naming one of them is a deferred tool: its
+ * tools come from the server at run time, so the loader does not require it among the loaded tools.
+ */
+export function nomosMcpServerNames(tools: RawTools | undefined): Set<string> {
+  const names = new Set<string>();
+  for (const ext of canonicalTools(tools).externalTools ?? []) {
+    if (ext.tag.startsWith('@mcp/') && ext.name) names.add(ext.name);
+  }
+  for (const server of tools?.servers ?? []) names.add(server.name);
+  return names;
+}
+
+const AUTH_REASON = 'set API auth with STEPWISE_API_KEYS / STEPWISE_JWT_* (README "Authentication")';
+
+/** Why each `server.security` key is not read, by key (the rest: {@link AUTH_REASON}). */
+const SECURITY_REASONS: Record<string, string> = {
+  allowed_origins: 'the Stepwise API sends no CORS headers; serve browsers from the same origin or through a proxy',
+  enable_rate_limiting: 'rate limits are the API process\'s own settings, not the agent\'s',
+  rate_limit: 'rate limits are the API process\'s own settings, not the agent\'s',
+  rate_limit_times: 'rate limits are the API process\'s own settings, not the agent\'s',
+  rate_limit_seconds: 'rate limits are the API process\'s own settings, not the agent\'s',
+  redis_url: 'Stepwise keeps no Redis',
+  enable_csrf_protection: 'the API takes no cookies, so there is nothing for CSRF to forge',
+  csrf_secret_key: 'the API takes no cookies, so there is nothing for CSRF to forge',
+};
+
+function warn(path: KeyPath, message: string): PathIssue {
+  return { path, message, severity: 'warning', at: 'key' };
+}
+
+/**
+ * One warning per NOMOS key that Stepwise accepts but does not use (or uses differently), each naming the key and
+ * the reason. `server.port`/`server.host` are used (by `stepwise api` / `dev`), so they get none.
+ */
+export function nomosKeyWarnings(raw: RawAgent): PathIssue[] {
+  const out: PathIssue[] = [];
+  const server = raw.server;
+  if (server?.workers !== undefined) {
+    out.push(warn(['server', 'workers'], 'NOMOS server.workers is not used: scale Stepwise by running more `stepwise worker` / `stepwise api` processes'));
+  }
+  for (const key of Object.keys(server?.security ?? {})) {
+    out.push(warn(['server', 'security', key], `NOMOS server.security.${key} is not used: ${SECURITY_REASONS[key] ?? AUTH_REASON}`));
+  }
+  for (const key of Object.keys(server?.session ?? {})) {
+    out.push(warn(['server', 'session', key], `NOMOS server.session.${key} is not used: sessions are Temporal workflows (archive: DATABASE_URL; idle timeout: session.idle_timeout)`));
+  }
+  for (const [name, file] of Object.entries(raw.schemas ?? {})) {
+    if (!file.endsWith('.json')) {
+      out.push(warn(['schemas', name], `schema ${name} (${file}) is not JSON Schema: Python models cannot be loaded; an answer_model naming it fails`));
+    }
+  }
+  if (raw.logging !== undefined) {
+    out.push(warn(['logging'], 'NOMOS logging is not used: Stepwise logs through pino (LOG_LEVEL) and the Temporal UI'));
+  }
+  if (raw.memory?.type !== undefined) {
+    out.push(warn(['memory', 'type'], 'NOMOS memory.type is not used: Stepwise always keeps summaries + a recent window + BM25 retrieval (memory.recent_items, recent_chars, max_items)'));
+  }
+  if (raw.memory?.kwargs !== undefined) {
+    out.push(warn(['memory', 'kwargs'], 'NOMOS memory.kwargs is not used: tune memory.recent_items, recent_chars, max_items instead'));
+  }
+  if (raw.embedding_model !== undefined) {
+    out.push(warn(['embedding_model'], 'embedding_model is kept in the agent snapshot but not used yet: examples and flow memory use BM25'));
+  }
+  raw.steps.forEach((step, i) => {
+    if (step.flow_id !== undefined) {
+      out.push(warn(['steps', i, 'flow_id'], 'NOMOS step.flow_id is not used: a step belongs to a flow through flows[].enters / exits'));
+    }
+  });
+  (raw.flows ?? []).forEach((flow, i) => {
+    if (flow.metadata !== undefined) out.push(warn(['flows', i, 'metadata'], 'flow metadata is not used (NOMOS ignores it too)'));
+    const retriever = flow.components?.memory?.retriever;
+    out.push(...retrieverWarnings(retriever, ['flows', i, 'components', 'memory', 'retriever']));
+  });
+  out.push(...retrieverWarnings(raw.memory?.retriever, ['memory', 'retriever']));
+  if (raw.tools?.servers !== undefined) {
+    out.push(warn(['tools', 'servers'], 'NOMOS tools.servers (MCP) are not connected yet; steps naming @mcp/<server> tools get no tools from them'));
+  }
+  return out;
+}
+
+function retrieverWarnings(retriever: z.infer<typeof RawRetriever> | undefined, path: KeyPath): PathIssue[] {
+  const out: PathIssue[] = [];
+  if (!retriever) return out;
+  if (retriever.method === 'embedding') {
+    out.push(warn([...path, 'method'], 'retriever method "embedding" has no embeddings provider here: BM25 is used as the offline fallback'));
+  }
+  for (const key of ['method', 'idf_method'] as const) {
+    if (retriever.kwargs?.[key] !== undefined) {
+      out.push(warn([...path, 'kwargs', key], `bm25s ${key} is not supported by MiniSearch's BM25+: ignored`));
+    }
+  }
+  return out;
+}
