@@ -85,6 +85,25 @@ program
   });
 
 program
+  .command('init')
+  .description('Scaffold a runnable agent (YAML, TypeScript tools, scripted model, tests) in a directory')
+  .argument('[dir]', 'target directory', '.')
+  .action(async (dir: string) => {
+    const { runInit } = await import('./init.js');
+    process.exitCode = await runInit(dir);
+  });
+
+program
+  .command('test')
+  .description('Run agent tests (NOMOS tests.agent.yaml: unit and e2e); exit 0 pass, 1 failures, 2 config error')
+  .argument('[tests]', 'tests file', 'tests.agent.yaml')
+  .option('--junit <file>', 'also write a JUnit XML report')
+  .action(async (tests: string, opts: { junit?: string }) => {
+    const { runTestCommand } = await import('./test.js');
+    process.exitCode = await runTestCommand(tests, { junit: opts.junit });
+  });
+
+program
   .command('migrate')
   .description('Run the archive database migrations against DATABASE_URL')
   .action(async () => {

@@ -28,7 +28,7 @@ import type { AgentSnapshot } from '../src/config/agent.js';
 import { playTurn } from '../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, initialState, pendingApprovals, resumeTurn, startTurn } from '../src/engine/engine.js';
 import { clipEvent, loadSessionState } from '../src/engine/state.js';
-import type { SessionState, TurnResult } from '../src/engine/types.js';
+import { ENGINE_SEMANTICS, type SessionState, type TurnResult } from '../src/engine/types.js';
 import { activityExecutors, now } from './activity-executors.js';
 import { ApprovalInbox } from './approvals.js';
 import { type ArchiveWrite, ArchiveWrites, drainAfterEnd, startArchive } from './archive-writes.js';
@@ -101,7 +101,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let info: SessionInfo = input.info ?? {};
   let state: SessionState;
   try {
-    state = input.carried ? loadSessionState(input.carried.state) : initialState(agent, input.sessionId, now());
+    // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history).
+    state = input.carried
+      ? loadSessionState(input.carried.state)
+      : initialState(agent, input.sessionId, now(), patched('nomos-semantics') ? ENGINE_SEMANTICS : 1);
   } catch (err) {
     // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).
     const message = err instanceof Error ? err.message : String(err);

@@ -134,6 +134,9 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxHistoryBytes: 10 * 1024 * 1024,
 };
 
+/** NOMOS defaults of example selection: 5 examples, similarity ≥ 0.5. */
+export const DEFAULT_EXAMPLES = { maxExamples: 5, threshold: 0.5 };
+
 export const AGENT_SCHEMA_VERSION = 1;
 
 export const AgentSnapshot = z.object({

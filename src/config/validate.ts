@@ -310,6 +310,27 @@ export function crossReferenceIssues(raw: RawAgent, ctx: CrossRefContext): PathI
     }
   }
   if (stepIds.has(raw.start_step_id)) out.push(...unreachableSteps(raw, stepIds));
+  out.push(...autoFlowIssues(raw));
+  return out;
+}
+
+/**
+ * NOMOS's step rules (`Step.model_post_init`, nomos/models/agent.py): an `auto_flow` step never answers the user, so it
+ * needs a route or a tool to act with, and cannot offer `quick_suggestions`.
+ */
+function autoFlowIssues(raw: RawAgent): PathIssue[] {
+  const out: PathIssue[] = [];
+  raw.steps.forEach((step, i) => {
+    if (!step.auto_flow) return;
+    const id = step.step_id ?? step.id;
+    if ((step.routes ?? step.paths ?? []).length === 0 && (step.available_tools ?? step.tools ?? []).length === 0) {
+      out.push({ path: ['steps', i, 'auto_flow'], message: `auto_flow step "${id}" needs at least one route or tool` });
+    }
+    const quick = step.quick_suggestions;
+    if (quick === true || (Array.isArray(quick) && quick.length > 0)) {
+      out.push({ path: ['steps', i, 'quick_suggestions'], message: `auto_flow step "${id}" cannot have quick_suggestions` });
+    }
+  });
   return out;
 }
 

@@ -5,6 +5,8 @@
  * Decision JSON is exactly one of (each with optional `reasoning: string[]`):
  * `{action:"RESPOND", response}` | `{action:"RESPOND", answer}` (steps with `answer_model`) |
  * `{action:"TOOL_CALL", tool_calls:[{tool, arguments}]}` | `{action:"MOVE", step_id}` | `{action:"END", response?}`.
+ * With semantics ≥ 2 (src/engine/types.ts `ENGINE_SEMANTICS`), as in NOMOS: an `auto_flow` step has no RESPOND, and a
+ * `quick_suggestions` step's RESPOND may carry `suggestions: string[]`.
  *
  * Pure: used by the engine inside workflows.
  */
@@ -19,7 +21,13 @@ const reasoning = z.array(z.string()).optional();
 
 /** The most general decision shape (any step). Per-step schemas narrow it. */
 export const Decision = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('RESPOND'), response: z.string().optional(), answer: z.unknown().optional(), reasoning }),
+  z.strictObject({
+    action: z.literal('RESPOND'),
+    response: z.string().optional(),
+    answer: z.unknown().optional(),
+    suggestions: z.array(z.string()).optional(),
+    reasoning,
+  }),
   z.strictObject({
     action: z.literal('TOOL_CALL'),
     tool_calls: z.array(z.strictObject({ tool: z.string(), arguments: z.record(z.string(), z.unknown()) })).min(1),
@@ -34,7 +42,12 @@ export type Decision = z.infer<typeof Decision>;
 export interface DecisionSchemaOptions {
   /** Only RESPOND is allowed (the last iteration of a turn, `max_iter`). */
   forceRespond?: boolean;
+  /** The session's engine semantics (`ENGINE_SEMANTICS`); absent = 1 (`auto_flow`, `quick_suggestions` ignored). */
+  semantics?: number;
 }
+
+/** NOMOS step rules apply (semantics ≥ 2). */
+const nomosRules = (opts: DecisionSchemaOptions) => (opts.semantics ?? 1) >= 2;
 
 /**
  * Builds the zod schema of decisions allowed in `step`: RESPOND (with `answer` matching the step's `answer_model` when
@@ -60,7 +73,7 @@ const jsonSchemaCache = new Map<string, Record<string, unknown>>();
 const MAX_CACHED = 500;
 
 function cacheKey(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions): string {
-  return `${agent.name}\u0000${agent.configHash}\u0000${step.id}\u0000${opts.forceRespond ? 1 : 0}`;
+  return `${agent.name}\u0000${agent.configHash}\u0000${step.id}\u0000${opts.forceRespond ? 1 : 0}\u0000${opts.semantics ?? 1}`;
 }
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
@@ -70,19 +83,23 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
 
 function buildDecisionSchema(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions): z.ZodType<Decision> {
   const variants: z.ZodObject[] = [];
-  if (step.answerModel) {
+  const nomos = nomosRules(opts);
+  const suggestions = nomos && step.quickSuggestions ? { suggestions: z.array(z.string()).max(10).optional() } : {};
+  if (nomos && step.autoFlow && !opts.forceRespond) {
+    // auto_flow: the step never answers the user itself (NOMOS drops RESPOND and `response` from its schema).
+  } else if (step.answerModel) {
     const answer = z.fromJSONSchema(step.answerModel as Parameters<typeof z.fromJSONSchema>[0]);
     variants.push(
       step.answerOrText
         ? z
-            .strictObject({ action: z.literal('RESPOND'), answer: answer.optional(), response: z.string().optional(), reasoning })
+            .strictObject({ action: z.literal('RESPOND'), answer: answer.optional(), response: z.string().optional(), ...suggestions, reasoning })
             .refine((d) => d.answer !== undefined || (d.response ?? '').length > 0, {
               message: 'RESPOND needs `answer` (the answer model) or a non-empty `response`',
             })
-        : z.strictObject({ action: z.literal('RESPOND'), answer, response: z.string().optional(), reasoning }),
+        : z.strictObject({ action: z.literal('RESPOND'), answer, response: z.string().optional(), ...suggestions, reasoning }),
     );
   } else {
-    variants.push(z.strictObject({ action: z.literal('RESPOND'), response: z.string().min(1), reasoning }));
+    variants.push(z.strictObject({ action: z.literal('RESPOND'), response: z.string().min(1), ...suggestions, reasoning }));
   }
   if (!opts.forceRespond) {
     const tools = step.tools.filter((t) => agent.tools.some((d) => d.name === t));
@@ -114,7 +131,7 @@ function buildDecisionSchema(agent: AgentSnapshot, step: Step, opts: DecisionSch
 /** Actions allowed in a step (for prompts and error messages). */
 export function allowedActions(step: Step, opts: DecisionSchemaOptions = {}): Action[] {
   if (opts.forceRespond) return ['RESPOND'];
-  const actions: Action[] = ['RESPOND'];
+  const actions: Action[] = nomosRules(opts) && step.autoFlow ? [] : ['RESPOND'];
   if (step.tools.length > 0) actions.push('TOOL_CALL');
   if (step.routes.length > 0) actions.push('MOVE');
   actions.push('END');

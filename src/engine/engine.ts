@@ -8,18 +8,40 @@
  *
  * Turn semantics follow DESIGN.md "One turn": at most `max_iter` decisions (the last one may only RESPOND),
  * `max_errors` consecutive invalid decisions give a graceful fallback reply, and a turn never throws for model or
- * tool misbehaviour.
+ * tool misbehaviour. Flow, `auto_flow`, `quick_suggestions` and example rules depend on the session's
+ * `semantics` version (`ENGINE_SEMANTICS` in ./types.ts), fixed when the session starts.
  *
  * State stays bounded in bytes, not only in count: a finished turn's `finish` command carries its full result, while
  * state keeps the result and its events with big fields clipped, all within `MAX_STATE_BYTES` (./state.ts).
  */
-import { type AgentSnapshot, type Flow, type MemoryWindowConfig, approvalPolicy, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
+import {
+  type AgentSnapshot,
+  DEFAULT_EXAMPLES,
+  approvalPolicy,
+  flowEnteredAt,
+  getLlm,
+  getStep,
+} from '../config/agent.js';
 import { decisionJsonSchema } from './decision.js';
 import { validateDecision } from './validate.js';
 
 export { validateDecision };
-import { addSummary, clip, emptyMemory, extractiveSummary, memoryWindow, remember, summaryInput } from './memory.js';
+import { addSummary, clip, emptyMemory, extractiveSummary, memoryWindow, summaryInput } from './memory.js';
+import { selectExamples } from './examples.js';
 import { buildPrompt } from './prompt.js';
+import {
+  activeFlow,
+  currentMemory,
+  emit,
+  flowTransitions,
+  memoryConfig,
+  mustRespond,
+  nomos,
+  rememberItem,
+  requireTurn,
+  trimEvents,
+  withTurn,
+} from './turn-state.js';
 import { boundStateBytes, clipTurnResult } from './state.js';
 import {
   type ApprovalDecided,
@@ -27,13 +49,11 @@ import {
   type EngineInput,
   type PendingApproval,
   type EngineStep,
-  MAX_KEPT_EVENTS,
+  ENGINE_SEMANTICS,
   MAX_RECENT_RESULTS,
   type MemoryItem,
   type MemoryState,
-  type NewEvent,
   SESSION_STATE_VERSION,
-  type SessionEvent,
   type SessionState,
   type ToolCallRequest,
   type ToolCallResult,
@@ -47,11 +67,19 @@ export const FALLBACK_REPLY = "Sorry, I couldn't complete that just now. Could y
 /** Longest summary asked of the summariser, in characters. */
 export const SUMMARY_MAX_CHARS = 2_000;
 
-/** Creates the state of a new session positioned at the agent's start step (inside its flow if it is an entry). */
-export function initialState(agent: AgentSnapshot, sessionId: string, now: string): SessionState {
-  const flow = flowEnteredAt(agent, agent.startStepId);
+/**
+ * Creates the state of a new session positioned at the agent's start step. `semantics` (default: the current
+ * {@link ENGINE_SEMANTICS}) fixes the session's engine behaviour for its life; hosts replaying sessions recorded
+ * before a version existed pass the old one (the workflow decides with `patched()`). With semantics 1 the session
+ * starts inside the start step's flow; from 2 on that flow is entered before the first decision (NOMOS), with a
+ * `flow_enter` event.
+ */
+export function initialState(agent: AgentSnapshot, sessionId: string, now: string, semantics = ENGINE_SEMANTICS): SessionState {
+  const flow = semantics >= 2 ? undefined : flowEnteredAt(agent, agent.startStepId);
   return {
     schemaVersion: SESSION_STATE_VERSION,
+    // Absent for semantics 1, so such states are byte-for-byte what older workers produced.
+    ...(semantics >= 2 ? { semantics } : {}),
     sessionId,
     agentName: agent.name,
     stepId: agent.startStepId,
@@ -210,57 +238,27 @@ export function endSession(
   return boundStateBytes(trimEvents(emit(s, { type: 'session_ended', reason }, now)));
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-
-function requireTurn(state: SessionState): TurnState {
-  if (!state.turn) throw new Error('no turn is running');
-  return state.turn;
-}
-
-function withTurn(state: SessionState, patch: Partial<TurnState>): SessionState {
-  return { ...state, turn: { ...requireTurn(state), ...patch } };
-}
-
-function emit(state: SessionState, event: NewEvent, now: string): SessionState {
-  const full = { ...event, seq: state.counters.events, turn: state.counters.turns, at: now } as SessionEvent;
-  return { ...state, events: [...state.events, full], counters: { ...state.counters, events: state.counters.events + 1 } };
-}
-
-function trimEvents(state: SessionState): SessionState {
-  return state.events.length > MAX_KEPT_EVENTS ? { ...state, events: state.events.slice(-MAX_KEPT_EVENTS) } : state;
-}
-
-function activeFlow(agent: AgentSnapshot, state: SessionState): Flow | undefined {
-  return state.flow ? agent.flows.find((f) => f.id === state.flow!.flowId) : undefined;
-}
-
-function memoryConfig(agent: AgentSnapshot, state: SessionState): MemoryWindowConfig {
-  return activeFlow(agent, state)?.memory ?? agent.memory;
-}
-
-/** Adds an item to the current memory: the active flow's, else the session's. */
-function rememberItem(agent: AgentSnapshot, state: SessionState, role: MemoryItem['role'], text: string): SessionState {
-  const item: MemoryItem = { seq: state.counters.items, turn: state.counters.turns, role, text };
-  const counters = { ...state.counters, items: state.counters.items + 1 };
-  const max = memoryConfig(agent, state).maxItems;
-  if (state.flow) {
-    return { ...state, counters, flow: { ...state.flow, memory: remember(state.flow.memory, item, max) } };
-  }
-  return { ...state, counters, memory: remember(state.memory, item, max) };
-}
-
-function currentMemory(state: SessionState): MemoryState {
-  return state.flow ? state.flow.memory : state.memory;
-}
-
 function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): EngineStep {
   const turn = requireTurn(state);
   if (turn.iterations >= agent.maxIter) {
     return finish(agent, state, { reply: FALLBACK_REPLY, fallback: true }, now);
   }
-  const forceRespond = turn.iterations === agent.maxIter - 1;
+  if (nomos(state) && !turn.flowsChecked) {
+    const pending = flowTransitions(agent, state);
+    const s = withTurn(state, { flowsChecked: true, pending });
+    if (pending.length > 0) return nextPending(agent, s, now);
+    state = s;
+  }
   const step = getStep(agent, state.stepId);
+  const forceRespond = mustRespond(agent, state, turn.iterations + 1, step);
+  const semantics = state.semantics;
   const window = memoryWindow(currentMemory(state), memoryConfig(agent, state), turn.userText);
+  const examples = nomos(state)
+    ? selectExamples(step.examples, turn.userText, {
+        maxExamples: agent.maxExamples ?? DEFAULT_EXAMPLES.maxExamples,
+        threshold: agent.exampleThreshold ?? DEFAULT_EXAMPLES.threshold,
+      })
+    : undefined;
   const messages = buildPrompt({
     agent,
     step,
@@ -269,6 +267,7 @@ function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): E
     forceRespond,
     lastError: turn.lastError,
     ...(turn.opening ? { opening: true } : {}),
+    ...(semantics ? { semantics, examples } : {}),
   });
   const request = {
     sessionId: state.sessionId,
@@ -276,13 +275,13 @@ function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): E
     stepId: step.id,
     llm: getLlm(agent, step.llm),
     messages,
-    schema: decisionJsonSchema(agent, step, { forceRespond }),
+    schema: decisionJsonSchema(agent, step, { forceRespond, semantics }),
     decisionIndex: state.counters.decisions,
     forceRespond,
   };
   const s = withTurn(
     { ...state, counters: { ...state.counters, decisions: state.counters.decisions + 1 } },
-    { iterations: turn.iterations + 1 },
+    { iterations: turn.iterations + 1, ...(nomos(state) ? { flowsChecked: false } : {}) },
   );
   return { state: s, command: { type: 'decide', request } };
 }
@@ -301,8 +300,8 @@ function decisionError(agent: AgentSnapshot, state: SessionState, message: strin
 
 function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, now: string): EngineStep {
   const turn = requireTurn(state);
-  const forceRespond = turn.iterations === agent.maxIter;
-  const checked = validateDecision(agent, state.stepId, raw, forceRespond);
+  const forceRespond = mustRespond(agent, state, turn.iterations, getStep(agent, state.stepId));
+  const checked = validateDecision(agent, state.stepId, raw, forceRespond, state.semantics);
   if (!checked.ok) return decisionError(agent, state, checked.message, now);
   const d = checked.decision;
   let s = emit(state, { type: 'decision', iteration: turn.iterations, decision: d as Record<string, unknown> }, now);
@@ -311,7 +310,7 @@ function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, 
   switch (d.action) {
     case 'RESPOND': {
       const reply = d.response ?? (d.answer !== undefined ? JSON.stringify(d.answer) : '');
-      return finish(agent, s, { reply, answer: d.answer, fallback: false }, now);
+      return finish(agent, s, { reply, answer: d.answer, suggestions: d.suggestions, fallback: false }, now);
     }
     case 'TOOL_CALL': {
       const calls: ToolCallRequest[] = d.tool_calls.map((c, i) => ({
@@ -330,6 +329,10 @@ function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, 
       return move(agent, s, d.step_id, now);
     case 'END': {
       const reply = d.response ?? '';
+      if (s.flow && nomos(s)) {
+        // NOMOS cleans the flow up on END: no summary, no flow exit.
+        return finish(agent, { ...s, flow: null }, { reply, fallback: false, end: true }, now);
+      }
       if (s.flow) {
         s = withTurn(s, { pending: [{ kind: 'exit', flowId: s.flow.flowId }], endAfterPending: { reply } });
         return nextPending(agent, s, now);
@@ -339,11 +342,15 @@ function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, 
   }
 }
 
-/** Changes step, queueing flow exit/entry summaries per the flow rules of DESIGN.md. */
+/**
+ * Changes step. Semantics ≥ 2: flows change before the next decision ({@link flowTransitions}). Semantics 1: queues
+ * flow exit/entry summaries here (exit on leaving an exit step).
+ */
 function move(agent: AgentSnapshot, state: SessionState, target: string, now: string): EngineStep {
   const turn = requireTurn(state);
   const from = state.stepId;
   let s = emit({ ...state, stepId: target }, { type: 'step_change', from, to: target }, now);
+  if (nomos(s)) return nextDecision(agent, s, now);
   const pending: TurnState['pending'] = [];
   const current = activeFlow(agent, state);
   const entering = flowEnteredAt(agent, target);
@@ -510,11 +517,12 @@ function recordToolResults(
 function finish(
   agent: AgentSnapshot,
   state: SessionState,
-  out: { reply: string; answer?: unknown; fallback: boolean; end?: boolean },
+  out: { reply: string; answer?: unknown; suggestions?: string[]; fallback: boolean; end?: boolean },
   now: string,
 ): EngineStep {
   const turn = requireTurn(state);
-  let s = emit(state, { type: 'reply', text: out.reply, answer: out.answer, fallback: out.fallback }, now);
+  const suggestions = out.suggestions ? { suggestions: out.suggestions } : {};
+  let s = emit(state, { type: 'reply', text: out.reply, answer: out.answer, fallback: out.fallback, ...suggestions }, now);
   if (out.reply) s = rememberItem(agent, s, 'assistant', out.reply);
   if (out.end) {
     s = emit({ ...s, status: 'ended' }, { type: 'session_ended', reason: 'end_action' }, now);
@@ -527,6 +535,7 @@ function finish(
     turn: turn.number,
     reply: out.reply,
     ...(out.answer !== undefined ? { answer: out.answer } : {}),
+    ...suggestions,
     stepId: s.stepId,
     ...(s.flow ? { flowId: s.flow.flowId } : {}),
     ended: s.status === 'ended',

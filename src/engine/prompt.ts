@@ -7,7 +7,7 @@
  *
  * Pure.
  */
-import type { AgentSnapshot, Step } from '../config/agent.js';
+import type { AgentSnapshot, Example, Step } from '../config/agent.js';
 import { allowedActions } from './decision.js';
 import type { MemoryWindow } from './memory.js';
 import type { ChatMessage, MemoryItem } from './types.js';
@@ -23,6 +23,10 @@ export interface PromptInput {
   lastError?: string;
   /** An opening turn (the agent speaks first): a note asks the model to open the conversation. */
   opening?: boolean;
+  /** The session's engine semantics (`ENGINE_SEMANTICS`); absent = 1. */
+  semantics?: number;
+  /** Examples to show instead of all of the step's (semantics ≥ 2: chosen by similarity, ./examples.ts). */
+  examples?: Example[];
 }
 
 /** The note of an opening turn, in place of a user message (chat APIs expect one after the system message). */
@@ -59,9 +63,10 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
         .join('\n')}`,
     );
   }
-  if (step.examples.length > 0) {
+  const examples = input.examples ?? step.examples;
+  if (examples.length > 0) {
     sections.push(
-      `## Examples\n${step.examples
+      `## Examples\n${examples
         .map((e) => `- ${e.context ?? ''}${e.decision !== undefined ? ` => ${JSON.stringify(e.decision)}` : ''}`)
         .join('\n')}`,
     );
@@ -72,16 +77,19 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
   if (window.retrieved.length > 0) {
     sections.push(`## Relevant earlier messages\n${window.retrieved.map((i) => `- (${i.role}) ${i.text}`).join('\n')}`);
   }
-  const actions = allowedActions(step, { forceRespond: input.forceRespond });
+  const actions = allowedActions(step, { forceRespond: input.forceRespond, semantics: input.semantics });
+  const suggest = (input.semantics ?? 1) >= 2 && step.quickSuggestions ? ',"suggestions":["short replies the user may pick"]' : '';
   sections.push(
     [
       '## Decision',
       `Reply with one JSON object only. Allowed actions here: ${actions.join(', ')}.`,
-      !step.answerModel
-        ? 'RESPOND: {"action":"RESPOND","response":"text for the user"}'
-        : step.answerOrText
-          ? `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"} (or, when no answer fits yet, {"action":"RESPOND","response":"text for the user"})`
-          : `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"}`,
+      !actions.includes('RESPOND')
+        ? ''
+        : !step.answerModel
+          ? `RESPOND: {"action":"RESPOND","response":"text for the user"${suggest}}`
+          : step.answerOrText
+            ? `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"${suggest}} (or, when no answer fits yet, {"action":"RESPOND","response":"text for the user"})`
+            : `RESPOND: {"action":"RESPOND","answer":<object matching ${JSON.stringify(step.answerModel)}>,"response":"optional text"${suggest}}`,
       actions.includes('TOOL_CALL') ? 'TOOL_CALL: {"action":"TOOL_CALL","tool_calls":[{"tool":"name","arguments":{}}]}' : '',
       actions.includes('MOVE') ? 'MOVE: {"action":"MOVE","step_id":"<route target>"}' : '',
       actions.includes('END') ? 'END: {"action":"END","response":"optional goodbye"}' : '',

@@ -81,7 +81,15 @@ export const SessionEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('step_change'), from: z.string(), to: z.string() }),
   z.object({ ...base, type: z.literal('flow_enter'), flowId: z.string(), summary: z.string() }),
   z.object({ ...base, type: z.literal('flow_exit'), flowId: z.string(), summary: z.string() }),
-  z.object({ ...base, type: z.literal('reply'), text: z.string(), answer: z.unknown().optional(), fallback: z.boolean() }),
+  z.object({
+    ...base,
+    type: z.literal('reply'),
+    text: z.string(),
+    answer: z.unknown().optional(),
+    fallback: z.boolean(),
+    /** Quick replies offered to the user (`quick_suggestions` steps, semantics ≥ 2). */
+    suggestions: z.array(z.string()).optional(),
+  }),
   z.object({ ...base, type: z.literal('turn_failed'), message: z.string() }),
   z.object({ ...base, type: z.literal('session_ended'), reason: z.enum(['end_action', 'idle_timeout', 'end_session']) }),
 ]);
@@ -103,6 +111,8 @@ export const TurnResult = z.object({
   turn: z.number().int(),
   reply: z.string(),
   answer: z.unknown().optional(),
+  /** Quick replies the model offered with a RESPOND in a `quick_suggestions` step (NOMOS `suggestions`). */
+  suggestions: z.array(z.string()).optional(),
   stepId: z.string(),
   flowId: z.string().optional(),
   ended: z.boolean(),
@@ -156,6 +166,8 @@ export const TurnState = z.object({
   endAfterPending: z.object({ reply: z.string() }).optional(),
   /** An opening turn: the agent speaks first, with no user message (`POST /sessions` with `initiate`). */
   opening: z.boolean().optional(),
+  /** Semantics ≥ 2: flow transitions of the current step were already applied before the next decision. */
+  flowsChecked: z.boolean().optional(),
   /** Set while the turn waits for approval of some of its last decision's tool calls (state version 2). */
   approval: ApprovalWait.optional(),
 });
@@ -163,6 +175,19 @@ export type TurnState = z.infer<typeof TurnState>;
 
 /** Current carried-state version (2: turns may carry an {@link ApprovalWait}); see `loadSessionState`. */
 export const SESSION_STATE_VERSION = 2;
+
+/**
+ * Engine behaviour version a session was started with, kept for its whole life (continue-as-new carries it) so a
+ * replayed or continued old session keeps the behaviour it was recorded with:
+ * - 1 (or absent): first release — a flow is exited on MOVE *away from* one of its exit steps; END inside a flow
+ *   summarises the flow; `auto_flow`, `quick_suggestions` and example selection have no effect.
+ * - 2: NOMOS semantics — before every decision the current step's flow transitions apply (enter the first flow
+ *   listing the step in `enters` if no flow is active, then exit the active flow if it lists the step in `exits`),
+ *   so a flow is exited on *arriving* at an exit step; END inside a flow drops it without a summary; `auto_flow`
+ *   steps may only MOVE, TOOL_CALL or END; `quick_suggestions` steps may RESPOND with `suggestions`; examples are
+ *   chosen by similarity to the user's message (`max_examples`, `threshold`, `visibility`).
+ */
+export const ENGINE_SEMANTICS = 2;
 
 export const SessionStatus = z.enum(['active', 'ended']);
 export type SessionStatus = z.infer<typeof SessionStatus>;
@@ -175,6 +200,8 @@ export type SessionStatus = z.infer<typeof SessionStatus>;
  */
 export const SessionState = z.object({
   schemaVersion: z.literal(SESSION_STATE_VERSION),
+  /** {@link ENGINE_SEMANTICS} version of this session; absent = 1. */
+  semantics: z.number().int().min(1).max(ENGINE_SEMANTICS).optional(),
   sessionId: z.string(),
   agentName: z.string(),
   stepId: z.string(),

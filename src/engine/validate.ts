@@ -16,6 +16,7 @@ export function validateDecision(
   stepId: string,
   raw: unknown,
   forceRespond: boolean,
+  semantics = 1,
 ): { ok: true; decision: Decision } | { ok: false; message: string } {
   const general = Decision.safeParse(raw);
   if (!general.success) return { ok: false, message: `invalid decision: ${describeZodError(general.error)}` };
@@ -23,6 +24,12 @@ export function validateDecision(
   const step = getStep(agent, stepId);
   if (forceRespond && d.action !== 'RESPOND') {
     return { ok: false, message: `only RESPOND is allowed now (decision limit reached), got ${d.action}` };
+  }
+  if (semantics >= 2 && step.autoFlow && d.action === 'RESPOND') {
+    return { ok: false, message: `step ${step.id} is auto_flow: RESPOND is not allowed, only MOVE, TOOL_CALL or END` };
+  }
+  if (d.action === 'RESPOND' && d.suggestions !== undefined && !(semantics >= 2 && step.quickSuggestions)) {
+    return { ok: false, message: `step ${step.id} has no quick_suggestions: leave out "suggestions"` };
   }
   if (d.action === 'TOOL_CALL') {
     for (const call of d.tool_calls) {
@@ -40,7 +47,7 @@ export function validateDecision(
       message: `step "${d.step_id}" is not a route of step ${step.id} (routes: ${step.routes.map((r) => r.target).join(', ') || 'none'})`,
     };
   }
-  const exact = decisionSchemaFor(agent, step, { forceRespond }).safeParse(raw);
+  const exact = decisionSchemaFor(agent, step, { forceRespond, semantics }).safeParse(raw);
   if (!exact.success) return { ok: false, message: `invalid ${d.action} decision: ${describeZodError(exact.error)}` };
   return { ok: true, decision: exact.data };
 }

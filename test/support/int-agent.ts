@@ -46,7 +46,8 @@ export async function writeAgent(
         { step_id: 'chat', description: 'chat', routes: [{ target: 'work', condition: 'work' }], available_tools: ['echo'] },
         { step_id: 'work', description: 'work', routes: [{ target: 'chat', condition: 'done' }], available_tools: ['slow', 'echo', 'fail'] },
       ],
-      flows: [{ flow_id: 'working', enters: ['work'], exits: ['work'] }],
+      // NOMOS flow rules: entered on arriving at `work`, exited on arriving back at `chat`.
+      flows: [{ flow_id: 'working', enters: ['work'], exits: ['chat'] }],
       llm: { provider: 'scripted', script: './script.yaml' },
       tools: { tool_files: ['./tools.mjs'] },
       session,

@@ -1,0 +1,88 @@
+/**
+ * Small transitions of session state shared by the engine's turn logic (./engine.ts): the running turn, events,
+ * memory placement, the session's semantics version, and the NOMOS flow transitions at a step.
+ *
+ * Pure.
+ */
+import { type AgentSnapshot, type Flow, type MemoryWindowConfig, type Step, flowEnteredAt } from '../config/agent.js';
+import { remember } from './memory.js';
+import {
+  MAX_KEPT_EVENTS,
+  type MemoryItem,
+  type MemoryState,
+  type NewEvent,
+  type SessionEvent,
+  type SessionState,
+  type TurnState,
+} from './types.js';
+
+export function requireTurn(state: SessionState): TurnState {
+  if (!state.turn) throw new Error('no turn is running');
+  return state.turn;
+}
+
+export function withTurn(state: SessionState, patch: Partial<TurnState>): SessionState {
+  return { ...state, turn: { ...requireTurn(state), ...patch } };
+}
+
+export function emit(state: SessionState, event: NewEvent, now: string): SessionState {
+  const full = { ...event, seq: state.counters.events, turn: state.counters.turns, at: now } as SessionEvent;
+  return { ...state, events: [...state.events, full], counters: { ...state.counters, events: state.counters.events + 1 } };
+}
+
+export function trimEvents(state: SessionState): SessionState {
+  return state.events.length > MAX_KEPT_EVENTS ? { ...state, events: state.events.slice(-MAX_KEPT_EVENTS) } : state;
+}
+
+export function activeFlow(agent: AgentSnapshot, state: SessionState): Flow | undefined {
+  return state.flow ? agent.flows.find((f) => f.id === state.flow!.flowId) : undefined;
+}
+
+export function memoryConfig(agent: AgentSnapshot, state: SessionState): MemoryWindowConfig {
+  return activeFlow(agent, state)?.memory ?? agent.memory;
+}
+
+/** Adds an item to the current memory: the active flow's, else the session's. */
+export function rememberItem(agent: AgentSnapshot, state: SessionState, role: MemoryItem['role'], text: string): SessionState {
+  const item: MemoryItem = { seq: state.counters.items, turn: state.counters.turns, role, text };
+  const counters = { ...state.counters, items: state.counters.items + 1 };
+  const max = memoryConfig(agent, state).maxItems;
+  if (state.flow) {
+    return { ...state, counters, flow: { ...state.flow, memory: remember(state.flow.memory, item, max) } };
+  }
+  return { ...state, counters, memory: remember(state.memory, item, max) };
+}
+
+/** NOMOS rules (semantics ≥ 2) apply to this session. */
+export function nomos(state: SessionState): boolean {
+  return (state.semantics ?? 1) >= 2;
+}
+
+/** Whether the current decision may only RESPOND: the last of `max_iter`, except in NOMOS `auto_flow` steps. */
+export function mustRespond(agent: AgentSnapshot, state: SessionState, iterations: number, step: Step): boolean {
+  return iterations === agent.maxIter && !(nomos(state) && step.autoFlow);
+}
+
+export function currentMemory(state: SessionState): MemoryState {
+  return state.flow ? state.flow.memory : state.memory;
+}
+
+/**
+ * Flow transitions at the current step before a decision, as NOMOS applies them before each of its decisions
+ * (`StateMachine.handle_flow_transitions`, nomos/state_machine.py): with no active flow, enter the first flow (config
+ * order) listing the step in `enters`; then, if the active flow lists the step in `exits`, exit it. A step that is
+ * both an entry and an exit of one flow enters and exits it at once; arriving at a step that exits the active flow
+ * and enters another only exits (the other is entered before the next decision at that step).
+ */
+export function flowTransitions(agent: AgentSnapshot, state: SessionState): TurnState['pending'] {
+  const pending: TurnState['pending'] = [];
+  let active = state.flow?.flowId;
+  const entering = active ? undefined : flowEnteredAt(agent, state.stepId);
+  if (entering) {
+    pending.push({ kind: 'enter', flowId: entering.id, triggerText: requireTurn(state).userText });
+    active = entering.id;
+  }
+  const flow = agent.flows.find((f) => f.id === active);
+  if (flow && flow.exits.includes(state.stepId)) pending.push({ kind: 'exit', flowId: flow.id });
+  return pending;
+}
