@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { listenEnv } from '../../cli/env.js';
 import { retrieve } from '../../src/engine/memory.js';
 import { validateDecision } from '../../src/engine/validate.js';
-import { loadAgent, loadAgents, validateAgentFile, type LoadedAgent } from '../../src/config/load.js';
+import { loadAgent, loadAgents, validateAgentFile, validateAgentFiles, type LoadedAgent } from '../../src/config/load.js';
 import type { ConfigIssue } from '../../src/errors.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/nomos');
@@ -96,6 +96,9 @@ describe('NOMOS configs from NOMOS itself', () => {
       expect(written.snapshot?.steps.length).toBeGreaterThan(0);
       const unreachable = written.issues.filter((i) => i.message.startsWith(`MCP server ${mcp} `));
       expect(unreachable).toMatchObject([{ severity: 'warning', message: expect.stringMatching(/its tools were not checked/) }]);
+      // The `stepwise validate` entry point (files and directories) does the same.
+      const cli = await validateAgentFiles([copyFixture(dir)], { env: {} });
+      expect(cli.issues.filter((i) => i.severity === 'error')).toEqual([]);
       const load = await loadAgent(copyFixture(dir), { env: {} }).catch((err: Error) => err);
       expect(load).toBeInstanceOf(Error);
       expect((load as Error).message.split('\n')).toEqual([expect.stringMatching(new RegExp(`MCP server ${mcp} \\(https://gitmcp\\.io/`))]);
