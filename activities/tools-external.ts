@@ -7,7 +7,8 @@
  * - `tools.mcp_servers[]` → MCP servers over stdio (`command`) or streamable HTTP (`url`), same naming.
  * - NOMOS `tools.servers[]` (`name`, `url`, `path`, `transport`, `use`, `exclude`) → MCP servers over streamable
  *   HTTP (SSE when `transport` says `sse`).
- * - `@pkg`, `@crewai`, `@langchain` → a config error naming the tool and the way forward (Python-only sources).
+ * - `@pkg`, `@crewai`, `@langchain` (Python-only sources) → a warning when a tool module already provides a tool of
+ *   that `name` (its TypeScript port), otherwise a config error naming the tool and the way forward.
  *
  * A step may list a source's group name (an MCP server name, or an `@api` `name` with `map`) to get all of its tools;
  * NOMOS's `@mcp/<server>` and `@mcp/<server>/<tool>` step entries work too.
@@ -31,16 +32,31 @@ export interface ExternalTools {
   /** Connected MCP servers (close them when the agent is dropped). */
   sources: McpToolSource[];
   issues: PathIssue[];
+  /** Remote MCP servers left unchecked (validation only, see {@link ExternalToolOptions.deferUnreachable}). */
+  unreachable: string[];
+}
+
+/** Options of {@link loadExternalTools}. */
+export interface ExternalToolOptions {
+  /** Tools the agent's tool modules define: a Python-only entry of one of these names is its TypeScript port. */
+  moduleToolNames?: ReadonlySet<string>;
+  /**
+   * Validation only (`stepwise validate`): a remote MCP server (`url`) that cannot be reached is a warning and its
+   * name is listed in {@link ExternalTools.unreachable}, instead of an error. Loading for a worker or the API keeps it
+   * an error (fail fast: the agent's tools would be missing).
+   */
+  deferUnreachable?: boolean;
 }
 
 /**
  * Resolves `external_tools`/`ext` and `mcp_servers`, connecting to every MCP server to list its tools.
- * Never throws for config problems or unreachable servers: they come back as path issues (errors).
+ * Never throws for config problems or unreachable servers: they come back as path issues (errors, or warnings as
+ * described in {@link ExternalToolOptions}).
  *
  * @param baseDir directory of the YAML (base of a stdio server's `cwd`).
  */
-export async function loadExternalTools(raw: RawAgent, baseDir: string): Promise<ExternalTools> {
-  const out: ExternalTools = { definitions: [], groups: {}, sources: [], issues: [] };
+export async function loadExternalTools(raw: RawAgent, baseDir: string, options: ExternalToolOptions = {}): Promise<ExternalTools> {
+  const out: ExternalTools = { definitions: [], groups: {}, sources: [], issues: [], unreachable: [] };
   const tools = raw.tools ?? {};
   if (tools.external_tools && tools.ext) {
     out.issues.push({ path: ['tools', 'ext'], message: 'use either "external_tools" or its alias "ext", not both' });
@@ -49,7 +65,7 @@ export async function loadExternalTools(raw: RawAgent, baseDir: string): Promise
   const servers: [McpServerConfig, (string | number)[]][] = [];
   (tools.external_tools ?? tools.ext ?? []).forEach((entry, i) => {
     const path = ['tools', listKey, i];
-    const resolved = resolveExternalTool(entry, path, out.issues);
+    const resolved = resolveExternalTool(entry, path, out.issues, options.moduleToolNames ?? new Set());
     if (resolved?.kind === 'api') {
       out.definitions.push(...resolved.specs.map(httpTool));
       if (resolved.group) out.groups[resolved.group] = resolved.specs.map((s) => s.name);
@@ -80,7 +96,14 @@ export async function loadExternalTools(raw: RawAgent, baseDir: string): Promise
       out.definitions.push(...defs);
       out.groups[server.name] = defs.map((d) => d.name);
     } catch (err) {
-      out.issues.push({ path, message: (err as Error).message });
+      if (options.deferUnreachable && server.url !== undefined) {
+        out.unreachable.push(server.name);
+        out.issues.push({
+          path,
+          severity: 'warning',
+          message: `${(err as Error).message}; its tools were not checked (a worker or the API refuses to load the agent until the server answers)`,
+        });
+      } else out.issues.push({ path, message: (err as Error).message });
     }
   }
   return out;
@@ -88,12 +111,25 @@ export async function loadExternalTools(raw: RawAgent, baseDir: string): Promise
 
 type Resolved = { kind: 'api'; specs: HttpToolSpec[]; group?: string } | { kind: 'mcp'; server: McpServerConfig };
 
-function resolveExternalTool(entry: RawExternalTool, path: (string | number)[], issues: PathIssue[]): Resolved | undefined {
+function resolveExternalTool(
+  entry: RawExternalTool,
+  path: (string | number)[],
+  issues: PathIssue[],
+  moduleToolNames: ReadonlySet<string>,
+): Resolved | undefined {
   const slash = entry.tag.indexOf('/');
   const type = entry.tag.slice(1, slash);
   const target = entry.tag.slice(slash + 1);
   const label = entry.name ?? entry.tag;
   if ((PYTHON_ONLY_TAGS as readonly string[]).includes(type)) {
+    if (entry.name !== undefined && moduleToolNames.has(entry.name)) {
+      issues.push({
+        path: [...path, 'tag'],
+        severity: 'warning',
+        message: `external tool ${entry.name} (${entry.tag}) is a Python ${type} tool: the tool module's TypeScript ${entry.name} is used instead`,
+      });
+      return undefined;
+    }
     issues.push({
       path: [...path, 'tag'],
       message:
@@ -128,13 +164,16 @@ function resolveExternalTool(entry: RawExternalTool, path: (string | number)[], 
   return resolveApiTool(entry, target, path, issues);
 }
 
-function resolveApiTool(entry: RawExternalTool, target: string, path: (string | number)[], issues: PathIssue[]): Resolved | undefined {
+function resolveApiTool(entry: RawExternalTool, tagTarget: string, path: (string | number)[], issues: PathIssue[]): Resolved | undefined {
+  // NOMOS also writes the method into the tag: `@api/GET/https://host/planets/{id}`.
+  const tagged = /^(GET|POST|PUT|PATCH|DELETE)\/(https?:\/\/.*)$/i.exec(tagTarget);
+  const target = tagged ? tagged[2]! : tagTarget;
   if (!/^https?:\/\//.test(target)) {
     issues.push({ path: [...path, 'tag'], message: `API tool ${entry.name ?? entry.tag}: expected \`@api/<http(s) URL>\`` });
     return undefined;
   }
   const { method: kwMethod, ...query } = entry.kwargs ?? {};
-  const method = (entry.method ?? (typeof kwMethod === 'string' ? kwMethod.toUpperCase() : 'GET')) as HttpMethod;
+  const method = (entry.method ?? tagged?.[1]?.toUpperCase() ?? (typeof kwMethod === 'string' ? kwMethod.toUpperCase() : 'GET')) as HttpMethod;
   if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
     issues.push({ path: [...path, 'kwargs', 'method'], message: `unsupported HTTP method "${String(kwMethod)}"` });
     return undefined;

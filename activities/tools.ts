@@ -120,7 +120,7 @@ interface RegisteredTool {
  *
  * @param definitions tool definitions (names must be unique).
  * @param options.descriptors descriptors to show instead of the definitions' own (same names), e.g. with `tool_defs`
- *   description overrides applied.
+ *   applied; a tool with a JSON Schema (not zod) `parameters` validates its calls against its descriptor's.
  * @param options.defaults argument defaults by tool name (NOMOS `tool_defs` `default`): filled in, before validation,
  *   for arguments the call leaves out.
  * @throws Error on duplicate names or a tool whose parameters do not compile (see {@link checkToolDefinition}).
@@ -154,7 +154,10 @@ export class ToolRegistry {
         description: definition.description,
         parameters,
       };
-      this.tools.set(definition.name, { definition, descriptor, validate: argumentValidator(definition.parameters) });
+      // A JSON Schema tool is checked against its descriptor: the schema the model sees, refined by `tool_defs` (e.g. an
+      // `@api` placeholder, a string by default, typed `int` there). A zod schema stays the check: it may transform.
+      const schema = isZodSchema(definition.parameters) ? definition.parameters : descriptor.parameters;
+      this.tools.set(definition.name, { definition, descriptor, validate: argumentValidator(schema) });
     }
   }
 

@@ -16,9 +16,9 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { ToolDefinition } from '../tools.js';
 import type { AgentSnapshot, ToolDescriptor } from './agent.js';
 import { interpolateDocument } from './interpolate.js';
-import { canonicalTools, nomosKeyWarnings, nomosMcpServerNames } from './nomos.js';
+import { canonicalTools, nomosKeyWarnings } from './nomos.js';
 import { applyToolDefs, llmEntries, normalizeAgent, type ToolArgDefaults } from './normalize.js';
-import { RawAgent, type RawExternalTool } from './schema.js';
+import { RawAgent } from './schema.js';
 import { suggestKey } from './suggest.js';
 import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from './validate.js';
 
@@ -30,8 +30,6 @@ export interface LoadedAgent {
   file: string;
   /** NOMOS `server.port` / `server.host`, when written: `stepwise api` / `dev` listen there unless PORT / HOST are set. */
   server?: { port?: number; host?: string };
-  /** NOMOS `tools.external_tools` (alias `ext`) exactly as parsed, for the tool sources that implement them. */
-  externalTools?: RawExternalTool[];
 }
 
 /** Options of the loaders. */
@@ -54,7 +52,6 @@ interface Analysis extends AgentValidation {
   defaults?: ToolArgDefaults;
   namePosition?: { line?: number; column?: number };
   server?: LoadedAgent['server'];
-  externalTools?: RawExternalTool[];
 }
 
 const TOOL_EXTENSIONS = ['.ts', '.js', '.mjs'];
@@ -71,12 +68,14 @@ function isHeaderPath(path: (string | number)[]): boolean {
 const hasErrors = (issues: ConfigIssue[]) => issues.some((i) => i.severity === 'error');
 
 /**
- * Validates one agent file without throwing for config problems (the `stepwise validate` path).
+ * Validates one agent file without throwing for config problems (the `stepwise validate` path). Unlike loading, a
+ * remote MCP server that cannot be reached is a warning (its tools, and step tools naming it, are not checked), so
+ * validation works offline.
  *
  * @param path the YAML file; issues name it as given.
  */
 export async function validateAgentFile(path: string, options: LoadOptions = {}): Promise<AgentValidation> {
-  const { snapshot, issues, sources } = await analyzeAgentFile(path, options.env ?? process.env);
+  const { snapshot, issues, sources } = await analyzeAgentFile(path, options.env ?? process.env, true);
   await closeSources(sources);
   return snapshot ? { snapshot, issues } : { issues };
 }
@@ -127,7 +126,7 @@ export async function validateAgentFiles(
   pathsOrDirs: string[],
   options: LoadOptions = {},
 ): Promise<{ files: FileValidation[]; issues: ConfigIssue[] }> {
-  const checked = await checkAgentFiles(pathsOrDirs, options);
+  const checked = await checkAgentFiles(pathsOrDirs, options, true);
   for (const { analysis } of checked.files) await closeSources(analysis.sources);
   const files = checked.files.map(({ file, analysis }) =>
     analysis.snapshot ? { file, snapshot: analysis.snapshot, issues: analysis.issues } : { file, issues: analysis.issues },
@@ -138,13 +137,14 @@ export async function validateAgentFiles(
 async function checkAgentFiles(
   pathsOrDirs: string[],
   options: LoadOptions,
+  validateOnly = false,
 ): Promise<{ files: { file: string; analysis: Analysis }[]; issues: ConfigIssue[] }> {
   const found = await findAgentFiles(pathsOrDirs);
   const issues = [...found.issues];
   const files: { file: string; analysis: Analysis }[] = [];
   const names = new Map<string, string>();
   for (const file of found.files) {
-    const analysis = await analyzeAgentFile(file, options.env ?? process.env);
+    const analysis = await analyzeAgentFile(file, options.env ?? process.env, validateOnly);
     const name = analysis.snapshot?.name;
     const first = name === undefined ? undefined : names.get(name);
     if (name !== undefined && first !== undefined) {
@@ -221,12 +221,15 @@ function toLoaded(path: string, analysis: Analysis): LoadedAgent {
     warnings: analysis.issues.filter((i) => i.severity === 'warning'),
     file: resolve(path),
     ...(analysis.server ? { server: analysis.server } : {}),
-    ...(analysis.externalTools ? { externalTools: analysis.externalTools } : {}),
   };
 }
 
-/** The whole pipeline for one file; never throws for config problems. */
-async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<Analysis> {
+/**
+ * The whole pipeline for one file; never throws for config problems.
+ *
+ * @param validateOnly `stepwise validate`: unreachable remote MCP servers are warnings (see {@link validateAgentFile}).
+ */
+async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOnly = false): Promise<Analysis> {
   const file = normalize(path);
   let text: string;
   try {
@@ -276,11 +279,13 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
 
   const tools = await loadToolFiles(raw, baseDir);
   issues.push(...tools.issues.map((i) => locator.toIssue(i)));
-  const { externalTools } = canonicalTools(raw.tools);
-  const external = await loadExternalTools(raw, baseDir);
+  const external = await loadExternalTools(raw, baseDir, {
+    moduleToolNames: new Set(tools.definitions.map((d) => d.name)),
+    deferUnreachable: validateOnly,
+  });
   const sources = external.sources;
   issues.push(...external.issues.map((i) => locator.toIssue(i)));
-  if (external.issues.length > 0) tools.failed = true;
+  if (external.issues.some((i) => i.severity !== 'warning')) tools.failed = true;
   for (const def of external.definitions) {
     const problem = checkToolDefinition(def);
     if (problem || tools.definitions.some((d) => d.name === def.name)) {
@@ -302,7 +307,7 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
   issues.push(...normalized.issues.map((i) => locator.toIssue(i)));
   const llmNames = new Set(llmEntries(raw).map(([name]) => name));
   const toolNames = tools.failed ? undefined : new Set(tools.descriptors.map((d) => d.name));
-  const deferredServers = nomosMcpServerNames(raw.tools);
+  const deferredServers = new Set(external.unreachable);
   issues.push(...crossReferenceIssues(expanded, { llmNames, toolNames, deferredServers }).map((i) => locator.toIssue(i)));
 
   byLine(issues);
@@ -317,7 +322,6 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv): Promise<A
     namePosition,
     sources,
     ...(server ? { server } : {}),
-    ...(externalTools ? { externalTools } : {}),
   };
 }
 

@@ -3,18 +3,14 @@
  * `nomos/memory/flow.py`) accepts that Stepwise reads differently or not at all.
  *
  * - {@link agentIdFromName}: NOMOS names are free text (`Nomos Github Bot`); Stepwise needs a URL-safe agent id.
- * - {@link NOMOS_DEFAULT_LLM}: NOMOS's model when `llm:` is absent.
  * - {@link nomosKeyWarnings}: one warning per key NOMOS accepts and Stepwise does not use, naming the key and why.
  *   A key neither knows stays an error (strict schema), so a typo still fails fast.
  *
  * Pure.
  */
 import type { z } from 'zod';
-import type { RawAgent, RawExternalTool, RawRetriever, RawTools } from './schema.js';
+import type { RawAgent, RawRetriever, RawTools } from './schema.js';
 import { keyOf, type KeyPath, type PathIssue } from './validate.js';
-
-/** NOMOS's default model: `AgentConfig.get_llm()` falls back to `OpenAI()`, whose default model is `gpt-4o-mini`. */
-export const NOMOS_DEFAULT_LLM = { provider: 'openai', model: 'gpt-4o-mini' } as const;
 
 /** Agent ids: what `GET /agents/:agentId` and session routes accept. */
 export const AGENT_ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
@@ -41,7 +37,6 @@ export interface CanonicalTools {
   toolFilesKey: string;
   toolDefs?: NonNullable<RawTools['tool_defs']>;
   toolDefsKey: string;
-  externalTools?: RawExternalTool[];
 }
 
 /** Resolves the NOMOS aliases of `tools:` (the alias checks make sure only one of each pair is written). */
@@ -52,29 +47,14 @@ export function canonicalTools(tools: RawTools | undefined): CanonicalTools {
     toolFilesKey: keyOf(t, 'tool_files', 'files'),
     toolDefs: t.tool_defs ?? t.defs,
     toolDefsKey: keyOf(t, 'tool_defs', 'defs'),
-    externalTools: t.external_tools ?? t.ext,
   };
-}
-
-/**
- * Names of MCP servers declared the NOMOS way (`external_tools` entries tagged `@mcp/...` with a `name`, and
- * `tools.servers`). A step tool `@mcp/<server>` or `@mcp/<server>/<tool>` naming one of them is a deferred tool: its
- * tools come from the server at run time, so the loader does not require it among the loaded tools.
- */
-export function nomosMcpServerNames(tools: RawTools | undefined): Set<string> {
-  const names = new Set<string>();
-  for (const ext of canonicalTools(tools).externalTools ?? []) {
-    if (ext.tag.startsWith('@mcp/') && ext.name) names.add(ext.name);
-  }
-  for (const server of tools?.servers ?? []) names.add(server.name);
-  return names;
 }
 
 const AUTH_REASON = 'set API auth with STEPWISE_API_KEYS / STEPWISE_JWT_* (README "Authentication")';
 
 /** Why each `server.security` key is not read, by key (the rest: {@link AUTH_REASON}). */
 const SECURITY_REASONS: Record<string, string> = {
-  allowed_origins: 'the Stepwise API sends no CORS headers; serve browsers from the same origin or through a proxy',
+  allowed_origins: 'allowed browser origins are the API process\'s own setting: STEPWISE_CORS_ORIGINS',
   enable_rate_limiting: 'rate limits are the API process\'s own settings, not the agent\'s',
   rate_limit: 'rate limits are the API process\'s own settings, not the agent\'s',
   rate_limit_times: 'rate limits are the API process\'s own settings, not the agent\'s',
@@ -132,9 +112,6 @@ export function nomosKeyWarnings(raw: RawAgent): PathIssue[] {
     out.push(...retrieverWarnings(retriever, ['flows', i, 'components', 'memory', 'retriever']));
   });
   out.push(...retrieverWarnings(raw.memory?.retriever, ['memory', 'retriever']));
-  if (raw.tools?.servers !== undefined) {
-    out.push(warn(['tools', 'servers'], 'NOMOS tools.servers (MCP) are not connected yet; steps naming @mcp/<server> tools get no tools from them'));
-  }
   return out;
 }
 

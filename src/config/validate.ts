@@ -237,8 +237,8 @@ export interface CrossRefContext {
   /** Names in the llm map (`global` for a single config). */
   llmNames: ReadonlySet<string>;
   /**
-   * MCP servers declared the NOMOS way: a step tool `@mcp/<server>[/<tool>]` naming one is deferred (its tools come
-   * from the server at run time) and is not required among the loaded tools.
+   * MCP servers whose tools were not listed (unreachable while only validating): a step tool naming one — `<server>`,
+   * `<server>__<tool>`, or NOMOS's `@mcp/<server>[/<tool>]` — is not required among the loaded tools.
    */
   deferredServers?: ReadonlySet<string>;
 }
@@ -272,8 +272,8 @@ export function crossReferenceIssues(raw: RawAgent, ctx: CrossRefContext): PathI
     const toolsKey = keyOf(step, 'available_tools', 'tools');
     if (ctx.toolNames) {
       (step.available_tools ?? step.tools ?? []).forEach((tool, k) => {
-        const server = /^@mcp\/([^/]+)(?:\/[^/]+)?$/.exec(tool)?.[1];
-        if (server !== undefined && ctx.deferredServers?.has(server)) return;
+        const server = /^@mcp\/([^/]+)(?:\/[^/]+)?$/.exec(tool)?.[1] ?? tool.split('__')[0]!;
+        if (ctx.deferredServers?.has(server)) return;
         if (!ctx.toolNames?.has(tool)) {
           const known = [...(ctx.toolNames ?? [])].join(', ') || 'none';
           out.push({ path: ['steps', i, toolsKey, k], message: `unknown tool "${tool}" (loaded tools: ${known})` });

@@ -130,8 +130,8 @@ describe('external_tools and mcp_servers in agent YAML', () => {
     );
     const loaded = await loadAgent(file);
     try {
-      expect(loaded.warnings).toEqual([]);
-      // llm omitted: NOMOS's default.
+      // llm omitted: NOMOS's default, which is the only warning.
+      expect(loaded.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/^no llm configured: using NOMOS's default/)]);
       expect(loaded.snapshot.llms.global).toEqual({ provider: 'openai', model: 'gpt-4o-mini' });
       expect(loaded.snapshot.steps[0]!.tools).toEqual(['get_user', 'list_orders', 'cancel_order', 'everything__echo', 'everything__get-sum']);
       expect(loaded.snapshot.tools.map((t) => t.name)).toEqual(loaded.snapshot.steps[0]!.tools);

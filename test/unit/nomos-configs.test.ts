@@ -7,6 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { listenEnv } from '../../cli/env.js';
 import { retrieve } from '../../src/engine/memory.js';
 import { validateDecision } from '../../src/engine/validate.js';
-import { loadAgent, loadAgents, validateAgentFile, type LoadedAgent } from '../../src/config/load.js';
+import { loadAgent, loadAgents, validateAgentFile, validateAgentFiles, type LoadedAgent } from '../../src/config/load.js';
 import type { ConfigIssue } from '../../src/errors.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/nomos');
@@ -52,25 +54,19 @@ const ADD_TOOL_MODULE: [string, string] = ['start_step_id:', 'tools:\n  files: [
 
 /**
  * What each NOMOS config needs before Stepwise loads it. Beyond this, every config keeps its YAML: a Python tool
- * module (`tools.py`) loads its TypeScript port beside it (`tools.ts`, the stand-ins here).
+ * module (`tools.py`) loads its TypeScript port beside it (`tools.ts`, the stand-ins here), and a Python-only external
+ * tool (`@pkg`, `@langchain`) is served by the port's tool of the same name (docs-secure-*). `mcp`: the remote MCP
+ * server the config names — unreachable here (no internet), see the "offline" test below.
  */
-const PORTING: { dir: string; asIs: true | RegExp; edits: [string, string][] }[] = [
+const PORTING: { dir: string; asIs: true | RegExp; edits: [string, string][]; mcp?: string }[] = [
   { dir: 'barista', asIs: true, edits: [] },
   { dir: 'financial-advisor', asIs: true, edits: [] },
-  { dir: 'git-search', asIs: true, edits: [] },
-  { dir: 'nomos-git-bot', asIs: true, edits: [] },
+  { dir: 'git-search', asIs: true, edits: [], mcp: 'gitmcp' },
+  { dir: 'nomos-git-bot', asIs: true, edits: [], mcp: 'nomos_git' },
   { dir: 'travel-itinery-planner', asIs: true, edits: [] },
   { dir: 'real-estate-agent', asIs: true, edits: [] },
-  {
-    // Its tools are `@api` external tools (another part of issue 9) and its provider is Mistral, reached here through
-    // Mistral's OpenAI-compatible endpoint; the stand-in module gives the four API tools, typed by the config's `defs`.
-    dir: 'master-roshi',
-    asIs: /llm\.provider/,
-    edits: [
-      ['provider: mistral', 'provider: openai-compatible\n  base_url: https://api.mistral.ai/v1\n  api_key_env: MISTRAL_API_KEY'],
-      ['tools:\n  ext:', 'tools:\n  files: [api_tools.ts]\n  ext:'],
-    ],
-  },
+  // Provider mistral and four `@api` tools (a `map` and NOMOS's `@api/GET/<url>` form), typed by its `defs`.
+  { dir: 'master-roshi', asIs: true, edits: [] },
   { dir: 'docs-secure-jwt', asIs: true, edits: [] },
   { dir: 'docs-secure-api-key', asIs: true, edits: [] },
   { dir: 'docs-utility-bot', asIs: /unknown tool "sqrt"/, edits: [ADD_TOOL_MODULE] },
@@ -79,7 +75,7 @@ const PORTING: { dir: string; asIs: true | RegExp; edits: [string, string][] }[]
 ];
 
 describe('NOMOS configs from NOMOS itself', () => {
-  for (const { dir, asIs, edits } of PORTING) {
+  for (const { dir, asIs, edits, mcp } of PORTING.filter((p) => p.mcp === undefined)) {
     it(`${dir}: ${asIs === true ? 'loads as written' : 'loads after porting'}`, async () => {
       const written = await validateAgentFile(copyFixture(dir), { env: {} });
       const errors = written.issues.filter((i) => i.severity === 'error');
@@ -87,6 +83,25 @@ describe('NOMOS configs from NOMOS itself', () => {
       else expect(errors.map((e) => `${e.path}: ${e.message}`).join('\n')).toMatch(asIs);
       const agent = await loadAgent(copyFixture(dir, edits), { env: {} });
       expect(agent.snapshot.steps.length).toBeGreaterThan(0);
+      await agent.tools.close();
+    });
+  }
+
+  // No internet here: the remote MCP server is the only issue. `stepwise validate` checks the rest and warns (the
+  // server's tools unchecked); loading for a worker or the API fails fast with an error naming the server.
+  for (const { dir, mcp } of PORTING.filter((p) => p.mcp !== undefined)) {
+    it(`${dir}: validates as written offline; loading needs its MCP server ${mcp}`, async () => {
+      const written = await validateAgentFile(copyFixture(dir), { env: {} });
+      expect(written.issues.filter((i) => i.severity === 'error')).toEqual([]);
+      expect(written.snapshot?.steps.length).toBeGreaterThan(0);
+      const unreachable = written.issues.filter((i) => i.message.startsWith(`MCP server ${mcp} `));
+      expect(unreachable).toMatchObject([{ severity: 'warning', message: expect.stringMatching(/its tools were not checked/) }]);
+      // The `stepwise validate` entry point (files and directories) does the same.
+      const cli = await validateAgentFiles([copyFixture(dir)], { env: {} });
+      expect(cli.issues.filter((i) => i.severity === 'error')).toEqual([]);
+      const load = await loadAgent(copyFixture(dir), { env: {} }).catch((err: Error) => err);
+      expect(load).toBeInstanceOf(Error);
+      expect((load as Error).message.split('\n')).toEqual([expect.stringMatching(new RegExp(`MCP server ${mcp} \\(https://gitmcp\\.io/`))]);
     });
   }
 
@@ -96,9 +111,9 @@ describe('NOMOS configs from NOMOS itself', () => {
     expect(agents).toBeInstanceOf(Error);
     expect((agents as Error).message).not.toContain('tests.agent.yaml');
     const good = mkdtempSync(join(tmpdir(), 'nomos-dir-'));
-    for (const name of ['barista', 'nomos-git-bot', 'general-bot']) cpSync(join(FIXTURES, name), join(good, name), { recursive: true });
+    for (const name of ['barista', 'financial-advisor', 'general-bot']) cpSync(join(FIXTURES, name), join(good, name), { recursive: true });
     const loaded = await loadAgents([good], { env: {} });
-    expect(loaded.map((a) => a.snapshot.name).sort()).toEqual(['barista', 'nomos-github-bot']);
+    expect(loaded.map((a) => a.snapshot.name).sort()).toEqual(['barista', 'financial_advisor']);
   });
 
   it('`stepwise validate` loads a .ts tool module (importing zod) next to a config with no package.json', async () => {
@@ -139,31 +154,52 @@ describe('item 1: flow memory as NOMOS writes it', () => {
 });
 
 describe('item 2: tools aliases and tool_defs type/default', () => {
-  it('reads files/ext/defs, turns Python types into argument schemas and fills defaults', async () => {
-    const agent = await loadAgent(copyFixture('master-roshi', PORTING.find((p) => p.dir === 'master-roshi')?.edits), { env: {} });
-    const chars = agent.snapshot.tools.find((t) => t.name === 'get_characters');
-    expect(chars?.description).toBe('Get all characters if no params are provided');
-    expect(chars?.parameters.properties).toMatchObject({
-      limit: { type: 'integer', default: 10, description: 'Number of items per page' },
-      gender: { type: 'string', enum: ['Male', 'Female', 'Other', 'Unknown'] },
+  /** master-roshi with its dragonball-api.com base URL pointed at a local server that echoes path and query. */
+  async function roshiAgainstEchoServer(): Promise<{ path: string; close: () => Promise<void> }> {
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams) }));
     });
-    expect(chars?.parameters.required).toEqual([]);
-    const planets = agent.snapshot.tools.find((t) => t.name === 'get_planets');
-    expect(planets?.parameters.required).toEqual(['isDestroyed']);
-    expect(agent.externalTools?.map((e) => e.tag)).toEqual(['@api/https://dragonball-api.com/api', '@api/GET/https://dragonball-api.com/api/planets/{id}']);
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+    const api = 'https://dragonball-api.com/api';
+    const path = copyFixture('master-roshi', [[api, base], [api, base]]);
+    return { path, close: () => new Promise<void>((done) => server.close(() => done())) };
+  }
 
-    const run = await agent.tools.run(
-      { callId: 'c1', tool: 'get_characters', arguments: { name: 'Goku' }, sessionId: 's', stepId: 'start', agentName: 'master-roshi' },
-      new AbortController().signal,
-    );
-    expect(run).toMatchObject({ ok: true, result: { path: '/characters', args: { name: 'Goku', limit: 10 } } });
+  it('reads files/ext/defs, turns Python types into argument schemas and fills defaults', async () => {
+    const echo = await roshiAgainstEchoServer();
+    try {
+      const agent = await loadAgent(echo.path, { env: {} });
+      expect(agent.snapshot.llms.global).toMatchObject({ provider: 'mistral' });
+      // `ext`: a map of three endpoints and NOMOS's `@api/GET/<url>` form, all real HTTP tools.
+      expect(agent.snapshot.tools.map((t) => t.name).sort()).toEqual(['get_character_details', 'get_characters', 'get_planet_characters', 'get_planets']);
+      const chars = agent.snapshot.tools.find((t) => t.name === 'get_characters');
+      expect(chars?.description).toBe('Get all characters if no params are provided');
+      expect(chars?.parameters.properties).toMatchObject({
+        limit: { type: 'integer', default: 10, description: 'Number of items per page' },
+        gender: { type: 'string', enum: ['Male', 'Female', 'Other', 'Unknown'] },
+      });
+      expect(chars?.parameters.required).toEqual([]);
+      const planets = agent.snapshot.tools.find((t) => t.name === 'get_planets');
+      expect(planets?.parameters.required).toEqual(['isDestroyed']);
+
+      const ctx = { sessionId: 's', stepId: 'start', agentName: 'master-roshi' };
+      const signal = new AbortController().signal;
+      // `limit` left out: its `default` is filled in before the request.
+      const run = await agent.tools.run({ ...ctx, callId: 'c1', tool: 'get_characters', arguments: { name: 'Goku' } }, signal);
+      expect(run).toMatchObject({ ok: true, result: { method: 'GET', path: '/api/characters', query: { name: 'Goku', limit: '10' } } });
+      const planet = await agent.tools.run({ ...ctx, callId: 'c2', tool: 'get_planet_characters', arguments: { id: 3 } }, signal);
+      expect(planet).toMatchObject({ ok: true, result: { method: 'GET', path: '/api/planets/3' } });
+      await agent.tools.close();
+    } finally {
+      await echo.close();
+    }
   });
 
   it('rejects a type NOMOS would not parse, at the type', async () => {
-    const path = copyFixture('master-roshi', [
-      ...(PORTING.find((p) => p.dir === 'master-roshi')?.edits ?? []),
-      ['type: Optional[str]', 'type: Optional[strng]'],
-    ]);
+    const path = copyFixture('master-roshi', [['type: Optional[str]', 'type: Optional[strng]']]);
     const { issues } = await validateAgentFile(path, { env: {} });
     expect(issues.find((i) => i.severity === 'error')).toMatchObject({ path: 'tools.defs.get_characters.args[2].type' });
   });
@@ -194,9 +230,10 @@ describe('item 3 (schema part): llm optional, llm.kwargs, embedding_model, api_k
 
 describe('item 5: display names', () => {
   it('keeps "Nomos Github Bot" as the display name and derives the id nomos-github-bot', async () => {
-    const agent = await loadAgent(copyFixture('nomos-git-bot'), { env: {} });
-    expect(agent.snapshot.name).toBe('nomos-github-bot');
-    expect(agent.snapshot.displayName).toBe('Nomos Github Bot');
+    // Validated, not loaded: its MCP server is remote and there is no internet here.
+    const { snapshot } = await validateAgentFile(copyFixture('nomos-git-bot'), { env: {} });
+    expect(snapshot?.name).toBe('nomos-github-bot');
+    expect(snapshot?.displayName).toBe('Nomos Github Bot');
     const plain = await loadAgent(copyFixture('barista'), { env: {} });
     expect(plain.snapshot.name).toBe('barista');
     expect(plain.snapshot.displayName).toBeUndefined();
