@@ -18,6 +18,7 @@ import {
 import type { SessionActivities } from '../activities/index.js';
 import type { DecideOutcome, SummarizeOutcome, TurnExecutors } from '../src/engine/driver.js';
 import type { ToolCallResult } from '../src/engine/types.js';
+import { PATCH_IDS } from './shared.js';
 
 /**
  * LLM calls: 2 min per attempt (a long generation), heartbeat every second by the activity so a dead worker is
@@ -73,7 +74,7 @@ export function failureMessage(err: unknown): string {
 /** Plays engine commands as activities (call-site `summary` is deep-merged over the proxy's options); failures become engine inputs, never crashed turns. */
 export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
   // Sessions started before the patch keep deciding through regular activities when they replay.
-  const decider = patched('decide-local-activity') ? llmLocal : llm;
+  const decider = patched(PATCH_IDS.decideLocalActivity) ? llmLocal : llm;
   return {
     now,
     async decide(request): Promise<DecideOutcome> {

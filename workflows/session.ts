@@ -47,6 +47,7 @@ import {
   OPENING_MESSAGE_ID,
   openSession,
   postMessage,
+  PATCH_IDS,
   SESSION_CONTINUING,
   sendMessage,
   type SessionInfo,
@@ -104,7 +105,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history).
     state = input.carried
       ? loadSessionState(input.carried.state)
-      : initialState(agent, input.sessionId, now(), patched('nomos-semantics') ? ENGINE_SEMANTICS : 1);
+      : initialState(agent, input.sessionId, now(), patched(PATCH_IDS.nomosSemantics) ? ENGINE_SEMANTICS : 1);
   } catch (err) {
     // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).
     const message = err instanceof Error ? err.message : String(err);
@@ -337,7 +338,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   // Idle timeout. Sessions started since the patch keep one durable timer per idle period (re-armed only when it
   // fires early) instead of starting and cancelling a timer on every turn: two history events less per turn.
   const idleMs = agent.session.idleTimeoutMs;
-  const idleTimerPerPeriod = patched('idle-timer-per-period');
+  const idleTimerPerPeriod = patched(PATCH_IDS.idleTimerPerPeriod);
   let idleDeadline = Date.now() + idleMs;
   let idleFired = false;
   const armIdle = (ms: number): void => {

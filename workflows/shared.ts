@@ -27,6 +27,19 @@ export const SESSION_WORKFLOW_TYPE = 'sessionWorkflow';
 export const SESSION_CONTINUING = 'SESSION_CONTINUING';
 
 /**
+ * Every `patched()` id the session workflow uses, one per replay-affecting change (README "Changing the workflow").
+ * Patch ids are written to history in clear text as Temporal markers, even with a payload codec.
+ */
+export const PATCH_IDS = {
+  /** One idle timer per continue-as-new period. */
+  idleTimerPerPeriod: 'idle-timer-per-period',
+  /** `decide` as a local activity. */
+  decideLocalActivity: 'decide-local-activity',
+  /** NOMOS flow semantics (engine semantics 2) for new sessions. */
+  nomosSemantics: 'nomos-semantics',
+} as const;
+
+/**
  * Message ids a session remembers (with their turn numbers) across continue-as-new, so a client retrying an old
  * message never runs a second turn: the last 2,000 messages (at most ~280 KB of carried state with 128-character
  * ids, ~90 KB with UUIDs). Full results are kept for the newest 20 (`getHistory`); older ones come from the archive.

@@ -49,6 +49,8 @@ describe('REST API over the Temporal backend (real dev server)', () => {
       agents: new Map([convo, burst].map((a) => [a.snapshot.name, a.snapshot])),
       archive,
       events: { pollIntervalMs: 50, heartbeatMs: 0 },
+      // The burst test posts 100 messages to one session at once: no per-session limit (60/min by default) here.
+      guards: { sessionMessagesPerMinute: 0 },
     });
     stop = async () => {
       await app.close();

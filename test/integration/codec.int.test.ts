@@ -15,6 +15,7 @@ import { TemporalSessions } from '../../api/temporal-sessions.js';
 import type { LoadedAgent } from '../../src/config/load.js';
 import { codecDataConverter, EncryptionCodec, parseCodecKeys } from '../../workers/payload-codec.js';
 import { createSessionWorker } from '../../workers/worker.js';
+import { PATCH_IDS } from '../../workflows/shared.js';
 import { call, expectError } from '../support/api.js';
 import { writeAgent } from '../support/int-agent.js';
 import { historyPayloads, historyText, rawHistory } from '../support/raw-history.js';
@@ -104,7 +105,7 @@ describe('encrypted payloads (real dev server)', () => {
     for (const value of clear) {
       const known =
         [agent.snapshot.name, 'chat', 'active'].includes(value as string) ||
-        (Array.isArray(value) && value.every((v) => ['idle-timer-per-period', 'decide-local-activity'].includes(v))) ||
+        (Array.isArray(value) && value.every((v) => (Object.values(PATCH_IDS) as string[]).includes(v))) ||
         (typeof value === 'object' && value !== null && ('activity_type' in value || ('id' in value && 'deprecated' in value)));
       expect(known, `unexpected clear payload ${JSON.stringify(value)}`).toBe(true);
     }
