@@ -106,7 +106,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents, archive: opts.archive });
   // Order matters: CORS answers preflights before auth; auth resolves the principal the rate limiter counts by.
   await app.register(headersPlugin, { corsOrigins: opts.guards?.corsOrigins });
-  await app.register(authPlugin, { auth: opts.auth });
+  // Tokens from NOMOS's `POST /auth/token` are verified with the secret the endpoint signs with.
+  const nomosToken = opts.nomos?.token;
+  await app.register(authPlugin, { auth: opts.auth && nomosToken ? { ...opts.auth, nomosToken } : opts.auth });
   await app.register(rateLimitsPlugin, opts.guards ?? {});
   await app.register(swaggerPlugin);
   await app.register(healthRoutes);

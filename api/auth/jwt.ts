@@ -6,7 +6,7 @@
  * Azure AD and Okta send it); values other than Stepwise's scopes are ignored. The principal's key id is
  * `jwt:<sub>`; with `userClaim`, that claim's value binds the token to one user.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { type Principal, Scope } from './keys.js';
 
 /** JWT verification settings (`STEPWISE_JWT_*`). */
@@ -59,6 +59,49 @@ export function jwtVerifier(options: JwtOptions): (token: string) => Promise<Pri
       return { reason: `${(err as { code?: string }).code ?? 'ERR_JWT'}: ${(err as Error).message}` };
     }
   };
+}
+
+/** The secret and claims of tokens issued by NOMOS's `POST /auth/token` (`STEPWISE_NOMOS_TOKEN_*`). */
+export interface NomosTokenVerifyOptions {
+  /** HS256 secret the tokens are signed with. */
+  secret: string;
+  /** Required `iss` claim. Default: not checked (the endpoint sets none). */
+  issuer?: string;
+  /** Required `aud` claim. Default: not checked. */
+  audience?: string;
+}
+
+/**
+ * Returns a verifier of the API's own NOMOS tokens: HS256 only, signed with `secret`, `exp` checked (30 s skew),
+ * `iss`/`aud` when configured (as the endpoint sets them). Scopes as for JWKS tokens. A token with a `sub` is bound to
+ * user `sub` (the endpoint forces a bound caller's own user id there); one without is unbound. Never throws.
+ */
+export function nomosTokenVerifier(options: NomosTokenVerifyOptions): (token: string) => Promise<Principal | JwtRejection> {
+  const key = new TextEncoder().encode(options.secret);
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        ...(options.issuer ? { issuer: options.issuer } : {}),
+        ...(options.audience ? { audience: options.audience } : {}),
+        clockTolerance: 30,
+      });
+      const sub = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub : undefined;
+      if (sub !== undefined && sub.length > 128) return { reason: 'sub longer than 128 characters' };
+      return { keyId: `nomos:${sub ?? 'unbound'}`, scopes: scopesOf(payload), ...(sub ? { userId: sub } : {}) };
+    } catch (err) {
+      return { reason: `${(err as { code?: string }).code ?? 'ERR_JWT'}: ${(err as Error).message}` };
+    }
+  };
+}
+
+/** Whether `token`'s protected header names HS256 (a NOMOS token rather than an identity provider's). */
+export function isHs256(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).alg === 'HS256';
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `token` has the shape of a JWS compact serialization (three dot-separated base64url parts). */

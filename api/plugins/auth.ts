@@ -1,7 +1,8 @@
 /**
  * Authentication and scopes (CONTRACTS.md "Auth"). `Authorization: Bearer <credential>` where the credential is an
  * API key (`STEPWISE_API_KEYS`, or hashed in `STEPWISE_API_KEYS_FILE`) or, when `STEPWISE_JWT_JWKS_URL` is set, a
- * JWT from the team's identity provider. Header parsing and the 401 path are `@fastify/bearer-auth`'s; key hashes
+ * JWT from the team's identity provider, or (with `STEPWISE_NOMOS_TOKEN_SECRET`) an HS256 token from NOMOS's
+ * `POST /auth/token`. Header parsing and the 401 path are `@fastify/bearer-auth`'s; key hashes
  * are compared in `../auth/keys.ts`, JWTs verified by `jose` in `../auth/jwt.ts`.
  *
  * - Open (no credential needed): `/health`, `/docs*`, the web app's static files (`/`, `/assets/*`, `/app*`), and
@@ -15,7 +16,7 @@
 import bearerAuth from '@fastify/bearer-auth';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CallerError } from '../../src/errors.js';
-import { type JwtOptions, jwtVerifier, looksLikeJwt } from '../auth/jwt.js';
+import { isHs256, type JwtOptions, jwtVerifier, looksLikeJwt, nomosTokenVerifier, type NomosTokenVerifyOptions } from '../auth/jwt.js';
 import { type ApiKeyEntry, apiKeyMatcher, type Principal, type Scope } from '../auth/keys.js';
 import { enforceUserBinding } from '../auth/user-binding.js';
 
@@ -36,6 +37,11 @@ export interface AuthOptions {
   keys: ApiKeyEntry[];
   /** Also accept JWTs verified against this identity provider. */
   jwt?: JwtOptions;
+  /**
+   * Also accept HS256 tokens from NOMOS's `POST /auth/token` (`buildApp` sets this from the token endpoint's options,
+   * so both use one secret). Not a credential source by itself: tokens are issued only to authenticated callers.
+   */
+  nomosToken?: NomosTokenVerifyOptions;
 }
 
 /** Whether `path` (no query string) is served without credentials. */
@@ -69,7 +75,10 @@ const authPlugin: FastifyPluginAsync<{ auth?: AuthOptions }> = async (app, opts)
   if (!auth) return;
 
   const matchKey = apiKeyMatcher(auth.keys);
-  const verifyJwt = auth.jwt ? jwtVerifier(auth.jwt) : undefined;
+  const verifyIdpJwt = auth.jwt ? jwtVerifier(auth.jwt) : undefined;
+  const verifyNomos = auth.nomosToken ? nomosTokenVerifier(auth.nomosToken) : undefined;
+  // HS256 tokens are the API's own (NOMOS); anything else goes to the identity provider's JWKS.
+  const verifierFor = (token: string) => (isHs256(token) ? verifyNomos : verifyIdpJwt);
   await app.register(bearerAuth, {
     addHook: false,
     keys: [],
@@ -81,7 +90,8 @@ const authPlugin: FastifyPluginAsync<{ auth?: AuthOptions }> = async (app, opts)
         request.principal = byKey;
         return true;
       }
-      if (!verifyJwt || !looksLikeJwt(credential)) return false;
+      const verifyJwt = looksLikeJwt(credential) ? verifierFor(credential) : undefined;
+      if (!verifyJwt) return false;
       const verdict = await verifyJwt(credential);
       if ('reason' in verdict) {
         request.log.info({ reason: verdict.reason }, 'JWT rejected');

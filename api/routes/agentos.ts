@@ -16,7 +16,8 @@ import { z } from 'zod';
 import type { TokenSubscriber } from '../../archive/token-notify.js';
 import type { TurnResult } from '../../src/engine/types.js';
 import { CallerError } from '../../src/errors.js';
-import { FIRST_MESSAGE_ID, SessionId } from '../../workflows/shared.js';
+import { FIRST_MESSAGE_ID, SessionId, type SessionInfo } from '../../workflows/shared.js';
+import { callerSessionInfo, type UserBindingConfig } from '../auth/user-binding.js';
 import { formatSseMessage, SSE_HEADERS } from '../live/sse.js';
 import { changeSessionInfo, sessionState } from '../session-reads.js';
 import {
@@ -48,13 +49,16 @@ const ListQuery = z.object({
   user_id: z.string().min(1).max(128).optional(),
 });
 const StreamQuery = z.object({ types: z.string().max(200).optional() });
+/** User binding (`../auth/user-binding.ts`): the session is `:id`, or a run's `session_id`. */
+const BY_ID: UserBindingConfig = { sessionParam: 'id' };
+const BY_BODY: UserBindingConfig = { sessionBody: 'session_id' };
 
-/** The turn for a run: on `session_id` (which must be this agent's), or on a new session. */
-async function runTurn(app: FastifyInstance, agentId: string, body: AgentOsRunRequest, sessionId: string, isNew: boolean): Promise<TurnResult> {
+/** The turn for a run: on `session_id` (which must be this agent's), or on a new session started with `info`. */
+async function runTurn(app: FastifyInstance, agentId: string, body: AgentOsRunRequest, sessionId: string, isNew: boolean, info: SessionInfo): Promise<TurnResult> {
   const agent = app.agents.get(agentId);
   if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
   const text = runInput(body);
-  if (isNew) return app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text });
+  if (isNew) return app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text }, info);
   const state = await app.backend.state(sessionId);
   if (state.agentName !== agentId) {
     throw new CallerError('INVALID_REQUEST', `session ${sessionId} belongs to agent ${state.agentName}, not ${agentId}`);
@@ -102,7 +106,10 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
 
   app.post(
     '/sessions',
-    { schema: { tags: ['agentos'], summary: 'AgentOS: create a session', body: AgentOsCreateSession, response: { 201: AgentOsSession, ...agentOsErrors(404, 409, 503) } } },
+    {
+      config: { binding: { newSessionBody: 'session_id', userBody: 'user_id' } },
+      schema: { tags: ['agentos'], summary: 'AgentOS: create a session', body: AgentOsCreateSession, response: { 201: AgentOsSession, ...agentOsErrors(404, 409, 503) } },
+    },
     async (request, reply) => {
       const { agent_id: agentId, user_id: userId, name, metadata } = request.body;
       const agent = app.agents.get(agentId);
@@ -116,6 +123,7 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
   app.get(
     '/sessions',
     {
+      config: { binding: { userQuery: 'user_id' } },
       schema: {
         tags: ['agentos'],
         summary: 'AgentOS: list sessions (newest first, at most 100; needs the archive)',
@@ -132,13 +140,14 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
 
   app.get(
     '/sessions/:id',
-    { schema: { tags: ['agentos'], summary: 'AgentOS: get a session', params: IdParams, response: { 200: AgentOsSession, ...agentOsErrors(404, 503) } } },
+    { config: { binding: BY_ID }, schema: { tags: ['agentos'], summary: 'AgentOS: get a session', params: IdParams, response: { 200: AgentOsSession, ...agentOsErrors(404, 503) } } },
     async (request) => agentOsSessionOfView(await sessionState(app, request.params.id, request.log)),
   );
 
   app.put(
     '/sessions/:id',
     {
+      config: { binding: BY_ID },
       schema: {
         tags: ['agentos'],
         summary: "AgentOS: update a session's name and/or metadata",
@@ -157,7 +166,7 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
 
   app.delete(
     '/sessions/:id',
-    { schema: { tags: ['agentos'], summary: 'AgentOS: end a session (it stays readable)', params: IdParams, response: { 200: z.object({ message: z.string() }), ...agentOsErrors(404, 503) } } },
+    { config: { binding: BY_ID }, schema: { tags: ['agentos'], summary: 'AgentOS: end a session (it stays readable)', params: IdParams, response: { 200: z.object({ message: z.string() }), ...agentOsErrors(404, 503) } } },
     async (request) => {
       await app.backend.end(request.params.id);
       return { message: 'session deleted successfully' };
@@ -167,6 +176,7 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
   app.post(
     '/agents/:id/run',
     {
+      config: { binding: BY_BODY },
       schema: {
         tags: ['agentos'],
         summary: 'AgentOS: run the agent on input (a turn of session_id, or of a new session); stream: true streams SSE',
@@ -177,10 +187,10 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      if (request.body.stream) return streamRun(app, opts, request.params.id, request.body, request.query.types, reply);
+      if (request.body.stream) return streamRun(app, opts, request.params.id, request.body, request.query.types, callerSessionInfo(request), reply);
       const isNew = request.body.session_id === undefined;
       const sessionId = request.body.session_id ?? randomUUID();
-      const result = await runTurn(app, request.params.id, request.body, sessionId, isNew);
+      const result = await runTurn(app, request.params.id, request.body, sessionId, isNew, callerSessionInfo(request));
       return { run_id: result.messageId, status: 'completed' as const, content: result.reply, session_id: sessionId, metadata: runMetadata(request.params.id, result, request.body) };
     },
   );
@@ -188,6 +198,7 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
   app.post(
     '/agents/:id/run/stream',
     {
+      config: { binding: BY_BODY },
       schema: {
         tags: ['agentos'],
         summary: 'AgentOS: run the agent, streaming SSE events (types= filters, e.g. types=token,complete)',
@@ -197,7 +208,7 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
         response: { ...agentOsErrors(404, 409, 503) },
       },
     },
-    async (request, reply) => streamRun(app, opts, request.params.id, request.body, request.query.types, reply),
+    async (request, reply) => streamRun(app, opts, request.params.id, request.body, request.query.types, callerSessionInfo(request), reply),
   );
 };
 
@@ -212,6 +223,7 @@ async function streamRun(
   agentId: string,
   body: AgentOsRunRequest,
   types: string | undefined,
+  info: SessionInfo,
   reply: FastifyReply,
 ): Promise<void> {
   const wanted = new Set((types ?? '').split(',').map((t) => t.trim()).filter(Boolean));
@@ -255,7 +267,7 @@ async function streamRun(
     }
   })();
   try {
-    const result = await runTurn(app, agentId, body, sessionId, isNew);
+    const result = await runTurn(app, agentId, body, sessionId, isNew, info);
     polling = false;
     await poller;
     await forward();

@@ -129,6 +129,7 @@ const archiveRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/sessions',
     {
+      config: { binding: { userQuery: 'userId' } },
       schema: {
         tags: ['sessions'],
         summary: 'Archived sessions, newest activity first (needs the archive: DATABASE_URL)',

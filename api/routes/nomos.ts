@@ -17,7 +17,9 @@ import type { AgentSnapshot } from '../../src/config/agent.js';
 import type { TurnResult } from '../../src/engine/types.js';
 import { CallerError } from '../../src/errors.js';
 import { FIRST_MESSAGE_ID, SessionId } from '../../workflows/shared.js';
+import { callerSessionInfo, type UserBindingConfig } from '../auth/user-binding.js';
 import { errorReplies } from '../errors.js';
+import { hasScope } from '../plugins/auth.js';
 import { allTurns, sessionState } from '../session-reads.js';
 import {
   decisionOf,
@@ -86,6 +88,8 @@ const CreateQuery = AgentQuery.extend({
   initiate: z.enum(['true', 'false']).default('false'),
 });
 const IdParams = z.object({ id: SessionId });
+/** User binding (`../auth/user-binding.ts`): the session is `:id`. */
+const BY_ID: UserBindingConfig = { sessionParam: 'id' };
 const TokenBody = z.record(z.string(), z.unknown());
 
 /** The agent for a new NOMOS session. @throws AGENT_NOT_FOUND, INVALID_REQUEST (several agents, none named). */
@@ -119,11 +123,12 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
     async (request) => {
       const agent = agentFor(app, request.query.agent, opts.agentId);
       const sessionId = randomUUID();
+      const info = callerSessionInfo(request);
       if (request.query.initiate === 'true') {
-        const opening = await app.backend.startWithOpening(agent, sessionId);
+        const opening = await app.backend.startWithOpening(agent, sessionId, info);
         return { session_id: sessionId, message: decisionOf(opening) };
       }
-      await app.backend.start(agent, sessionId);
+      await app.backend.start(agent, sessionId, info);
       return { session_id: sessionId, message: { status: 'Session created successfully' } };
     },
   );
@@ -131,6 +136,7 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
   app.post(
     '/session/:id/message',
     {
+      config: { binding: BY_ID },
       schema: {
         tags: ['nomos'],
         summary: "NOMOS: send a message; the reply's `message` is the agent's decision",
@@ -149,6 +155,7 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
   app.get(
     '/session/:id/history',
     {
+      config: { binding: BY_ID },
       schema: {
         tags: ['nomos'],
         summary: "NOMOS: the session's history as NOMOS events (user, agent replies, tools, end)",
@@ -165,6 +172,7 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
   app.delete(
     '/session/:id',
     {
+      config: { binding: BY_ID },
       schema: {
         tags: ['nomos'],
         summary: 'NOMOS: end a session (it stays readable, as every Stepwise session does)',
@@ -181,6 +189,7 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
   app.post(
     '/chat',
     {
+      config: { binding: { sessionBody: 'session_data.session_id' } },
       schema: {
         tags: ['nomos'],
         summary: 'NOMOS: stateless chat — the client holds session_data and sends it back with the next input',
@@ -202,8 +211,8 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
         const agent = agentFor(app, request.query.agent, opts.agentId);
         sessionId = randomUUID();
         result = input
-          ? await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: input })
-          : await app.backend.startWithOpening(agent, sessionId);
+          ? await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: input }, callerSessionInfo(request))
+          : await app.backend.startWithOpening(agent, sessionId, callerSessionInfo(request));
       } else {
         if (!input) throw new CallerError('INVALID_REQUEST', 'user_input is required with session_data (only a new session can open without one)');
         sessionId = data.session_id;
@@ -231,8 +240,10 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
         summary: 'NOMOS: issue a bearer JWT (sessions:read, sessions:write) — 404 unless configured',
         description:
           'Off unless the API is given a token secret (`STEPWISE_NOMOS_TOKEN_SECRET`). The body is NOMOS\'s free-form ' +
-          'payload; `sub` (or `user_id`/`userId`) becomes the token subject. Tokens never carry `admin`. Behind the ' +
-          "API's auth like every route, so only authenticated callers get tokens when auth is on.",
+          'payload; `sub` (or `user_id`/`userId`) becomes the token subject, and the API binds a token with a subject ' +
+          "to that user. A caller bound to a user always gets its own user as subject. Scopes: sessions:read and " +
+          "sessions:write, never more than the caller's, never `admin`. Behind the API's auth like every route (needs " +
+          'sessions:write), so only authenticated callers get tokens when auth is on.',
         body: TokenBody,
         response: { 200: NomosTokenResponse, ...errorReplies(404) },
       },
@@ -241,8 +252,13 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
       const token = opts.token;
       if (!token) throw new CallerError('NOT_FOUND', 'the token endpoint is off: set STEPWISE_NOMOS_TOKEN_SECRET to enable it');
       const payload = request.body;
-      const subject = [payload.sub, payload.user_id, payload.userId].find((v): v is string => typeof v === 'string' && v.length > 0);
-      let jwt = new SignJWT({ scope: NOMOS_TOKEN_SCOPES.join(' ') })
+      // A caller bound to a user gets tokens for that user only; scopes never exceed the caller's.
+      const subject =
+        request.principal?.userId ??
+        [payload.sub, payload.user_id, payload.userId].find((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 128);
+      const caller = request.principal;
+      const scopes = NOMOS_TOKEN_SCOPES.filter((s) => !caller || hasScope(caller, s));
+      let jwt = new SignJWT({ scope: scopes.join(' ') })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setIssuedAt()
         .setExpirationTime(`${token.ttlSeconds ?? 3_600}s`);

@@ -122,6 +122,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
   app.post(
     '/sessions',
     {
+      config: { binding: { newSessionBody: 'sessionId', userBody: 'userId' } },
       schema: {
         tags: ['sessions'],
         summary: 'Start a session, optionally with a first message or an opening turn by the agent (initiate)',

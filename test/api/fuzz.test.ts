@@ -81,6 +81,17 @@ function bodyFor(op: Operation): fc.Arbitrary<string | undefined> {
     message: fc.string({ minLength: 1, maxLength: 50 }),
     sessionId: fc.oneof(fc.uuid(), fc.constantFrom('s-live', 's-ended')),
     messageId: fc.oneof(fc.uuid(), fc.constantFrom(':first', 'm-1')),
+    initiate: fc.boolean(),
+    userId: fc.string({ minLength: 1, maxLength: 20 }),
+    name: fc.string({ maxLength: 20 }),
+    metadata: fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }),
+    // NOMOS's and AgentOS's field names.
+    agent_id: fc.constantFrom('test-agent', 'test-agent', 'nope'),
+    user_id: fc.string({ minLength: 1, maxLength: 20 }),
+    session_id: fc.oneof(fc.uuid(), fc.constantFrom('s-live', 's-ended')),
+    input: fc.string({ minLength: 1, maxLength: 50 }),
+    content: fc.string({ minLength: 1, maxLength: 50 }),
+    user_input: fc.string({ minLength: 1, maxLength: 50 }),
   };
   const plausible = fc.record(
     Object.fromEntries(op.bodyNames.map((n) => [n, fc.oneof({ weight: 5, arbitrary: plausibleValue[n] ?? jsonish }, { weight: 1, arbitrary: jsonish })])),
@@ -151,9 +162,15 @@ function problemWith(op: Operation | undefined, res: { statusCode: number; heade
   } catch {
     return `${res.statusCode} without a JSON body: ${res.body.slice(0, 200)}`;
   }
-  const ok =
+  const standard =
     body && typeof body === 'object' && Object.keys(body).join() === 'error' && (ERROR_CODES as readonly string[]).includes(body.error?.code) &&
     typeof body.error.message === 'string' && Object.keys(body.error).every((k) => ['code', 'message', 'details'].includes(k));
+  // AgentOS's routes (`/api/v1/*`) answer AgentOS's body `{error, message, code}` with Stepwise's codes; a URL that
+  // matches no route (or a malformed one) gets the standard body from the router.
+  const agentOs =
+    op?.path.startsWith('/api/v1/') && body && typeof body === 'object' && Object.keys(body).sort().join() === 'code,error,message' &&
+    (ERROR_CODES as readonly string[]).includes(body.code) && typeof body.error === 'string' && typeof body.message === 'string';
+  const ok = standard || agentOs;
   return ok ? undefined : `${res.statusCode} without the standard error body: ${res.body.slice(0, 200)}`;
 }
 

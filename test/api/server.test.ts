@@ -21,6 +21,7 @@ describe('loadApiConfig', () => {
       authOff: false,
       guards: { requestsPerMinute: 600, sessionMessagesPerMinute: 60, corsOrigins: [] },
       trustProxy: false,
+      temporalUiUrl: 'http://localhost:8233',
     });
   });
 

@@ -50,14 +50,23 @@ export async function build(options: BuildOptions = {}): Promise<Harness> {
   return { app, backend, executors, agents };
 }
 
-/** `app.inject` with a JSON body; returns the response and its parsed JSON (`undefined` for an empty body). */
+/**
+ * `app.inject` with a JSON body and, when given, `Authorization: Bearer <credential>`; returns the response and its
+ * parsed JSON (`undefined` for an empty body).
+ */
 export async function call(
   app: FastifyInstance,
   method: InjectOptions['method'],
   url: string,
   payload?: unknown,
+  credential?: string,
 ): Promise<{ res: LightMyRequestResponse; body: any }> {
-  const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }) });
+  const res = await app.inject({
+    method,
+    url,
+    ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }),
+    ...(credential === undefined ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+  });
   return { res, body: res.body ? JSON.parse(res.body) : undefined };
 }
 
