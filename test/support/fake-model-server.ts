@@ -35,6 +35,10 @@ export interface FakeResponse {
   stopReason?: string;
   /** Wait this long before answering (ms), e.g. to test aborts. */
   delayMs?: number;
+  /** Streaming only: wait this long (ms) before each SSE event after the first, so a reader sees the text grow. */
+  chunkDelayMs?: number;
+  /** Streaming only: characters per text delta (default: the text in ~3 pieces). */
+  chunkChars?: number;
 }
 
 /** A request the server received. Header names are lower-case; `body` is parsed JSON when it parses. */
@@ -111,10 +115,10 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
     }
     const stream = body?.stream === true;
     if (api === 'openai') {
-      if (stream) return sendSse(res, extra, openaiChunks(next, body).map((c) => ({ data: c })).concat([{ data: '[DONE]' }]));
+      if (stream) return sendSse(res, extra, openaiChunks(next, body).map((c) => ({ data: c })).concat([{ data: '[DONE]' }]), next.chunkDelayMs);
       return sendJson(res, status, openaiCompletion(next, body), extra);
     }
-    if (stream) return sendSse(res, extra, anthropicEvents(next, body));
+    if (stream) return sendSse(res, extra, anthropicEvents(next, body), next.chunkDelayMs);
     return sendJson(res, status, anthropicMessage(next, body), extra);
   }
 
@@ -173,7 +177,7 @@ function openaiChunks(r: FakeResponse, req: any): string[] {
     JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
   const out = [chunk({ role: 'assistant', content: '' })];
   if (r.refusal !== undefined) out.push(chunk({ refusal: r.refusal }));
-  else for (const piece of pieces(outputText(r))) out.push(chunk({ content: piece }));
+  else for (const piece of pieces(outputText(r), r.chunkChars)) out.push(chunk({ content: piece }));
   out.push(chunk({}, r.stopReason ?? 'stop'));
   if (req?.stream_options?.include_usage) {
     out.push(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }));
@@ -232,12 +236,12 @@ function anthropicEvents(r: FakeResponse, req: any): SseEvent[] {
     if (block.type === 'tool_use') {
       out.push(ev('content_block_start', { index, content_block: { ...block, input: {} } }));
       const json = JSON.stringify(block.input);
-      for (const piece of pieces(json)) {
+      for (const piece of pieces(json, r.chunkChars)) {
         out.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } }));
       }
     } else {
       out.push(ev('content_block_start', { index, content_block: { ...block, text: '' } }));
-      for (const piece of pieces(block.text)) {
+      for (const piece of pieces(block.text, r.chunkChars)) {
         out.push(ev('content_block_delta', { index, delta: { type: 'text_delta', text: piece } }));
       }
     }
@@ -262,10 +266,10 @@ interface SseEvent {
   data: string;
 }
 
-/** Splits text into ~3 pieces so streaming tests see several deltas. */
-function pieces(text: string): string[] {
+/** Splits text into pieces of `chars` characters (default ~3 pieces) so streaming tests see several deltas. */
+function pieces(text: string, chars?: number): string[] {
   if (text.length < 3) return text ? [text] : [];
-  const size = Math.ceil(text.length / 3);
+  const size = chars ?? Math.ceil(text.length / 3);
   const out: string[] = [];
   for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
   return out;
@@ -282,9 +286,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body));
 }
 
-function sendSse(res: ServerResponse, headers: Record<string, string>, events: SseEvent[]): void {
+async function sendSse(res: ServerResponse, headers: Record<string, string>, events: SseEvent[], delayMs = 0): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
-  for (const e of events) res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`);
+  for (const [i, e] of events.entries()) {
+    if (delayMs > 0 && i > 0) await new Promise((r) => setTimeout(r, delayMs));
+    res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`);
+  }
   res.end();
 }
 

@@ -4,8 +4,8 @@
  * token publisher), the API LISTENs on a real PostgreSQL and forwards `event: token`, and the page shows the reply
  * as it is written, before the turn's `reply` event arrives.
  *
- * The agent moves into a flow and ENDs inside it, so the turn goes on after the streamed decision (the flow-exit
- * summary, answered after a delay) and the partial reply is on screen for a while before the final one.
+ * The fake model streams the decision slowly (`chunkDelayMs`), so the partial reply is on screen, growing, for a
+ * while before the turn's reply event replaces it.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,8 +54,9 @@ describe('streamed replies (Chromium, PostgreSQL LISTEN/NOTIFY)', () => {
   it('shows the reply while the model writes it, then the final reply once', async () => {
     model.enqueue({ action: 'MOVE', step_id: 'order' });
     model.enqueue({ text: 'Summary: the user said hello.' }); // entering the flow
-    model.enqueue({ action: 'END', response: GOODBYE });
-    model.enqueue({ text: 'Summary: said goodbye.', delayMs: 1_500 }); // leaving the flow: the turn goes on meanwhile
+    // `response` first: once its string is complete (~6 of 9 pieces of 8 characters, 0.7 s apart), the rest of the JSON
+    // still takes ~2 s to arrive, and the decoded reply is on screen meanwhile.
+    model.enqueue({ decision: { response: GOODBYE, action: 'END' }, chunkChars: 8, chunkDelayMs: 700 });
 
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     page.setDefaultTimeout(10_000);
@@ -68,7 +69,7 @@ describe('streamed replies (Chromium, PostgreSQL LISTEN/NOTIFY)', () => {
     const box = page.getByLabel('Message');
     await box.fill('hello');
     await box.press('Enter');
-    // The partial reply, decoded from the model's streamed JSON, before the turn has finished.
+    // The reply, decoded from the model's streamed JSON, before the turn has finished.
     const streaming = page.getByTestId('streaming');
     await expect.poll(() => streaming.textContent(), { timeout: 10_000 }).toBe(GOODBYE);
     expect(await page.locator('.transcript [data-role=agent]').count()).toBe(0);
