@@ -11,7 +11,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcServiceError,
 } from '@temporalio/client';
-import { CallerError, ERROR_CODES, type ErrorCode, StepwiseError, SystemError, isStepwiseError } from '../src/errors.js';
+import { CallerError, ERROR_CODES, type ErrorCode, HTTP_STATUS, StepwiseError, SystemError, isStepwiseError } from '../src/errors.js';
 import { SESSION_CONTINUING } from '../workflows/shared.js';
 import { GateFullError } from './update-gate.js';
 
@@ -49,23 +49,17 @@ export function isResourceExhausted(err: unknown): boolean {
  */
 const VALIDATOR_ERROR_TYPES = new Set(['Error', 'ZodError', 'CallerError', 'StepwiseError']);
 
-const CALLER_CODES = new Set<ErrorCode>([
-  'INVALID_REQUEST',
-  'SESSION_NOT_FOUND',
-  'SESSION_EXISTS',
-  'SESSION_ENDED',
-  'MESSAGE_ALREADY_ANSWERED',
-  'APPROVAL_NOT_FOUND',
-  'APPROVAL_ALREADY_DECIDED',
-  'AGENT_NOT_FOUND',
-]);
+/** A code whose HTTP status is 4xx ({@link HTTP_STATUS}) is the caller's fault: it becomes a {@link CallerError}. */
+function isCallerCode(code: ErrorCode): boolean {
+  return HTTP_STATUS[code] >= 400 && HTTP_STATUS[code] < 500;
+}
 
 function isErrorCode(value: string | undefined): value is ErrorCode {
   return (ERROR_CODES as readonly string[]).includes(value ?? '');
 }
 
 function withCode(code: ErrorCode, message: string, details?: unknown): StepwiseError {
-  return CALLER_CODES.has(code) ? new CallerError(code, message, details) : new StepwiseError(code, message, details);
+  return isCallerCode(code) ? new CallerError(code, message, details) : new StepwiseError(code, message, details);
 }
 
 /** The gRPC status name of a transient failure in `err` or its `cause` chain, if any. */

@@ -9,6 +9,11 @@ import type { ApprovalRequest } from '../workflows/shared.js';
 
 type AwaitCommand = Extract<EngineCommand, { type: 'awaitApproval' }>;
 
+/**
+ * Holds one session's approval decisions until the engine asks for them, and arms a timer per call with a timeout
+ * (the decision `on_timeout` gives). @see LocalSessions for the caller; refusals throw CallerError
+ * (APPROVAL_NOT_FOUND, APPROVAL_ALREADY_DECIDED).
+ */
 export class LocalApprovals {
   private readonly inbox: ApprovalDecided[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();

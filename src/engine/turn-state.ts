@@ -16,28 +16,34 @@ import {
   type TurnState,
 } from './types.js';
 
+/** The running turn. @throws Error (a programming error, not retryable) when no turn is running. */
 export function requireTurn(state: SessionState): TurnState {
   if (!state.turn) throw new Error('no turn is running');
   return state.turn;
 }
 
+/** `state` with the running turn's fields in `patch` replaced. @throws Error when no turn is running. */
 export function withTurn(state: SessionState, patch: Partial<TurnState>): SessionState {
   return { ...state, turn: { ...requireTurn(state), ...patch } };
 }
 
+/** Appends `event` with the next `seq`, the current turn number and timestamp `now` (ISO-8601). */
 export function emit(state: SessionState, event: NewEvent, now: string): SessionState {
   const full = { ...event, seq: state.counters.events, turn: state.counters.turns, at: now } as SessionEvent;
   return { ...state, events: [...state.events, full], counters: { ...state.counters, events: state.counters.events + 1 } };
 }
 
+/** Keeps only the newest {@link MAX_KEPT_EVENTS} events (older ones live in the archive and history). */
 export function trimEvents(state: SessionState): SessionState {
   return state.events.length > MAX_KEPT_EVENTS ? { ...state, events: state.events.slice(-MAX_KEPT_EVENTS) } : state;
 }
 
+/** The active flow's config, or undefined outside a flow. */
 export function activeFlow(agent: AgentSnapshot, state: SessionState): Flow | undefined {
   return state.flow ? agent.flows.find((f) => f.id === state.flow!.flowId) : undefined;
 }
 
+/** Memory window settings in force: the active flow's, else the agent's. */
 export function memoryConfig(agent: AgentSnapshot, state: SessionState): MemoryWindowConfig {
   return activeFlow(agent, state)?.memory ?? agent.memory;
 }
@@ -63,6 +69,7 @@ export function mustRespond(agent: AgentSnapshot, state: SessionState, iteration
   return iterations === agent.maxIter && !(nomos(state) && step.autoFlow);
 }
 
+/** The memory the model sees now: the active flow's, else the session's. */
 export function currentMemory(state: SessionState): MemoryState {
   return state.flow ? state.flow.memory : state.memory;
 }
