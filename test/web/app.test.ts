@@ -2,7 +2,8 @@
  * The web app in a real browser (Debian's Chromium through playwright-core) against the real API serving it, on the
  * in-process backend running the scripted barista (examples/barista) with its real tool code and an in-memory
  * archive: hold a conversation, watch the tool calls and step change in the inspector, reload mid-conversation and
- * lose nothing, open the session from the list read-only, on a desktop and a phone-sized screen.
+ * lose nothing, approve the barista's place_order, find the ended session in the list and open it read-only, on a
+ * desktop and a phone-sized screen.
  * Screenshots of each view: test/web/artifacts/ (git-ignored).
  */
 import type { Browser, Page } from 'playwright-core';
@@ -212,39 +213,77 @@ describe('web app (Chromium)', () => {
     await page.context().close();
   });
 
-  it('lists sessions with filters and opens an ended one read-only', async () => {
-    // One whole conversation through the API, to the END.
-    const lines = ['Hi there!', 'Can I see the menu?', "I'll have a large mocha latte and a croissant, please.", "Actually, swap the croissant for a blueberry muffin. That's everything.", "Yes, please. The name's Sam.", 'Great, thanks. Bye!'];
+  it("the barista from start to end: approves place_order, then finds the ended session in the list and opens it", async () => {
+    // Another user's session, so the list's filters have something to leave out.
     const post = (url: string, body: unknown) => fetch(`${web.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-ended-1', userId: 'ann-web' })).status).toBe(201);
-    for (const text of lines) expect((await post('/sessions/web-ended-1/messages', { text })).status).toBe(200);
     expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-other-1', userId: 'bob-web', message: 'Hi there!' })).status).toBe(201);
 
+    // The whole scripted conversation, typed into the chat by user ann-web.
     const page = await newPage();
-    await page.goto(`${web.url}/app/sessions`);
+    await page.goto(`${web.url}/`);
+    await page.getByLabel('Agent', { exact: true }).selectOption('barista');
+    await page.getByLabel('Your user id (optional)').fill('ann-web');
+    await page.getByRole('button', { name: 'Start chat' }).click();
+    await page.waitForURL(/\/app\/chat\/[^/]+$/);
+    const sessionId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await say(page, 'Hi there!', /Welcome/);
+    await say(page, 'Can I see the menu?', /Drinks/);
+    await say(page, "I'll have a large mocha latte and a croissant, please.", /Got it/);
+    await say(page, "Actually, swap the croissant for a blueberry muffin. That's everything.", /\$8\.25 in total/);
+
+    // Placing the order waits for a person: nothing runs until Approve.
+    const box = page.getByLabel('Message');
+    await box.fill("Yes, please. The name's Sam.");
+    await box.press('Enter');
+    const approval = page.locator('.approval');
+    await expect.poll(() => approval.count()).toBe(1);
+    expect(await approval.textContent()).toContain('place_order');
+    expect(await approval.locator('dd').allTextContents()).toEqual(['Sam']);
+    const inspector = page.getByRole('complementary', { name: 'Inspector' });
+    expect(await inspector.locator('[data-event=approval_requested]').textContent()).toContain('place_order');
+    const receipts = () => inspector.locator('[data-event=tool_result]').allTextContents();
+    expect((await receipts()).some((t) => t.includes('ready'))).toBe(false);
+    expect(await page.getByRole('status').filter({ hasText: 'approval' }).textContent()).toBe('The turn waits for approval.');
+    await page.screenshot({ path: artifactPath('approval-barista.png'), fullPage: true });
+
+    await page.getByRole('button', { name: /^Approve place_order/ }).click();
+    await expect.poll(() => page.locator('.transcript [data-role=agent]').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('Your order is in, Sam!')]),
+    );
+    expect(await approval.count()).toBe(0);
+    expect(await inspector.locator('[data-event=approval_decided]').textContent()).toContain('Approved place_order by ann-web');
+    await say(page, 'Great, thanks. Bye!', /See you next time/);
+    await expect.poll(() => transcript(page)).toEqual(expect.arrayContaining([expect.stringContaining('Session ended (end action)')]));
+    const state = (await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json()) as { status: string };
+    expect(state.status).toBe('ended');
+
+    // The sessions list, filtered by user, then by status and agent.
+    await page.getByRole('link', { name: 'Sessions', exact: true }).click();
+    await page.waitForURL(/\/app\/sessions$/);
     const rows = page.locator('table.sessions tbody tr');
     await expect.poll(() => rows.count()).toBeGreaterThan(1);
-    // By user.
     await page.getByLabel('User').fill('ann-web');
     await page.getByLabel('User').press('Enter');
     await page.waitForURL(/userId=ann-web/);
     await expect.poll(() => rows.count()).toBe(1);
-    expect(await rows.first().locator('td').allTextContents()).toEqual(expect.arrayContaining(['web-ended-1', 'barista', 'ended', 'ann-web']));
+    expect(await rows.first().locator('td').allTextContents()).toEqual(expect.arrayContaining([sessionId, 'barista', 'ended', 'ann-web']));
     await page.getByLabel('User').fill('');
-    // By status and agent.
     await page.getByLabel('Status').selectOption('ended');
     await page.getByLabel('Agent', { exact: true }).selectOption('barista');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/status=ended/);
     await expect.poll(() => rows.count()).toBe(1);
-    expect(await rows.first().textContent()).toContain('web-ended-1');
+    expect(await rows.first().textContent()).toContain(sessionId);
     await page.screenshot({ path: artifactPath('sessions.png'), fullPage: true });
 
-    await page.getByRole('link', { name: 'web-ended-1' }).click();
-    await page.waitForURL(/\/app\/sessions\/web-ended-1$/);
-    await expect.poll(() => transcript(page)).toHaveLength(lines.length * 2 + 1); // + "Session ended"
+    // Opened from the list: read-only, the whole conversation and its timeline, the approval included.
+    await page.getByRole('link', { name: sessionId }).click();
+    await page.waitForURL(new RegExp(`/app/sessions/${encodeURIComponent(sessionId)}$`));
+    await expect.poll(() => transcript(page)).toHaveLength(6 * 2 + 1); // 6 messages, 6 replies, "Session ended"
     expect((await transcript(page)).at(-1)).toContain('Session ended (end action)');
     expect(await page.getByLabel('Message').count()).toBe(0); // read-only: no composer
+    expect(await page.locator('.approval').count()).toBe(0);
+    expect(await page.locator('.inspector [data-event=approval_decided]').textContent()).toContain('Approved place_order by ann-web');
     expect(await page.locator('.inspector [data-event=flow_exit]').textContent()).toContain('Left flow order_flow');
     expect(await page.locator('.inspector [data-event=tool_result]').allTextContents()).toEqual(
       expect.arrayContaining([expect.stringContaining('8.25')]),
