@@ -2,8 +2,8 @@
  * The web app in a real browser (Debian's Chromium through playwright-core) against the real API serving it, on the
  * in-process backend running the scripted barista (examples/barista) with its real tool code and an in-memory
  * archive: hold a conversation, watch the tool calls and step change in the inspector, reload mid-conversation and
- * lose nothing, approve the barista's place_order, find the ended session in the list and open it read-only, on a
- * desktop and a phone-sized screen.
+ * lose nothing, approve the barista's place_order, find the ended session in the list and open it read-only, let an
+ * agent speak first and answer with its quick-suggestion buttons, on a desktop and a phone-sized screen.
  * Screenshots of each view: test/web/artifacts/ (git-ignored).
  */
 import type { Browser, Page } from 'playwright-core';
@@ -34,9 +34,18 @@ beforeAll(async () => {
     flows: [],
     tools: [],
   });
+  // A third that speaks first and offers quick suggestions (`quick_suggestions: true`).
+  const host = testAgent({ name: 'host', startStepId: 'welcome', steps: [step('welcome', { quickSuggestions: true })], flows: [], tools: [] });
+  const hostScript = [
+    { action: 'RESPOND', response: 'Hello! Coffee or tea?', suggestions: ['Coffee, please', 'Tea, please'] },
+    { action: 'RESPOND', response: 'Tea it is.' },
+  ];
   web = await startWebServer({
     env: { STEPWISE_TEMPORAL_UI_URL: 'http://temporal-ui.test:8080/', TEMPORAL_NAMESPACE: 'agents' },
-    extraAgents: [{ agent: survey, executors: scriptedExecutors([{ action: 'RESPOND', answer: { total: 8.25, items: ['large mocha', 'blueberry muffin'] } }]) }],
+    extraAgents: [
+      { agent: survey, executors: scriptedExecutors([{ action: 'RESPOND', answer: { total: 8.25, items: ['large mocha', 'blueberry muffin'] } }]) },
+      { agent: host, executors: scriptedExecutors(hostScript) },
+    ],
   });
   browser = await launchBrowser();
 });
@@ -195,6 +204,32 @@ describe('web app (Chromium)', () => {
     } finally {
       web.server.app.server.off('connection', track);
     }
+  });
+
+  it('lets the agent speak first and offers its quick suggestions as buttons that send the reply', async () => {
+    const page = await newPage();
+    await page.goto(`${web.url}/`);
+    await page.getByLabel('Agent', { exact: true }).selectOption('host');
+    await page.getByLabel('Let the agent speak first').check();
+    await page.getByRole('button', { name: 'Start chat' }).click();
+    await page.waitForURL(/\/app\/chat\/[^/]+$/);
+    // The opening turn: an agent message with no user message before it.
+    await expect.poll(() => transcript(page)).toEqual([expect.stringContaining('Hello! Coffee or tea?')]);
+    expect(await page.locator('.transcript [data-role=user]').count()).toBe(0);
+    const chips = page.getByRole('group', { name: 'Suggested replies' }).getByRole('button');
+    await expect.poll(() => chips.allTextContents()).toEqual(['Coffee, please', 'Tea, please']);
+    await page.screenshot({ path: artifactPath('suggestions.png'), fullPage: true });
+
+    await chips.filter({ hasText: 'Tea, please' }).click();
+    await expect.poll(() => transcript(page)).toEqual([
+      expect.stringContaining('Hello! Coffee or tea?'),
+      expect.stringContaining('Tea, please'),
+      expect.stringContaining('Tea it is.'),
+    ]);
+    expect(await page.locator('.transcript [data-role=user]').allTextContents()).toEqual(['You: Tea, please']);
+    // The turn that answered had no suggestions: the buttons are gone.
+    expect(await page.getByRole('group', { name: 'Suggested replies' }).count()).toBe(0);
+    await page.context().close();
   });
 
   it('renders a structured answer as data', async () => {
