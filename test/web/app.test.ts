@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { step, testAgent } from '../support/agents.js';
+import { chatWithBarista, openFromList, say, transcript } from '../support/barista-journey.js';
 import { artifactPath, launchBrowser } from '../support/browser.js';
 import { scriptedExecutors } from '../support/scripted-executors.js';
 import { startWebServer, type WebServer } from '../support/web-server.js';
@@ -70,18 +71,6 @@ async function startChat(page: Page, agent = 'barista'): Promise<string> {
   await page.waitForURL(/\/app\/chat\/[^/]+$/);
   return decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
 }
-
-/** Types a message, sends it with Enter, and waits until the agent's reply containing `expectReply` is shown. */
-async function say(page: Page, text: string, expectReply: string | RegExp): Promise<void> {
-  const box = page.getByLabel('Message');
-  await box.fill(text);
-  await box.press('Enter');
-  await expect.poll(() => page.locator('.transcript [data-role=agent]').allTextContents(), { timeout: 10_000 }).toEqual(
-    expect.arrayContaining([expect.stringMatching(expectReply)]),
-  );
-}
-
-const transcript = (page: Page) => page.locator('.transcript li').allTextContents();
 
 describe('web app (Chromium)', () => {
   it('serves the app at / and /app/*, its assets, and its config; the API is unchanged', async () => {
@@ -249,81 +238,29 @@ describe('web app (Chromium)', () => {
   });
 
   it("the barista from start to end: approves place_order, then finds the ended session in the list and opens it", async () => {
-    // Another user's session, so the list's filters have something to leave out.
+    // Another user's session, so the list's user filter has something to leave out.
     const post = (url: string, body: unknown) => fetch(`${web.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-other-1', userId: 'bob-web', message: 'Hi there!' })).status).toBe(201);
 
-    // The whole scripted conversation, typed into the chat by user ann-web.
     const page = await newPage();
-    await page.goto(`${web.url}/`);
-    await page.getByLabel('Agent', { exact: true }).selectOption('barista');
-    await page.getByLabel('Your user id (optional)').fill('ann-web');
-    await page.getByRole('button', { name: 'Start chat' }).click();
-    await page.waitForURL(/\/app\/chat\/[^/]+$/);
-    const sessionId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
-    await say(page, 'Hi there!', /Welcome/);
-    await say(page, 'Can I see the menu?', /Drinks/);
-    await say(page, "I'll have a large mocha latte and a croissant, please.", /Got it/);
-    await say(page, "Actually, swap the croissant for a blueberry muffin. That's everything.", /\$8\.25 in total/);
-
-    // Placing the order waits for a person: nothing runs until Approve.
-    const box = page.getByLabel('Message');
-    await box.fill("Yes, please. The name's Sam.");
-    await box.press('Enter');
-    const approval = page.locator('.approval');
-    await expect.poll(() => approval.count()).toBe(1);
-    expect(await approval.textContent()).toContain('place_order');
-    expect(await approval.locator('dd').allTextContents()).toEqual(['Sam']);
-    const inspector = page.getByRole('complementary', { name: 'Inspector' });
-    expect(await inspector.locator('[data-event=approval_requested]').textContent()).toContain('place_order');
-    const receipts = () => inspector.locator('[data-event=tool_result]').allTextContents();
-    expect((await receipts()).some((t) => t.includes('ready'))).toBe(false);
-    expect(await page.getByRole('status').filter({ hasText: 'approval' }).textContent()).toBe('The turn waits for approval.');
-    await page.screenshot({ path: artifactPath('approval-barista.png'), fullPage: true });
-
-    await page.getByRole('button', { name: /^Approve place_order/ }).click();
-    await expect.poll(() => page.locator('.transcript [data-role=agent]').allTextContents()).toEqual(
-      expect.arrayContaining([expect.stringContaining('Your order is in, Sam!')]),
-    );
-    expect(await approval.count()).toBe(0);
-    expect(await inspector.locator('[data-event=approval_decided]').textContent()).toContain('Approved place_order by ann-web');
-    await say(page, 'Great, thanks. Bye!', /See you next time/);
-    await expect.poll(() => transcript(page)).toEqual(expect.arrayContaining([expect.stringContaining('Session ended (end action)')]));
+    const journey = { baseUrl: web.url, userId: 'ann-web' };
+    const sessionId = await chatWithBarista(page, journey);
     const state = (await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json()) as { status: string };
     expect(state.status).toBe('ended');
 
-    // The sessions list, filtered by user, then by status and agent.
-    await page.getByRole('link', { name: 'Sessions', exact: true }).click();
-    await page.waitForURL(/\/app\/sessions$/);
+    // The list's status and agent filters leave the live session of bob-web out.
+    await page.goto(`${web.url}/app/sessions`);
     const rows = page.locator('table.sessions tbody tr');
     await expect.poll(() => rows.count()).toBeGreaterThan(1);
-    await page.getByLabel('User').fill('ann-web');
-    await page.getByLabel('User').press('Enter');
-    await page.waitForURL(/userId=ann-web/);
-    await expect.poll(() => rows.count()).toBe(1);
-    expect(await rows.first().locator('td').allTextContents()).toEqual(expect.arrayContaining([sessionId, 'barista', 'ended', 'ann-web']));
-    await page.getByLabel('User').fill('');
     await page.getByLabel('Status').selectOption('ended');
     await page.getByLabel('Agent', { exact: true }).selectOption('barista');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/status=ended/);
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().textContent()).toContain(sessionId);
-    await page.screenshot({ path: artifactPath('sessions.png'), fullPage: true });
 
-    // Opened from the list: read-only, the whole conversation and its timeline, the approval included.
-    await page.getByRole('link', { name: sessionId }).click();
-    await page.waitForURL(new RegExp(`/app/sessions/${encodeURIComponent(sessionId)}$`));
-    await expect.poll(() => transcript(page)).toHaveLength(6 * 2 + 1); // 6 messages, 6 replies, "Session ended"
-    expect((await transcript(page)).at(-1)).toContain('Session ended (end action)');
-    expect(await page.getByLabel('Message').count()).toBe(0); // read-only: no composer
-    expect(await page.locator('.approval').count()).toBe(0);
-    expect(await page.locator('.inspector [data-event=approval_decided]').textContent()).toContain('Approved place_order by ann-web');
-    expect(await page.locator('.inspector [data-event=flow_exit]').textContent()).toContain('Left flow order_flow');
-    expect(await page.locator('.inspector [data-event=tool_result]').allTextContents()).toEqual(
-      expect.arrayContaining([expect.stringContaining('8.25')]),
-    );
-    await page.screenshot({ path: artifactPath('session-readonly.png'), fullPage: true });
+    await page.goto(`${web.url}/app/chat/${encodeURIComponent(sessionId)}`);
+    await openFromList(page, sessionId, journey);
     await page.context().close();
   });
 
