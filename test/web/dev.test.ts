@@ -74,6 +74,9 @@ describe('`stepwise dev` in a browser (real Temporal, PostgreSQL archive, Chromi
     expect(url, output).toMatch(/^http:\/\/(localhost|127\.0\.0\.1):\d+$/);
     expect(output).toMatch(/agents:\s+.*barista/);
     expect(output).toMatch(/archive:\s+on/);
+    // No auth in dev mode, so it listens on loopback only, and has nothing to warn about.
+    expect(output).toMatch(/Server listening at http:\/\/127\.0\.0\.1:\d+/);
+    expect(output).not.toMatch(/WITHOUT authentication/);
 
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.setDefaultTimeout(20_000);
