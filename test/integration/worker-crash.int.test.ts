@@ -97,11 +97,12 @@ describe('a worker killed mid-turn', () => {
     expect(result).toMatchObject({ reply: 'survived', turn: 1, stepId: 'work' });
     // Measured on an idle machine: ~8 s from the new worker's start (about 5 s for the server to time out the dead
     // worker's heartbeat (3 s timeout) and retry the tool, the 2 s tool, 1 s sticky-queue timeout, the last
-    // decision). Before the bundle, heartbeat and sticky-queue changes it was ~35 s. The bound leaves 2 s over the 10 s
-    // goal for a loaded CI machine; `npm run bench:temporal` prints the figure.
+    // decision); the 10 s goal is a speed figure, printed by `npm run bench:temporal`. What this test proves is the
+    // mechanism: the tool is retried on the dead worker's heartbeat timeout, not after its 1-minute start-to-close
+    // timeout. 30 s tells the two apart and holds on a machine loaded by a parallel test run (18 s seen at load 14).
     const recoveryMs = Date.now() - secondStartedAt;
     console.log(`worker crash: reply ${Date.now() - killedAt} ms after SIGKILL, ${recoveryMs} ms after the new worker started`);
-    expect(recoveryMs).toBeLessThan(12_000);
+    expect(recoveryMs).toBeLessThan(30_000);
 
     const all = executions();
     const byType = (type: string, pid?: number) => all.filter((l) => l.startsWith(`${type} `) && (pid === undefined || l.endsWith(` ${pid}`)));
