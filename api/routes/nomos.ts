@@ -6,7 +6,8 @@
  *
  * A NOMOS server serves one agent. Here the agent is `?agent=<name>` on the session-creating routes, else the plugin's
  * `agentId` option (`STEPWISE_NOMOS_AGENT`), else the only agent loaded; with several and none named: 400.
- * Errors keep Stepwise's body (`{error: {code, message}}`) with NOMOS's status codes (404 for an unknown session).
+ * Errors keep Stepwise's body (`{error: {code, message}}`) with NOMOS's status codes (404 for an unknown session,
+ * except on `/chat`, which seeds a new session from the client's `session_data` instead: `./nomos-seed.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
