@@ -5,17 +5,13 @@
  * has keeps its own state, and user binding still isolates users. In-process backend, scripted model.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { hashApiKey } from '../../api/auth/keys.js';
-import { loadApiConfig } from '../../api/config.js';
 import { NomosChatResponse } from '../../api/routes/nomos-shapes.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { DEFAULT_MEMORY } from '../../src/config/agent.js';
 import type { ChatMessage } from '../../src/engine/types.js';
 import { testAgent } from '../support/agents.js';
 import { build, call, expectError, type Harness } from '../support/api.js';
+import { boundAuth } from '../support/bound-auth.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -204,21 +200,6 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
 });
 
 describe('NOMOS /chat seeding under user binding', () => {
-  /** Keys: alice and bob bound to their users, an admin. */
-  function boundAuth() {
-    const dir = mkdtempSync(join(tmpdir(), 'stepwise-keys-'));
-    const path = join(dir, 'keys.json');
-    writeFileSync(
-      path,
-      JSON.stringify([
-        { id: 'alice-app', hash: hashApiKey('alice-key'), scopes: ['sessions:read', 'sessions:write'], user_id: 'alice' },
-        { id: 'bob-app', hash: hashApiKey('bob-key'), scopes: ['sessions:read', 'sessions:write'], user_id: 'bob' },
-        { id: 'ops', hash: hashApiKey('admin-key'), scopes: ['admin'] },
-      ]),
-    );
-    return loadApiConfig({ STEPWISE_API_KEYS_FILE: path }).auth!;
-  }
-
   it("gives a seeded session the caller's user; another user's session stays 404 and untouched", async () => {
     h = await build({ script: SCRIPT, app: { auth: boundAuth() } });
     const seeded = await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { session_id: 'alice-nomos', current_step_id: 'order', history: HISTORY } }, 'alice-key');
