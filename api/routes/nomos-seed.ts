@@ -13,7 +13,7 @@
  *   memory's summaries. Step identifiers → dropped (Stepwise keeps the step, not a trail of them). Empty texts → dropped.
  * - `flow_state.flow_id` → the active flow (unknown → 400); `flow_context` is not used (NOMOS's own bookkeeping).
  * Bounded with `boundSeed`: the newest items within the memory's `maxItems` and byte budget, each clipped to 4,000
- * characters, the newest 5 summaries.
+ * characters, the newest 5 summaries, the whole seed within `MAX_SEED_BYTES` (512 KiB) of JSON.
  */
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import { boundSeed, type SeedItem, type SeedMemory, SESSION_SEED_VERSION, type SessionSeed, seedProblems } from '../../src/engine/seed.js';

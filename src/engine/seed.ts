@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { AgentSnapshot, MemoryWindowConfig } from '../config/agent.js';
 import { initialState } from './engine.js';
 import { addSummary, emptyMemory, remember } from './memory.js';
-import { StateVersionError } from './state.js';
+import { jsonBytes, StateVersionError } from './state.js';
 import { ENGINE_SEMANTICS, type MemoryState, MemoryRole, type SessionState } from './types.js';
 
 /** Current seed version. */
@@ -103,23 +103,37 @@ function flowConfig(agent: AgentSnapshot, seed: SessionSeed): MemoryWindowConfig
 }
 
 /**
+ * Largest bounded seed, in UTF-8 bytes of its JSON: 512 KiB, half of MAX_STATE_BYTES (the state it becomes must fit
+ * there with room for turns), so the workflow input that carries it with the agent config stays well under Temporal's
+ * 2 MiB payload limit (https://docs.temporal.io/workflows#limits) even for texts that grow when escaped in JSON.
+ */
+export const MAX_SEED_BYTES = 512 * 1024;
+
+/**
  * `seed` cut to what a session of `agent` keeps (see {@link seededState}): the newest summaries and items within the
- * memory limits, texts clipped. Hosts apply it before the seed enters workflow input, so that input stays bounded
- * (at most MAX_MEMORY_BYTES of item text per memory) whatever the client sent.
+ * memory limits, texts clipped; then, while its JSON is over {@link MAX_SEED_BYTES}, the oldest items dropped (session
+ * memory first). Hosts apply it before the seed enters workflow input, so that input stays bounded whatever the
+ * client sent.
  */
 export function boundSeed(agent: AgentSnapshot, seed: SessionSeed): SessionSeed {
   const keep = (memory: MemoryState): SeedMemory => ({ summaries: memory.summaries, items: memory.items.map(({ role, text }) => ({ role, text })) });
-  return {
+  const out: SessionSeed = {
     ...seed,
     memory: keep(seedMemory(seed.memory, agent.memory, 0)),
     ...(seed.flow ? { flow: { flowId: seed.flow.flowId, memory: keep(seedMemory(seed.flow.memory, flowConfig(agent, seed), 0)) } } : {}),
   };
+  let bytes = jsonBytes(out);
+  for (const memory of [out.memory, out.flow?.memory]) {
+    while (memory && memory.items.length > 0 && bytes > MAX_SEED_BYTES) bytes -= jsonBytes(memory.items.shift()) + 1; // + its comma
+  }
+  return out;
 }
 
 /**
  * The state of a new session started from `seed`: {@link initialState} (engine `semantics`, default the current
  * {@link ENGINE_SEMANTICS}) placed at the seed's step, with its session memory and, when given, its active flow
- * (entered at turn 0) and flow memory, bounded as {@link boundSeed} says. No events: the seed is in the workflow input.
+ * (entered at turn 0) and flow memory, bounded by {@link boundSeed} (items numbered from 0 in that order, all in turn
+ * 0). No events: the seed is in the workflow input.
  *
  * @throws Error naming the problem when the seed does not fit the agent ({@link seedProblems}; hosts check first and
  *   refuse such seeds, so this is a host bug, not retryable).
@@ -127,15 +141,16 @@ export function boundSeed(agent: AgentSnapshot, seed: SessionSeed): SessionSeed 
 export function seededState(agent: AgentSnapshot, sessionId: string, now: string, seed: SessionSeed, semantics = ENGINE_SEMANTICS): SessionState {
   const problems = seedProblems(agent, seed);
   if (problems.length > 0) throw new Error(`session seed does not fit agent ${agent.name}: ${problems.map((p) => p.message).join('; ')}`);
+  const bounded = boundSeed(agent, seed);
   const base = initialState(agent, sessionId, now, semantics);
-  const memory = seedMemory(seed.memory, agent.memory, 0);
-  const flowItemsFrom = seed.memory.items.length;
-  const flow = seed.flow ? { flowId: seed.flow.flowId, enteredAtTurn: 0, memory: seedMemory(seed.flow.memory, flowConfig(agent, seed), flowItemsFrom) } : null;
+  const memory = seedMemory(bounded.memory, agent.memory, 0);
+  const flowItemsFrom = bounded.memory.items.length;
+  const flow = bounded.flow ? { flowId: bounded.flow.flowId, enteredAtTurn: 0, memory: seedMemory(bounded.flow.memory, flowConfig(agent, seed), flowItemsFrom) } : null;
   return {
     ...base,
     stepId: seed.stepId,
     memory,
     flow,
-    counters: { ...base.counters, items: flowItemsFrom + (seed.flow?.memory.items.length ?? 0) },
+    counters: { ...base.counters, items: flowItemsFrom + (bounded.flow?.memory.items.length ?? 0) },
   };
 }

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MEMORY } from '../../src/config/agent.js';
 import { runTurn } from '../../src/engine/driver.js';
-import { boundSeed, loadSessionSeed, SESSION_SEED_VERSION, type SessionSeed, SessionSeed as SessionSeedSchema, seededState, seedProblems } from '../../src/engine/seed.js';
-import { StateVersionError } from '../../src/engine/state.js';
+import { boundSeed, loadSessionSeed, MAX_SEED_BYTES, SESSION_SEED_VERSION, type SessionSeed, SessionSeed as SessionSeedSchema, seededState, seedProblems } from '../../src/engine/seed.js';
+import { jsonBytes, StateVersionError } from '../../src/engine/state.js';
 import { ENGINE_SEMANTICS, MAX_ITEM_CHARS, SessionState } from '../../src/engine/types.js';
 import { SessionWorkflowInput } from '../../workflows/shared.js';
 import { flow, testAgent } from '../support/agents.js';
@@ -74,6 +74,19 @@ describe('session seeds', () => {
     const whole = seededState(agent, 's', NOW, big);
     expect(whole.memory.items.map((i) => i.text)).toEqual(bounded.memory.items.map((i) => i.text));
     expect(whole.flow!.memory.items.map((i) => i.text)).toEqual(bounded.flow!.memory.items.map((i) => i.text));
+  });
+
+  it('keeps the whole seed within MAX_SEED_BYTES of JSON, dropping the oldest items, even for texts that grow when escaped', () => {
+    const agent = testAgent();
+    // Control characters take 6 bytes each in JSON (`\u0001`): 256 KiB of text would be 1.5 MiB of JSON.
+    const items = Array.from({ length: 200 }, (_, i) => ({ role: 'user' as const, text: `${i}:${'\u0001'.repeat(3_990)}` }));
+    const bounded = boundSeed(agent, { ...SEED, memory: { summaries: [], items }, flow: undefined });
+    expect(jsonBytes(bounded)).toBeLessThanOrEqual(MAX_SEED_BYTES);
+    expect(jsonBytes(bounded)).toBeGreaterThan(MAX_SEED_BYTES - 30_000);
+    expect(bounded.memory.items.at(-1)!.text.startsWith('199:')).toBe(true);
+    const first = Number(bounded.memory.items[0]!.text.split(':')[0]);
+    expect(bounded.memory.items.map((i) => Number(i.text.split(':')[0]))).toEqual(Array.from({ length: 200 - first }, (_, i) => first + i));
+    expect(seededState(agent, 's', NOW, { ...SEED, memory: { summaries: [], items }, flow: undefined }).memory.items).toHaveLength(bounded.memory.items.length);
   });
 
   it('a first turn on a seeded state sees the seeded flow memory and continues its counters', async () => {
