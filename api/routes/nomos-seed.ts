@@ -4,6 +4,7 @@
  * `Session.to_dict` in nomos/core.py, `history_to_types` and `State` in nomos/models/agent.py,
  * `StateMachine.load_state` in nomos/state_machine.py):
  *
+ * - `state` (NOMOS's legacy form), when a non-empty object, is read instead of the top-level fields below.
  * - `current_step_id` → the session's step (absent or null: the agent's start step). Unknown → 400.
  * - `history` (NOMOS session memory) → session memory; `flow_state.flow_memory_context` → the active flow's memory.
  *   Per item: an event's `type` / a message's `role` `user` → user message; `tool` → tool result (NOMOS's text, e.g.
@@ -48,7 +49,9 @@ function seedMemoryOf(context: NomosHistoryItem[] = []): SeedMemory {
  * @throws CallerError INVALID_REQUEST (400) for an unknown step or flow, naming it, with `details.issues` paths in
  *   the request (`body.session_data.current_step_id`, `body.session_data.flow_state.flow_id`). Not retryable.
  */
-export function seedFromNomos(agent: AgentSnapshot, data: NomosSessionData): SessionSeed {
+export function seedFromNomos(agent: AgentSnapshot, sessionData: NomosSessionData): SessionSeed {
+  // NOMOS reads a non-empty legacy `state` object instead of the top-level fields.
+  const data = sessionData.state && Object.keys(sessionData.state).length > 0 ? sessionData.state : sessionData;
   const flow = data.flow_state;
   const seed: SessionSeed = {
     schemaVersion: SESSION_SEED_VERSION,

@@ -72,14 +72,8 @@ export const NomosFlowState = z.object({
   flow_memory_context: z.array(NomosHistoryItem),
 });
 
-/**
- * NOMOS `State` (`session_data`): the client holds it and sends it back with the next `/chat`. For a session
- * Stepwise has, the durable session's state wins and the other fields are informational; for one it does not have
- * (or no `session_id`), a new session is seeded from them (`./nomos-seed.ts`). `session_id` may be any string (NOMOS
- * ids are free-form): one that is not a valid Stepwise session id gets a new id.
- */
-export const NomosSessionData = z.object({
-  session_id: z.string().min(1).max(1_000).optional(),
+/** The state fields of `session_data` (top level, or under NOMOS's legacy `state` key). */
+const NomosStateFields = z.object({
   current_step_id: z.string().min(1).nullable().optional(),
   history: z.array(NomosHistoryItem).optional(),
   flow_state: NomosFlowState.extend({
@@ -88,6 +82,18 @@ export const NomosSessionData = z.object({
   })
     .nullable()
     .optional(),
+});
+
+/**
+ * NOMOS `State` (`session_data`): the client holds it and sends it back with the next `/chat`. For a session
+ * Stepwise has, the durable session's state wins and the other fields are informational; for one it does not have
+ * (or no `session_id`), a new session is seeded from them (`./nomos-seed.ts`). `session_id` may be any string (NOMOS
+ * ids are free-form): one that is not a valid Stepwise session id gets a new id. As in NOMOS's
+ * `get_session_from_dict`, a non-empty `state` object (its legacy form) is read instead of the top-level fields.
+ */
+export const NomosSessionData = NomosStateFields.extend({
+  session_id: z.string().min(1).max(1_000).optional(),
+  state: NomosStateFields.nullable().optional(),
 });
 export type NomosSessionData = z.infer<typeof NomosSessionData>;
 

@@ -97,6 +97,17 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
     expect(h.executors.summarizeRequests).toHaveLength(0);
     expect(texts(decide.messages.slice(1))).toEqual(['Two lattes', 'And a muffin']);
     expect(decide.messages[0].content).toContain('- Entered ordering to take a drink order');
+
+    // Without flow_state at a step that enters a flow, the flow is entered before the first decision (NOMOS), its
+    // entry summary made from the seeded session memory.
+    const entering = await call(h.app, 'POST', '/chat', {
+      user_input: 'A tea',
+      session_data: { session_id: 'nomos-flow-2', current_step_id: 'order', history: [{ role: 'user', content: 'I am Ada' }] },
+    });
+    expect(entering.body.session_data).toMatchObject({ current_step_id: 'order', flow_state: { flow_id: 'ordering' } });
+    expect(h.executors.summarizeRequests).toHaveLength(1);
+    expect(h.executors.summarizeRequests[0]).toMatchObject({ purpose: 'flow_enter', flowId: 'ordering' });
+    expect(h.executors.summarizeRequests[0].items.map((i) => i.text)).toContain('I am Ada');
   });
 
   it('starts at the start step when current_step_id is absent, and gives a new id when the client has none or an invalid one', async () => {
@@ -109,6 +120,13 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
     expect(invalid.res.statusCode).toBe(200);
     expect(invalid.body.session_data.session_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(texts(h.executors.decideRequests[0].messages.slice(1))).toEqual(['earlier', 'hello']);
+    // NOMOS's legacy form: the state fields under `state`.
+    const legacy = await call(h.app, 'POST', '/chat', {
+      user_input: 'legacy',
+      session_data: { session_id: 'nomos-legacy', state: { current_step_id: 'checkout', history: [{ role: 'user', content: 'from state' }] } },
+    });
+    expect(legacy.body.session_data).toMatchObject({ session_id: 'nomos-legacy', current_step_id: 'checkout' });
+    expect(texts(h.executors.decideRequests.at(-1)!.messages)).toContain('from state');
   });
 
   it('refuses an unknown step or flow with 400 naming it, and starts nothing', async () => {
