@@ -123,8 +123,9 @@ const CHAT_DESCRIPTION =
   'NOMOS words them, `error`/`fallback` as notes, summaries as summaries); `flow_state` makes its flow active (unknown ' +
   'flow: 400) with `flow_memory_context` as flow memory. Not seeded: step identifiers, `end` markers, `flow_context`, ' +
   'timestamps and decisions. Memory keeps the newest items within its limits (`max_items`, default 200, and 256 KiB ' +
-  'of text; items clipped to 4,000 characters; the newest 5 summaries; the whole seed within 512 KiB of JSON). The new session keeps the client\'s id when ' +
-  "it is a valid Stepwise session id that no session has ever used, else gets a new one (returned in session_data); " +
+  'of text; items clipped to 4,000 characters; the newest 5 summaries; the whole seed within 512 KiB of JSON). ' +
+  "The new session keeps the client's id when it is a valid Stepwise session id that no session has ever used, " +
+  'else gets a new one (returned in session_data); ' +
   "it belongs to the caller's user. The reply's `history` lists the turns Stepwise ran (the seeded context lives on " +
   'as session memory). Another user\'s session is 404 for a caller bound to a user.';
 
