@@ -6,7 +6,8 @@
  *
  * Versioned like other long-lived data (it stays in the workflow's first history event): loading is parse -> version
  * check -> schema parse ({@link loadSessionSeed}).
- * - 1: first release — step, session memory (summaries, items), optional active flow with its memory.
+ * - 1: first release — step, session memory (summaries, items), optional active flow with its memory
+ *   (fixture: test/fixtures/seed/v1-session-seed.json).
  *
  * Pure.
  */

@@ -3,6 +3,8 @@
  * against the agent, bounding to what memory keeps, the seeded state, a first turn on it, and the JSON round trip of
  * the workflow input that carries a seed.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MEMORY } from '../../src/config/agent.js';
 import { runTurn } from '../../src/engine/driver.js';
@@ -28,6 +30,13 @@ describe('session seeds', () => {
     expect(() => loadSessionSeed({ ...SEED, schemaVersion: 2 })).toThrow(/schemaVersion 2/);
     expect(() => loadSessionSeed({ stepId: 'order' })).toThrow(StateVersionError);
     expect(() => loadSessionSeed({ ...SEED, memory: { items: [{ role: 'robot', text: 'x' }] } })).toThrow(/session seed is invalid: memory/);
+  });
+
+  it('loads the committed fixture of every released seed version (test/fixtures/seed/)', () => {
+    const v1 = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'seed', 'v1-session-seed.json'), 'utf8'));
+    const seed = loadSessionSeed(v1);
+    expect(seed).toMatchObject({ schemaVersion: 1, stepId: 'order', flow: { flowId: 'ordering' } });
+    expect(seededState(testAgent(), 's', NOW, seed)).toMatchObject({ stepId: 'order', flow: { flowId: 'ordering' }, counters: { items: 5 } });
   });
 
   it('names an unknown step or flow', () => {
