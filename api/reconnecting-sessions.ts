@@ -3,6 +3,7 @@
  * the background until it can hand every call to the real backend.
  */
 import type { AgentSnapshot } from '../src/config/agent.js';
+import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { SystemError } from '../src/errors.js';
 import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
@@ -57,8 +58,8 @@ export class ReconnectingSessions implements SessionBackend {
     return { temporal: 'unavailable', detail: this.lastError };
   }
 
-  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
-    return this.backend().startWithMessage(agent, sessionId, message, info);
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo, seed?: SessionSeed): Promise<TurnResult> {
+    return this.backend().startWithMessage(agent, sessionId, message, info, seed);
   }
   async startWithOpening(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<TurnResult> {
     return this.backend().startWithOpening(agent, sessionId, info);

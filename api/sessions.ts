@@ -8,6 +8,7 @@
  * caller), `INVALID_REQUEST`.
  */
 import type { AgentSnapshot } from '../src/config/agent.js';
+import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
 import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 
@@ -40,9 +41,11 @@ export interface SessionBackend {
   start(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<void>;
   /**
    * Starts a session and runs its first message, retry-safe: repeating the call (same session id and message id)
-   * returns the first turn's result. @throws SESSION_EXISTS if the id is taken by a session started otherwise.
+   * returns the first turn's result. With `seed` the session starts from it (step, memory, active flow: see
+   * `src/engine/seed.ts`; the caller checks it with `seedProblems` and bounds it with `boundSeed` first) instead of
+   * the start step with empty memory. @throws SESSION_EXISTS if the id is taken by a session started otherwise.
    */
-  startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult>;
+  startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo, seed?: SessionSeed): Promise<TurnResult>;
   /**
    * Starts a session whose agent speaks first, and runs that opening turn (message id `:opening`, no user message),
    * retry-safe like {@link SessionBackend.startWithMessage}. @throws SESSION_EXISTS if the id is taken by a session

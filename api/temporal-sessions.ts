@@ -9,6 +9,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { codecDataConverter } from '../workers/payload-codec.js';
 import { Client, type ClientInterceptors, Connection, type TLSConfig, type WorkflowUpdateHandle, WorkflowUpdateStage, WithStartWorkflowOperation } from '@temporalio/client';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { CallerError, SystemError, isStepwiseError } from '../src/errors.js';
 import {
@@ -149,8 +150,8 @@ export class TemporalSessions implements SessionBackend {
    * reply (same session id, same agent) finds the running workflow and gets the first turn's result again. The first
    * message's id is `FIRST_MESSAGE_ID` (`:first`); a session started without a first message refuses it (SESSION_EXISTS).
    */
-  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
-    const options = await this.startOptions(agent, sessionId, { firstMessage: true, info });
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo, seed?: SessionSeed): Promise<TurnResult> {
+    const options = await this.startOptions(agent, sessionId, { firstMessage: true, info, seed });
     return this.startAndRun(sessionId, message.messageId, () =>
       this.client.workflow.startUpdateWithStart(sendMessage, {
         args: [message],
@@ -195,9 +196,14 @@ export class TemporalSessions implements SessionBackend {
 
   /**
    * Start options of a session workflow (conflict policy left to the caller). `info` goes into the input (and its
-   * user id and name into the memo), only when it has a field: sessions without it start exactly as before.
+   * user id and name into the memo), only when it has a field: sessions without it start exactly as before. `seed`
+   * goes into the input too (and its step into the memo and search attributes).
    */
-  private async startOptions(agent: AgentSnapshot, sessionId: string, how: { firstMessage?: boolean; initiate?: boolean; info?: SessionInfo }) {
+  private async startOptions(
+    agent: AgentSnapshot,
+    sessionId: string,
+    how: { firstMessage?: boolean; initiate?: boolean; info?: SessionInfo; seed?: SessionSeed },
+  ) {
     const info = how.info && Object.keys(how.info).length > 0 ? how.info : undefined;
     const input: SessionWorkflowInput = {
       sessionId,
@@ -205,14 +211,16 @@ export class TemporalSessions implements SessionBackend {
       ...(how.firstMessage ? { firstMessage: true } : {}),
       ...(how.initiate ? { initiate: true } : {}),
       ...(info ? { info } : {}),
+      ...(how.seed ? { seed: how.seed } : {}),
     };
+    const stepId = how.seed?.stepId ?? agent.startStepId;
     const searchable = await this.searchAttributesRegistered();
     return {
       ...(searchable
         ? {
             typedSearchAttributes: [
               { key: agentSearchAttribute, value: agent.name },
-              { key: stepSearchAttribute, value: agent.startStepId },
+              { key: stepSearchAttribute, value: stepId },
               { key: statusSearchAttribute, value: 'active' },
             ],
           }
@@ -223,7 +231,7 @@ export class TemporalSessions implements SessionBackend {
       memo: {
         agent: agent.name,
         configHash: agent.configHash,
-        stepId: agent.startStepId,
+        stepId,
         ...infoMemo(info),
       },
       staticSummary: `${agent.name} session (config ${agent.configHash})`,

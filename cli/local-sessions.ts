@@ -12,6 +12,7 @@ import type { BackendHealth, SessionBackend } from '../api/sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { playTurn, type TurnExecutors } from '../src/engine/driver.js';
 import { endSession, findResult, initialState, pendingApprovals, startTurn } from '../src/engine/engine.js';
+import { loadSessionSeed, type SessionSeed, seededState } from '../src/engine/seed.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { CallerError, StepwiseError } from '../src/errors.js';
 import {
@@ -76,11 +77,21 @@ export class LocalSessions implements SessionBackend {
     return { temporal: 'not_used', detail: 'in-process sessions (not durable)' };
   }
 
-  async start(agent: AgentSnapshot, sessionId: string, info: SessionInfo = {}): Promise<void> {
+  /**
+   * Starts a session; with `seed` (see {@link SessionBackend.startWithMessage}) from that state.
+   * @throws SESSION_EXISTS, INVALID_REQUEST (a seed that does not load or fit the agent).
+   */
+  async start(agent: AgentSnapshot, sessionId: string, info: SessionInfo = {}, seed?: SessionSeed): Promise<void> {
     if (this.sessions.has(sessionId)) throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists`);
+    let state: SessionState;
+    try {
+      state = seed ? seededState(agent, sessionId, this.now(), loadSessionSeed(seed)) : initialState(agent, sessionId, this.now());
+    } catch (err) {
+      throw new CallerError('INVALID_REQUEST', (err as Error).message);
+    }
     this.sessions.set(sessionId, {
       agent,
-      state: initialState(agent, sessionId, this.now()),
+      state,
       info: structuredClone(info),
       tail: Promise.resolve(),
       queued: 0,
@@ -99,8 +110,8 @@ export class LocalSessions implements SessionBackend {
   }
 
   /** Start, then the first message: one process holds the session, so nothing can come between them. */
-  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo): Promise<TurnResult> {
-    await this.start(agent, sessionId, info);
+  async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo, seed?: SessionSeed): Promise<TurnResult> {
+    await this.start(agent, sessionId, info, seed);
     return this.send(sessionId, message);
   }
 

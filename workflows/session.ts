@@ -27,6 +27,7 @@ import {
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { playTurn } from '../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, initialState, pendingApprovals, resumeTurn, startTurn } from '../src/engine/engine.js';
+import { loadSessionSeed, seededState } from '../src/engine/seed.js';
 import { clipEvent, loadSessionState } from '../src/engine/state.js';
 import { ENGINE_SEMANTICS, type SessionState, type TurnResult } from '../src/engine/types.js';
 import { activityExecutors, now } from './activity-executors.js';
@@ -103,9 +104,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let state: SessionState;
   try {
     // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history).
-    state = input.carried
-      ? loadSessionState(input.carried.state)
-      : initialState(agent, input.sessionId, now(), patched(PATCH_IDS.nomosSemantics) ? ENGINE_SEMANTICS : 1);
+    // A seeded session (always new, so always past the patch) starts from its seed; `input.seed` is absent from
+    // every older history, so their command sequence is unchanged.
+    if (input.carried) state = loadSessionState(input.carried.state);
+    else {
+      const semantics = patched(PATCH_IDS.nomosSemantics) ? ENGINE_SEMANTICS : 1;
+      state = input.seed
+        ? seededState(agent, input.sessionId, now(), loadSessionSeed(input.seed), semantics)
+        : initialState(agent, input.sessionId, now(), semantics);
+    }
   } catch (err) {
     // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).
     const message = err instanceof Error ? err.message : String(err);

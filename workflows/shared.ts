@@ -11,6 +11,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { AgentSnapshot } from '../src/config/agent.js';
+import { SessionSeed } from '../src/engine/seed.js';
 import { jsonBytes } from '../src/engine/state.js';
 import { ApprovalDecision, PendingApproval, SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
 
@@ -134,6 +135,12 @@ export const SessionWorkflowInput = z.object({
   initiate: z.boolean().optional(),
   /** User id, name and metadata (current values, carried across continue-as-new). Absent in older sessions. */
   info: SessionInfo.optional(),
+  /**
+   * State a NEW session starts from instead of the start step with empty memory (NOMOS `POST /chat` with client-held
+   * `session_data`, see `src/engine/seed.ts`), bounded by `boundSeed`. Read only by the first run (ignored when
+   * `carried` is set, and not passed on by continue-as-new). Absent in every other session.
+   */
+  seed: SessionSeed.optional(),
   /** Previous run's state (see `loadSessionState`), plus messages that arrived but were not yet processed. */
   carried: z
     .object({

@@ -11,12 +11,15 @@
  *   or Temporal is down.
  * - `newSessionBody`: a client-chosen id for a session to create (or retry); an id already taken by another user's
  *   session is 409 SESSION_EXISTS (so a retried start never returns someone else's first turn).
+ * - `sessionOrNewBody`: a session to continue, or to start under that id when nobody has it (NOMOS `/chat` seeding
+ *   a session from client-held state): another user's (or no user's) existing session is 404, an unknown id passes.
  *
  * Routes that create sessions without a user field (NOMOS `POST /session`, `/chat`; AgentOS runs) start them with
  * {@link callerSessionInfo}. Unbound credentials (and auth off) see every session.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallerError, isStepwiseError } from '../../src/errors.js';
+import { SessionId } from '../../workflows/shared.js';
 
 /** Where a route keeps session and user ids. Body paths are dot-separated (`session_data.session_id`). */
 export interface UserBindingConfig {
@@ -26,6 +29,11 @@ export interface UserBindingConfig {
   sessionBody?: string;
   /** Body path of a client-chosen id for a session the request creates or retries. */
   newSessionBody?: string;
+  /**
+   * Body path naming a session the request continues if it exists, or starts under that id if nobody has it (NOMOS
+   * `/chat` with client-held state): an existing session of another user (or of none) is 404, an unknown id passes.
+   */
+  sessionOrNewBody?: string;
   /** Body path of the user id of a session the request creates; forced to the caller's. */
   userBody?: string;
   /** Query field filtering by user id; forced to the caller's. */
@@ -92,6 +100,11 @@ export async function enforceUserBinding(app: FastifyInstance, request: FastifyR
   if (created !== undefined) {
     const owner = await ownerOf(app, created);
     if (owner !== null && owner !== userId) throw new CallerError('SESSION_EXISTS', `session ${created} already exists`);
+  }
+  const either = stringAt(request.body, binding.sessionOrNewBody);
+  if (either !== undefined && SessionId.safeParse(either).success) {
+    const owner = await ownerOf(app, either);
+    if (owner !== null && owner !== userId) throw new CallerError('SESSION_NOT_FOUND', `session ${either} not found`);
   }
   const existing = [stringAt(request.params, binding.sessionParam ?? DEFAULT_BINDING.sessionParam), stringAt(request.body, binding.sessionBody)];
   for (const sessionId of existing) {

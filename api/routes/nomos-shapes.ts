@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { SessionEvent, TurnResult } from '../../src/engine/types.js';
-import { MAX_MESSAGE_CHARS, SessionId } from '../../workflows/shared.js';
+import { MAX_MESSAGE_CHARS } from '../../workflows/shared.js';
 
 /**
  * A NOMOS decision as its server returns it: `action` RESPOND or END (Stepwise answers a turn with its final
@@ -46,23 +46,56 @@ export type NomosEvent = z.infer<typeof NomosEvent>;
 /** `GET /session/{id}/history` reply. */
 export const NomosHistoryResponse = z.object({ session_id: z.string(), history: z.array(NomosEvent) });
 
-/** NOMOS `FlowState`: the flow the session is in (Stepwise keeps flow memory server-side: the context list is empty). */
+/**
+ * One item of NOMOS history or flow memory as a client sends it back (NOMOS `history_to_types`, nomos/models/agent.py):
+ * an `Event` (`{type, content, timestamp?, decision?}`), a `Message` (`{role, content}`), a `Summary`
+ * (`{summary: string[]}`; a plain string is accepted too) or a `StepIdentifier` (`{step_id}`).
+ */
+export const NomosHistoryItem = z.union(
+  [
+    z.object({ type: z.string(), content: z.string(), timestamp: z.string().nullable().optional(), decision: z.unknown().optional() }),
+    z.object({ role: z.string(), content: z.string() }),
+    z.object({ summary: z.union([z.array(z.string()), z.string()]) }),
+    z.object({ step_id: z.string() }),
+  ],
+  { error: 'a history item is an event {type, content}, a message {role, content}, a summary {summary} or a step {step_id}' },
+);
+export type NomosHistoryItem = z.infer<typeof NomosHistoryItem>;
+
+/**
+ * NOMOS `FlowState`: the flow the session is in. In replies the context list is empty (Stepwise keeps flow memory in
+ * the durable session); sent back for a session Stepwise does not have, `flow_memory_context` seeds the flow memory.
+ */
 export const NomosFlowState = z.object({
-  flow_id: z.string(),
+  flow_id: z.string().min(1),
   flow_context: z.object({ flow_id: z.string() }).catchall(z.unknown()),
-  flow_memory_context: z.array(z.unknown()),
+  flow_memory_context: z.array(NomosHistoryItem),
+});
+
+/** The state fields of `session_data` (top level, or under NOMOS's legacy `state` key). */
+const NomosStateFields = z.object({
+  current_step_id: z.string().min(1).nullable().optional(),
+  history: z.array(NomosHistoryItem).optional(),
+  flow_state: NomosFlowState.extend({
+    flow_context: NomosFlowState.shape.flow_context.optional(),
+    flow_memory_context: z.array(NomosHistoryItem).optional(),
+  })
+    .nullable()
+    .optional(),
 });
 
 /**
- * NOMOS `State` (`session_data`): the client holds it and sends it back with the next `/chat`. Stepwise keeps the
- * real state in the durable session named by `session_id`; the other fields are informational on the way back in.
+ * NOMOS `State` (`session_data`): the client holds it and sends it back with the next `/chat`. For a session
+ * Stepwise has, the durable session's state wins and the other fields are informational; for one it does not have
+ * (or no `session_id`), a new session is seeded from them (`./nomos-seed.ts`). `session_id` may be any string (NOMOS
+ * ids are free-form): one that is not a valid Stepwise session id gets a new id. As in NOMOS's
+ * `get_session_from_dict`, a non-empty `state` object (its legacy form) is read instead of the top-level fields.
  */
-export const NomosSessionData = z.object({
-  session_id: SessionId,
-  current_step_id: z.string().optional(),
-  history: z.array(z.unknown()).optional(),
-  flow_state: NomosFlowState.nullable().optional(),
+export const NomosSessionData = NomosStateFields.extend({
+  session_id: z.string().min(1).max(1_000).optional(),
+  state: NomosStateFields.nullable().optional(),
 });
+export type NomosSessionData = z.infer<typeof NomosSessionData>;
 
 /** `POST /chat` body. Without `session_data` a new session starts (an opening turn when `user_input` is absent too). */
 export const NomosChatRequest = z.object({

@@ -6,7 +6,8 @@
  *
  * A NOMOS server serves one agent. Here the agent is `?agent=<name>` on the session-creating routes, else the plugin's
  * `agentId` option (`STEPWISE_NOMOS_AGENT`), else the only agent loaded; with several and none named: 400.
- * Errors keep Stepwise's body (`{error: {code, message}}`) with NOMOS's status codes (404 for an unknown session).
+ * Errors keep Stepwise's body (`{error: {code, message}}`) with NOMOS's status codes (404 for an unknown session,
+ * except on `/chat`, which seeds a new session from the client's `session_data` instead: `./nomos-seed.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -15,8 +16,8 @@ import { SignJWT } from 'jose';
 import { z } from 'zod';
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import type { TurnResult } from '../../src/engine/types.js';
-import { CallerError } from '../../src/errors.js';
-import { FIRST_MESSAGE_ID, SessionId } from '../../workflows/shared.js';
+import { CallerError, isStepwiseError } from '../../src/errors.js';
+import { FIRST_MESSAGE_ID, SessionId, type SessionInfo } from '../../workflows/shared.js';
 import { callerSessionInfo, type UserBindingConfig } from '../auth/user-binding.js';
 import { errorReplies } from '../errors.js';
 import { hasScope } from '../plugins/auth.js';
@@ -28,10 +29,12 @@ import {
   NomosChatResponse,
   NomosHistoryResponse,
   NomosMessageBody,
+  type NomosSessionData,
   NomosSessionResponse,
   NomosTokenResponse,
   toolOutputOf,
 } from './nomos-shapes.js';
+import { seedFromNomos } from './nomos-seed.js';
 
 /** Settings of `POST /auth/token`: off (404) unless a secret is given. */
 export interface NomosTokenOptions {
@@ -107,6 +110,67 @@ function agentFor(app: FastifyInstance, requested: string | undefined, configure
 async function nomosHistory(app: FastifyInstance, sessionId: string) {
   const [state, turns] = await Promise.all([sessionState(app, sessionId), allTurns(app, sessionId)]);
   return { state, history: historyOf(state.agentName, turns) };
+}
+
+/** OpenAPI description of `POST /chat`: what a client's `session_data` does. */
+const CHAT_DESCRIPTION =
+  'Without `session_data` a new durable session starts (with `user_input` as its first message, or an opening turn). ' +
+  'With it, `session_data.session_id` names the durable session: when Stepwise has it, that session\'s state (step, ' +
+  'flow, memory) wins and the rest of `session_data` is informational; an ended one is 409. When Stepwise does not ' +
+  'have it (another NOMOS server\'s session, an expired one, or no `session_id`), a NEW durable session is seeded ' +
+  'from `session_data` and runs `user_input`: `current_step_id` becomes its step (unknown: 400 naming it; absent: the ' +
+  'start step); `history` items become session memory (`user` messages, the agent\'s replies, `tool` results as ' +
+  'NOMOS words them, `error`/`fallback` as notes, summaries as summaries); `flow_state` makes its flow active (unknown ' +
+  'flow: 400) with `flow_memory_context` as flow memory. Not seeded: step identifiers, `end` markers, `flow_context`, ' +
+  'timestamps and decisions. Memory keeps the newest items within its limits (`max_items`, default 200, and 256 KiB ' +
+  'of text; items clipped to 4,000 characters; the newest 5 summaries; the whole seed within 512 KiB of JSON). ' +
+  "The new session keeps the client's id when it is a valid Stepwise session id that no session has ever used, " +
+  'else gets a new one (returned in session_data); ' +
+  "it belongs to the caller's user. The reply's `history` lists the turns Stepwise ran (the seeded context lives on " +
+  'as session memory). Another user\'s session is 404 for a caller bound to a user.';
+
+/**
+ * Where a client-held session id stands: `live` (the backend has the session: continue it), `free` (a valid id no
+ * session has used: seed a new session under it) or `taken` (not a valid session id, no id, or one the backend no
+ * longer has but the archive still knows: seed a new session under a new id). Ownership is checked before, by the
+ * route's `sessionOrNewBody` binding. @throws TEMPORAL_UNAVAILABLE and other backend failures.
+ */
+async function clientSessionStanding(app: FastifyInstance, sessionId: string | undefined): Promise<'live' | 'free' | 'taken'> {
+  if (sessionId === undefined || !SessionId.safeParse(sessionId).success) return 'taken';
+  try {
+    await app.backend.state(sessionId);
+    return 'live';
+  } catch (err) {
+    if (!(isStepwiseError(err) && err.code === 'SESSION_NOT_FOUND')) throw err;
+    return app.archive && (await app.archive.getSession(sessionId)) ? 'taken' : 'free';
+  }
+}
+
+/**
+ * Starts a session of `agent` for `info`'s user, seeded from the client's `session_data` (`./nomos-seed.ts`), with
+ * `input` as its first message: under `preferredId` when given, else (or when that id was taken meanwhile) under a new
+ * one. @throws INVALID_REQUEST (step or flow unknown to the agent), the backend's start errors.
+ */
+async function startSeeded(
+  app: FastifyInstance,
+  agent: AgentSnapshot,
+  info: SessionInfo,
+  data: NomosSessionData,
+  input: string,
+  preferredId: string | undefined,
+): Promise<{ sessionId: string; result: TurnResult }> {
+  const seed = seedFromNomos(agent, data);
+  const start = (sessionId: string) => app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: input }, info, seed);
+  if (preferredId !== undefined) {
+    try {
+      return { sessionId: preferredId, result: await start(preferredId) };
+    } catch (err) {
+      // Taken between the check and the start (a closed workflow Temporal still keeps, a concurrent request).
+      if (!(isStepwiseError(err) && err.code === 'SESSION_EXISTS')) throw err;
+    }
+  }
+  const sessionId = randomUUID();
+  return { sessionId, result: await start(sessionId) };
 }
 
 const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts) => {
@@ -189,15 +253,11 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
   app.post(
     '/chat',
     {
-      config: { binding: { sessionBody: 'session_data.session_id' } },
+      config: { binding: { sessionOrNewBody: 'session_data.session_id' } },
       schema: {
         tags: ['nomos'],
         summary: 'NOMOS: stateless chat — the client holds session_data and sends it back with the next input',
-        description:
-          'Without `session_data` a new durable session starts (with `user_input` as its first message, or an opening ' +
-          'turn). With it, `session_data.session_id` names the durable session that holds the real state (step, flow, ' +
-          'memory); the rest of `session_data` is informational. An unknown session id is 404: Stepwise does not ' +
-          "rebuild a session from a client's copy of its history.",
+        description: CHAT_DESCRIPTION,
         querystring: AgentQuery.extend({ verbose: z.enum(['true', 'false']).optional() }),
         body: NomosChatRequest,
         response: { 200: NomosChatResponse, ...errorReplies(404, 409, 413, 503) },
@@ -215,8 +275,15 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
           : await app.backend.startWithOpening(agent, sessionId, callerSessionInfo(request));
       } else {
         if (!input) throw new CallerError('INVALID_REQUEST', 'user_input is required with session_data (only a new session can open without one)');
-        sessionId = data.session_id;
-        result = await app.backend.send(sessionId, { messageId: randomUUID(), text: input });
+        const standing = await clientSessionStanding(app, data.session_id);
+        if (standing === 'live') {
+          sessionId = data.session_id!;
+          result = await app.backend.send(sessionId, { messageId: randomUUID(), text: input });
+        } else {
+          const agent = agentFor(app, request.query.agent, opts.agentId);
+          const preferredId = standing === 'free' ? data.session_id : undefined;
+          ({ sessionId, result } = await startSeeded(app, agent, callerSessionInfo(request), data, input, preferredId));
+        }
       }
       const { history } = await nomosHistory(app, sessionId);
       return {

@@ -3,17 +3,12 @@
  * `/sessions` (another user's session is 404, a taken id 409, created sessions carry the caller's user id), and the
  * HS256 tokens of NOMOS's `POST /auth/token` are accepted by the API, bound to their `sub`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeJwt, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../api/auth/keys.js';
-import { loadApiConfig } from '../../api/config.js';
-import type { AuthOptions } from '../../api/plugins/auth.js';
 import { nomosOptionsFromEnv } from '../../api/routes/nomos.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { build, call, expectError, type Harness } from '../support/api.js';
+import { boundAuth } from '../support/bound-auth.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -23,22 +18,6 @@ afterEach(async () => {
 
 const SCRIPT = Array.from({ length: 8 }, (_, i) => ({ action: 'RESPOND' as const, response: `reply ${i}` }));
 const SECRET = 'a-test-secret-of-at-least-32-characters!';
-
-/** Keys: alice and bob bound to their users, a writer without user, an admin. */
-function boundAuth(): AuthOptions {
-  const dir = mkdtempSync(join(tmpdir(), 'stepwise-keys-'));
-  const path = join(dir, 'keys.json');
-  writeFileSync(
-    path,
-    JSON.stringify([
-      { id: 'alice-app', hash: hashApiKey('alice-key'), scopes: ['sessions:read', 'sessions:write'], user_id: 'alice' },
-      { id: 'bob-app', hash: hashApiKey('bob-key'), scopes: ['sessions:read', 'sessions:write'], user_id: 'bob' },
-      { id: 'writer', hash: hashApiKey('write-key'), scopes: ['sessions:write'] },
-      { id: 'ops', hash: hashApiKey('admin-key'), scopes: ['admin'] },
-    ]),
-  );
-  return loadApiConfig({ STEPWISE_API_KEYS_FILE: path }).auth!;
-}
 
 async function serve(archive?: InMemoryArchiveStore) {
   return build({

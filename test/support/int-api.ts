@@ -14,10 +14,12 @@ import { createSessionWorker } from '../../workers/worker.js';
 
 export async function serveOnTemporal(
   env: TestWorkflowEnvironment,
-  options: { agents: LoadedAgent[]; taskQueue: string; archive?: ArchiveStore },
+  /** `models`: the worker's model cache (default: one over `process.env`), e.g. with a provider key for the fake model server. */
+  options: { agents: LoadedAgent[]; taskQueue: string; archive?: ArchiveStore; models?: ModelCache },
 ): Promise<{ app: FastifyInstance; stop: () => Promise<void> }> {
   const { agents, taskQueue, archive } = options;
-  const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents, models: new ModelCache(), archive, log: () => {} });
+  const models = options.models ?? new ModelCache();
+  const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents, models, archive, log: () => {} });
   const running = worker.run();
   const app = await buildApp({
     backend: new TemporalSessions({ client: env.client, taskQueue }),
