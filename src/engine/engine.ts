@@ -17,6 +17,7 @@
  * state keeps the result and its events with big fields clipped, all within `MAX_STATE_BYTES` (./state.ts).
  */
 import { type AgentSnapshot, flowEnteredAt } from '../config/agent.js';
+import { embeddingsLlm } from '../config/embeddings.js';
 import { applyApproval } from './approval.js';
 import { emptyMemory, extractiveSummary } from './memory.js';
 import { boundStateBytes } from './state.js';
@@ -30,7 +31,7 @@ import {
   recordToolResults,
   SUMMARY_MAX_CHARS,
 } from './turn.js';
-import { emit, rememberItem, requireTurn, trimEvents } from './turn-state.js';
+import { emit, rememberItem, requireTurn, trimEvents, withTurn } from './turn-state.js';
 import { type EngineInput, type EngineStep, ENGINE_SEMANTICS, SESSION_STATE_VERSION, type SessionState, type TurnResult } from './types.js';
 import { validateDecision } from './validate.js';
 
@@ -43,14 +44,22 @@ export { validateDecision };
  * {@link ENGINE_SEMANTICS}) fixes the session's engine behaviour for its life; hosts replaying sessions recorded
  * before a version existed pass the old one (the workflow decides with `patched()`). With semantics 1 the session
  * starts inside the start step's flow; from 2 on that flow is entered before the first decision (NOMOS), with a
- * `flow_enter` event.
+ * `flow_enter` event. `embeddings` (default true; the workflow passes its `embedding-retrieval` patch) lets a session
+ * whose agent has an embeddings model rank memory and examples with it (`SessionState.embeddings`).
  */
-export function initialState(agent: AgentSnapshot, sessionId: string, now: string, semantics = ENGINE_SEMANTICS): SessionState {
+export function initialState(
+  agent: AgentSnapshot,
+  sessionId: string,
+  now: string,
+  semantics = ENGINE_SEMANTICS,
+  embeddings = true,
+): SessionState {
   const flow = semantics >= 2 ? undefined : flowEnteredAt(agent, agent.startStepId);
   return {
     schemaVersion: SESSION_STATE_VERSION,
     // Absent for semantics 1, so such states are byte-for-byte what older workers produced.
     ...(semantics >= 2 ? { semantics } : {}),
+    ...(embeddings && embeddingsLlm(agent) ? { embeddings: true as const } : {}),
     sessionId,
     agentName: agent.name,
     stepId: agent.startStepId,
@@ -134,6 +143,12 @@ export function advance(agent: AgentSnapshot, state: SessionState, input: Engine
       if ('waiting' in out) return out.waiting;
       const recorded = recordToolResults(agent, out.state, out.denied, input.now);
       return out.run.length > 0 ? { state: recorded, command: { type: 'runTools', calls: out.run } } : nextDecision(agent, recorded, input.now);
+    }
+    case 'ranked':
+      return nextDecision(agent, withTurn(s, { ranking: { scores: input.scores } }), input.now);
+    case 'rankFailed': {
+      const fallback = emit(s, { type: 'retrieval_fallback', message: input.message }, input.now);
+      return nextDecision(agent, withTurn(fallback, { ranking: { fallback: true } }), input.now);
     }
     case 'summarized':
     case 'summarizeFailed': {

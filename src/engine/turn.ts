@@ -4,19 +4,17 @@
  *
  * Pure: no I/O, no clock, no randomness.
  */
-import { type AgentSnapshot, DEFAULT_EXAMPLES, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
+import { type AgentSnapshot, flowEnteredAt, getLlm, getStep } from '../config/agent.js';
 import { requestApprovals } from './approval.js';
 import { decisionJsonSchema } from './decision.js';
-import { selectExamples } from './examples.js';
-import { addSummary, clip, emptyMemory, memoryWindow, summaryInput } from './memory.js';
+import { addSummary, clip, emptyMemory, summaryInput } from './memory.js';
 import { buildPrompt } from './prompt.js';
+import { decisionContext } from './ranking.js';
 import { boundStateBytes, clipTurnResult } from './state.js';
 import {
   activeFlow,
-  currentMemory,
   emit,
   flowTransitions,
-  memoryConfig,
   mustRespond,
   nomos,
   rememberItem,
@@ -44,8 +42,9 @@ export const FALLBACK_REPLY = "Sorry, I couldn't complete that just now. Could y
 export const SUMMARY_MAX_CHARS = 2_000;
 
 /**
- * The next command of a running turn: a fallback reply past `max_iter`, pending NOMOS flow transitions, else a
- * `decide` with the prompt built from the current step, memory window and examples.
+ * The next command of a running turn: a fallback reply past `max_iter`, pending NOMOS flow transitions, a `rank` when
+ * the decision needs embeddings ranking first (./ranking.ts), else a `decide` with the prompt built from the current
+ * step, memory window and examples.
  */
 export function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): EngineStep {
   const turn = requireTurn(state);
@@ -59,15 +58,11 @@ export function nextDecision(agent: AgentSnapshot, state: SessionState, now: str
     state = s;
   }
   const step = getStep(agent, state.stepId);
+  const context = decisionContext(agent, state, step);
+  if ('rank' in context) return { state, command: { type: 'rank', request: context.rank } };
+  const { window, examples } = context;
   const forceRespond = mustRespond(agent, state, turn.iterations + 1, step);
   const semantics = state.semantics;
-  const window = memoryWindow(currentMemory(state), memoryConfig(agent, state), turn.userText);
-  const examples = nomos(state)
-    ? selectExamples(step.examples, turn.userText, {
-        maxExamples: agent.maxExamples ?? DEFAULT_EXAMPLES.maxExamples,
-        threshold: agent.exampleThreshold ?? DEFAULT_EXAMPLES.threshold,
-      })
-    : undefined;
   const messages = buildPrompt({
     agent,
     step,
@@ -90,7 +85,12 @@ export function nextDecision(agent: AgentSnapshot, state: SessionState, now: str
   };
   const s = withTurn(
     { ...state, counters: { ...state.counters, decisions: state.counters.decisions + 1 } },
-    { iterations: turn.iterations + 1, ...(nomos(state) ? { flowsChecked: false } : {}) },
+    {
+      iterations: turn.iterations + 1,
+      ...(nomos(state) ? { flowsChecked: false } : {}),
+      // Scores serve one decision (the next one ranks its own candidates); a fallback lasts for the turn.
+      ...(turn.ranking && 'scores' in turn.ranking ? { ranking: undefined } : {}),
+    },
   );
   return { state: s, command: { type: 'decide', request } };
 }
