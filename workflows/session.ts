@@ -25,6 +25,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import { embeddingsLlm } from '../src/config/embeddings.js';
 import { playTurn } from '../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, initialState, pendingApprovals, resumeTurn, startTurn } from '../src/engine/engine.js';
 import { clipEvent, loadSessionState } from '../src/engine/state.js';
@@ -102,10 +103,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let info: SessionInfo = input.info ?? {};
   let state: SessionState;
   try {
-    // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history).
+    // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history); those
+    // recorded before embeddings ranking replay with BM25 (the patch is asked only when the agent could embed).
     state = input.carried
       ? loadSessionState(input.carried.state)
-      : initialState(agent, input.sessionId, now(), patched(PATCH_IDS.nomosSemantics) ? ENGINE_SEMANTICS : 1);
+      : initialState(
+          agent,
+          input.sessionId,
+          now(),
+          patched(PATCH_IDS.nomosSemantics) ? ENGINE_SEMANTICS : 1,
+          embeddingsLlm(agent) !== undefined && patched(PATCH_IDS.embeddingRetrieval),
+        );
   } catch (err) {
     // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).
     const message = err instanceof Error ? err.message : String(err);
