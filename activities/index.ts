@@ -39,7 +39,7 @@ export interface ActivityDeps {
   tools: Map<string, ToolRegistry>;
   /** Archive store; `undefined` turns archiving off. */
   archive?: ArchiveStore;
-  /** Embeddings client with the worker's vector cache. Default: one over `process.env`. */
+  /** Embeddings client with the worker's vector cache. Default: one reading keys where `models` does. */
   embeddings?: Embeddings;
   /** Publishes live, non-durable events (streamed model tokens). Optional, best effort. */
   publishToken?: (sessionId: string, text: string) => void;
@@ -140,7 +140,7 @@ function cancellationOr(err: unknown): unknown {
 
 /** Builds the activity functions. */
 export function createActivities(deps: ActivityDeps) {
-  const embeddings = deps.embeddings ?? new Embeddings();
+  const embeddings = deps.embeddings ?? new Embeddings({ env: deps.models.env });
   return {
     /** One LLM decision. @throws ApplicationFailure `MODEL_OUTPUT_INVALID` (non-retryable), `MODEL_REQUEST_FAILED`. */
     async decide(req: DecideRequest): Promise<DecideResult> {
