@@ -24,6 +24,9 @@ import { connectArchiveFromEnv, listenEnv, loadAgentsFromEnv, temporalConnection
 import { ensureTemporalCli, TemporalCliNotFoundError } from './temporal-cli.js';
 import { type DevServer, startDevServer } from './temporal-server.js';
 
+/** Where `stepwise dev` listens when neither `HOST` nor an agent's `server.host` says: loopback only. */
+export const DEV_HOST = '127.0.0.1';
+
 /** Temporal dev server ports: frontend 7233 and Web UI 8233, as `temporal server start-dev` uses. */
 export const DEV_PORTS = { temporal: 7233, ui: 8233 };
 
@@ -45,7 +48,9 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
   const taskQueue = env.STEPWISE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
-  const apiConfig = loadApiConfig(listenEnv(loaded, env));
+  // Dev mode serves without auth unless credentials are set, so it listens on loopback unless told otherwise.
+  const listen = listenEnv(loaded, env);
+  const apiConfig = loadApiConfig({ ...listen, HOST: listen.HOST || DEV_HOST });
   const codec = apiConfig.codecKeys ? new EncryptionCodec(apiConfig.codecKeys) : undefined;
   const tracing = await tracingFromEnv('stepwise', env);
 

@@ -8,6 +8,7 @@ import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { build, call, type Harness } from '../support/api.js';
 import { type ScriptEntry, scriptedExecutors } from '../support/scripted-executors.js';
+import { parseSse } from '../support/sse.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -135,15 +136,3 @@ describe('AgentOS API', () => {
   });
 });
 
-/** Parses an SSE body into `{event, data}` messages. */
-function parseSse(body: string): Array<{ event: string; data: any }> {
-  return body
-    .split('\n\n')
-    .filter((block) => block.includes('event:'))
-    .map((block) => {
-      const lines = block.split('\n');
-      const event = lines.find((l) => l.startsWith('event: '))!.slice(7);
-      const data = JSON.parse(lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n'));
-      return { event, data };
-    });
-}

@@ -1,10 +1,12 @@
 /**
- * The `stepwise` command as users run it (child processes through bin/stepwise.js): help, validate, and `dev`'s
- * failure path when no Temporal server can be had (the only path this offline machine can reach).
+ * The `stepwise` command as users run it (child processes through bin/stepwise.js): help, validate, `dev`'s
+ * failure path when no Temporal server can be had, and `api`'s warning when it serves without auth beyond loopback.
+ * (`stepwise dev` on a real server is test/web/dev.test.ts.)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from '../support/net.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -48,4 +50,28 @@ describe('stepwise command', () => {
     expect(out.stderr).toContain('cannot reach TEMPORAL_ADDRESS=127.0.0.1:1');
     expect(out.stderr).toContain('docker compose up');
   });
+
+  it('api warns when it listens beyond loopback without auth, and not on loopback', async () => {
+    /** Output of `stepwise api` up to its "Server listening" line (Temporal unreachable: it serves degraded). */
+    const listen = async (host: string): Promise<string> => {
+      const env = { ...process.env, STEPWISE_AUTH: 'off', HOST: host, PORT: '0', TEMPORAL_ADDRESS: `127.0.0.1:${await closedPort()}` };
+      const child = spawn(process.execPath, ['bin/stepwise.js', 'api'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b));
+      child.stderr.on('data', (b: Buffer) => (out += b));
+      try {
+        for (const deadline = Date.now() + 30_000; !/Server listening/.test(out) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 300)); // the warning follows the listening line
+        return out;
+      } finally {
+        child.kill('SIGTERM');
+      }
+    };
+    const open = await listen('0.0.0.0');
+    expect(open).toMatch(/Server listening/);
+    expect(open).toMatch(/listens on a non-loopback address WITHOUT authentication/);
+    const loopback = await listen('127.0.0.1');
+    expect(loopback).toMatch(/Server listening at http:\/\/127\.0\.0\.1:\d+/);
+    expect(loopback).not.toMatch(/WITHOUT authentication/);
+  }, 70_000);
 });

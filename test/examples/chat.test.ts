@@ -1,6 +1,7 @@
 /**
  * The example agents' scripted conversations, run through the real `stepwise chat` command (a child process, stdin
  * lines in, JSON lines out): every turn must succeed without a fallback reply, and the last one must END the session.
+ * A line that answers an approval question (`approve <tool> ...? [y/N]` on stderr) is not a message.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,9 +11,13 @@ import { TurnResult } from '../../src/engine/types.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const examples = [
-  { name: 'barista', config: 'examples/barista/barista.agent.yaml', conversation: 'examples/barista/conversation.txt' },
-  { name: 'support', config: 'examples/support/support.agent.yaml', conversation: 'examples/support/conversation.txt' },
+  // The barista's place_order needs approval: its conversation answers the question with a `y` line.
+  { name: 'barista', config: 'examples/barista/barista.agent.yaml', conversation: 'examples/barista/conversation.txt', approvals: ['place_order'] },
+  { name: 'support', config: 'examples/support/support.agent.yaml', conversation: 'examples/support/conversation.txt', approvals: [] },
 ];
+
+/** Tools asked about on stderr, in order. */
+const approvalPrompts = (stderr: string) => [...stderr.matchAll(/approve (\w+) \(call [^)]+\)/g)].map((m) => m[1]);
 
 function chat(config: string, input: string, json: boolean) {
   const args = ['bin/stepwise.js', 'chat', ...(json ? ['--json'] : []), config];
@@ -24,12 +29,15 @@ describe('example conversations through `stepwise chat`', () => {
   for (const ex of examples) {
     it(`${ex.name}: the scripted conversation runs to the end`, () => {
       const input = readFileSync(join(root, ex.conversation), 'utf8');
-      const messages = input.split('\n').filter((l) => l.trim());
+      const lines = input.split('\n').filter((l) => l.trim());
       const out = chat(ex.config, input, true);
       expect(out.stderr).not.toMatch(/error/i);
       expect(out.status).toBe(0);
+      expect(approvalPrompts(out.stderr)).toEqual(ex.approvals);
       const turns = out.stdout.trim().split('\n').map((l) => TurnResult.parse(JSON.parse(l)));
-      expect(turns).toHaveLength(messages.length);
+      expect(turns).toHaveLength(lines.length - ex.approvals.length);
+      const decided = turns.flatMap((t) => t.events.filter((e) => e.type === 'approval_decided'));
+      expect(decided.map((e) => [e.tool, e.decision, e.approver])).toEqual(ex.approvals.map((tool) => [tool, 'approve', 'terminal']));
       for (const t of turns) {
         expect(t.events.some((e) => e.type === 'reply' && e.fallback)).toBe(false);
         expect(t.events.some((e) => e.type === 'turn_failed')).toBe(false);
@@ -44,7 +52,7 @@ describe('example conversations through `stepwise chat`', () => {
     const out = chat(examples[0].config, input, false);
     expect(out.status).toBe(0);
     const lines = out.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(input.split('\n').filter((l) => l.trim()).length);
+    expect(lines).toHaveLength(input.split('\n').filter((l) => l.trim()).length - approvalPrompts(out.stderr).length);
     expect(lines.every((l) => l.length > 0)).toBe(true);
   });
 

@@ -3,6 +3,7 @@
  * finishes on the new worker once approved; timeouts are durable timers deciding by `on_timeout` (deny / allow); a
  * denial reaches the model (the fake OpenAI-compatible server records its prompt) as the call's tool error; a turn
  * paused when continue-as-new is due is carried into the next run; validator errors over REST.
+ * With STEPWISE_RECORD_HISTORIES=1 the approval and timeout histories are written for the offline replay test.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import type { LoadedAgent } from '../../src/config/load.js';
 import type { TurnResult } from '../../src/engine/types.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { recordHistory } from '../support/histories.js';
 import { writeAgent } from '../support/int-agent.js';
 import { connectTemporal } from '../support/temporal.js';
 
@@ -91,6 +93,7 @@ describe('approval of tool calls on the real Temporal dev server', () => {
         expect(archived[0]?.events.some((e) => e.type === 'approval_requested')).toBe(true);
       }, archive);
       expect(readFileSync(toolLog, 'utf8').trim().split('\n')).toEqual(['echo t1.1']);
+      await recordHistory('approval-restart', env.client.workflow.getHandle(`session-${id}`));
     } finally {
       delete process.env.STEPWISE_TOOL_LOG;
     }
@@ -112,6 +115,7 @@ describe('approval of tool calls on the real Temporal dev server', () => {
       });
       const history = await env.client.workflow.getHandle(`session-${id}`).fetchHistory();
       expect(history.events?.some((e) => e.timerStartedEventAttributes?.startToFireTimeout)).toBe(true);
+      if (onTimeout === 'deny') await recordHistory('approval-timeout', env.client.workflow.getHandle(`session-${id}`));
     }
   }, 90_000);
 

@@ -2,13 +2,15 @@
  * The web app in a real browser (Debian's Chromium through playwright-core) against the real API serving it, on the
  * in-process backend running the scripted barista (examples/barista) with its real tool code and an in-memory
  * archive: hold a conversation, watch the tool calls and step change in the inspector, reload mid-conversation and
- * lose nothing, open the session from the list read-only, on a desktop and a phone-sized screen.
+ * lose nothing, approve the barista's place_order, find the ended session in the list and open it read-only, let an
+ * agent speak first and answer with its quick-suggestion buttons, on a desktop and a phone-sized screen.
  * Screenshots of each view: test/web/artifacts/ (git-ignored).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { step, testAgent } from '../support/agents.js';
+import { chatWithBarista, openFromList, say, transcript } from '../support/barista-journey.js';
 import { artifactPath, launchBrowser } from '../support/browser.js';
 import { scriptedExecutors } from '../support/scripted-executors.js';
 import { startWebServer, type WebServer } from '../support/web-server.js';
@@ -33,9 +35,18 @@ beforeAll(async () => {
     flows: [],
     tools: [],
   });
+  // A third that speaks first and offers quick suggestions (`quick_suggestions: true`).
+  const host = testAgent({ name: 'host', startStepId: 'welcome', steps: [step('welcome', { quickSuggestions: true })], flows: [], tools: [] });
+  const hostScript = [
+    { action: 'RESPOND', response: 'Hello! Coffee or tea?', suggestions: ['Coffee, please', 'Tea, please'] },
+    { action: 'RESPOND', response: 'Tea it is.' },
+  ];
   web = await startWebServer({
     env: { STEPWISE_TEMPORAL_UI_URL: 'http://temporal-ui.test:8080/', TEMPORAL_NAMESPACE: 'agents' },
-    extraAgents: [{ agent: survey, executors: scriptedExecutors([{ action: 'RESPOND', answer: { total: 8.25, items: ['large mocha', 'blueberry muffin'] } }]) }],
+    extraAgents: [
+      { agent: survey, executors: scriptedExecutors([{ action: 'RESPOND', answer: { total: 8.25, items: ['large mocha', 'blueberry muffin'] } }]) },
+      { agent: host, executors: scriptedExecutors(hostScript) },
+    ],
   });
   browser = await launchBrowser();
 });
@@ -60,18 +71,6 @@ async function startChat(page: Page, agent = 'barista'): Promise<string> {
   await page.waitForURL(/\/app\/chat\/[^/]+$/);
   return decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
 }
-
-/** Types a message, sends it with Enter, and waits until the agent's reply containing `expectReply` is shown. */
-async function say(page: Page, text: string, expectReply: string | RegExp): Promise<void> {
-  const box = page.getByLabel('Message');
-  await box.fill(text);
-  await box.press('Enter');
-  await expect.poll(() => page.locator('.transcript [data-role=agent]').allTextContents(), { timeout: 10_000 }).toEqual(
-    expect.arrayContaining([expect.stringMatching(expectReply)]),
-  );
-}
-
-const transcript = (page: Page) => page.locator('.transcript li').allTextContents();
 
 describe('web app (Chromium)', () => {
   it('serves the app at / and /app/*, its assets, and its config; the API is unchanged', async () => {
@@ -196,6 +195,32 @@ describe('web app (Chromium)', () => {
     }
   });
 
+  it('lets the agent speak first and offers its quick suggestions as buttons that send the reply', async () => {
+    const page = await newPage();
+    await page.goto(`${web.url}/`);
+    await page.getByLabel('Agent', { exact: true }).selectOption('host');
+    await page.getByLabel('Let the agent speak first').check();
+    await page.getByRole('button', { name: 'Start chat' }).click();
+    await page.waitForURL(/\/app\/chat\/[^/]+$/);
+    // The opening turn: an agent message with no user message before it.
+    await expect.poll(() => transcript(page)).toEqual([expect.stringContaining('Hello! Coffee or tea?')]);
+    expect(await page.locator('.transcript [data-role=user]').count()).toBe(0);
+    const chips = page.getByRole('group', { name: 'Suggested replies' }).getByRole('button');
+    await expect.poll(() => chips.allTextContents()).toEqual(['Coffee, please', 'Tea, please']);
+    await page.screenshot({ path: artifactPath('suggestions.png'), fullPage: true });
+
+    await chips.filter({ hasText: 'Tea, please' }).click();
+    await expect.poll(() => transcript(page)).toEqual([
+      expect.stringContaining('Hello! Coffee or tea?'),
+      expect.stringContaining('Tea, please'),
+      expect.stringContaining('Tea it is.'),
+    ]);
+    expect(await page.locator('.transcript [data-role=user]').allTextContents()).toEqual(['You: Tea, please']);
+    // The turn that answered had no suggestions: the buttons are gone.
+    expect(await page.getByRole('group', { name: 'Suggested replies' }).count()).toBe(0);
+    await page.context().close();
+  });
+
   it('renders a structured answer as data', async () => {
     const page = await newPage();
     await startChat(page, 'survey');
@@ -212,44 +237,30 @@ describe('web app (Chromium)', () => {
     await page.context().close();
   });
 
-  it('lists sessions with filters and opens an ended one read-only', async () => {
-    // One whole conversation through the API, to the END.
-    const lines = ['Hi there!', 'Can I see the menu?', "I'll have a large mocha latte and a croissant, please.", "Actually, swap the croissant for a blueberry muffin. That's everything.", "Yes, please. The name's Sam.", 'Great, thanks. Bye!'];
+  it("the barista from start to end: approves place_order, then finds the ended session in the list and opens it", async () => {
+    // Another user's session, so the list's user filter has something to leave out.
     const post = (url: string, body: unknown) => fetch(`${web.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-ended-1', userId: 'ann-web' })).status).toBe(201);
-    for (const text of lines) expect((await post('/sessions/web-ended-1/messages', { text })).status).toBe(200);
     expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-other-1', userId: 'bob-web', message: 'Hi there!' })).status).toBe(201);
 
     const page = await newPage();
+    const journey = { baseUrl: web.url, userId: 'ann-web' };
+    const sessionId = await chatWithBarista(page, journey);
+    const state = (await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json()) as { status: string };
+    expect(state.status).toBe('ended');
+
+    // The list's status and agent filters leave the live session of bob-web out.
     await page.goto(`${web.url}/app/sessions`);
     const rows = page.locator('table.sessions tbody tr');
     await expect.poll(() => rows.count()).toBeGreaterThan(1);
-    // By user.
-    await page.getByLabel('User').fill('ann-web');
-    await page.getByLabel('User').press('Enter');
-    await page.waitForURL(/userId=ann-web/);
-    await expect.poll(() => rows.count()).toBe(1);
-    expect(await rows.first().locator('td').allTextContents()).toEqual(expect.arrayContaining(['web-ended-1', 'barista', 'ended', 'ann-web']));
-    await page.getByLabel('User').fill('');
-    // By status and agent.
     await page.getByLabel('Status').selectOption('ended');
     await page.getByLabel('Agent', { exact: true }).selectOption('barista');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/status=ended/);
     await expect.poll(() => rows.count()).toBe(1);
-    expect(await rows.first().textContent()).toContain('web-ended-1');
-    await page.screenshot({ path: artifactPath('sessions.png'), fullPage: true });
+    expect(await rows.first().textContent()).toContain(sessionId);
 
-    await page.getByRole('link', { name: 'web-ended-1' }).click();
-    await page.waitForURL(/\/app\/sessions\/web-ended-1$/);
-    await expect.poll(() => transcript(page)).toHaveLength(lines.length * 2 + 1); // + "Session ended"
-    expect((await transcript(page)).at(-1)).toContain('Session ended (end action)');
-    expect(await page.getByLabel('Message').count()).toBe(0); // read-only: no composer
-    expect(await page.locator('.inspector [data-event=flow_exit]').textContent()).toContain('Left flow order_flow');
-    expect(await page.locator('.inspector [data-event=tool_result]').allTextContents()).toEqual(
-      expect.arrayContaining([expect.stringContaining('8.25')]),
-    );
-    await page.screenshot({ path: artifactPath('session-readonly.png'), fullPage: true });
+    await page.goto(`${web.url}/app/chat/${encodeURIComponent(sessionId)}`);
+    await openFromList(page, sessionId, journey);
     await page.context().close();
   });
 

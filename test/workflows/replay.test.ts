@@ -25,6 +25,10 @@ describe('replay of recorded histories', () => {
     }
   });
 
+  it('has recorded histories of an approval after a worker restart and of an approval timeout (v4 on)', () => {
+    for (const name of ['approval-restart', 'approval-timeout']) expect(files).toContain(`v4-${name}.json`);
+  });
+
   for (const file of files) {
     it(`replays ${file}`, async () => {
       await expect(Worker.runReplayHistory({ workflowsPath }, history(file), file)).resolves.toBeUndefined();

@@ -120,7 +120,7 @@ export function SessionPage({ sessionId, interactive, config }: SessionPageProps
         )}
         {thinking && streaming === undefined && (
           <p class="muted typing" role="status">
-            The agent is working…
+            {pending.size > 0 ? 'The turn waits for approval.' : 'The agent is working…'}
           </p>
         )}
         <div ref={transcriptEnd} />
