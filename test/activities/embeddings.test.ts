@@ -8,7 +8,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cosine, Embeddings } from '../../activities/embeddings.js';
 import { createActivities } from '../../activities/index.js';
 import { ModelCache } from '../../activities/models/model.js';
+import { localExecutors } from '../../cli/local-executors.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
 import type { RankRequest } from '../../src/engine/types.js';
+import { step, testAgent } from '../support/agents.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 
 const KEY = 'sk-test-EMBED-SECRET-0123456789';
@@ -87,5 +90,31 @@ describe('rank activity (openai SDK embeddings.create against the fake server)',
     await embeddings.rank(request({ llm: { provider: 'azure', model: 'my-embed-deployment', baseUrl: fake.url } }));
     const paths = fake.requests.map((r) => r.path);
     expect(paths).toEqual(['/v1/embeddings', '/openai/deployments/my-embed-deployment/embeddings']);
+  });
+
+  it('stepwise chat / the in-process backend: a turn shows the example nearest by vector, not the one sharing words', async () => {
+    const examples = [
+      { context: 'a request about the tomato price', decision: { action: 'RESPOND', response: 'Tomatoes are 2 EUR.' } },
+      { context: 'how much is the coffee', decision: { action: 'RESPOND', response: 'Coffee is 3 EUR.' } },
+    ];
+    const agent = testAgent({
+      flows: [],
+      steps: [step('greet', { examples })],
+      llms: { global: { provider: 'openai', model: 'gpt-test', baseUrl: fake.openaiBaseUrl, apiKeyEnv: 'TEST_EMBED_KEY' } },
+    });
+    fake.setEmbedding('red fruit', [1, 0]);
+    fake.setEmbedding('tomato price', [0.95, 0.05]);
+    fake.setEmbedding('the coffee', [0, 1]);
+    const activities = createActivities({ models: new ModelCache({ env: { TEST_EMBED_KEY: KEY } }), tools: new Map() });
+    const sessions = new LocalSessions({ executors: () => localExecutors(activities, async () => undefined) });
+    await sessions.start(agent, 'chat-1');
+    fake.enqueue({ action: 'RESPOND', response: 'Tomatoes are 2 EUR.' });
+    const result = await sessions.send('chat-1', { messageId: 'm1', text: 'how much is the red fruit' });
+    expect(result.reply).toBe('Tomatoes are 2 EUR.');
+    expect(result.events.map((e) => e.type)).not.toContain('retrieval_fallback');
+    const prompt = fake.requests.find((r) => r.path === '/v1/chat/completions')!.body.messages[0].content as string;
+    // Cosine 0.998 >= threshold 0.5: shown; the coffee example (cosine 0, though it shares "how much is the") is not.
+    expect(prompt).toContain('- a request about the tomato price');
+    expect(prompt).not.toContain('coffee');
   });
 });
