@@ -6,6 +6,7 @@
  * - `runTool`: one tool call. Tool misbehaviour comes back as `{ ok: false }`; only a tool missing on this worker
  *   fails the activity (non-retryable `TOOL_NOT_FOUND`).
  * - `summarize`: a flow-memory summary.
+ * - `rank`: cosine similarities of candidate texts to a query through the provider's embeddings API (./embeddings.ts).
  * - `archiveTurn` / `archiveSessionEnd`: idempotent writes to the archive; no-ops when the archive is off.
  *
  * Failures are Temporal `ApplicationFailure`s with stable `type`s (see activities/models/errors.ts); retries belong to
@@ -15,8 +16,19 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { isStepwiseError } from '../src/errors.js';
-import type { DecideRequest, DecideResult, SessionEvent, SummarizeRequest, ToolCallRequest, ToolCallResult, TurnResult } from '../src/engine/types.js';
+import type {
+  DecideRequest,
+  DecideResult,
+  RankRequest,
+  RankResult,
+  SessionEvent,
+  SummarizeRequest,
+  ToolCallRequest,
+  ToolCallResult,
+  TurnResult,
+} from '../src/engine/types.js';
 import type { ArchiveStore } from '../archive/store.js';
+import { Embeddings } from './embeddings.js';
 import type { ModelCache } from './models/model.js';
 import type { ToolRegistry } from './tools.js';
 
@@ -27,6 +39,8 @@ export interface ActivityDeps {
   tools: Map<string, ToolRegistry>;
   /** Archive store; `undefined` turns archiving off. */
   archive?: ArchiveStore;
+  /** Embeddings client with the worker's vector cache. Default: one reading keys where `models` does. */
+  embeddings?: Embeddings;
   /** Publishes live, non-durable events (streamed model tokens). Optional, best effort. */
   publishToken?: (sessionId: string, text: string) => void;
 }
@@ -126,6 +140,7 @@ function cancellationOr(err: unknown): unknown {
 
 /** Builds the activity functions. */
 export function createActivities(deps: ActivityDeps) {
+  const embeddings = deps.embeddings ?? new Embeddings({ env: deps.models.env });
   return {
     /** One LLM decision. @throws ApplicationFailure `MODEL_OUTPUT_INVALID` (non-retryable), `MODEL_REQUEST_FAILED`. */
     async decide(req: DecideRequest): Promise<DecideResult> {
@@ -165,6 +180,19 @@ export function createActivities(deps: ActivityDeps) {
         throw cancellationOr(err);
       } finally {
         stop();
+      }
+    },
+
+    /**
+     * Cosine similarity of each candidate to the query by embeddings (scores, not vectors). Vectors are cached in this
+     * worker. @throws ApplicationFailure as `Embeddings.rank` (non-retryable for a provider without embeddings, a
+     * missing key or a 4xx; retryable for 429/5xx/network).
+     */
+    async rank(req: RankRequest): Promise<RankResult> {
+      try {
+        return await embeddings.rank(req, cancellationSignal());
+      } catch (err) {
+        throw cancellationOr(err);
       }
     },
 

@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { SessionActivities } from '../activities/index.js';
-import type { DecideOutcome, SummarizeOutcome } from '../src/engine/driver.js';
+import type { DecideOutcome, RankOutcome, SummarizeOutcome } from '../src/engine/driver.js';
 import type { ToolCallResult } from '../src/engine/types.js';
 import type { AgentExecutors } from './local-sessions.js';
 
@@ -35,7 +35,7 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 
 /** Builds executors over activity functions. `sleep` is injectable for tests. */
 export function localExecutors(
-  activities: Pick<SessionActivities, 'decide' | 'runTool' | 'summarize'>,
+  activities: Pick<SessionActivities, 'decide' | 'runTool' | 'summarize'> & Partial<Pick<SessionActivities, 'rank'>>,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): AgentExecutors {
   return {
@@ -61,6 +61,17 @@ export function localExecutors(
         }),
       );
     },
+    ...(activities.rank
+      ? {
+          async rank(request): Promise<RankOutcome> {
+            try {
+              return { type: 'ranked', scores: (await withRetry(() => activities.rank!(request), sleep)).scores };
+            } catch (err) {
+              return { type: 'rankFailed', message: message(err) };
+            }
+          },
+        }
+      : {}),
     async summarize(request): Promise<SummarizeOutcome> {
       try {
         return { type: 'summarized', summary: await withRetry(() => activities.summarize(request), sleep) };

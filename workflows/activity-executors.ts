@@ -1,6 +1,6 @@
 /**
- * How the session workflow plays the engine's commands: `decide`, `runTool` and `summarize` as activities (timeouts
- * and retry policies below), their failures turned into engine inputs so a turn never just crashes.
+ * How the session workflow plays the engine's commands: `decide`, `runTool`, `summarize` and `rank` as activities
+ * (timeouts and retry policies below), their failures turned into engine inputs so a turn never just crashes.
  *
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
@@ -16,7 +16,7 @@ import {
   proxyLocalActivities,
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../activities/index.js';
-import type { DecideOutcome, SummarizeOutcome, TurnExecutors } from '../src/engine/driver.js';
+import type { DecideOutcome, RankOutcome, SummarizeOutcome, TurnExecutors } from '../src/engine/driver.js';
 import type { ToolCallResult } from '../src/engine/types.js';
 import { PATCH_IDS } from './shared.js';
 
@@ -62,6 +62,17 @@ const tools = proxyActivities<SessionActivities>({
   retry: { initialInterval: '250 milliseconds', backoffCoefficient: 4, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
 });
 
+/**
+ * Embeddings ranking (sessions since the `embedding-retrieval` patch): a local activity (no task-queue round trip, one
+ * marker in history), 15 s per attempt, 3 attempts 1 s then 2 s apart, at most 1 min in all; a failure never fails
+ * the turn (BM25 is used instead), so a slow or broken embeddings endpoint costs at most that minute.
+ */
+const ranker = proxyLocalActivities<SessionActivities>({
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['INVALID_CONFIG', 'MODEL_OUTPUT_INVALID'] },
+});
+
 /** Workflow time as an ISO timestamp (deterministic). */
 export const now = (): string => new Date().toISOString();
 
@@ -105,6 +116,16 @@ export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
           }
         }),
       );
+    },
+    async rank(request): Promise<RankOutcome> {
+      try {
+        const out = await ranker.rank.executeWithOptions({ summary: `rank ${request.candidates.length} by ${request.llm.model}` }, [request]);
+        return { type: 'ranked', scores: out.scores };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        log.warn('rank failed, using BM25', { error: failureMessage(err) });
+        return { type: 'rankFailed', message: failureMessage(err) };
+      }
     },
     async summarize(request): Promise<SummarizeOutcome> {
       try {

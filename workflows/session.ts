@@ -25,6 +25,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import { embeddingsLlm } from '../src/config/embeddings.js';
 import { playTurn } from '../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, initialState, pendingApprovals, resumeTurn, startTurn } from '../src/engine/engine.js';
 import { loadSessionSeed, seededState } from '../src/engine/seed.js';
@@ -103,15 +104,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   let info: SessionInfo = input.info ?? {};
   let state: SessionState;
   try {
-    // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history).
-    // A seeded session (always new, so always past the patch) starts from its seed; `input.seed` is absent from
+    // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history); those
+    // recorded before embeddings ranking replay with BM25 (the patch is asked only when the agent could embed).
+    // A seeded session (always new, so always past the patches) starts from its seed; `input.seed` is absent from
     // every older history, so their command sequence is unchanged.
     if (input.carried) state = loadSessionState(input.carried.state);
     else {
       const semantics = patched(PATCH_IDS.nomosSemantics) ? ENGINE_SEMANTICS : 1;
+      const embeddings = embeddingsLlm(agent) !== undefined && patched(PATCH_IDS.embeddingRetrieval);
       state = input.seed
-        ? seededState(agent, input.sessionId, now(), loadSessionSeed(input.seed), semantics)
-        : initialState(agent, input.sessionId, now(), semantics);
+        ? seededState(agent, input.sessionId, now(), loadSessionSeed(input.seed), semantics, embeddings)
+        : initialState(agent, input.sessionId, now(), semantics, embeddings);
     }
   } catch (err) {
     // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).

@@ -38,6 +38,11 @@ export const PATCH_IDS = {
   decideLocalActivity: 'decide-local-activity',
   /** NOMOS flow semantics (engine semantics 2) for new sessions. */
   nomosSemantics: 'nomos-semantics',
+  /**
+   * Embeddings ranking (`rank` local activity) for new sessions whose agent has an embeddings model; checked only for
+   * such agents, so other sessions' histories carry no marker.
+   */
+  embeddingRetrieval: 'embedding-retrieval',
 } as const;
 
 /**

@@ -133,6 +133,11 @@ export class ModelCache {
     return model;
   }
 
+  /** Where this cache's adapters read API keys (its `env` option, else `process.env`). */
+  get env(): NodeJS.ProcessEnv {
+    return this.#options.env ?? process.env;
+  }
+
   /** Number of cached adapters. */
   get size(): number {
     return this.#models.size;

@@ -8,6 +8,7 @@
  */
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { LlmConfig } from '../../src/config/agent.js';
+import { DEFAULT_EMBEDDING_MODELS } from '../../src/config/embeddings.js';
 import type { LlmProvider } from '../../src/config/schema.js';
 
 /** Per-request HTTP timeout of the SDK client: 10 minutes (the activity's start-to-close is the real bound). */
@@ -25,7 +26,7 @@ export interface ProviderPreset {
   keyRequired: boolean;
   /** Token-limit request field: `max_completion_tokens` (OpenAI's current name) or `max_tokens`. */
   tokenLimitField: 'max_completion_tokens' | 'max_tokens';
-  /** Embeddings model used when `embedding_model` is not set (NOMOS's defaults), if the provider has one. */
+  /** Embeddings model used when `embedding_model` is not set (src/config/embeddings.ts), if the provider has one. */
   defaultEmbeddingModel?: string;
   /** Where the endpoint and key variable are documented. */
   docs: string;
@@ -52,7 +53,7 @@ export const PROVIDER_PRESETS: Record<LlmProvider, ProviderPreset> = {
     keyVariables: ['OPENAI_API_KEY'],
     keyRequired: true,
     tokenLimitField: 'max_completion_tokens',
-    defaultEmbeddingModel: 'text-embedding-3-small',
+    defaultEmbeddingModel: DEFAULT_EMBEDDING_MODELS.openai,
     docs: 'https://platform.openai.com/docs/api-reference',
   },
   anthropic: {
@@ -67,7 +68,7 @@ export const PROVIDER_PRESETS: Record<LlmProvider, ProviderPreset> = {
     keyVariables: ['AZURE_OPENAI_API_KEY'],
     keyRequired: true,
     tokenLimitField: 'max_completion_tokens',
-    defaultEmbeddingModel: 'text-embedding-3-small',
+    defaultEmbeddingModel: DEFAULT_EMBEDDING_MODELS.azure,
     docs: 'https://learn.microsoft.com/azure/ai-services/openai/reference',
   },
   mistral: {
@@ -76,7 +77,7 @@ export const PROVIDER_PRESETS: Record<LlmProvider, ProviderPreset> = {
     keyVariables: ['MISTRAL_API_KEY'],
     keyRequired: true,
     tokenLimitField: 'max_tokens',
-    defaultEmbeddingModel: 'mistral-embed',
+    defaultEmbeddingModel: DEFAULT_EMBEDDING_MODELS.mistral,
     docs: 'https://docs.mistral.ai/api/',
   },
   google: {

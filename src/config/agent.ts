@@ -72,11 +72,12 @@ export const MemoryWindowConfig = z.object({
   recentItems: z.number().int(),
   recentChars: z.number().int(),
   maxItems: z.number().int(),
-  /** BM25 top-k of older items retrieved against the current user message; 0 turns retrieval off. */
+  /** Top-k of older items retrieved against the current user message (BM25 or embeddings); 0 turns retrieval off. */
   retrieveK: z.number().int(),
   /**
-   * Retriever method as written (`bm25` | `embedding`); absent when not written. `embedding` runs BM25 until an
-   * embeddings provider is wired (the loader warns).
+   * Retriever method as written (`bm25` | `embedding`); absent when not written (BM25). `embedding` ranks older items
+   * by cosine similarity with the agent's embeddings model (src/config/embeddings.ts) in sessions started since
+   * embeddings were wired, else BM25 (the loader warns when the agent has no embeddings model).
    */
   retrieverMethod: z.enum(['bm25', 'embedding']).optional(),
   /** BM25+ tuning (NOMOS/bm25s names): `k1` term saturation, `b` length normalisation, `delta` lower bound. */
@@ -166,7 +167,7 @@ export const AgentSnapshot = z.object({
   maxExamples: z.number().int().optional(),
   /** NOMOS `threshold`: least similarity of a dynamic example (NOMOS default 0.5), when written. */
   exampleThreshold: z.number().optional(),
-  /** NOMOS `embedding_model`, when written. */
+  /** NOMOS `embedding_model`, when written (a name is resolved on the global llm's provider at load). */
   embeddingModel: LlmConfig.optional(),
 });
 export type AgentSnapshot = z.infer<typeof AgentSnapshot>;

@@ -9,7 +9,9 @@
  * Pure.
  */
 import type { z } from 'zod';
-import type { RawAgent, RawRetriever, RawTools } from './schema.js';
+import type { LlmConfig } from './agent.js';
+import { chooseEmbeddings } from './embeddings.js';
+import { DEFAULT_LLM, type RawAgent, type RawLlmConfig, type RawRetriever, type RawTools } from './schema.js';
 import { keyOf, type KeyPath, type PathIssue } from './validate.js';
 
 /** Agent ids: what `GET /agents/:agentId` and session routes accept. */
@@ -93,13 +95,14 @@ export function nomosKeyWarnings(raw: RawAgent): PathIssue[] {
     out.push(warn(['logging'], 'NOMOS logging is not used: Stepwise logs through pino (LOG_LEVEL) and the Temporal UI'));
   }
   if (raw.memory?.type !== undefined) {
-    out.push(warn(['memory', 'type'], 'NOMOS memory.type is not used: Stepwise always keeps summaries + a recent window + BM25 retrieval (memory.recent_items, recent_chars, max_items)'));
+    out.push(warn(['memory', 'type'], 'NOMOS memory.type is not used: Stepwise always keeps summaries + a recent window + retrieval (memory.recent_items, recent_chars, max_items, retriever)'));
   }
   if (raw.memory?.kwargs !== undefined) {
     out.push(warn(['memory', 'kwargs'], 'NOMOS memory.kwargs is not used: tune memory.recent_items, recent_chars, max_items instead'));
   }
-  if (raw.embedding_model !== undefined) {
-    out.push(warn(['embedding_model'], 'embedding_model is kept in the agent snapshot but not used yet: examples and flow memory use BM25'));
+  const embeddings = rawEmbeddings(raw);
+  if (raw.embedding_model !== undefined && 'none' in embeddings) {
+    out.push(warn(['embedding_model'], `embedding_model is not used: ${embeddings.none}; memory retrieval and examples use BM25`));
   }
   raw.steps.forEach((step, i) => {
     if (step.flow_id !== undefined) {
@@ -109,17 +112,37 @@ export function nomosKeyWarnings(raw: RawAgent): PathIssue[] {
   (raw.flows ?? []).forEach((flow, i) => {
     if (flow.metadata !== undefined) out.push(warn(['flows', i, 'metadata'], 'flow metadata is not used (NOMOS ignores it too)'));
     const retriever = flow.components?.memory?.retriever;
-    out.push(...retrieverWarnings(retriever, ['flows', i, 'components', 'memory', 'retriever']));
+    out.push(...retrieverWarnings(retriever, ['flows', i, 'components', 'memory', 'retriever'], embeddings));
   });
-  out.push(...retrieverWarnings(raw.memory?.retriever, ['memory', 'retriever']));
+  out.push(...retrieverWarnings(raw.memory?.retriever, ['memory', 'retriever'], embeddings));
   return out;
 }
 
-function retrieverWarnings(retriever: z.infer<typeof RawRetriever> | undefined, path: KeyPath): PathIssue[] {
+/**
+ * {@link chooseEmbeddings} on the raw document, enough to tell whether embeddings will be used: the global llm
+ * (NOMOS's default when `llm` is absent) and the agent-level `embedding_model` (a string names a model of the global
+ * llm's provider).
+ */
+function rawEmbeddings(raw: RawAgent): ReturnType<typeof chooseEmbeddings> {
+  const section = raw.llm as RawLlmConfig | Record<string, RawLlmConfig> | undefined;
+  const rawGlobal: RawLlmConfig | undefined =
+    section === undefined ? { ...DEFAULT_LLM } : typeof section.provider === 'string' ? (section as RawLlmConfig) : (section as Record<string, RawLlmConfig>).global;
+  const asLlm = (c: RawLlmConfig): LlmConfig => ({ provider: c.provider, model: c.model, embeddingModel: c.embedding_model });
+  const global = rawGlobal ? asLlm(rawGlobal) : undefined;
+  const own = raw.embedding_model;
+  const agentLevel = own === undefined ? undefined : typeof own === 'string' ? (global ? { ...global, model: own, embeddingModel: undefined } : undefined) : asLlm(own);
+  return chooseEmbeddings(global, agentLevel);
+}
+
+function retrieverWarnings(
+  retriever: z.infer<typeof RawRetriever> | undefined,
+  path: KeyPath,
+  embeddings: ReturnType<typeof chooseEmbeddings>,
+): PathIssue[] {
   const out: PathIssue[] = [];
   if (!retriever) return out;
-  if (retriever.method === 'embedding') {
-    out.push(warn([...path, 'method'], 'retriever method "embedding" has no embeddings provider here: BM25 is used as the offline fallback'));
+  if (retriever.method === 'embedding' && 'none' in embeddings) {
+    out.push(warn([...path, 'method'], `retriever method "embedding": ${embeddings.none}, so BM25 is used as the offline fallback`));
   }
   for (const key of ['method', 'idf_method'] as const) {
     if (retriever.kwargs?.[key] !== undefined) {

@@ -61,7 +61,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
   const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], { baseDir: ctx.baseDir, schemas }, issues));
   const flows = (raw.flows ?? []).map((flow, i) => normalizeFlow(flow, memory, llms, ['flows', i], issues));
   const session = sessionLimits(raw.session, issues);
-  const embeddingModel = raw.embedding_model ? llmConfig(raw.embedding_model, ['embedding_model'], ctx.baseDir, issues) : undefined;
+  const embeddingModel = agentEmbeddingModel(raw.embedding_model, llms.global, ctx.baseDir, issues);
   const approvals = approvalPolicies(raw.tools, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
   const body: Omit<AgentSnapshot, 'configHash'> = dropUndefined({
@@ -170,6 +170,22 @@ function llmConfig(c: RawLlmConfig, path: KeyPath, baseDir: string, issues: Path
     kwargs: c.kwargs,
     embeddingModel: c.embedding_model,
   });
+}
+
+/**
+ * Agent-level `embedding_model`: a config as written, or a model name on the global llm's provider (its base URL, key
+ * variable, headers and kwargs).
+ */
+function agentEmbeddingModel(
+  raw: RawAgent['embedding_model'],
+  global: LlmConfig | undefined,
+  baseDir: string,
+  issues: PathIssue[],
+): LlmConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') return llmConfig(raw, ['embedding_model'], baseDir, issues);
+  if (!global) return undefined;
+  return dropUndefined({ provider: global.provider, model: raw, baseUrl: global.baseUrl, apiKeyEnv: global.apiKeyEnv, headers: global.headers, kwargs: global.kwargs });
 }
 
 function normalizeStep(

@@ -56,7 +56,7 @@ export const RawLlmConfig = z
      * secrets are refused (they would enter workflow history).
      */
     kwargs: z.record(z.string(), z.unknown()).optional(),
-    /** NOMOS `embedding_model`: the embeddings model of this provider (flow-memory retrieval). */
+    /** NOMOS `embedding_model`: the embeddings model of this provider (memory retrieval, examples). */
     embedding_model: z.string().min(1).optional(),
     /**
      * NOMOS: `api_key: "$OPENAI_API_KEY"`. Only an environment reference is accepted (read as `api_key_env`, never
@@ -402,8 +402,11 @@ export const RawAgent = z.strictObject({
   /** NOMOS: most examples shown per decision (default 5) and the least similarity of a dynamic example (0.5). */
   max_examples: z.number().int().min(0).max(100).optional(),
   threshold: z.number().min(-1).max(1).optional(),
-  /** NOMOS: embedding model config (provider + model). */
-  embedding_model: RawLlmConfig.optional(),
+  /**
+   * NOMOS: the embeddings model (memory retrieval with `retriever.method: embedding`, dynamic examples): a config
+   * (`{provider, model}`) or a model name on the global llm's provider. See src/config/embeddings.ts.
+   */
+  embedding_model: z.union([z.string().min(1), RawLlmConfig]).optional(),
   /** NOMOS: named answer-model schemas, `name: path` relative to the YAML (`.json` JSON Schema files). */
   schemas: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), z.string().min(1)).optional(),
   server: RawServer.optional(),

@@ -15,6 +15,7 @@ import type {
   EngineStep,
   DecideRequest,
   EngineInput,
+  RankRequest,
   SessionState,
   SummarizeRequest,
   ToolCallRequest,
@@ -31,12 +32,24 @@ export type DecideOutcome =
 /** Outcome of summarising. */
 export type SummarizeOutcome = { type: 'summarized'; summary: string } | { type: 'summarizeFailed'; message: string };
 
+/** Outcome of ranking by embeddings. */
+export type RankOutcome = { type: 'ranked'; scores: number[] } | { type: 'rankFailed'; message: string };
+
+/** Why a host without a `rank` executor falls back to BM25. */
+export const NO_RANKER_MESSAGE = 'this host does not rank with embeddings';
+
 /** What a host provides to run turns. */
 export interface TurnExecutors {
   decide(request: DecideRequest): Promise<DecideOutcome>;
   /** Runs all calls (in parallel) and returns one result per call, in the same order. */
   runTools(calls: ToolCallRequest[]): Promise<ToolCallResult[]>;
   summarize(request: SummarizeRequest): Promise<SummarizeOutcome>;
+  /**
+   * Scores `request.candidates` against `request.query` with the embeddings model (cosine, one per candidate, in
+   * order). Must not throw for provider failures: `rankFailed` (the turn then uses BM25). Optional: a host without it
+   * answers every `rank` with `rankFailed`.
+   */
+  rank?(request: RankRequest): Promise<RankOutcome>;
   /** Current time as ISO-8601 (in workflows: `new Date().toISOString()`, which Temporal makes replay-safe). */
   now(): string;
   /** Called after every engine transition, e.g. to publish events live. Optional. */
@@ -107,6 +120,11 @@ export async function playTurn(agent: AgentSnapshot, first: EngineStep, exec: Tu
       case 'summarize':
         input = { ...(await exec.summarize(command.request)), now: exec.now() };
         break;
+      case 'rank': {
+        const ranked = exec.rank ? await exec.rank(command.request) : { type: 'rankFailed' as const, message: NO_RANKER_MESSAGE };
+        input = { ...ranked, now: exec.now() };
+        break;
+      }
     }
     step = advance(agent, step.state, input);
   }

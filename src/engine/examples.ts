@@ -4,11 +4,12 @@
  * `max_examples - #always` `dynamic` examples most similar to the conversation, kept only when their similarity is at
  * least `threshold`.
  *
- * Similarity: NOMOS compares embeddings (cosine) of each example's `context` with the conversation. Stepwise has no
- * embedding model offline, so it uses the project's lexical ranking instead — MiniSearch's BM25+ (as memory
- * retrieval, ./memory.ts) of the example contexts against the user's message, each score divided by the best one, so
- * the best match scores 1 and an example sharing no term with the message scores 0. `threshold` is therefore
- * relative to the best match (0.5 = at least half as relevant), not an absolute cosine.
+ * Similarity: as NOMOS, the cosine of embeddings of each example's `context` and the user's message, when the session
+ * ranks with embeddings ({@link selectExamplesByScore}; `threshold` is then an absolute cosine). Otherwise (no
+ * embeddings model, or ranking failed) the project's lexical ranking ({@link selectExamples}) — MiniSearch's BM25+ (as
+ * memory retrieval, ./memory.ts) of the example contexts against the user's message, each score divided by the best
+ * one, so the best match scores 1 and an example sharing no term with the message scores 0: `threshold` is then
+ * relative to the best match (0.5 = at least half as relevant).
  *
  * Pure: deterministic for the same inputs.
  */
@@ -44,7 +45,33 @@ export function selectExamples(examples: Example[], query: string, opts: Example
   return [...always, ...chosen];
 }
 
-/** What an example is matched on: its context (NOMOS embeds the context only), else its decision's JSON. */
-function exampleText(example: Example): string {
+/** The text an example is embedded or matched on: its context (NOMOS embeds the context only), else its decision's JSON. */
+export function exampleText(example: Example): string {
   return example.context ?? JSON.stringify(example.decision ?? '') ?? '';
+}
+
+/**
+ * The dynamic examples worth ranking for a decision: those that could be shown (none when `always` ones fill
+ * `maxExamples`), at most `cap`, in config order.
+ */
+export function rankableExamples(examples: Example[], maxExamples: number, cap: number): Example[] {
+  const always = examples.filter((e) => e.visibility === 'always').length;
+  if (maxExamples - always <= 0) return [];
+  return examples.filter((e) => (e.visibility ?? 'dynamic') === 'dynamic').slice(0, cap);
+}
+
+/**
+ * NOMOS's selection (`Step.get_examples`) over given similarities: every `always` example, then of `ranked` (from
+ * {@link rankableExamples}, `scores[i]` the cosine of `ranked[i]` to the message) the `maxExamples - #always` most
+ * similar, kept when their similarity is at least `threshold` (absolute). Most similar first; ties in config order.
+ */
+export function selectExamplesByScore(examples: Example[], ranked: Example[], scores: number[], opts: ExampleSelection): Example[] {
+  const always = examples.filter((e) => e.visibility === 'always');
+  const chosen = ranked
+    .map((example, i) => ({ example, i, similarity: scores[i] ?? -Infinity }))
+    .sort((a, b) => b.similarity - a.similarity || a.i - b.i)
+    .slice(0, Math.max(0, opts.maxExamples - always.length))
+    .filter((h) => h.similarity >= opts.threshold)
+    .map((h) => h.example);
+  return [...always, ...chosen];
 }

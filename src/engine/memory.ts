@@ -2,7 +2,7 @@
  * Session and flow memory, and the bounded window a decision sees of it.
  *
  * Window = latest summaries + the newest items (up to `recentItems` and `recentChars`) + the top-k older items ranked
- * by BM25 against the current user message. Retrieval uses MiniSearch, whose scoring is BM25+ (Lv & Zhai, "Lower-
+ * by BM25 against the current user message (or, with embeddings, by cosine similarity: ./ranking.ts). Retrieval uses MiniSearch, whose scoring is BM25+ (Lv & Zhai, "Lower-
  * bounding term frequency normalization", CIKM 2011), a variant of Okapi BM25 that never scores a matching long
  * document below a non-matching one.
  *
@@ -80,6 +80,16 @@ export interface MemoryWindow {
  * top `retrieveK` older items by BM25 against `query`. Summaries: the newest two.
  */
 export function memoryWindow(memory: MemoryState, config: MemoryWindowConfig, query: string): MemoryWindow {
+  const { recent, older } = splitRecent(memory, config);
+  const retrieved = config.retrieveK > 0 ? retrieve(older, query, config.retrieveK, config.bm25) : [];
+  return { summaries: memory.summaries.slice(-2), retrieved, recent };
+}
+
+/**
+ * Splits items into the newest `recentItems` within `recentChars` (always at least the newest one) and the `older`
+ * ones retrieval chooses from; both oldest first.
+ */
+export function splitRecent(memory: MemoryState, config: MemoryWindowConfig): { recent: MemoryItem[]; older: MemoryItem[] } {
   const recent: MemoryItem[] = [];
   let chars = 0;
   for (let i = memory.items.length - 1; i >= 0 && recent.length < config.recentItems; i--) {
@@ -88,9 +98,21 @@ export function memoryWindow(memory: MemoryState, config: MemoryWindowConfig, qu
     recent.unshift(item);
     chars += item.text.length;
   }
-  const older = memory.items.slice(0, memory.items.length - recent.length);
-  const retrieved = config.retrieveK > 0 ? retrieve(older, query, config.retrieveK, config.bm25) : [];
-  return { summaries: memory.summaries.slice(-2), retrieved, recent };
+  return { recent, older: memory.items.slice(0, memory.items.length - recent.length) };
+}
+
+/**
+ * The best `k` of `items` by `scores` (one per item, e.g. cosine similarities), in conversation order; ties keep the
+ * newer item, as {@link retrieve} does.
+ */
+export function topByScore(items: MemoryItem[], scores: number[], k: number): MemoryItem[] {
+  return items
+    .map((item, i) => ({ i, score: scores[i] ?? -Infinity }))
+    .sort((a, b) => b.score - a.score || b.i - a.i)
+    .slice(0, k)
+    .map((h) => h.i)
+    .sort((a, b) => a - b)
+    .map((i) => items[i]);
 }
 
 /** MiniSearch's BM25+ defaults (its `defaultBM25params`): term saturation 1.2, length normalisation 0.7, δ 0.5. */

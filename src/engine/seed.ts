@@ -132,18 +132,25 @@ export function boundSeed(agent: AgentSnapshot, seed: SessionSeed): SessionSeed 
 
 /**
  * The state of a new session started from `seed`: {@link initialState} (engine `semantics`, default the current
- * {@link ENGINE_SEMANTICS}) placed at the seed's step, with its session memory and, when given, its active flow
+ * {@link ENGINE_SEMANTICS}; `embeddings` as there) placed at the seed's step, with its session memory and, when given, its active flow
  * (entered at turn 0) and flow memory, bounded by {@link boundSeed} (items numbered from 0 in that order, all in turn
  * 0). No events: the seed is in the workflow input.
  *
  * @throws Error naming the problem when the seed does not fit the agent ({@link seedProblems}; hosts check first and
  *   refuse such seeds, so this is a host bug, not retryable).
  */
-export function seededState(agent: AgentSnapshot, sessionId: string, now: string, seed: SessionSeed, semantics = ENGINE_SEMANTICS): SessionState {
+export function seededState(
+  agent: AgentSnapshot,
+  sessionId: string,
+  now: string,
+  seed: SessionSeed,
+  semantics = ENGINE_SEMANTICS,
+  embeddings = true,
+): SessionState {
   const problems = seedProblems(agent, seed);
   if (problems.length > 0) throw new Error(`session seed does not fit agent ${agent.name}: ${problems.map((p) => p.message).join('; ')}`);
   const bounded = boundSeed(agent, seed);
-  const base = initialState(agent, sessionId, now, semantics);
+  const base = initialState(agent, sessionId, now, semantics, embeddings);
   const memory = seedMemory(bounded.memory, agent.memory, 0);
   const flowItemsFrom = bounded.memory.items.length;
   const flow = bounded.flow ? { flowId: bounded.flow.flowId, enteredAtTurn: 0, memory: seedMemory(bounded.flow.memory, flowConfig(agent, seed), flowItemsFrom) } : null;

@@ -91,6 +91,11 @@ export const SessionEvent = z.discriminatedUnion('type', [
     suggestions: z.array(z.string()).optional(),
   }),
   z.object({ ...base, type: z.literal('turn_failed'), message: z.string() }),
+  /**
+   * Ranking by embeddings failed for this turn (no embeddings endpoint, bad key, a 4xx, retries exhausted): memory
+   * retrieval and example selection used BM25 instead. `message` says why (never a key).
+   */
+  z.object({ ...base, type: z.literal('retrieval_fallback'), message: z.string() }),
   z.object({ ...base, type: z.literal('session_ended'), reason: z.enum(['end_action', 'idle_timeout', 'end_session']) }),
 ]);
 export type SessionEvent = z.infer<typeof SessionEvent>;
@@ -170,6 +175,11 @@ export const TurnState = z.object({
   flowsChecked: z.boolean().optional(),
   /** Set while the turn waits for approval of some of its last decision's tool calls (state version 2). */
   approval: ApprovalWait.optional(),
+  /**
+   * Embeddings ranking for the next decision: the `rank` command's scores (one per candidate, until that decision is
+   * asked for), or `fallback` after ranking failed (BM25 for the rest of the turn). Only in `embeddings` sessions.
+   */
+  ranking: z.union([z.object({ scores: z.array(z.number()) }), z.object({ fallback: z.literal(true) })]).optional(),
 });
 export type TurnState = z.infer<typeof TurnState>;
 
@@ -202,6 +212,13 @@ export const SessionState = z.object({
   schemaVersion: z.literal(SESSION_STATE_VERSION),
   /** {@link ENGINE_SEMANTICS} version of this session; absent = 1. */
   semantics: z.number().int().min(1).max(ENGINE_SEMANTICS).optional(),
+  /**
+   * Set when the session started with an agent that has an embeddings model, on a host that ranks with embeddings
+   * (workflow: since the `embedding-retrieval` patch): memory with `retriever.method: embedding` and dynamic examples
+   * are ranked by cosine similarity (`rank` command) instead of BM25. Absent: BM25 for the session's whole life, so
+   * older sessions replay unchanged.
+   */
+  embeddings: z.literal(true).optional(),
   sessionId: z.string(),
   agentName: z.string(),
   stepId: z.string(),
@@ -330,6 +347,34 @@ export const SummarizeRequest = z.object({
 });
 export type SummarizeRequest = z.infer<typeof SummarizeRequest>;
 
+/** Candidates one `rank` asks about at most: 64 (48 older memory items, the newest, then 16 dynamic examples). */
+export const MAX_RANK_CANDIDATES = 64;
+/** Older memory items ranked at most (the newest ones; older still are not retrievable by embeddings). */
+export const MAX_RANK_MEMORY_ITEMS = 48;
+/** Dynamic examples ranked at most (the first in config order). */
+export const MAX_RANK_EXAMPLES = 16;
+/**
+ * Characters of the query and of each candidate sent to be embedded: 1,000 (~250 tokens; far below any embeddings
+ * model's input limit, e.g. 8,191 tokens for OpenAI's). So one `rank` input stays under ~70 KB of history.
+ */
+export const RANK_TEXT_CHARS = 1_000;
+
+/**
+ * Input of `rank`: similarity of each candidate text to the query, by the embeddings model `llm` (`llm.model` is the
+ * embeddings model's name). Texts are clipped to {@link RANK_TEXT_CHARS}, at most {@link MAX_RANK_CANDIDATES}.
+ */
+export const RankRequest = z.object({
+  sessionId: z.string(),
+  llm: LlmConfig,
+  query: z.string().max(RANK_TEXT_CHARS),
+  candidates: z.array(z.string().max(RANK_TEXT_CHARS)).min(1).max(MAX_RANK_CANDIDATES),
+});
+export type RankRequest = z.infer<typeof RankRequest>;
+
+/** Output of `rank`: cosine similarity (-1..1) of each candidate to the query, in candidate order. No vectors. */
+export const RankResult = z.object({ scores: z.array(z.number()), model: z.string().optional() });
+export type RankResult = z.infer<typeof RankResult>;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Engine commands and inputs
 // ---------------------------------------------------------------------------------------------------------------
@@ -339,6 +384,8 @@ export type EngineCommand =
   | { type: 'decide'; request: DecideRequest }
   | { type: 'runTools'; calls: ToolCallRequest[] }
   | { type: 'summarize'; request: SummarizeRequest }
+  /** Rank candidates by embeddings before the next decision (sessions with `embeddings` only). */
+  | { type: 'rank'; request: RankRequest }
   /**
    * Wait for a human decision on one of `approvals` (the undecided calls; arm a durable timer for each `timeoutAt`).
    * `result` is what the turn's caller gets meanwhile: a reply saying approval is pending, with `pendingApprovals`.
@@ -366,6 +413,10 @@ export type EngineInput =
   | { type: 'toolResults'; results: ToolCallResult[]; now: string }
   | { type: 'summarized'; summary: string; now: string }
   | { type: 'summarizeFailed'; message: string; now: string }
+  /** Scores of the `rank` command's candidates, in order. */
+  | { type: 'ranked'; scores: number[]; now: string }
+  /** Ranking failed for good: BM25 for the rest of the turn (a `retrieval_fallback` event says why). */
+  | { type: 'rankFailed'; message: string; now: string }
   | ({ type: 'approvalDecided'; now: string } & ApprovalDecided);
 
 /** One engine transition. */

@@ -67,8 +67,13 @@ describe.each(['openai', 'anthropic'] as const)('a barista turn through the real
     expect(result.reply).toBe('Two large lattes, coming up.');
     expect(result.stepId).toBe('take_order');
     expect(result.events.filter((e) => e.type === 'tool_result').map((e) => e.tool).sort()).toEqual(['add_to_cart', 'get_menu']);
-    const sent = server.requests.slice(before);
+    const sent = server.requests.slice(before).filter((r) => !r.path.endsWith('/embeddings'));
     expect(sent).toHaveLength(4);
+    // openai ranks the steps' dynamic examples by embeddings, each text embedded once: the greeting's query and example,
+    // then take_order's example (the query is cached; the third decision's texts all are). Anthropic has no embeddings.
+    const embedded = server.requests.slice(before).filter((r) => r.path.endsWith('/embeddings'));
+    expect(embedded.map((r) => r.body.input.length)).toEqual(provider === 'openai' ? [2, 1] : []);
+    expect(result.events.map((e) => e.type)).not.toContain('retrieval_fallback');
     // The key travels as a header to the provider and nowhere else.
     const auth = sent[0]!.headers.authorization ?? sent[0]!.headers['x-api-key'];
     expect(auth).toContain(provider === 'openai' ? 'sk-test-openai' : 'sk-test-anthropic');
@@ -84,20 +89,22 @@ describe('failure mapping of the in-process executors (mirrors the workflow)', (
   it('garbage output is re-asked, a 500 is retried, a 401 ends the turn with a fallback', async () => {
     const { sessions } = sessionsFor();
     await sessions.start(onProvider('openai'), 'fail-1');
-    const before = server.requests.length;
+    // Model calls only (the barista's examples are also ranked through the fake server's embeddings endpoint).
+    const calls = () => server.requests.filter((r) => !r.path.endsWith('/embeddings')).length;
+    const before = calls();
     server.enqueue({ text: 'this is not JSON' });
     server.enqueue({ status: 500, error: 'overloaded' });
     server.enqueue({ action: 'RESPOND', response: 'Recovered.' });
     const ok = await sessions.send('fail-1', { messageId: 'm1', text: 'hi' });
     expect(ok.reply).toBe('Recovered.');
     expect(ok.events.filter((e) => e.type === 'decision_error')).toHaveLength(1);
-    expect(server.requests.length - before).toBe(3);
+    expect(calls() - before).toBe(3);
 
     server.enqueue({ status: 401, error: 'invalid api key' });
     const failed = await sessions.send('fail-1', { messageId: 'm2', text: 'again' });
     expect(failed.events.find((e) => e.type === 'turn_failed')).toMatchObject({ message: expect.stringContaining('invalid api key') });
     expect(failed.events.find((e) => e.type === 'reply')).toMatchObject({ fallback: true });
-    expect(server.requests.length - before).toBe(4); // the 401 was not retried
+    expect(calls() - before).toBe(4); // the 401 was not retried
   });
 });
 

@@ -3,7 +3,11 @@
  * - OpenAI Chat Completions: `POST /v1/chat/completions` (JSON, or SSE chunks when the body has `stream: true`), also
  *   under any other prefix ending in `/chat/completions` (Azure's `/openai/deployments/<model>/...`, Gemini's
  *   `/v1beta/openai/...`), so provider presets can be pointed at it;
- * - Anthropic Messages: `POST /v1/messages` (JSON, or SSE events when the body has `stream: true`).
+ * - Anthropic Messages: `POST /v1/messages` (JSON, or SSE events when the body has `stream: true`);
+ * - OpenAI Embeddings: `POST /v1/embeddings` (also any prefix ending in `/embeddings`), answered apart from the queue:
+ *   each input gets the vector set for it with {@link FakeModelServer.setEmbedding} (exact text first, then the first
+ *   match contained in it), else a deterministic vector hashed from the text; {@link FakeModelServer.failEmbeddings}
+ *   makes the endpoint answer an error instead.
  *
  * Responses are queued with {@link FakeModelServer.enqueue} and served in order, whatever the endpoint. A decision
  * object (anything with `action`) is encoded the way each API returns a decision: OpenAI message content (JSON
@@ -12,6 +16,7 @@
  *
  * Request fixtures to send it live in `./model-requests.ts`.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -62,10 +67,17 @@ export interface FakeModelServer {
   enqueue(response: FakeResponse | Record<string, unknown>): void;
   /** Responses still queued. */
   pending(): number;
+  /** Embeddings: texts equal to `match`, or else containing it, get `vector` (later calls for one match replace it). */
+  setEmbedding(match: string, vector: number[]): void;
+  /** Embeddings: answer every request with this error (e.g. `{status: 404}`) until called with `undefined`. */
+  failEmbeddings(response: { status: number; error?: string } | undefined): void;
   close(): Promise<void>;
 }
 
 const OPENAI_PATH_SUFFIX = '/chat/completions';
+const EMBEDDINGS_PATH_SUFFIX = '/embeddings';
+/** Dimensions of the hashed default vectors. */
+const DEFAULT_EMBEDDING_DIMS = 8;
 const ANTHROPIC_PATH = '/v1/messages';
 const FAKE_MODEL = 'fake-model';
 
@@ -73,6 +85,8 @@ const FAKE_MODEL = 'fake-model';
 export async function startFakeModelServer(): Promise<FakeModelServer> {
   const queue: FakeResponse[] = [];
   const requests: RecordedRequest[] = [];
+  const embeddings = new Map<string, number[]>();
+  let embeddingFailure: { status: number; error?: string } | undefined;
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -93,6 +107,16 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
     requests.push({ method: req.method ?? '', path, headers, body });
 
+    if (path.endsWith(EMBEDDINGS_PATH_SUFFIX) && req.method === 'POST') {
+      if (embeddingFailure) return sendJson(res, embeddingFailure.status, errorBody('openai', embeddingFailure.error ?? `fake error ${embeddingFailure.status}`));
+      const inputs: string[] = Array.isArray(body?.input) ? body.input : [body?.input];
+      return sendJson(res, 200, {
+        object: 'list',
+        model: body?.model ?? FAKE_MODEL,
+        data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: embeddingOf(embeddings, String(text)) })),
+        usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+      });
+    }
     const api = path.endsWith(OPENAI_PATH_SUFFIX) ? 'openai' : path === ANTHROPIC_PATH ? 'anthropic' : undefined;
     if (!api || req.method !== 'POST') {
       return sendJson(res, 404, errorBody(api ?? 'openai', `fake model server: no route for ${req.method} ${path}`));
@@ -134,12 +158,29 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
       queue.push('action' in response ? { decision: response } : (response as FakeResponse));
     },
     pending: () => queue.length,
+    setEmbedding: (match, vector) => void embeddings.set(match, vector),
+    failEmbeddings: (response) => {
+      embeddingFailure = response;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Embeddings
+// ------------------------------------------------------------------------------------------------------------------
+
+/** The vector for `text`: set for it exactly, else for the first set match it contains, else hashed from it. */
+function embeddingOf(set: Map<string, number[]>, text: string): number[] {
+  const exact = set.get(text);
+  if (exact) return exact;
+  for (const [match, vector] of set) if (text.includes(match)) return vector;
+  const digest = createHash('sha256').update(text).digest();
+  return Array.from({ length: DEFAULT_EMBEDDING_DIMS }, (_, i) => (digest[i]! - 127.5) / 127.5);
 }
 
 // ------------------------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { listenEnv } from '../../cli/env.js';
+import { embeddingsLlm } from '../../src/config/embeddings.js';
 import { retrieve } from '../../src/engine/memory.js';
 import { validateDecision } from '../../src/engine/validate.js';
 import { loadAgent, loadAgents, validateAgentFile, validateAgentFiles, type LoadedAgent } from '../../src/config/load.js';
@@ -128,13 +129,42 @@ describe('NOMOS configs from NOMOS itself', () => {
 });
 
 describe('item 1: flow memory as NOMOS writes it', () => {
-  it('takes an inline llm object and keeps retriever method "embedding" with a BM25-fallback warning', async () => {
+  it('takes an inline llm object and retriever method "embedding", which the openai llm serves with embeddings', async () => {
     const agent = await loadAgent(copyFixture('docs-clockbot', [ADD_TOOL_MODULE]), { env: {} });
     const flow = agent.snapshot.flows[0];
     expect(flow?.memoryLlm).toBe('flows.math_workflow.memory');
     expect(agent.snapshot.llms['flows.math_workflow.memory']).toEqual({ provider: 'openai', model: 'gpt-4o-mini' });
     expect(flow?.memory).toMatchObject({ retrieverMethod: 'embedding', retrieveK: 3 });
-    expect(warningAt(agent, 'flows[0].components.memory.retriever.method')[0]?.message).toMatch(/BM25 is used as the offline fallback/);
+    // openai has an embeddings API (default text-embedding-3-small): embeddings are used, nothing to warn about.
+    expect(embeddingsLlm(agent.snapshot)).toMatchObject({ provider: 'openai', model: 'text-embedding-3-small' });
+    expect(warningAt(agent, 'flows[0].components.memory.retriever.method')).toEqual([]);
+  });
+
+  it('falls back to BM25 with a warning naming why: anthropic has no embeddings API, the scripted model none', async () => {
+    const anthropic = await loadAgent(copyFixture('docs-clockbot', [ADD_TOOL_MODULE, ['provider: openai', 'provider: anthropic']]), { env: {} });
+    expect(embeddingsLlm(anthropic.snapshot)).toBeUndefined();
+    expect(warningAt(anthropic, 'flows[0].components.memory.retriever.method')[0]?.message).toMatch(
+      /anthropic provider has no embeddings API, so BM25 is used as the offline fallback/,
+    );
+    const base = 'name: k\nstart_step_id: a\nsteps: [{id: a, desc: A}]\nmemory: {retriever: {method: embedding}}\n';
+    const scripted = await loadAgent(writeAgent(`${base}llm: {provider: scripted, script: s.yaml}\nembedding_model: e1\n`, { 's.yaml': '[]' }), { env: {} });
+    expect(embeddingsLlm(scripted.snapshot)).toBeUndefined();
+    expect(warningAt(scripted, 'memory.retriever.method')[0]?.message).toMatch(/the scripted model has no embeddings, so BM25 is used/);
+    expect(warningAt(scripted, 'embedding_model')[0]?.message).toMatch(/embedding_model is not used: the scripted model has no embeddings/);
+  });
+
+  it('embedding_model as a name uses the global llm provider; as an object, its own provider', async () => {
+    const base = 'name: k\nstart_step_id: a\nsteps: [{id: a, desc: A}]\n';
+    const named = await loadAgent(writeAgent(`${base}llm: {provider: openai-compatible, model: m, base_url: "http://127.0.0.1:9/v1"}\nembedding_model: nomic-embed\n`), { env: {} });
+    expect(embeddingsLlm(named.snapshot)).toEqual({ provider: 'openai-compatible', model: 'nomic-embed', baseUrl: 'http://127.0.0.1:9/v1' });
+    expect(warningAt(named, 'embedding_model')).toEqual([]);
+    const object = await loadAgent(
+      writeAgent(`${base}llm: {provider: anthropic, model: claude}\nembedding_model: {provider: mistral, model: mistral-embed}\n`),
+      { env: {} },
+    );
+    expect(embeddingsLlm(object.snapshot)).toEqual({ provider: 'mistral', model: 'mistral-embed' });
+    const noDefault = await loadAgent(writeAgent(`${base}llm: {provider: groq, model: llama}\nmemory: {retriever: {method: embedding}}\n`), { env: {} });
+    expect(warningAt(noDefault, 'memory.retriever.method')[0]?.message).toMatch(/groq provider has no default embeddings model: set embedding_model/);
   });
 
   it('passes BM25 tuning (k1, b, delta) to the retriever', async () => {

@@ -11,6 +11,8 @@ import { runTurn } from '../../src/engine/driver.js';
 import { initialState } from '../../src/engine/engine.js';
 import {
   DecideRequest,
+  RankRequest,
+  RankResult,
   SessionState,
   SummarizeRequest,
   ToolCallRequest,
@@ -48,6 +50,28 @@ describe('payload schemas round-trip through JSON', () => {
     roundTrip(SessionHistory, { sessionId: 's', turns: [result] });
     roundTrip(EventsPage, { firstSeq: 0, nextSeq: state.counters.events, events: state.events, ended: false });
     roundTrip(SessionWorkflowInput, { sessionId: 's', agent, carried: { state, pending: [{ messageId: 'm2', text: 'hi' }], run: 1 } });
+  });
+
+  it('rank payloads and embeddings session state (a mid-turn ranking, a fallback event) from a real turn', async () => {
+    const agent = testAgent({ flows: [], llms: { global: { provider: 'openai', model: 'm' } }, memory: { recentItems: 1, recentChars: 8_000, maxItems: 200, retrieveK: 1, retrieverMethod: 'embedding' } });
+    const exec = scriptedExecutors([{ action: 'RESPOND', response: 'one' }, { action: 'RESPOND', response: 'two' }, { action: 'RESPOND', response: 'three' }]);
+    const ranks: RankRequest[] = [];
+    const states: SessionState[] = [];
+    let state = initialState(agent, 's', '2026-01-01T00:00:00.000Z');
+    for (const [i, text] of ['a', 'b', 'c'].entries()) {
+      const rank = async (r: RankRequest) => {
+        ranks.push(r);
+        return i === 1 ? { type: 'ranked' as const, scores: r.candidates.map(() => 0.5) } : { type: 'rankFailed' as const, message: 'HTTP 404' };
+      };
+      ({ state } = await runTurn(agent, state, { messageId: `m${i}`, text }, { ...exec, rank, onState: (s) => states.push(s) }));
+    }
+    expect(ranks.length).toBeGreaterThan(0);
+    for (const r of ranks) roundTrip(RankRequest, r);
+    roundTrip(RankResult, { scores: [0.25, -0.5], model: 'text-embedding-3-small' });
+    const ranked = states.filter((s) => s.turn?.ranking);
+    expect(ranked.length).toBeGreaterThan(0);
+    for (const s of [...ranked, state]) roundTrip(SessionState, s);
+    expect(state.events.map((e) => e.type)).toContain('retrieval_fallback');
   });
 
   it('a loaded example agent snapshot and the message/view payloads', async () => {

@@ -49,6 +49,7 @@ export const EVENT_TYPES: readonly SessionEventType[] = [
   'flow_exit',
   'reply',
   'turn_failed',
+  'retrieval_fallback',
   'session_ended',
   'approval_requested',
   'approval_decided',

@@ -169,6 +169,8 @@ export function TimelineItem({ event: e }: { event: SessionEvent }) {
       );
     case 'turn_failed':
       return <Item kind={e.type} tone="error" label="Turn failed">{e.message}</Item>;
+    case 'retrieval_fallback':
+      return <Item kind={e.type} tone="warn" label="Embeddings ranking failed: BM25 used for this turn">{e.message}</Item>;
     case 'session_ended':
       return <Item kind={e.type} label={`Session ended (${e.reason})`} />;
     case 'approval_requested':
