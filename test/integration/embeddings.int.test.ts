@@ -15,6 +15,7 @@ import { createSessionWorker } from '../../workers/worker.js';
 import { workflowsPath } from '../../workers/workflows-path.js';
 import { PATCH_IDS, sessionWorkflowId } from '../../workflows/shared.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { recordHistory } from '../support/histories.js';
 import { writeAgent } from '../support/int-agent.js';
 import { connectTemporal } from '../support/temporal.js';
 
@@ -111,5 +112,6 @@ describe('embeddings retrieval on the real Temporal dev server', () => {
     expect(markerText.match(/"activity_type":"rank"/g)).toHaveLength(2);
     expect(markerText).toMatch(/\{"scores":\[[-0-9.e,]+\],"model":"fake-embed"\}/);
     await Worker.runReplayHistory({ workflowsPath }, history, `embed-ok-${run}`);
+    await recordHistory('embedding-retrieval', env.client.workflow.getHandle(sessionWorkflowId(`embed-ok-${run}`)));
   });
 });

@@ -13,6 +13,7 @@ import { ModelCache } from '../../activities/models/model.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { call, expectError } from '../support/api.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { recordHistory } from '../support/histories.js';
 import { serveOnTemporal } from '../support/int-api.js';
 import { writeAgent } from '../support/int-agent.js';
 import { connectTemporal } from '../support/temporal.js';
@@ -121,5 +122,6 @@ describe('NOMOS /chat seeds a fresh durable session from client-held session_dat
     await handle.signal('endSessionSignal');
     await handle.result();
     await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory(), `nomos-seed-${sessionId}`);
+    await recordHistory('nomos-seed', handle);
   });
 });

@@ -25,8 +25,8 @@ describe('replay of recorded histories', () => {
     }
   });
 
-  it('has recorded histories of an approval after a worker restart and of an approval timeout (v4 on)', () => {
-    for (const name of ['approval-restart', 'approval-timeout']) expect(files).toContain(`v4-${name}.json`);
+  it('has recorded histories of approvals, embedding retrieval and a seeded NOMOS session (v4 on)', () => {
+    for (const name of ['approval-restart', 'approval-timeout', 'embedding-retrieval', 'nomos-seed']) expect(files).toContain(`v4-${name}.json`);
   });
 
   for (const file of files) {
