@@ -116,8 +116,9 @@ async function nomosHistory(app: FastifyInstance, sessionId: string) {
 const CHAT_DESCRIPTION =
   'Without `session_data` a new durable session starts (with `user_input` as its first message, or an opening turn). ' +
   'With it, `session_data.session_id` names the durable session: when Stepwise has it, that session\'s state (step, ' +
-  'flow, memory) wins and the rest of `session_data` is informational; an ended one is 409. When Stepwise does not ' +
-  'have it (another NOMOS server\'s session, an expired one, or no `session_id`), a NEW durable session is seeded ' +
+  'flow, memory) wins and the rest of `session_data` is informational. When Stepwise does not have it (another NOMOS ' +
+  'server\'s session, an expired one, or no `session_id`) or it has ended (END, idle timeout, DELETE), a NEW durable ' +
+  'session is seeded ' +
   'from `session_data` and runs `user_input`: `current_step_id` becomes its step (unknown: 400 naming it; absent: the ' +
   'start step); `history` items become session memory (`user` messages, the agent\'s replies, `tool` results as ' +
   'NOMOS words them, `error`/`fallback` as notes, summaries as summaries); `flow_state` makes its flow active (unknown ' +
@@ -130,16 +131,16 @@ const CHAT_DESCRIPTION =
   'as session memory). Another user\'s session is 404 for a caller bound to a user.';
 
 /**
- * Where a client-held session id stands: `live` (the backend has the session: continue it), `free` (a valid id no
- * session has used: seed a new session under it) or `taken` (not a valid session id, no id, or one the backend no
- * longer has but the archive still knows: seed a new session under a new id). Ownership is checked before, by the
+ * Where a client-held session id stands: `live` (the backend has the session and it has not ended: continue it),
+ * `free` (a valid id no session has used: seed a new session under it) or `taken` (not a valid session id, no id, an
+ * ended session, or one the backend no longer has but the archive still knows: seed a new session under a new id). Ownership is checked before, by the
  * route's `sessionOrNewBody` binding. @throws TEMPORAL_UNAVAILABLE and other backend failures.
  */
 async function clientSessionStanding(app: FastifyInstance, sessionId: string | undefined): Promise<'live' | 'free' | 'taken'> {
   if (sessionId === undefined || !SessionId.safeParse(sessionId).success) return 'taken';
   try {
-    await app.backend.state(sessionId);
-    return 'live';
+    // An ended session takes no more messages; the client's state goes on in a new session, as NOMOS would go on.
+    return (await app.backend.state(sessionId)).status === 'ended' ? 'taken' : 'live';
   } catch (err) {
     if (!(isStepwiseError(err) && err.code === 'SESSION_NOT_FOUND')) throw err;
     return app.archive && (await app.archive.getSession(sessionId)) ? 'taken' : 'free';

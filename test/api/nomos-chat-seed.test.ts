@@ -192,7 +192,7 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
     expectError(await call(h.app, 'POST', '/chat', huge), 413, 'PAYLOAD_TOO_LARGE');
   });
 
-  it('lets the durable state win for a session Stepwise has, and refuses an ended one', async () => {
+  it('lets the durable state win for a session Stepwise has; after it ended, the client state goes on in a new one', async () => {
     h = await build({ script: [...SCRIPT.slice(0, 2), { action: 'END', response: 'bye' }] });
     const first = await call(h.app, 'POST', '/chat', { user_input: 'Hi' });
     const id = first.body.session_data.session_id;
@@ -202,8 +202,18 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
     expect(second.res.statusCode).toBe(200);
     expect(second.body.session_data).toMatchObject({ session_id: id, current_step_id: 'greet', flow_state: null });
     expect(texts(h.executors.decideRequests[1].messages)).not.toContain('forged');
-    await call(h.app, 'POST', '/chat', { user_input: 'bye', session_data: claimed });
-    expectError(await call(h.app, 'POST', '/chat', { user_input: 'hello?', session_data: claimed }), 409, 'SESSION_ENDED');
+    const ended = await call(h.app, 'POST', '/chat', { user_input: 'bye', session_data: claimed });
+    expect(ended.body.response.action).toBe('END');
+    // The session ended; the client sends back what it holds: a new session (new id) goes on from it.
+    const after = await call(h.app, 'POST', '/chat', { user_input: 'hello again?', session_data: ended.body.session_data });
+    expect(after.res.statusCode).toBe(200);
+    expect(after.body.session_data.session_id).not.toBe(id);
+    expect(after.body.response.response).toBe('reply 0'); // the scripted model plays each session from its first entry
+    expect((await call(h.app, 'GET', `/sessions/${id}`)).body.status).toBe('ended');
+    const seededPrompt = texts(h.executors.decideRequests.at(-1)!.messages);
+    expect(seededPrompt).toContain('again');
+    expect(seededPrompt).toContain('hello again?');
+    expectError(await call(h.app, 'POST', `/session/${id}/message`, { content: 'still there?' }), 409, 'SESSION_ENDED');
   });
 
   it('gives a new id when the client id is only known to the archive (the workflow is gone)', async () => {
