@@ -243,7 +243,7 @@ describe('web app (Chromium)', () => {
     expect((await post('/sessions', { agentId: 'barista', sessionId: 'web-other-1', userId: 'bob-web', message: 'Hi there!' })).status).toBe(201);
 
     const page = await newPage();
-    const journey = { baseUrl: web.url, userId: 'ann-web' };
+    const journey = { baseUrl: web.url, userId: 'ann-web', shots: 'journey-' };
     const sessionId = await chatWithBarista(page, journey);
     const state = (await (await fetch(`${web.url}/sessions/${encodeURIComponent(sessionId)}`)).json()) as { status: string };
     expect(state.status).toBe('ended');
