@@ -259,7 +259,6 @@ describe('web app (Chromium)', () => {
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().textContent()).toContain(sessionId);
 
-    await page.goto(`${web.url}/app/chat/${encodeURIComponent(sessionId)}`);
     await openFromList(page, sessionId, journey);
     await page.context().close();
   });
