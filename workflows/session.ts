@@ -12,6 +12,9 @@
  */
 import {
   ApplicationFailure,
+  ContinueAsNew,
+  TemporalFailure,
+  WorkflowError,
   allHandlersFinished,
   condition,
   isCancellation,
@@ -34,6 +37,8 @@ import { ENGINE_SEMANTICS, type SessionState, type TurnResult } from '../src/eng
 import { activityExecutors, now } from './activity-executors.js';
 import { ApprovalInbox } from './approvals.js';
 import { type ArchiveWrite, ArchiveWrites, drainAfterEnd, startArchive } from './archive-writes.js';
+import { boundCarried } from './carried.js';
+import { MessageQueue } from './message-queue.js';
 import {
   agentSearchAttribute,
   decideApproval,
@@ -41,7 +46,9 @@ import {
   endSessionUpdate,
   FIRST_MESSAGE_ID,
   getEvents,
+  MAX_CONTINUE_AS_NEW_INPUT_BYTES,
   MAX_REMEMBERED_MESSAGE_IDS,
+  type MessageRefusal,
   getHistory,
   getState,
   getTurnResult,
@@ -50,6 +57,7 @@ import {
   openSession,
   postMessage,
   PATCH_IDS,
+  QUEUE_FULL,
   SESSION_CONTINUING,
   sendMessage,
   type SessionInfo,
@@ -72,10 +80,6 @@ export interface SessionOutcome {
   stepId: string;
 }
 
-/** A queued turn (`opening`: the agent speaks first, no user message), an end request, or `resume`: the carried
- * turn that was waiting for approval when the previous run continued as new. */
-type QueueItem = { kind: 'message'; message: UserMessage; opening?: true } | { kind: 'end' } | { kind: 'resume' };
-
 function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run: number, queued: number, busy: boolean): SessionView {
   return {
     sessionId: state.sessionId,
@@ -96,8 +100,32 @@ function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run:
   };
 }
 
-/** The session workflow. Input: {@link SessionWorkflowInput}. */
+/**
+ * The session workflow. Input: {@link SessionWorkflowInput}.
+ *
+ * Only Temporal failures (`ApplicationFailure`, activity failures) and Temporal's own continue-as-new, cancellation
+ * and determinism errors leave it. Any other error, a bug, would fail the workflow task, which Temporal retries
+ * forever, leaving the session stuck with its callers waiting: it fails the session instead (`INTERNAL_ERROR`,
+ * non-retryable), visibly.
+ */
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionOutcome> {
+  try {
+    return await runSession(input);
+  } catch (err) {
+    if (err instanceof TemporalFailure || err instanceof ContinueAsNew || err instanceof WorkflowError || isCancellation(err)) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    log.error('session failed: internal error', { sessionId: input.sessionId, error: message });
+    throw ApplicationFailure.nonRetryable(`internal error in session ${input.sessionId}: ${message}`, 'INTERNAL_ERROR');
+  }
+}
+
+/** A message the session accepted (or got as a signal) that will never get a turn: the session ended first. */
+const endedRefusal = (sessionId: string): MessageRefusal => ({
+  code: 'SESSION_ENDED',
+  message: `session ${sessionId} ended before this message's turn ran`,
+});
+
+async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> {
   const agent = input.agent;
   const run = (input.carried?.run ?? 0) + 1;
   /** User id, name, metadata: from the input, changed by `updateSessionInfo`. Empty for older sessions. */
@@ -134,11 +162,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     });
     throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
   }
-  const queue: QueueItem[] = (input.carried?.pending ?? []).map((message) => ({ kind: 'message', message }));
+  const queue = new MessageQueue(input.carried?.pending, input.carried?.refused);
   // Sessions started with `initiate` open with the agent's turn, before any message (new sessions only: the flag is
   // absent from every older history, so their command sequence is unchanged).
-  if (input.initiate && !input.carried) queue.push({ kind: 'message', message: { messageId: OPENING_MESSAGE_ID, text: '' }, opening: true });
-  if (state.turn?.approval) queue.unshift({ kind: 'resume' });
+  if (input.initiate && !input.carried) queue.pushMessage({ messageId: OPENING_MESSAGE_ID, text: '' }, true);
+  if (state.turn?.approval) queue.unshiftResume();
   /** Results of turns finished in this run, picked up by waiting update handlers. */
   const finished = new Map<string, TurnResult>();
   /** Early results of turns paused for approval ("approval pending"), by message id, until they finish. */
@@ -161,7 +189,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   /** Continue-as-new is due: new messages are refused until the next run (see the main loop). */
   let draining = false;
 
-  const isQueued = (messageId: string) => queue.some((q) => q.kind === 'message' && q.message.messageId === messageId);
+  const isQueued = (messageId: string) => queue.has(messageId);
 
   setHandler(getState, () => ({ ...view(agent, state, info, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
@@ -169,6 +197,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (result) return { status: 'done', result };
     if (running === messageId) return { status: 'running' };
     if (isQueued(messageId)) return { status: 'queued' };
+    const refusal = queue.refusalOf(messageId);
+    if (refusal) return { status: 'refused', refusal };
     const turn = answered.get(messageId);
     return turn === undefined ? { status: 'unknown' } : { status: 'answered', turn };
   });
@@ -187,9 +217,10 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       const id = message.messageId;
       const earlier = resultOf(id) ?? paused.get(id);
       if (earlier) return earlier;
-      if (!isQueued(id) && running !== id) queue.push({ kind: 'message', message });
+      if (!isQueued(id) && running !== id) queue.pushMessage(message);
       // A turn paused for approval answers early ("approval pending"); its final result arrives as events.
-      await condition(() => finished.has(id) || paused.has(id) || (state.status === 'ended' && !isQueued(id)));
+      const refused = () => queue.refusalOf(id) !== undefined;
+      await condition(() => finished.has(id) || paused.has(id) || refused() || (state.status === 'ended' && !isQueued(id)));
       const result = finished.get(id) ?? paused.get(id);
       if (!result) throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
       return result;
@@ -217,8 +248,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         if (message.messageId === FIRST_MESSAGE_ID && !input.firstMessage && !findResult(state, message.messageId)) {
           throw ApplicationFailure.nonRetryable(`session ${state.sessionId} already exists`, 'SESSION_EXISTS');
         }
-        if (draining && !resultOf(message.messageId) && !isQueued(message.messageId)) {
+        const known = resultOf(message.messageId) !== undefined || isQueued(message.messageId) || running === message.messageId;
+        if (draining && !known) {
           throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
+        }
+        if (!known && !queue.hasRoomFor(message)) {
+          throw ApplicationFailure.retryable(`session ${state.sessionId} has ${queue.length} messages waiting; send again later`, QUEUE_FULL);
         }
       },
     },
@@ -258,13 +293,21 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       log.warn('postMessage ignored: invalid message', { messageId: message?.messageId });
       return;
     }
+    const id = message.messageId;
+    if (findResult(state, id) || answered.has(id) || isQueued(id) || running === id) return;
     if (state.status !== 'active' || endRequested) {
-      // The API refuses posts to ended or ending sessions (409); one racing the end is dropped here, visibly.
-      log.warn('postMessage dropped: the session has ended or is ending', { messageId: message.messageId });
+      // The API refuses posts to ended or ending sessions (409); one racing the end is dropped here, visibly, and its
+      // result URL answers SESSION_ENDED.
+      log.warn('postMessage dropped: the session has ended or is ending', { messageId: id });
+      queue.refuse(id, endedRefusal(state.sessionId));
       return;
     }
-    if (findResult(state, message.messageId) || answered.has(message.messageId) || isQueued(message.messageId)) return;
-    queue.push({ kind: 'message', message });
+    if (!queue.hasRoomFor(message)) {
+      log.warn('postMessage dropped: the queue is full', { messageId: id, queued: queue.length });
+      queue.refuse(id, { code: QUEUE_FULL, message: `session ${state.sessionId} had ${queue.length} messages waiting; send it again later` });
+      return;
+    }
+    queue.pushMessage(message);
   });
 
   setHandler(
@@ -272,7 +315,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     async (): Promise<SessionView> => {
       if (!endRequested && state.status === 'active') {
         endRequested = true;
-        queue.push({ kind: 'end' });
+        queue.pushEnd();
       }
       await condition(() => state.status === 'ended');
       return view(agent, state, info, run, queue.length, busy);
@@ -287,7 +330,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   setHandler(endSessionSignal, () => {
     if (!endRequested && state.status === 'active') {
       endRequested = true;
-      queue.push({ kind: 'end' });
+      queue.pushEnd();
     }
   });
 
@@ -390,7 +433,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       // From here on new messages are refused (`SESSION_CONTINUING`: the API retries them into the next run) and
       // the run continues as new once the updates it accepted have their results. Queued signals are carried over.
       draining = true;
-      if (allHandlersFinished() && !queue.some((q) => q.kind === 'end')) break;
+      if (allHandlersFinished() && !queue.hasEnd()) break;
       if (queue.length === 0) {
         await condition(() => allHandlersFinished() || queue.length > 0);
         continue;
@@ -428,9 +471,16 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     });
     state = out.state;
     busy = false;
+    const turnId = running;
     running = undefined;
     if ('suspended' in out) {
-      if (endRequested) continue; // the `end` item is next in the queue: the paused turn ends with the session
+      if (endRequested) {
+        // Ending a paused turn goes first: the turn ends with the session (its result URL answers SESSION_ENDED), and
+        // the messages queued behind it (which could not run before it) are refused too, so the `end` item is next.
+        queue.refuse(turnId, { code: 'SESSION_ENDED', message: `session ${state.sessionId} ended while this turn waited for approval` });
+        queue.refuseQueued(endedRefusal(state.sessionId));
+        continue;
+      }
       draining = true;
       break;
     }
@@ -451,8 +501,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
 
   if (endReason) {
-    // Messages still queued cannot be answered: their handlers see `ended` and fail with SESSION_ENDED.
-    queue.length = 0;
+    // Messages still queued cannot be answered: recorded as refused (their result URLs answer SESSION_ENDED), their
+    // handlers fail with SESSION_ENDED.
+    queue.refuseQueued(endedRefusal(state.sessionId));
     memo();
     await archived.write({
       kind: 'end',
@@ -473,7 +524,6 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   // Continue-as-new between turns; every update handler has returned its result (checked above).
   // The memo and search attributes go along explicitly: the next run starts with the current step, not the first one.
-  const pending = queue.flatMap((q) => (q.kind === 'message' ? [q.message] : []));
   const next = makeContinueAsNewFunc<typeof sessionWorkflow>({
     memo: { ...memoValue(), ...infoMemo(info) },
     ...(searchable
@@ -486,19 +536,30 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         }
       : {}),
   });
-  return next({
-    sessionId: input.sessionId,
-    agent,
-    ...(input.firstMessage ? { firstMessage: true } : {}),
-    ...(input.initiate ? { initiate: true } : {}),
-    ...(Object.keys(info).length > 0 ? { info } : {}),
-    carried: {
-      state,
-      pending,
-      run,
-      ...(archived.on ? {} : { archive: false }),
-      answered: [...answered],
-      ...(archived.pending.length > 0 ? { unarchived: archived.pending } : {}),
+  const refusals = queue.refusals();
+  const bounded = boundCarried(
+    {
+      sessionId: input.sessionId,
+      agent,
+      ...(input.firstMessage ? { firstMessage: true } : {}),
+      ...(input.initiate ? { initiate: true } : {}),
+      ...(Object.keys(info).length > 0 ? { info } : {}),
+      carried: {
+        state,
+        pending: queue.pending(),
+        run,
+        ...(archived.on ? {} : { archive: false }),
+        answered: [...answered],
+        ...(archived.pending.length > 0 ? { unarchived: archived.pending } : {}),
+        ...(refusals.length > 0 ? { refused: refusals } : {}),
+      },
     },
-  });
+    MAX_CONTINUE_AS_NEW_INPUT_BYTES,
+    { code: QUEUE_FULL, message: `session ${state.sessionId} could not carry this message into its next run; send it again` },
+  );
+  const { shed } = bounded;
+  if (shed.unarchived + shed.answered + shed.pending.length > 0) {
+    log.warn('continue-as-new input over its limit: shed to fit', { sessionId: state.sessionId, ...shed });
+  }
+  return next(bounded.input);
 }

@@ -55,6 +55,36 @@ export const MAX_REMEMBERED_MESSAGE_IDS = 2_000;
 /** Longest user message accepted, in characters (validated before it reaches history). */
 export const MAX_MESSAGE_CHARS = 32_000;
 
+/**
+ * Most bytes of queued messages a session holds (UTF-8 JSON of the waiting messages, 256 KiB: eight messages of the
+ * longest size, hundreds of usual ones). A `sendMessage` past it is refused (`QUEUE_FULL`, retryable: HTTP 429); a
+ * `postMessage` signal past it is dropped and recorded as refused. Bounds `carried.pending` (see
+ * {@link MAX_CONTINUE_AS_NEW_INPUT_BYTES}).
+ */
+export const MAX_QUEUED_MESSAGE_BYTES = 256 * 1024;
+
+/** Failure type of a message refused because the session's queue is full ({@link MAX_QUEUED_MESSAGE_BYTES}). */
+export const QUEUE_FULL = 'QUEUE_FULL';
+
+/** Refused messages a session remembers for `getTurnResult` (the newest 200, carried across continue-as-new). */
+export const MAX_REMEMBERED_REFUSALS = 200;
+
+/**
+ * Largest continue-as-new input, in UTF-8 bytes of its JSON (1.5 MiB): under Temporal's default 2 MiB payload limit
+ * (`limit.blobSize.error`, https://docs.temporal.io/cloud/limits#per-message-grpc-limit), with room for a payload
+ * codec's overhead. The parts are bounded one by one (agent snapshot at load, state, pending, unarchived writes,
+ * remembered ids); a run whose whole input would still pass it sheds archive writes, then the oldest remembered ids,
+ * before continuing (see `boundCarried` in `./carried.ts`).
+ */
+export const MAX_CONTINUE_AS_NEW_INPUT_BYTES = 1536 * 1024;
+
+/**
+ * Why a message the session accepted (or received as a signal) never got a turn: `SESSION_ENDED` (the session ended
+ * first; HTTP 409) or `QUEUE_FULL` (a signal that found the queue full; HTTP 429, send again).
+ */
+export const MessageRefusal = z.object({ code: z.enum(['SESSION_ENDED', 'QUEUE_FULL']), message: z.string() });
+export type MessageRefusal = z.infer<typeof MessageRefusal>;
+
 /** Session ids: 1-128 characters of letters, digits, `_`, `-`, `.`, `:`. */
 export const SessionId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
 
@@ -159,6 +189,8 @@ export const SessionWorkflowInput = z.object({
       answered: z.array(z.tuple([z.string(), z.number().int()])).optional(),
       /** Archive writes that failed (archive down) and are retried at the next write; oldest first. */
       unarchived: z.array(z.unknown()).optional(),
+      /** `[messageId, refusal]` of the newest refused messages (at most MAX_REMEMBERED_REFUSALS), oldest first. */
+      refused: z.array(z.tuple([z.string(), MessageRefusal])).optional(),
     })
     .optional(),
 });
@@ -210,8 +242,12 @@ export type SessionHistory = z.infer<typeof SessionHistory>;
 export const EventsPage = z.object({ firstSeq: z.number().int(), nextSeq: z.number().int(), events: z.array(SessionEvent), ended: z.boolean() });
 export type EventsPage = z.infer<typeof EventsPage>;
 
-/** `getTurnResult(messageId)` reply: where a message is (`answered`: long ago; its result is in the archive). */
+/**
+ * `getTurnResult(messageId)` reply: where a message is (`answered`: long ago, its result is in the archive;
+ * `refused`: accepted or signalled, but it never got a turn, see {@link MessageRefusal}).
+ */
 export const TurnLookup = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('refused'), refusal: MessageRefusal }),
   z.object({ status: z.literal('done'), result: TurnResult }),
   z.object({ status: z.literal('running') }),
   z.object({ status: z.literal('queued') }),

@@ -140,6 +140,13 @@ export const DEFAULT_EXAMPLES = { maxExamples: 5, threshold: 0.5 };
 
 export const AGENT_SCHEMA_VERSION = 1;
 
+/**
+ * Largest agent snapshot, in UTF-8 bytes of its JSON (256 KiB): the snapshot is pinned in every session's workflow
+ * input and carried by each continue-as-new, so it counts against Temporal's 2 MiB payload limit (see
+ * `MAX_CONTINUE_AS_NEW_INPUT_BYTES` in workflows/shared.ts). A larger agent is a load error.
+ */
+export const MAX_AGENT_SNAPSHOT_BYTES = 256 * 1024;
+
 export const AgentSnapshot = z.object({
   schemaVersion: z.literal(AGENT_SCHEMA_VERSION),
   /** The agent id: URL-safe (letters, digits, `_`, `-`, `.`); derived from a display name that is not. */

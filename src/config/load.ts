@@ -14,7 +14,8 @@ import type { McpToolSource } from '../../activities/tools-mcp.js';
 import { checkToolDefinition, importToolModule, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { ToolDefinition } from '../tools.js';
-import type { AgentSnapshot, ToolDescriptor } from './agent.js';
+import { type AgentSnapshot, MAX_AGENT_SNAPSHOT_BYTES, type ToolDescriptor } from './agent.js';
+import { jsonBytes } from '../engine/state.js';
 import { interpolateDocument } from './interpolate.js';
 import { canonicalTools, nomosKeyWarnings } from './nomos.js';
 import { applyToolDefs, llmEntries, normalizeAgent, type ToolArgDefaults } from './normalize.js';
@@ -310,6 +311,15 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
   const deferredServers = new Set(external.unreachable);
   issues.push(...crossReferenceIssues(expanded, { llmNames, toolNames, deferredServers }).map((i) => locator.toIssue(i)));
 
+  const snapshotBytes = normalized.snapshot ? jsonBytes(normalized.snapshot) : 0;
+  if (snapshotBytes > MAX_AGENT_SNAPSHOT_BYTES) {
+    issues.push(
+      locator.toIssue({
+        path: [],
+        message: `the agent is ${snapshotBytes} bytes as a session snapshot, over the ${MAX_AGENT_SNAPSHOT_BYTES}-byte limit (it rides in every session's workflow input): shorten prompts, descriptions or tool schemas`,
+      }),
+    );
+  }
   byLine(issues);
   if (hasErrors(issues) || !normalized.snapshot) return { issues, namePosition, sources };
   const server = raw.server?.port !== undefined || raw.server?.host !== undefined ? { port: raw.server.port, host: raw.server.host } : undefined;

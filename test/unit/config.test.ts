@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentSnapshot, DEFAULT_MEMORY, DEFAULT_SESSION_LIMITS } from '../../src/config/agent.js';
+import { AgentSnapshot, DEFAULT_MEMORY, DEFAULT_SESSION_LIMITS, MAX_AGENT_SNAPSHOT_BYTES } from '../../src/config/agent.js';
 import { loadAgent, loadAgents, validateAgentFile } from '../../src/config/load.js';
 import { ConfigError, type ConfigIssue, isStepwiseError } from '../../src/errors.js';
 
@@ -248,6 +248,16 @@ describe('located config problems', () => {
     const issues = (err as ConfigError).issues;
     expect(issues).toHaveLength(7);
     expect((err as Error).message).toContain(`${broken('bad-refs')}:7:23 steps[0].overrides.llm: unknown llm "turbo"`);
+  });
+
+  it('refuses an agent whose snapshot passes MAX_AGENT_SNAPSHOT_BYTES (it rides in every workflow input)', async () => {
+    const dir = tempAgent({ 'script.yaml': '[]', 'big.agent.yaml': MINIMAL(`    description: ${'d'.repeat(MAX_AGENT_SNAPSHOT_BYTES)}\n`) });
+    const err = await loadAgent(join(dir, 'big.agent.yaml')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(new RegExp(`over the ${MAX_AGENT_SNAPSHOT_BYTES}-byte limit`));
+    // Just under the limit loads.
+    const fine = tempAgent({ 'script.yaml': '[]', 'ok.agent.yaml': MINIMAL(`    description: ${'d'.repeat(MAX_AGENT_SNAPSHOT_BYTES - 10_000)}\n`) });
+    expect((await loadAgent(join(fine, 'ok.agent.yaml'))).snapshot.name).toBe('mini');
   });
 
   it('maps schema errors inside unions and missing keys to the right place', async () => {
