@@ -12,7 +12,7 @@ import {
   isGrpcServiceError,
 } from '@temporalio/client';
 import { CallerError, ERROR_CODES, type ErrorCode, HTTP_STATUS, StepwiseError, SystemError, isStepwiseError } from '../src/errors.js';
-import { SESSION_CONTINUING } from '../workflows/shared.js';
+import { QUEUE_FULL, SESSION_CONTINUING } from '../workflows/shared.js';
 import { GateFullError } from './update-gate.js';
 
 /**
@@ -76,7 +76,8 @@ function transientGrpcStatus(err: unknown): string | undefined {
  * - `WorkflowNotFoundError` -> SESSION_ENDED when the server says "workflow execution already completed" (update or
  *   signal to a closed workflow) or that the update was aborted by its closing workflow, else SESSION_NOT_FOUND;
  * - `WorkflowUpdateFailedError` whose cause is an `ApplicationFailure`: its `type` when that is a Stepwise code
- *   (`ApplicationFailure.nonRetryable(message, 'SESSION_ENDED')`), or the code prefixing its message when a validator
+ *   (`ApplicationFailure.nonRetryable(message, 'SESSION_ENDED')`), RATE_LIMITED for QUEUE_FULL (the session's queue
+ *   is full: retry later), or the code prefixing its message when a validator
  *   threw a plain `Error('INVALID_REQUEST: ...')`; INVALID_REQUEST for any other plain error a validator threw
  *   (rejections never reach history); else TURN_FAILED;
  * - gRPC RESOURCE_EXHAUSTED (e.g. the server's in-flight update cap) and a full {@link UpdateGate} lane -> RATE_LIMITED
@@ -102,6 +103,7 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
       const type = cause.type ?? '';
+      if (type === QUEUE_FULL) return new StepwiseError('RATE_LIMITED', `${cause.message} (with the same messageId)`, { retryAfterSeconds: 1 });
       if (isErrorCode(type)) return withCode(type, cause.message, cause.details?.[0]);
       // A plain `Error('SESSION_ENDED: ...')` from a validator: the code travels as the message prefix.
       const prefixed = /^([A-Z_]+): ([\s\S]*)$/.exec(cause.message);

@@ -44,8 +44,25 @@ import {
 import { missingSearchAttributes } from '../workers/search-attributes.js';
 import { type BackendHealth, type SessionBackend, TurnPendingError } from './sessions.js';
 import { isContinuing, isResourceExhausted, mapTemporalError } from './temporal-errors.js';
-import { UpdateGate } from './update-gate.js';
+import { GateFullError, UpdateGate } from './update-gate.js';
 
+/**
+ * Least time, in ms, a message must have left before its deadline to be sent (or a tenth of a shorter turn wait):
+ * sending it and seeing it accepted takes one workflow task (milliseconds, unless the worker is busy). With less, it
+ * is refused as never sent (429), so a message that waited out its time in the API's line never meets an expired
+ * gRPC deadline (which would read as Temporal being unavailable, 503).
+ */
+export const MIN_SEND_MS = 2_000;
+
+/**
+ * Backoff before retry number `attempt` (0-based) of a refused update: exponential from `baseMs`, capped at 2 s, with
+ * "equal jitter" (half fixed, half random), so the callers a refusal turned away do not come back together
+ * (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/). In ms.
+ */
+export function retryDelayMs(attempt: number, baseMs: number, random: () => number = Math.random): number {
+  const capped = Math.min(2_000, baseMs * 2 ** Math.min(attempt, 16));
+  return capped / 2 + random() * (capped / 2);
+}
 
 export interface TemporalSessionsOptions {
   client: Client;
@@ -61,7 +78,10 @@ export interface TemporalSessionsOptions {
   rpcTimeoutMs?: number;
   /** Close `client.connection` in {@link TemporalSessions.close}. Default false (the caller owns it). */
   ownsConnection?: boolean;
-  /** Updates in flight per session from this process; more wait in arrival order (see {@link UpdateGate}). Default 8. */
+  /**
+   * Message updates in flight per session from this process; more wait in arrival order (see {@link UpdateGate}).
+   * Default 8: with Temporal's cap of 10 per workflow, two stay free for control updates (approvals, end, info).
+   */
   maxInFlightUpdatesPerSession?: number;
 }
 
@@ -93,6 +113,8 @@ export class TemporalSessions implements SessionBackend {
   private readonly gate: UpdateGate;
   /** One update being admitted per session at a time (see {@link TemporalSessions.update}). */
   private readonly admission: UpdateGate;
+  /** {@link MIN_SEND_MS}, or a tenth of a shorter turn wait. */
+  private readonly sendMarginMs: number;
 
   constructor(options: TemporalSessionsOptions) {
     this.client = options.client;
@@ -102,6 +124,7 @@ export class TemporalSessions implements SessionBackend {
     this.ownsConnection = options.ownsConnection ?? false;
     this.gate = new UpdateGate({ limit: options.maxInFlightUpdatesPerSession });
     this.admission = new UpdateGate({ limit: 1 });
+    this.sendMarginMs = Math.min(MIN_SEND_MS, this.turnTimeoutMs / 10);
   }
 
   /**
@@ -264,9 +287,7 @@ export class TemporalSessions implements SessionBackend {
   }
 
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
-    return this.update(sessionId, () =>
-      this.handle(sessionId).startUpdate(updateSessionInfo, { args: [patch], waitForStage: WorkflowUpdateStage.ACCEPTED }),
-    );
+    return this.control(sessionId, () => this.handle(sessionId).executeUpdate(updateSessionInfo, { args: [patch] }));
   }
 
   /**
@@ -298,9 +319,7 @@ export class TemporalSessions implements SessionBackend {
 
   async end(sessionId: string): Promise<SessionView> {
     try {
-      return await this.update(sessionId, () =>
-        this.handle(sessionId).startUpdate(endSessionUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED }),
-      );
+      return await this.control(sessionId, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
     } catch (err) {
       // Already closed: queries still work on closed workflows, so report its final state (idempotent end).
       if (isStepwiseError(err) && err.code === 'SESSION_ENDED') return this.state(sessionId);
@@ -310,13 +329,12 @@ export class TemporalSessions implements SessionBackend {
 
   /**
    * The `decideApproval` update (validator errors: APPROVAL_NOT_FOUND, APPROVAL_ALREADY_DECIDED, SESSION_ENDED), sent
-   * in arrival order with the session's other updates; a run about to continue as new refuses it and it is retried
-   * into the next run. A closed workflow answers SESSION_ENDED.
+   * at once as a control update: it never waits behind the session's messages (see {@link TemporalSessions.control}).
+   * A run about to continue as new refuses it and it is retried into the next run. A closed workflow answers
+   * SESSION_ENDED.
    */
   async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
-    return this.update(sessionId, () =>
-      this.handle(sessionId).startUpdate(decideApproval, { args: [request], waitForStage: WorkflowUpdateStage.ACCEPTED }),
-    );
+    return this.control(sessionId, () => this.handle(sessionId).executeUpdate(decideApproval, { args: [request] }));
   }
 
   async close(): Promise<void> {
@@ -343,51 +361,92 @@ export class TemporalSessions implements SessionBackend {
   }
 
   /**
-   * Runs an update in arrival order. The session's {@link UpdateGate} lane bounds the updates in flight; inside it,
-   * updates are sent one at a time and each waits until the workflow has *accepted* it (its handler ran and queued the
-   * message) before the next is sent, so the workflow receives them, and runs their turns, in the order the API got
-   * them. A RESOURCE_EXHAUSTED answer (other API processes filled the server's cap) is retried with backoff until the
-   * turn deadline, which also bounds the wait in the lane; then RATE_LIMITED. A SESSION_CONTINUING refusal (the run
-   * is about to continue as new) is retried after 20 ms and reaches the next run.
+   * Runs a message update (`sendMessage`, `openSession`) in arrival order. The session's {@link UpdateGate} lane
+   * bounds the message updates in flight (8 by default, under Temporal's cap of 10 per workflow, so control updates
+   * always find room); inside it, messages are sent one at a time and each waits until the workflow has *accepted* it
+   * (its handler ran and queued the message) before the next is sent, so the workflow receives them, and runs their
+   * turns, in the order the API got them. RESOURCE_EXHAUSTED (other API processes filled the server's cap) and
+   * SESSION_CONTINUING (the run is about to continue as new; the message keeps its place in the lane) are retried
+   * with backoff ({@link retryDelayMs}) until the turn deadline, which also bounds the wait in the lane.
+   *
+   * @throws TurnPendingError when the message was accepted and its turn outlasted the deadline (HTTP 202); RATE_LIMITED
+   *   (retryable, HTTP 429) when it was never sent: no slot before the deadline, or too little time left to send it
+   *   ({@link sendMarginMs}); TEMPORAL_UNAVAILABLE (503) only when Temporal itself did not answer in that time.
    */
-  private async update<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, messageId?: string): Promise<T> {
+  private async update<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, messageId: string): Promise<T> {
     const deadline = Date.now() + this.turnTimeoutMs;
     let accepted = false;
     try {
-      return await this.admitAndWait(sessionId, start, deadline, () => (accepted = true));
+      return await this.admitAndWait(sessionId, start, deadline, (yes) => (accepted = yes));
     } catch (err) {
       // Accepted, then out of time: the turn goes on in the workflow (or Temporal blinked); the caller fetches it later.
-      if (accepted && messageId && isStepwiseError(err) && err.code === 'TEMPORAL_UNAVAILABLE') throw new TurnPendingError(sessionId, messageId);
+      if (accepted && isStepwiseError(err) && err.code === 'TEMPORAL_UNAVAILABLE') throw new TurnPendingError(sessionId, messageId);
       throw err;
     }
   }
 
-  private admitAndWait<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, deadline: number, onAccepted: () => void): Promise<T> {
+  private admitAndWait<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, deadline: number, onAccepted: (yes: boolean) => void): Promise<T> {
     return this.call(sessionId, this.turnTimeoutMs, () =>
       this.gate.run(
         sessionId,
         async () => {
-          const handle = await this.admission.run(
-            sessionId,
-            async () => {
-              for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
-                try {
-                  return await start();
-                } catch (err) {
-                  if (!(isResourceExhausted(err) || isContinuing(err)) || Date.now() + delayMs >= deadline) throw err;
-                  await new Promise((r) => setTimeout(r, isContinuing(err) ? 20 : delayMs));
-                }
-              }
-            },
-            deadline,
-          );
-          onAccepted();
-          return handle.result();
+          for (let attempt = 0; ; attempt++) {
+            const handle = await this.admission.run(
+              sessionId,
+              () => {
+                // Too little time left to send it and see it accepted: refuse it as never sent (429), never a 503.
+                if (deadline - Date.now() < this.sendMarginMs) throw new GateFullError(`no time left to send a message to session ${sessionId}`);
+                return this.withRetries(start, deadline);
+              },
+              deadline,
+            );
+            onAccepted(true);
+            try {
+              return await handle.result();
+            } catch (err) {
+              // A validator's refusal comes back from `result()` (the handle holds the rejected outcome). A
+              // SESSION_CONTINUING refusal is sent again, with backoff, keeping this message's place in the lane.
+              if (!isContinuing(err)) throw err;
+              onAccepted(false);
+              const delayMs = retryDelayMs(attempt, 20);
+              if (Date.now() + delayMs >= deadline - this.sendMarginMs) throw new GateFullError(`session ${sessionId} is still continuing as new`);
+              await new Promise((r) => setTimeout(r, delayMs));
+            }
+          }
         },
         // A message still waiting for a slot at the deadline was never sent: 429, retry later with the same id.
         deadline,
       ),
     );
+  }
+
+  /**
+   * Runs a control update (`decideApproval`, `endSession`, `updateSessionInfo`) at once, outside the message lane:
+   * it must answer whatever the backlog of messages (which cannot move while a turn waits for an approval). Its
+   * deadline is the turn timeout (`endSession` waits for the session to end; the others answer within a workflow
+   * task). RESOURCE_EXHAUSTED and SESSION_CONTINUING are retried with backoff like messages.
+   */
+  private control<T>(sessionId: string, execute: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.turnTimeoutMs;
+    return this.call(sessionId, this.turnTimeoutMs, () => this.withRetries(execute, deadline));
+  }
+
+  /**
+   * Calls `fn` until it succeeds, retrying RESOURCE_EXHAUSTED and SESSION_CONTINUING with backoff until `deadline`
+   * (SESSION_CONTINUING is thrown here by `executeUpdate`; `startUpdate` leaves it to the handle's `result()`).
+   */
+  private async withRetries<T>(fn: () => Promise<T>, deadline: number): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const continuing = isContinuing(err);
+        if (!continuing && !isResourceExhausted(err)) throw err;
+        const delayMs = retryDelayMs(attempt, continuing ? 20 : 100);
+        if (Date.now() + delayMs >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
   }
 
   /** Runs one client call under a deadline and maps its errors. */

@@ -13,10 +13,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
-import { CallerError, isStepwiseError } from '../../src/errors.js';
+import { CallerError, StepwiseError, isStepwiseError } from '../../src/errors.js';
 import {
   FIRST_MESSAGE_ID,
   MessageId,
+  type MessageRefusal,
   SessionId,
   SessionInfo,
   SessionInfoPatch,
@@ -209,8 +210,13 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
       schema: {
         tags: ['sessions'],
         summary: "A message's turn result: 200 when done, 202 while queued or running",
+        description:
+          'A message the API acknowledged (200 or 202) always ends here in its turn result or a refusal: 409 ' +
+          '`SESSION_ENDED` when the session ended before its turn ran, 429 `RATE_LIMITED` (with `Retry-After`) when ' +
+          'a queued message (`?wait=false`) found the session\'s queue full: send it again. 404 only for ids the ' +
+          'session never got.',
         params: MessageParams,
-        response: { 200: TurnResult, 202: QueuedReply, ...errorReplies(404, 503) },
+        response: { 200: TurnResult, 202: QueuedReply, ...errorReplies(404, 409, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -221,6 +227,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
         const url = resultUrl(sessionId, messageId);
         return reply.code(202).header('location', url).send({ sessionId, messageId, status: lookup.status, resultUrl: url });
       }
+      if (lookup.status === 'refused') throw refusalError(lookup.refusal, messageId);
       const archived =
         lookup.status === 'answered' && app.archive
           ? (await app.archive.getTurns(sessionId, { afterTurn: lookup.turn - 1, limit: 1 })).turns[0]
@@ -302,6 +309,15 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
 };
 
 /**
+ * The error reply of a message the session refused after accepting it: 409 SESSION_ENDED, or 429 RATE_LIMITED
+ * (`Retry-After: 1`) for a queued message that found the queue full.
+ */
+function refusalError(refusal: MessageRefusal, messageId: string): StepwiseError {
+  if (refusal.code === 'SESSION_ENDED') return new CallerError('SESSION_ENDED', refusal.message, { messageId });
+  return new StepwiseError('RATE_LIMITED', `${refusal.message} (with the same messageId)`, { messageId, retryAfterSeconds: 1 });
+}
+
+/**
  * The final result of a turn that paused for approval, looked up every {@link APPROVAL_POLL_MS} for at most
  * `waitMs`; undefined then (or if the message is no longer known).
  */
@@ -310,6 +326,7 @@ async function finalResult(app: FastifyInstance, sessionId: string, messageId: s
   for (;;) {
     const lookup = await app.backend.turnResult(sessionId, messageId);
     if (lookup.status === 'done') return lookup.result;
+    if (lookup.status === 'refused') throw refusalError(lookup.refusal, messageId);
     if (lookup.status !== 'running' && lookup.status !== 'queued') return undefined;
     if (Date.now() + APPROVAL_POLL_MS > deadline) return undefined;
     await new Promise((r) => setTimeout(r, APPROVAL_POLL_MS));

@@ -58,6 +58,12 @@ describe('mapTemporalError', () => {
     expect(ended.code).toBe('SESSION_ENDED');
   });
 
+  it('QUEUE_FULL (the session holds its most queued bytes) -> RATE_LIMITED with a retry delay', () => {
+    const full = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.retryable('session s1 has 8 messages waiting; send again later', 'QUEUE_FULL')));
+    expect([full.code, full.details]).toEqual(['RATE_LIMITED', { retryAfterSeconds: 1 }]);
+    expect(full.message).toMatch(/8 messages waiting.*same messageId/);
+  });
+
   it('a validator error whose message starts with a code (`SESSION_ENDED: ...`) -> that code', () => {
     // What workflows/session.ts's sendMessage validator throws.
     const ended = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.fromError(new Error('SESSION_ENDED: session s1 has ended'))));
