@@ -241,4 +241,25 @@ describe('a burst of messages during an approval, on the real Temporal dev serve
       expect(tries).toBeLessThan(15);
     });
   }, 120_000);
+
+  it('approval wait + a queued message + end: the session ends at once (issue 25.1: the workflow task used to fail forever)', async () => {
+    const agent = await writeAgent('burst-end-one', [echoCall('it'), ...responses(2)], {}, {
+      tools: { tool_files: ['./tools.mjs'], tool_defs: { echo: { requires_approval: true } } },
+    });
+    const id = sid('burst-end-one');
+    await withApi(
+      agent,
+      async (app) => {
+        await burstDuringApproval(app, agent.snapshot.name, id, 0);
+        expect((await post(app, `/sessions/${id}/messages?wait=false`, { text: 'later', messageId: 's1' })).statusCode).toBe(202);
+        const ended = await app.inject({ method: 'DELETE', url: `/sessions/${id}` });
+        expect(ended.statusCode).toBe(200);
+        expect(ended.json()).toMatchObject({ status: 'ended', queued: 0, pendingApprovals: [] });
+        const [m0, s1] = await finalAnswers(app, id, ['m0', 's1']);
+        expect(m0!.json()).toMatchObject({ error: { code: 'SESSION_ENDED', message: expect.stringMatching(/while this turn waited for approval/) } });
+        expect(s1!.json()).toMatchObject({ error: { code: 'SESSION_ENDED', message: expect.stringMatching(/ended before this message's turn ran/) } });
+      },
+      10_000,
+    );
+  }, 60_000);
 });
