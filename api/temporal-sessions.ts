@@ -64,6 +64,28 @@ export function retryDelayMs(attempt: number, baseMs: number, random: () => numb
   return capped / 2 + random() * (capped / 2);
 }
 
+/**
+ * The Temporal UI's "User Metadata" of a session's start: a one-line summary (agent, user, name; at most 200
+ * characters) and Markdown details (agent, config hash, user, name, how it started). Shown for the first run;
+ * later runs (continue-as-new) do not carry user metadata in this SDK, so the memo holds the same facts.
+ */
+export function sessionUserMetadata(
+  agent: AgentSnapshot,
+  info: SessionInfo | undefined,
+  how: { firstMessage?: boolean; initiate?: boolean; seed?: SessionSeed },
+): { staticSummary: string; staticDetails: string } {
+  const who = info?.userId !== undefined ? ` for user ${info.userId}` : '';
+  const named = info?.name ? `: ${info.name}` : '';
+  const started = how.seed ? 'from a seed (NOMOS session_data)' : how.initiate ? 'with the agent speaking first' : how.firstMessage ? 'with a first message' : 'empty';
+  const details = [
+    `**Agent** ${agent.name} (config \`${agent.configHash}\`)`,
+    ...(info?.userId !== undefined ? [`**User** ${info.userId}`] : []),
+    ...(info?.name ? [`**Name** ${info.name}`] : []),
+    `**Started** ${started}, at step \`${how.seed?.stepId ?? agent.startStepId}\``,
+  ];
+  return { staticSummary: `${agent.name} session${who}${named}`.slice(0, 200), staticDetails: details.join('\n\n') };
+}
+
 export interface TemporalSessionsOptions {
   client: Client;
   /** Task queue of the session workers (`STEPWISE_TASK_QUEUE`, default `stepwise`). */
@@ -257,7 +279,7 @@ export class TemporalSessions implements SessionBackend {
         stepId,
         ...infoMemo(info),
       },
-      staticSummary: `${agent.name} session (config ${agent.configHash})`,
+      ...sessionUserMetadata(agent, info, how),
       // A closed session's id stays taken: a new session can never inherit an old conversation's id.
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
     };

@@ -61,7 +61,7 @@ export class ApprovalInbox {
    */
   async wait(command: AwaitCommand, suspend: () => boolean): Promise<ApprovalDecided | 'suspend'> {
     for (const p of command.approvals) {
-      if (p.timeoutAt && !this.timers.has(p.callId)) this.arm(p.callId, Date.parse(p.timeoutAt), p.onTimeout);
+      if (p.timeoutAt && !this.timers.has(p.callId)) this.arm(p.callId, p.tool, Date.parse(p.timeoutAt), p.onTimeout);
     }
     await condition(() => this.inbox.length > 0 || suspend());
     const decided = this.inbox.shift();
@@ -75,12 +75,16 @@ export class ApprovalInbox {
     if (!this.inbox.some((d) => d.callId === decided.callId)) this.inbox.push(decided);
   }
 
-  /** A durable timer deciding `callId` by its policy at `atMs` (workflow time) unless somebody decides first. */
-  private arm(callId: string, atMs: number, onTimeout: 'deny' | 'allow'): void {
+  /**
+   * A durable timer deciding `callId` by its policy at `atMs` (workflow time) unless somebody decides first. Its
+   * summary (shown in the Temporal UI's timeline instead of a bare duration) names the call and the policy.
+   */
+  private arm(callId: string, tool: string, atMs: number, onTimeout: 'deny' | 'allow'): void {
     const scope = new CancellationScope();
     this.timers.set(callId, scope);
+    const summary = `approval timeout: ${tool} (${callId}), then ${onTimeout}`;
     scope
-      .run(() => sleep(Math.max(1, atMs - Date.now())))
+      .run(() => sleep(Math.max(1, atMs - Date.now()), { summary }))
       .then(
         () => {
           this.timers.delete(callId);

@@ -395,7 +395,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   let idleDeadline = Date.now() + idleMs;
   let idleFired = false;
   const armIdle = (ms: number): void => {
-    sleep(ms).then(
+    sleep(ms, { summary: 'idle timeout: the session ends unless a message comes' }).then(
       () => {
         if (Date.now() >= idleDeadline) idleFired = true;
         else armIdle(idleDeadline - Date.now());

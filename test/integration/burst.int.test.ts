@@ -119,6 +119,11 @@ describe('a burst of messages during an approval, on the real Temporal dev serve
       expect(final.map((r) => r.statusCode)).toEqual(['m0', ...ids].map(() => 200));
       expect(final[0]!.json()).toMatchObject({ reply: 'after timeout' });
       expect(final[0]!.json().events).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'approval_decided', timedOut: true })]));
+      // The timers read as what they are in the Temporal UI's timeline, not `2 (2s)`.
+      const history = await env.client.workflow.getHandle(`session-${id}`).fetchHistory();
+      const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
+      const summaries = await Promise.all(timers.map(async (e) => env.client.options.loadedDataConverter.payloadConverter.fromPayload(e.userMetadata!.summary!)));
+      expect(summaries).toEqual(expect.arrayContaining(['approval timeout: echo (t1.1), then deny', expect.stringMatching(/^idle timeout/)]));
     });
   }, 120_000);
 

@@ -43,7 +43,11 @@ describe('session info over the Temporal backend (real dev server)', () => {
     expect(created.res.statusCode).toBe(201);
     expect((await call(app, 'GET', `/sessions/${id}`)).body).toMatchObject({ source: 'live', userId: 'alice', name: 'First', metadata });
     const handle = env.client.workflow.getHandle(`session-${id}`);
-    expect((await handle.describe()).memo).toMatchObject({ agent: agentId, userId: 'alice', name: 'First' });
+    const described = await handle.describe();
+    expect(described.memo).toMatchObject({ agent: agentId, userId: 'alice', name: 'First' });
+    // The Temporal UI's User Metadata: summary and details of the start.
+    expect(await described.staticSummary()).toBe(`${agentId} session for user alice: First`);
+    expect(await described.staticDetails()).toMatch(new RegExp(`\\*\\*Agent\\*\\* ${agentId} .*\\*\\*User\\*\\* alice.*\\*\\*Started\\*\\* with a first message, at step \`chat\``, 's'));
     expect(await archive.getSession(id)).toMatchObject({ userId: 'alice', name: 'First', metadata });
 
     const patched = await call(app, 'PATCH', `/sessions/${id}`, { name: 'Second', metadata: { channel: 'app' } });
