@@ -24,11 +24,10 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { buildApp } from '../api/app.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
-import { ensureTemporalCli } from '../cli/temporal-cli.js';
-import { startDevServer } from '../cli/temporal-server.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
 import { createSessionWorker } from '../workers/worker.js';
 import { sessionWorkflowId } from '../workflows/shared.js';
+import { latency, log, onCleanUp, postJson, runBench, temporalServer, waitFor } from './support.js';
 import { echoUpdate, echoWorkflow, stopEcho } from './workflows/echo.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -46,58 +45,6 @@ const CRASH_SCRIPT = [
 ];
 
 const run = Date.now().toString(36);
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-/** Clean-ups, run last-in first-out by {@link cleanUp}: whatever was started last stops first. */
-const cleanups: Array<{ name: string; fn: () => Promise<unknown> | unknown }> = [];
-const onCleanUp = (name: string, fn: () => Promise<unknown> | unknown) => cleanups.push({ name, fn });
-
-async function cleanUp(): Promise<void> {
-  for (let c = cleanups.pop(); c; c = cleanups.pop()) {
-    try {
-      await c.fn();
-    } catch (err) {
-      log(`clean-up of ${c.name} failed: ${(err as Error).message}`);
-    }
-  }
-}
-
-/** Nearest-rank percentile of `values` (ms). */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-async function postJson(base: string, path: string, body: unknown): Promise<any> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
-
-/** Polls `check` every 50 ms until it holds. @throws after `timeoutMs`. */
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function temporalServer(): Promise<{ address: string; namespace: string }> {
-  if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE || 'default' };
-  const cli = await ensureTemporalCli({ stateDir: join(ROOT, '.stepwise') });
-  const server = await startDevServer({ binary: cli.path, uiPort: false });
-  onCleanUp('dev server', () => server.stop());
-  return server;
-}
-
-interface Latency {
-  p50Ms: number;
-  p99Ms: number;
-}
-
-const latency = (values: number[]): Latency => ({ p50Ms: percentile(values, 50), p99Ms: percentile(values, 99) });
 
 /** 1 and 2, alternating: one bare update, then one turn over HTTP. */
 async function roundTrips(client: Client, base: string, agentName: string, echoQueue: string, sessionId: string) {
@@ -356,23 +303,4 @@ function report(f: Figures): void {
   console.log(out.join('\n'));
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  report(await measure());
-} catch (err) {
-  log(`failed: ${(err as Error).stack ?? err}`);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-  // A handle left open by a library must not keep the bench alive once everything it started has stopped.
-  setTimeout(() => {
-    log('a handle kept the process alive after clean-up; exiting');
-    process.exit();
-  }, 5_000).unref();
-}
+await runBench(measure, report);

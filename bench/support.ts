@@ -1,0 +1,94 @@
+/**
+ * What the benchmarks share: a log on stderr, clean-ups run last-in first-out (on success, error and SIGINT/SIGTERM),
+ * nearest-rank percentiles, the Temporal server (`TEMPORAL_ADDRESS`, else a dev server started here), and small HTTP
+ * helpers. Figures go to stdout; everything else to stderr.
+ */
+import { join } from 'node:path';
+import { ensureTemporalCli } from '../cli/temporal-cli.js';
+import { startDevServer } from '../cli/temporal-server.js';
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** A progress line on stderr. */
+export const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** Clean-ups, run last-in first-out by {@link cleanUp}: whatever was started last stops first. */
+const cleanups: Array<{ name: string; fn: () => Promise<unknown> | unknown }> = [];
+
+/** Registers a clean-up (its failure is logged, never thrown). */
+export const onCleanUp = (name: string, fn: () => Promise<unknown> | unknown) => cleanups.push({ name, fn });
+
+async function cleanUp(): Promise<void> {
+  for (let c = cleanups.pop(); c; c = cleanups.pop()) {
+    try {
+      await c.fn();
+    } catch (err) {
+      log(`clean-up of ${c.name} failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Nearest-rank percentile `p` (0-100) of `values`. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** p50 and p99 of a set of latencies, in ms. */
+export interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export const latency = (values: number[]): Latency => ({ p50Ms: percentile(values, 50), p99Ms: percentile(values, 99) });
+
+/** POSTs JSON and returns the parsed reply. @throws on a non-2xx status (with the body). */
+export async function postJson(base: string, path: string, body: unknown): Promise<any> {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** Polls `check` every 50 ms until it holds. @throws after `timeoutMs` (default 30 s). */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `TEMPORAL_ADDRESS` (and `TEMPORAL_NAMESPACE`) when set, else a dev server started here and stopped at clean-up. */
+export async function temporalServer(): Promise<{ address: string; namespace: string }> {
+  if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE || 'default' };
+  const cli = await ensureTemporalCli({ stateDir: join(ROOT, '.stepwise') });
+  const server = await startDevServer({ binary: cli.path, uiPort: false });
+  onCleanUp('dev server', () => server.stop());
+  return server;
+}
+
+/**
+ * Runs `measure`, prints its figures with `report`, and cleans up whatever happened (also on SIGINT/SIGTERM). Sets
+ * exit code 1 when `measure` throws; a handle a library left open cannot keep the process alive past clean-up.
+ */
+export async function runBench<F>(measure: () => Promise<F>, report: (figures: F) => void): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
+  try {
+    report(await measure());
+  } catch (err) {
+    log(`failed: ${(err as Error).stack ?? err}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanUp();
+    setTimeout(() => {
+      log('a handle kept the process alive after clean-up; exiting');
+      process.exit();
+    }, 5_000).unref();
+  }
+}
