@@ -4,7 +4,8 @@
  * the Temporal backend (`api/temporal-sessions.ts`) for anything real.
  *
  * Semantics mirror the session workflow: turns run one at a time in arrival order, a repeated message id returns
- * the first result, messages to an ended session fail with SESSION_ENDED. A turn that pauses for approval answers its
+ * the first result, and a new message is taken or refused by the workflow's own admission rules
+ * (`workflows/admission.ts`: SESSION_ENDED, MESSAGE_ALREADY_ANSWERED, SESSION_EXISTS, the queue bound). A turn that pauses for approval answers its
  * `send` early ("approval pending") and goes on when `decideApproval` (or a timeout) decides; later messages queue
  * behind it; `end` abandons it.
  */
@@ -14,11 +15,15 @@ import { playTurn, type TurnExecutors } from '../src/engine/driver.js';
 import { endSession, findResult, initialState, pendingApprovals, startTurn } from '../src/engine/engine.js';
 import { loadSessionSeed, type SessionSeed, seededState } from '../src/engine/seed.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
+import { jsonBytes } from '../src/engine/state.js';
 import { CallerError, StepwiseError } from '../src/errors.js';
+import { type Refusal, refuseMessage } from '../workflows/admission.js';
 import {
   type ApprovalReply,
   type ApprovalRequest,
   type EventsPage,
+  MAX_QUEUED_MESSAGE_BYTES,
+  MAX_REMEMBERED_MESSAGE_IDS,
   OPENING_MESSAGE_ID,
   type SessionHistory,
   type SessionInfo,
@@ -50,6 +55,14 @@ interface LocalSession {
   /** Tail of the turn queue: each turn chains on the previous one. */
   tail: Promise<unknown>;
   queued: number;
+  /** UTF-8 bytes of the JSON of the queued messages (bounded as in the workflow). */
+  queuedBytes: number;
+  /** Ids of queued messages (a retry of one waits for its turn). */
+  queuedIds: Set<string>;
+  /** Turn of each remembered answered message id, oldest first (at most MAX_REMEMBERED_MESSAGE_IDS). */
+  answered: Map<string, number>;
+  /** Started by `startWithMessage` (its first message may use the reserved id `:first`). */
+  firstMessage: boolean;
   busy: boolean;
   /** Message id of the running turn. */
   running?: string;
@@ -95,23 +108,31 @@ export class LocalSessions implements SessionBackend {
       info: structuredClone(info),
       tail: Promise.resolve(),
       queued: 0,
+      queuedBytes: 0,
+      queuedIds: new Set(),
+      answered: new Map(),
+      firstMessage: false,
       busy: false,
       approvals: new LocalApprovals(this.now),
       listeners: [],
     });
   }
 
-  /** Done (a result still held) or unknown: in-process turns finish within their request. */
+  /** Done (a result still held), running, queued, answered long ago (remembered id), or unknown. */
   async turnResult(sessionId: string, messageId: string): Promise<TurnLookup> {
     const session = this.get(sessionId);
     const result = findResult(session.state, messageId);
     if (result) return { status: 'done', result };
-    return session.running === messageId ? { status: 'running' } : { status: 'unknown' };
+    if (session.running === messageId) return { status: 'running' };
+    if (session.queuedIds.has(messageId)) return { status: 'queued' };
+    const turn = session.answered.get(messageId);
+    return turn === undefined ? { status: 'unknown' } : { status: 'answered', turn };
   }
 
   /** Start, then the first message: one process holds the session, so nothing can come between them. */
   async startWithMessage(agent: AgentSnapshot, sessionId: string, message: UserMessage, info?: SessionInfo, seed?: SessionSeed): Promise<TurnResult> {
     await this.start(agent, sessionId, info, seed);
+    this.get(sessionId).firstMessage = true;
     return this.send(sessionId, message);
   }
 
@@ -136,10 +157,20 @@ export class LocalSessions implements SessionBackend {
     const session = this.get(sessionId);
     const earlier = findResult(session.state, message.messageId) ?? (session.running === message.messageId ? session.paused : undefined);
     if (earlier) return Promise.resolve(earlier);
-    if (session.state.status !== 'active') {
-      return Promise.reject(new CallerError('SESSION_ENDED', `session ${sessionId} has ended`));
-    }
+    const id = message.messageId;
+    const refusal = refuseMessage(message, {
+      sessionId,
+      ended: session.state.status !== 'active',
+      known: session.running === id || session.queuedIds.has(id),
+      answeredTurn: session.answered.get(id),
+      startedWithFirstMessage: session.firstMessage,
+      draining: false,
+      hasRoom: session.queuedBytes + jsonBytes(message) <= MAX_QUEUED_MESSAGE_BYTES,
+    });
+    if (refusal) return Promise.reject(refusalError(refusal));
     session.queued++;
+    session.queuedBytes += jsonBytes(message);
+    session.queuedIds.add(id);
     let early: (result: TurnResult) => void = () => undefined;
     const paused = new Promise<TurnResult>((resolve) => (early = resolve));
     const run = session.tail.then(() => this.runOne(session, message, early));
@@ -226,6 +257,10 @@ export class LocalSessions implements SessionBackend {
 
   private async runOne(session: LocalSession, message: UserMessage, onPaused: (result: TurnResult) => void, opening = false): Promise<TurnResult> {
     session.queued--;
+    if (!opening) {
+      session.queuedBytes -= jsonBytes(message);
+      session.queuedIds.delete(message.messageId);
+    }
     const earlier = findResult(session.state, message.messageId);
     if (earlier) return earlier;
     if (session.state.status !== 'active') {
@@ -252,6 +287,8 @@ export class LocalSessions implements SessionBackend {
       session.state = out.state;
       // Suspended: `end` abandoned the wait; the caller already has the "approval pending" reply.
       if ('suspended' in out) return session.paused!;
+      session.answered.set(out.result.messageId, out.result.turn);
+      if (session.answered.size > MAX_REMEMBERED_MESSAGE_IDS) session.answered.delete(session.answered.keys().next().value!);
       await this.options.onTurn?.({ agent: session.agent, state: out.state, result: out.result });
       this.notify(session, out.result);
       return out.result;
@@ -290,4 +327,12 @@ export class LocalSessions implements SessionBackend {
       pendingApprovals: pendingApprovals(s),
     };
   }
+}
+
+/** A refusal by the shared admission rules as the backend's error: the queue bound is RATE_LIMITED (retry later). */
+function refusalError(refusal: Refusal): StepwiseError {
+  if (refusal.type === 'QUEUE_FULL' || refusal.type === 'SESSION_CONTINUING') {
+    return new StepwiseError('RATE_LIMITED', `${refusal.message} (with the same messageId)`, { retryAfterSeconds: 1 });
+  }
+  return new CallerError(refusal.type, refusal.message, refusal.details);
 }

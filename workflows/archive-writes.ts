@@ -12,7 +12,9 @@ import type {
   ArchiveTurnInput,
   SessionActivities,
 } from '../activities/index.js';
+import type { AgentSnapshot } from '../src/config/agent.js';
 import { clipTurnResult, jsonBytes } from '../src/engine/state.js';
+import type { SessionState } from '../src/engine/types.js';
 import { failureMessage } from './activity-executors.js';
 
 /**
@@ -141,4 +143,20 @@ export async function startArchive(input: ArchiveSessionStartInput, writes: Arch
     writes.pending.push({ kind: 'start', input });
     return writes;
   }
+}
+
+/** The archive write of a session's end (status `ended`, with its `session_ended` event). */
+export function endWrite(agent: AgentSnapshot, state: SessionState, reason: 'end_action' | 'idle_timeout' | 'end_session'): ArchiveWrite {
+  return {
+    kind: 'end',
+    input: {
+      sessionId: state.sessionId,
+      agentName: agent.name,
+      configHash: agent.configHash,
+      status: 'ended',
+      reason,
+      at: state.updatedAt,
+      events: state.events.filter((e) => e.type === 'session_ended'),
+    },
+  };
 }

@@ -12,7 +12,8 @@
  */
 import type { MAX_AGENT_SNAPSHOT_BYTES } from '../src/config/agent.js';
 import { jsonBytes } from '../src/engine/state.js';
-import type { MessageRefusal, SessionWorkflowInput } from './shared.js';
+import type { SessionState } from '../src/engine/types.js';
+import { MAX_CONTINUE_AS_NEW_INPUT_BYTES, type MessageRefusal, QUEUE_FULL, type SessionInfo, type SessionWorkflowInput, type UserMessage } from './shared.js';
 
 type Carried = NonNullable<SessionWorkflowInput['carried']>;
 
@@ -59,4 +60,47 @@ export function boundCarried(input: SessionWorkflowInput, maxBytes: number, refu
     input: { ...input, carried: { ...rest, ...(unarchived.length > 0 ? { unarchived } : {}), answered, ...(refused.length > 0 ? { refused } : {}) } },
     shed,
   };
+}
+
+/** What a run hands to the next one at continue-as-new. */
+export interface RunHandover {
+  state: SessionState;
+  info: SessionInfo;
+  /** Number of the run that continues as new. */
+  run: number;
+  /** Queued messages, oldest first. */
+  pending: UserMessage[];
+  refused: Array<[string, MessageRefusal]>;
+  answered: Array<[string, number]>;
+  /** Whether the session writes to an archive. */
+  archive: boolean;
+  unarchived: unknown[];
+}
+
+/**
+ * The next run's input: the session's fixed input (id, agent, how it started, info) and what the run carries,
+ * bounded as a whole to {@link MAX_CONTINUE_AS_NEW_INPUT_BYTES} by {@link boundCarried} (messages that do not fit
+ * are refused with `QUEUE_FULL`).
+ */
+export function nextRunInput(input: SessionWorkflowInput, run: RunHandover): { input: SessionWorkflowInput; shed: Shed } {
+  return boundCarried(
+    {
+      sessionId: input.sessionId,
+      agent: input.agent,
+      ...(input.firstMessage ? { firstMessage: true } : {}),
+      ...(input.initiate ? { initiate: true } : {}),
+      ...(Object.keys(run.info).length > 0 ? { info: run.info } : {}),
+      carried: {
+        state: run.state,
+        pending: run.pending,
+        run: run.run,
+        ...(run.archive ? {} : { archive: false }),
+        answered: run.answered,
+        ...(run.unarchived.length > 0 ? { unarchived: run.unarchived } : {}),
+        ...(run.refused.length > 0 ? { refused: run.refused } : {}),
+      },
+    },
+    MAX_CONTINUE_AS_NEW_INPUT_BYTES,
+    { code: QUEUE_FULL, message: `session ${input.sessionId} could not carry this message into its next run; send it again` },
+  );
 }

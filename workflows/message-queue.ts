@@ -10,7 +10,13 @@
  * `refusals()`.
  */
 import { jsonBytes } from '../src/engine/state.js';
-import { MAX_QUEUED_MESSAGE_BYTES, MAX_REMEMBERED_REFUSALS, type MessageRefusal, type UserMessage } from './shared.js';
+import { MAX_QUEUED_MESSAGE_BYTES, MAX_REMEMBERED_REFUSALS, type MessageRefusal, QUEUE_FULL, type UserMessage } from './shared.js';
+
+/** The refusal of a message the session accepted (or got as a signal) that never got a turn: the session ended first. */
+export const endedRefusal = (sessionId: string): MessageRefusal => ({
+  code: 'SESSION_ENDED',
+  message: `session ${sessionId} ended before this message's turn ran`,
+});
 
 /**
  * A queued turn (`opening`: the agent speaks first, no user message), an end request, or `resume`: the carried turn
@@ -59,6 +65,21 @@ export class MessageQueue {
   pushMessage(message: UserMessage, opening?: true): void {
     this.items.push({ kind: 'message', message, ...(opening ? { opening } : {}) });
     this.bytes += jsonBytes(message);
+  }
+
+  /**
+   * A signalled message (it cannot be refused to its sender): queued, or refused and recorded, when the session has
+   * `ended` (or is ending) or the queue has no room. Returns the refusal, if any.
+   */
+  offer(message: UserMessage, sessionId: string, ended: boolean): MessageRefusal | undefined {
+    const refusal: MessageRefusal | undefined = ended
+      ? endedRefusal(sessionId)
+      : this.hasRoomFor(message)
+        ? undefined
+        : { code: QUEUE_FULL, message: `session ${sessionId} had ${this.length} messages waiting; send it again later` };
+    if (refusal) this.refuse(message.messageId, refusal);
+    else this.pushMessage(message);
+    return refusal;
   }
 
   /** Queues the end request at the back: the turns queued before it run first. */

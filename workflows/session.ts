@@ -20,51 +20,39 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
-  patched,
   setHandler,
-  sleep,
   upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AgentSnapshot } from '../src/config/agent.js';
-import { embeddingsLlm } from '../src/config/embeddings.js';
 import { playTurn } from '../src/engine/driver.js';
-import { endSession as endEngineSession, findResult, initialState, pendingApprovals, resumeTurn, startTurn } from '../src/engine/engine.js';
-import { loadSessionSeed, seededState } from '../src/engine/seed.js';
-import { clipEvent, loadSessionState } from '../src/engine/state.js';
-import { ENGINE_SEMANTICS, type SessionState, type TurnResult } from '../src/engine/types.js';
+import { endSession as endEngineSession, findResult, resumeTurn, startTurn } from '../src/engine/engine.js';
+import { clipEvent } from '../src/engine/state.js';
+import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { activityExecutors, now } from './activity-executors.js';
+import { refusalFailure, refuseMessage } from './admission.js';
 import { ApprovalInbox } from './approvals.js';
-import { type ArchiveWrite, ArchiveWrites, drainAfterEnd, startArchive } from './archive-writes.js';
-import { boundCarried } from './carried.js';
-import { MessageQueue } from './message-queue.js';
+import { type ArchiveWrite, ArchiveWrites, drainAfterEnd, endWrite, startArchive } from './archive-writes.js';
+import { nextRunInput } from './carried.js';
+import { IdleTimer } from './idle-timer.js';
+import { endedRefusal, MessageQueue } from './message-queue.js';
+import { openSessionState } from './session-start.js';
+import { SessionIndex, sessionView } from './session-view.js';
 import {
-  agentSearchAttribute,
   decideApproval,
   endSessionSignal,
   endSessionUpdate,
-  FIRST_MESSAGE_ID,
   getEvents,
-  MAX_CONTINUE_AS_NEW_INPUT_BYTES,
-  MAX_REMEMBERED_MESSAGE_IDS,
-  type MessageRefusal,
   getHistory,
   getState,
   getTurnResult,
-  infoMemo,
+  MAX_REMEMBERED_MESSAGE_IDS,
   OPENING_MESSAGE_ID,
   openSession,
   postMessage,
-  PATCH_IDS,
-  QUEUE_FULL,
-  SESSION_CONTINUING,
   sendMessage,
   type SessionInfo,
   SessionInfoPatch,
   type SessionView,
-  statusSearchAttribute,
-  stepSearchAttribute,
   type SessionWorkflowInput,
   type TurnLookup,
   updateSessionInfo,
@@ -78,26 +66,6 @@ export interface SessionOutcome {
   reason: 'end_action' | 'idle_timeout' | 'end_session';
   turns: number;
   stepId: string;
-}
-
-function view(agent: AgentSnapshot, state: SessionState, info: SessionInfo, run: number, queued: number, busy: boolean): SessionView {
-  return {
-    sessionId: state.sessionId,
-    agentName: agent.name,
-    configHash: agent.configHash,
-    status: state.status,
-    stepId: state.stepId,
-    ...(state.flow ? { flowId: state.flow.flowId } : {}),
-    turns: state.counters.turns,
-    queued,
-    busy,
-    run,
-    lastEventSeq: state.counters.events - 1,
-    createdAt: state.createdAt,
-    updatedAt: state.updatedAt,
-    ...info,
-    pendingApprovals: pendingApprovals(state),
-  };
 }
 
 /**
@@ -119,49 +87,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
 }
 
-/** A message the session accepted (or got as a signal) that will never get a turn: the session ended first. */
-const endedRefusal = (sessionId: string): MessageRefusal => ({
-  code: 'SESSION_ENDED',
-  message: `session ${sessionId} ended before this message's turn ran`,
-});
-
 async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> {
   const agent = input.agent;
   const run = (input.carried?.run ?? 0) + 1;
   /** User id, name, metadata: from the input, changed by `updateSessionInfo`. Empty for older sessions. */
   let info: SessionInfo = input.info ?? {};
-  let state: SessionState;
-  try {
-    // Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in their history); those
-    // recorded before embeddings ranking replay with BM25 (the patch is asked only when the agent could embed).
-    // A seeded session (always new, so always past the patches) starts from its seed; `input.seed` is absent from
-    // every older history, so their command sequence is unchanged.
-    if (input.carried) state = loadSessionState(input.carried.state);
-    else {
-      const semantics = patched(PATCH_IDS.nomosSemantics) ? ENGINE_SEMANTICS : 1;
-      const embeddings = embeddingsLlm(agent) !== undefined && patched(PATCH_IDS.embeddingRetrieval);
-      state = input.seed
-        ? seededState(agent, input.sessionId, now(), loadSessionSeed(input.seed), semantics, embeddings)
-        : initialState(agent, input.sessionId, now(), semantics, embeddings);
-    }
-  } catch (err) {
-    // Unusable carried state will not get better on retry: fail the session (visibly, in the archive too).
-    const message = err instanceof Error ? err.message : String(err);
-    // Best effort: a session that cannot load its state cannot keep writes for later either.
-    await new ArchiveWrites(input.carried?.archive ?? true, []).write({
-      kind: 'end',
-      input: {
-        sessionId: input.sessionId,
-        agentName: agent.name,
-        configHash: agent.configHash,
-        status: 'failed',
-        reason: message.slice(0, 1_000),
-        at: now(),
-        events: [],
-      },
-    });
-    throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
-  }
+  let state: SessionState = await openSessionState(input);
   const queue = new MessageQueue(input.carried?.pending, input.carried?.refused);
   // Sessions started with `initiate` open with the agent's turn, before any message (new sessions only: the flag is
   // absent from every older history, so their command sequence is unchanged).
@@ -191,7 +122,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
 
   const isQueued = (messageId: string) => queue.has(messageId);
 
-  setHandler(getState, () => ({ ...view(agent, state, info, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
+  setHandler(getState, () => ({ ...sessionView(agent, state, info, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
     const result = resultOf(messageId);
     if (result) return { status: 'done', result };
@@ -226,35 +157,19 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       return result;
     },
     {
+      // The rules shared with the in-process backend (./admission.ts); a refusal never reaches history.
       validator: (message: UserMessage): void => {
-        const parsed = UserMessageSchema.safeParse(message);
-        if (!parsed.success) {
-          throw ApplicationFailure.nonRetryable(parsed.error.issues.map((i) => i.message).join('; '), 'INVALID_REQUEST');
-        }
-        if (state.status !== 'active' || endRequested) {
-          throw ApplicationFailure.nonRetryable(`session ${state.sessionId} has ended`, 'SESSION_ENDED');
-        }
-        const turn = answeredLongAgo(message.messageId);
-        if (turn !== undefined) {
-          throw ApplicationFailure.create({
-            message: `message ${message.messageId} was answered in turn ${turn}; its result is in the archive`,
-            type: 'MESSAGE_ALREADY_ANSWERED',
-            nonRetryable: true,
-            details: [{ turn }],
-          });
-        }
-        // The first message of `POST /sessions` belongs to sessions started with it (update-with-start); anywhere
-        // else it is somebody else's create request for a taken session id.
-        if (message.messageId === FIRST_MESSAGE_ID && !input.firstMessage && !findResult(state, message.messageId)) {
-          throw ApplicationFailure.nonRetryable(`session ${state.sessionId} already exists`, 'SESSION_EXISTS');
-        }
-        const known = resultOf(message.messageId) !== undefined || isQueued(message.messageId) || running === message.messageId;
-        if (draining && !known) {
-          throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
-        }
-        if (!known && !queue.hasRoomFor(message)) {
-          throw ApplicationFailure.retryable(`session ${state.sessionId} has ${queue.length} messages waiting; send again later`, QUEUE_FULL);
-        }
+        const id = message?.messageId;
+        const refusal = refuseMessage(message, {
+          sessionId: state.sessionId,
+          ended: state.status !== 'active' || endRequested,
+          known: resultOf(id) !== undefined || isQueued(id) || running === id,
+          answeredTurn: answeredLongAgo(id),
+          startedWithFirstMessage: input.firstMessage === true,
+          draining,
+          hasRoom: queue.hasRoomFor(message),
+        });
+        if (refusal) throw refusalFailure(refusal);
       },
     },
   );
@@ -295,30 +210,25 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     }
     const id = message.messageId;
     if (findResult(state, id) || answered.has(id) || isQueued(id) || running === id) return;
-    if (state.status !== 'active' || endRequested) {
-      // The API refuses posts to ended or ending sessions (409); one racing the end is dropped here, visibly, and its
-      // result URL answers SESSION_ENDED.
-      log.warn('postMessage dropped: the session has ended or is ending', { messageId: id });
-      queue.refuse(id, endedRefusal(state.sessionId));
-      return;
-    }
-    if (!queue.hasRoomFor(message)) {
-      log.warn('postMessage dropped: the queue is full', { messageId: id, queued: queue.length });
-      queue.refuse(id, { code: QUEUE_FULL, message: `session ${state.sessionId} had ${queue.length} messages waiting; send it again later` });
-      return;
-    }
-    queue.pushMessage(message);
+    // The API refuses posts to ended or ending sessions (409); one racing the end, or finding the queue full, is
+    // dropped here, visibly, and its result URL answers the refusal.
+    const refusal = queue.offer(message, state.sessionId, state.status !== 'active' || endRequested);
+    if (refusal) log.warn(`postMessage dropped: ${refusal.message}`, { messageId: id, queued: queue.length });
   });
 
+  /** An end request joins the queue once (the turns queued before it run first, unless a turn waits for approval). */
+  const requestEnd = () => {
+    if (!endRequested && state.status === 'active') {
+      endRequested = true;
+      queue.pushEnd();
+    }
+  };
   setHandler(
     endSessionUpdate,
     async (): Promise<SessionView> => {
-      if (!endRequested && state.status === 'active') {
-        endRequested = true;
-        queue.pushEnd();
-      }
+      requestEnd();
       await condition(() => state.status === 'ended');
-      return view(agent, state, info, run, queue.length, busy);
+      return sessionView(agent, state, info, run, queue.length, busy);
     },
     {
       // Ending an ended session changes nothing: refused before it reaches history (the API answers with the state).
@@ -327,35 +237,10 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       },
     },
   );
-  setHandler(endSessionSignal, () => {
-    if (!endRequested && state.status === 'active') {
-      endRequested = true;
-      queue.pushEnd();
-    }
-  });
+  setHandler(endSessionSignal, requestEnd);
 
-  // Search attributes only where the starter set them: that is how a session knows they are registered on its cluster.
-  const started = workflowInfo().typedSearchAttributes;
-  const searchable = started.get(agentSearchAttribute) !== undefined;
-  let indexed = { stepId: started.get(stepSearchAttribute), status: started.get(statusSearchAttribute) };
-  const memoValue = () => ({
-    agent: agent.name,
-    configHash: agent.configHash,
-    stepId: state.stepId,
-    flowId: state.flow?.flowId ?? null,
-    status: state.status,
-    turns: state.counters.turns,
-  });
-  const memo = () => {
-    upsertMemo(memoValue());
-    if (searchable && (indexed.stepId !== state.stepId || indexed.status !== state.status)) {
-      indexed = { stepId: state.stepId, status: state.status };
-      upsertSearchAttributes([
-        { key: stepSearchAttribute, value: state.stepId },
-        { key: statusSearchAttribute, value: state.status },
-      ]);
-    }
-  };
+  const index = new SessionIndex(agent, () => state);
+  const memo = () => index.update();
 
   let archived = new ArchiveWrites(input.carried?.archive ?? true, (input.carried?.unarchived ?? []) as ArchiveWrite[]);
 
@@ -365,7 +250,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       info = { ...info, ...patch };
       if (patch.name !== undefined) upsertMemo({ name: patch.name });
       await archived.write({ kind: 'info', input: { sessionId: state.sessionId, ...patch } });
-      return view(agent, state, info, run, queue.length, busy);
+      return sessionView(agent, state, info, run, queue.length, busy);
     },
     {
       validator: (patch: SessionInfoPatch): void => {
@@ -388,32 +273,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     );
   }
 
-  // Idle timeout. Sessions started since the patch keep one durable timer per idle period (re-armed only when it
-  // fires early) instead of starting and cancelling a timer on every turn: two history events less per turn.
-  const idleMs = agent.session.idleTimeoutMs;
-  const idleTimerPerPeriod = patched(PATCH_IDS.idleTimerPerPeriod);
-  let idleDeadline = Date.now() + idleMs;
-  let idleFired = false;
-  const armIdle = (ms: number): void => {
-    sleep(ms, { summary: 'idle timeout: the session ends unless a message comes' }).then(
-      () => {
-        if (Date.now() >= idleDeadline) idleFired = true;
-        else armIdle(idleDeadline - Date.now());
-      },
-      (err) => {
-        if (!isCancellation(err)) throw err;
-      },
-    );
-  };
-  /** A turn just finished: the idle period starts again (re-arming the timer if it already fired). */
-  const idleRestart = () => {
-    idleDeadline = Date.now() + idleMs;
-    if (idleTimerPerPeriod && idleFired) {
-      idleFired = false;
-      armIdle(idleMs);
-    }
-  };
-  if (idleTimerPerPeriod) armIdle(idleMs);
+  const idle = new IdleTimer(agent.session.idleTimeoutMs);
 
   const exec = activityExecutors();
   let endReason: SessionOutcome['reason'] | undefined;
@@ -440,10 +300,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       }
     }
 
-    const woke = idleTimerPerPeriod
-      ? (await condition(() => queue.length > 0 || idleFired), queue.length > 0)
-      : await condition(() => queue.length > 0, idleMs);
-    if (!woke) {
+    if (!(await idle.wait(() => queue.length > 0))) {
       state = endEngineSession(state, 'idle_timeout', now());
       endReason = 'idle_timeout';
       break;
@@ -488,7 +345,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     turnsThisRun++;
     finished.set(out.result.messageId, out.result);
     rememberAnswer(out.result.messageId, out.result.turn);
-    idleRestart();
+    idle.restart();
     memo();
     await archived.write({
       kind: 'turn',
@@ -505,18 +362,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     // handlers fail with SESSION_ENDED.
     queue.refuseQueued(endedRefusal(state.sessionId));
     memo();
-    await archived.write({
-      kind: 'end',
-      input: {
-        sessionId: state.sessionId,
-        agentName: agent.name,
-        configHash: agent.configHash,
-        status: 'ended',
-        reason: endReason,
-        at: state.updatedAt,
-        events: state.events.filter((e) => e.type === 'session_ended'),
-      },
-    });
+    await archived.write(endWrite(agent, state, endReason));
     await drainAfterEnd(archived);
     await condition(allHandlersFinished);
     return { sessionId: state.sessionId, reason: endReason, turns: state.counters.turns, stepId: state.stepId };
@@ -524,39 +370,17 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
 
   // Continue-as-new between turns; every update handler has returned its result (checked above).
   // The memo and search attributes go along explicitly: the next run starts with the current step, not the first one.
-  const next = makeContinueAsNewFunc<typeof sessionWorkflow>({
-    memo: { ...memoValue(), ...infoMemo(info) },
-    ...(searchable
-      ? {
-          typedSearchAttributes: [
-            { key: agentSearchAttribute, value: agent.name },
-            { key: stepSearchAttribute, value: state.stepId },
-            { key: statusSearchAttribute, value: state.status },
-          ],
-        }
-      : {}),
+  const next = makeContinueAsNewFunc<typeof sessionWorkflow>(index.continueAsNewOptions(info));
+  const bounded = nextRunInput(input, {
+    state,
+    info,
+    run,
+    pending: queue.pending(),
+    refused: queue.refusals(),
+    answered: [...answered],
+    archive: archived.on,
+    unarchived: archived.pending,
   });
-  const refusals = queue.refusals();
-  const bounded = boundCarried(
-    {
-      sessionId: input.sessionId,
-      agent,
-      ...(input.firstMessage ? { firstMessage: true } : {}),
-      ...(input.initiate ? { initiate: true } : {}),
-      ...(Object.keys(info).length > 0 ? { info } : {}),
-      carried: {
-        state,
-        pending: queue.pending(),
-        run,
-        ...(archived.on ? {} : { archive: false }),
-        answered: [...answered],
-        ...(archived.pending.length > 0 ? { unarchived: archived.pending } : {}),
-        ...(refusals.length > 0 ? { refused: refusals } : {}),
-      },
-    },
-    MAX_CONTINUE_AS_NEW_INPUT_BYTES,
-    { code: QUEUE_FULL, message: `session ${state.sessionId} could not carry this message into its next run; send it again` },
-  );
   const { shed } = bounded;
   if (shed.unarchived + shed.answered + shed.pending.length > 0) {
     log.warn('continue-as-new input over its limit: shed to fit', { sessionId: state.sessionId, ...shed });
