@@ -3,7 +3,7 @@
  * (workflows/carried.ts) and the API's retry backoff (`retryDelayMs`): pure, offline.
  */
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../api/temporal-sessions.js';
+import { retryDelayMs } from '../../api/update-retries.js';
 import { jsonBytes } from '../../src/engine/state.js';
 import { boundCarried } from '../../workflows/carried.js';
 import { MessageQueue } from '../../workflows/message-queue.js';

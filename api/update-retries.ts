@@ -1,0 +1,43 @@
+/**
+ * Retrying workflow updates the server or the workflow turned away for now: RESOURCE_EXHAUSTED (Temporal's cap on
+ * in-flight updates, filled by other API processes) and SESSION_CONTINUING (the run is about to continue as new),
+ * with exponential backoff and jitter, within a deadline.
+ */
+import { isContinuing, isResourceExhausted } from './temporal-errors.js';
+
+/**
+ * Least time, in ms, a message must have left before its deadline to be sent (or a tenth of a shorter turn wait):
+ * sending it and seeing it accepted takes one workflow task (milliseconds, unless the worker is busy). With less, it
+ * is refused as never sent (429), so a message that waited out its time in the API's line never meets an expired
+ * gRPC deadline (which would read as Temporal being unavailable, 503).
+ */
+export const MIN_SEND_MS = 2_000;
+
+/**
+ * Backoff before retry number `attempt` (0-based) of a refused update: exponential from `baseMs`, capped at 2 s, with
+ * "equal jitter" (half fixed, half random), so the callers a refusal turned away do not come back together
+ * (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/). In ms.
+ */
+export function retryDelayMs(attempt: number, baseMs: number, random: () => number = Math.random): number {
+  const capped = Math.min(2_000, baseMs * 2 ** Math.min(attempt, 16));
+  return capped / 2 + random() * (capped / 2);
+}
+
+/**
+ * Calls `fn` until it succeeds, retrying RESOURCE_EXHAUSTED (from 100 ms) and SESSION_CONTINUING (from 20 ms) with
+ * {@link retryDelayMs} while the next attempt would start before `deadline` (epoch ms); then throws the last error.
+ * (SESSION_CONTINUING is thrown here by `executeUpdate`; `startUpdate` leaves it to the handle's `result()`.)
+ */
+export async function withRetries<T>(fn: () => Promise<T>, deadline: number): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const continuing = isContinuing(err);
+      if (!continuing && !isResourceExhausted(err)) throw err;
+      const delayMs = retryDelayMs(attempt, continuing ? 20 : 100);
+      if (Date.now() + delayMs >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
