@@ -5,7 +5,8 @@
  * templates. `{arg}` placeholders are filled from the call's arguments (URL-encoded in the URL); arguments not used by
  * a placeholder go to the query string (GET/DELETE) or the JSON body (POST/PUT/PATCH, when no `body` template is
  * given). A non-2xx answer or a network error becomes a tool error the model sees; header values (e.g. a token from
- * `${API_TOKEN}`) stay on the worker and never reach workflow history.
+ * `${API_TOKEN}`) stay on the worker and never reach workflow history. Every request carries the call's
+ * `Idempotency-Key` (see {@link httpTool}).
  */
 import type { ToolDefinition } from '../src/tools.js';
 
@@ -85,6 +86,10 @@ export function httpToolParameters(spec: HttpToolSpec): Record<string, unknown> 
 /**
  * The tool definition of one HTTP tool.
  *
+ * Every request carries `Idempotency-Key: <sessionId>/<callId>` (`ToolContext.idempotencyKey`, src/tools.ts): the same on each
+ * attempt of the `runTool` activity, so an API that honours the header (IETF draft-ietf-httpapi-idempotency-key-header)
+ * applies a POST once even when a worker crashes after sending it. A header of that name in `spec.headers` replaces it.
+ *
  * `execute` returns the parsed JSON answer (or its text, cut at {@link HTTP_TOOL_MAX_TEXT} characters) and throws
  * `Error("HTTP <status> ...: <body excerpt>")` for a non-2xx answer, or the network/timeout error (both become tool
  * errors the model sees).
@@ -101,12 +106,16 @@ export function httpTool(spec: HttpToolSpec): ToolDefinition {
       for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, String(v));
       const rest = Object.fromEntries(Object.entries(args).filter(([k]) => !used.has(k)));
       if (!hasBody) for (const [k, v] of Object.entries(rest)) url.searchParams.set(k, textOf(v));
-      const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9, */*;q=0.5' };
-      for (const [k, v] of Object.entries(spec.headers ?? {})) headers[k] = fill(v, args);
+      // `Headers` names are case-insensitive: a declared `Idempotency-Key` or `Content-Type` replaces the default.
+      const headers = new Headers({
+        accept: 'application/json, text/plain;q=0.9, */*;q=0.5',
+        'idempotency-key': context.idempotencyKey,
+      });
+      for (const [k, v] of Object.entries(spec.headers ?? {})) headers.set(k, fill(v, args));
       let body: string | undefined;
       if (hasBody) {
         body = JSON.stringify(spec.body !== undefined ? fillBody(spec.body, args) : rest);
-        headers['content-type'] ??= 'application/json';
+        if (!headers.has('content-type')) headers.set('content-type', 'application/json');
       }
       const signal = AbortSignal.any([context.signal, AbortSignal.timeout(spec.timeoutMs ?? HTTP_TOOL_TIMEOUT_MS)]);
       const res = await fetch(url, { method: spec.method, headers, body, signal });

@@ -13,7 +13,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { z } from 'zod';
 import type { JsonSchema, ToolDescriptor } from '../src/config/agent.js';
 import type { ToolCallRequest, ToolCallResult } from '../src/engine/types.js';
-import type { ToolContext, ToolDefinition } from '../src/tools.js';
+import { toolIdempotencyKey, type ToolContext, type ToolDefinition } from '../src/tools.js';
 
 const ajvDraft07 = new Ajv({ allErrors: true, strict: false, useDefaults: true });
 const ajv2020 = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
@@ -206,6 +206,7 @@ export class ToolRegistry {
       stepId: request.stepId,
       agentName: request.agentName,
       callId: request.callId,
+      idempotencyKey: toolIdempotencyKey(request.sessionId, request.callId),
       signal,
     };
     let raw: unknown;

@@ -39,7 +39,7 @@ export interface BuildAppOptions {
    * 503 ARCHIVE_UNAVAILABLE, history holds only the live run's recent turns, and event streams announce gaps.
    */
   archive?: ArchiveStore;
-  /** Event stream settings (`GET /sessions/:sessionId/events`): poll interval, heartbeat. */
+  /** Event stream settings (`GET /sessions/:sessionId/events`, AgentOS `run/stream`): poll interval, heartbeat. */
   events?: Pick<EventRoutesOptions, 'pollIntervalMs' | 'heartbeatMs'>;
   /** Streamed model tokens forwarded to event streams as `event: token` (not closed by the app). Default: none. */
   tokens?: TokenSubscriber;
@@ -120,6 +120,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (opts.codec) await app.register(codecRoutes, { ...opts.codec, prefix: '/codec' });
   await app.register(webPlugin, opts.web ?? {});
   await app.register(nomosRoutes, opts.nomos ?? {});
-  await app.register(agentosRoutes, { prefix: '/api/v1', tokens: opts.tokens, pollIntervalMs: opts.events?.pollIntervalMs });
+  await app.register(agentosRoutes, { prefix: '/api/v1', tokens: opts.tokens, pollIntervalMs: opts.events?.pollIntervalMs, heartbeatMs: opts.events?.heartbeatMs });
   return app;
 }

@@ -15,10 +15,27 @@ export interface ToolContext {
   sessionId: string;
   stepId: string;
   agentName: string;
-  /** Unique per call within the session (`t<turn>.<n>`), stable across activity retries: use it as an idempotency key. */
+  /**
+   * The call's id within its session, `t<turn>.<n>` (`t3.1`: first call of turn 3), stable across activity retries.
+   * Unique only within the session (every session has a `t1.1`): use {@link idempotencyKey} towards other systems.
+   */
   callId: string;
+  /**
+   * The call's globally unique idempotency key, `<sessionId>/<callId>` (see {@link toolIdempotencyKey}), the same on
+   * every attempt of the call (the `runTool` activity is tried up to 3 times). `@api` HTTP tools send it as the
+   * `Idempotency-Key` header; a tool with side effects should pass it to the system it changes.
+   */
+  idempotencyKey: string;
   /** Aborted when the activity is cancelled or times out. */
   signal: AbortSignal;
+}
+
+/**
+ * The idempotency key of one tool call: `<sessionId>/<callId>`, e.g. `order-42/t3.1`. Unambiguous because a session
+ * id has no `/` (workflows/shared.ts `SessionId`: letters, digits, `_ - . :`), and header-safe (ASCII). Pure.
+ */
+export function toolIdempotencyKey(sessionId: string, callId: string): string {
+  return `${sessionId}/${callId}`;
 }
 
 /** A tool: `parameters` is a zod schema or a plain JSON Schema object (`{type: 'object', properties: ...}`). */

@@ -52,8 +52,8 @@ const llmLocal = proxyLocalActivities<SessionActivities>({ ...LLM_OPTIONS, local
 /**
  * Tools: 1 min per attempt, 3 s heartbeat timeout (a dead worker's call is retried elsewhere within seconds; a tool
  * must not block the event loop that long), 3 attempts 0.25 s then 1 s apart (tools should be idempotent on
- * `callId`; a quick first retry resumes a crashed worker's call sooner), all attempts together at most 5 min
- * (schedule-to-close).
+ * their `idempotencyKey`, `<sessionId>/<callId>`; a quick first retry resumes a crashed worker's call sooner), all
+ * attempts together at most 5 min (schedule-to-close).
  */
 const tools = proxyActivities<SessionActivities>({
   startToCloseTimeout: '1 minute',

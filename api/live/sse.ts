@@ -6,6 +6,7 @@
  * ending each message, lines starting with `:` are comments (ignored by clients, they keep proxies from timing out).
  */
 import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Default interval of `: ping` comments, in ms. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -141,4 +142,24 @@ export class SseStream {
       }
     }
   }
+}
+
+/**
+ * Opens the event streams of one Fastify plugin: `open(reply)` hijacks the reply and returns its {@link SseStream}
+ * (200 head written, heartbeat started with `options`). A `preClose` hook on `app` closes every stream still open, since
+ * a Node server waits for open responses before it closes: an idle stream would otherwise hold shutdown up until its
+ * client left. Call once per plugin, at registration.
+ */
+export function sseStreams(app: FastifyInstance, options: SseStreamOptions = {}): (reply: FastifyReply) => SseStream {
+  const open = new Set<SseStream>();
+  app.addHook('preClose', async () => {
+    for (const stream of open) stream.close();
+  });
+  return (reply) => {
+    reply.hijack();
+    const stream = new SseStream(reply.raw, options);
+    open.add(stream);
+    stream.onClose(() => open.delete(stream));
+    return stream;
+  };
 }

@@ -10,6 +10,7 @@
  * echoed in `metadata.media`, but the engine is text-only; the session list needs the archive (`DATABASE_URL`).
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -18,7 +19,7 @@ import type { TurnResult } from '../../src/engine/types.js';
 import { CallerError } from '../../src/errors.js';
 import { FIRST_MESSAGE_ID, SessionId, type SessionInfo } from '../../workflows/shared.js';
 import { callerSessionInfo, type UserBindingConfig } from '../auth/user-binding.js';
-import { formatSseMessage, SSE_HEADERS } from '../live/sse.js';
+import { DEFAULT_HEARTBEAT_MS, type SseStream, sseStreams } from '../live/sse.js';
 import { changeSessionInfo, sessionState } from '../session-reads.js';
 import {
   AGENTOS_EVENT_TYPES,
@@ -40,6 +41,14 @@ export interface AgentOsRoutesOptions {
   tokens?: TokenSubscriber;
   /** Poll interval of a running turn's events (tool calls, steps), in ms. Default 100. */
   pollIntervalMs?: number;
+  /** Interval of `: ping` comments on a run stream, in ms (0: none). Default {@link DEFAULT_HEARTBEAT_MS} (15 s). */
+  heartbeatMs?: number;
+}
+
+/** What `streamRun` needs from the plugin: its options and its stream opener (see `sseStreams`). */
+interface RunStreams {
+  opts: AgentOsRoutesOptions;
+  open: (reply: FastifyReply) => SseStream;
 }
 
 const IdParams = z.object({ id: SessionId });
@@ -88,6 +97,7 @@ function runMetadata(agentId: string, result: TurnResult, body: AgentOsRunReques
 }
 
 const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, opts) => {
+  const streams: RunStreams = { opts, open: sseStreams(app, { heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS }) };
   // AgentOS's error body for every route of this plugin (encapsulated: Stepwise's routes keep theirs).
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = agentOsErrorOf(err, request.id);
@@ -187,7 +197,7 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      if (request.body.stream) return streamRun(app, opts, request.params.id, request.body, request.query.types, callerSessionInfo(request), reply);
+      if (request.body.stream) return streamRun(app, streams, request.params.id, request.body, request.query.types, callerSessionInfo(request), reply);
       const isNew = request.body.session_id === undefined;
       const sessionId = request.body.session_id ?? randomUUID();
       const result = await runTurn(app, request.params.id, request.body, sessionId, isNew, callerSessionInfo(request));
@@ -208,7 +218,7 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
         response: { ...agentOsErrors(404, 409, 503) },
       },
     },
-    async (request, reply) => streamRun(app, opts, request.params.id, request.body, request.query.types, callerSessionInfo(request), reply),
+    async (request, reply) => streamRun(app, streams, request.params.id, request.body, request.query.types, callerSessionInfo(request), reply),
   );
 };
 
@@ -216,10 +226,15 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
  * The run as SSE: `run_start`, then the turn's `step_start` (step changes) and `tool_call` (with its result) events as
  * they happen, model `token`s when a token feed is configured, and `complete` (or `error`). Bad input and unknown
  * agents or sessions are answered before the stream opens, with a JSON error.
+ *
+ * The stream is the shared `SseStream` (`../live/sse.ts`): `: ping` comments every `heartbeatMs`; polling stops when
+ * the client leaves (the run goes on: it is a durable turn, its result stays in the session); events wait for the
+ * socket to drain (tokens are dropped instead while it is congested, their `index` still counts them); the stream
+ * ends when the app closes.
  */
 async function streamRun(
   app: FastifyInstance,
-  opts: AgentOsRoutesOptions,
+  streams: RunStreams,
   agentId: string,
   body: AgentOsRunRequest,
   types: string | undefined,
@@ -235,20 +250,28 @@ async function streamRun(
   const sessionId = body.session_id ?? randomUUID();
   if (!isNew) await app.backend.state(sessionId); // 404 before the stream opens
 
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, SSE_HEADERS);
+  const stream = streams.open(reply);
   const send = (type: (typeof AGENTOS_EVENT_TYPES)[number], data: unknown) => {
     if (wanted.size > 0 && !wanted.has(type)) return;
-    if (!res.writableEnded) res.write(formatSseMessage(type, { type, timestamp: new Date().toISOString(), data, session_id: sessionId, agent_id: agentId }));
+    stream.send(type, { type, timestamp: new Date().toISOString(), data, session_id: sessionId, agent_id: agentId });
   };
   send('run_start', { input, session_id: sessionId });
 
   let index = 0;
-  const unsubscribe = opts.tokens?.subscribe(sessionId, (text) => send('token', { token: text, index: index++ }));
+  const unsubscribe = streams.opts.tokens?.subscribe(sessionId, (text) => {
+    const token = { token: text, index: index++ };
+    if (!stream.congested) send('token', token);
+  });
+  /** Aborted when the turn is over or the client left: the poller stops (its sleep too). */
+  const idle = new AbortController();
+  stream.onClose(() => {
+    idle.abort();
+    unsubscribe?.();
+  });
   // The turn's events as they happen: the session's events after the ones it had when the run began.
   let fromSeq = isNew ? 0 : (await app.backend.events(sessionId, Number.MAX_SAFE_INTEGER).catch(() => ({ nextSeq: 0 }))).nextSeq;
   const forward = async () => {
+    if (stream.closed) return;
     const page = await app.backend.events(sessionId, fromSeq).catch(() => undefined);
     if (!page) return;
     for (const e of page.events) {
@@ -257,29 +280,28 @@ async function streamRun(
       if (e.type === 'tool_error') send('tool_call', { tool_name: e.tool, arguments: toolArguments(page.events, e.callId), result: { error: e.message } });
     }
     fromSeq = page.nextSeq;
+    await stream.drained();
   };
   const started = Date.now();
-  let polling = true;
   const poller = (async () => {
-    while (polling) {
-      await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 100));
-      if (polling) await forward();
+    while (!idle.signal.aborted) {
+      await sleep(streams.opts.pollIntervalMs ?? 100, undefined, { signal: idle.signal }).catch(() => {});
+      if (!idle.signal.aborted) await forward();
     }
   })();
   try {
     const result = await runTurn(app, agentId, body, sessionId, isNew, info);
-    polling = false;
+    idle.abort();
     await poller;
     await forward();
     send('complete', { output: result.reply, duration: (Date.now() - started) / 1000, metadata: runMetadata(agentId, result, body) });
   } catch (err) {
-    polling = false;
+    idle.abort();
     await poller;
     const { body: error } = agentOsErrorOf(err);
     send('error', { error: error.message ?? error.error, code: error.code });
   } finally {
-    unsubscribe?.();
-    res.end();
+    stream.close();
   }
 }
 

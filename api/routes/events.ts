@@ -18,7 +18,7 @@ import { CallerError } from '../../src/errors.js';
 import { SessionId } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
 import { type EventSink, SessionEventFeed } from '../live/event-feed.js';
-import { DEFAULT_HEARTBEAT_MS, SseStream } from '../live/sse.js';
+import { DEFAULT_HEARTBEAT_MS, sseStreams } from '../live/sse.js';
 
 /** Default interval between two `getEvents` queries of one stream, in ms. */
 export const DEFAULT_EVENTS_POLL_MS = 250;
@@ -67,12 +67,7 @@ const STREAM_DESCRIPTION = [
 
 const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts) => {
   const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_EVENTS_POLL_MS;
-  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  /** Open streams, ended when the app closes (a server waits for open responses before it closes). */
-  const open = new Set<SseStream>();
-  app.addHook('preClose', async () => {
-    for (const stream of open) stream.close();
-  });
+  const openStream = sseStreams(app, { heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
 
   app.get(
     '/sessions/:sessionId/events',
@@ -102,16 +97,13 @@ const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts)
       const feed = new SessionEventFeed({ backend: app.backend, archive: app.archive, sessionId, afterSeq });
       await feed.open(); // unknown session, Temporal down without an archive...: a normal JSON error reply
 
-      reply.hijack();
-      const stream = new SseStream(reply.raw, { heartbeatMs });
-      open.add(stream);
+      const stream = openStream(reply);
       const stop = new AbortController();
       const unsubscribe = opts.tokens?.subscribe(sessionId, (text) => {
         // Best effort: a client that cannot keep up misses tokens, never events.
         if (!stream.congested) stream.send('token', { text } satisfies TokenData);
       });
       stream.onClose(() => {
-        open.delete(stream);
         stop.abort();
         unsubscribe?.();
       });

@@ -84,6 +84,39 @@ describe('HTTP tools', () => {
   });
 });
 
+describe('HTTP tools: Idempotency-Key', () => {
+  it('sends <sessionId>/<callId> on every request, so two sessions\' t1.1 calls get different keys', async () => {
+    const tool = httpTool({ name: 'order', description: 'd', method: 'POST', url: `${base}/orders`, body: { item: '{item}' } });
+    const registry = new ToolRegistry([tool]);
+    const keyOf = async (sessionId: string) => {
+      const out = await registry.run({ ...ctx, sessionId, callId: 't1.1', tool: 'order', arguments: { item: 'latte' } }, signal);
+      expect(out.ok).toBe(true);
+      return seen.at(-1)!.headers['idempotency-key'];
+    };
+    expect(await keyOf('alice')).toBe('alice/t1.1');
+    expect(await keyOf('bob')).toBe('bob/t1.1');
+    // A GET carries it too (the header is harmless where the API ignores it).
+    const get = httpTool({ name: 'look', description: 'd', method: 'GET', url: `${base}/users/{id}` });
+    const out = await new ToolRegistry([get]).run({ ...ctx, sessionId: 'carol', callId: 't4.2', tool: 'look', arguments: { id: '1' } }, signal);
+    expect(out.ok).toBe(true);
+    expect(seen.at(-1)!.headers['idempotency-key']).toBe('carol/t4.2');
+  });
+
+  it('a header the tool declares (any case) replaces it, without a second value', async () => {
+    const tool = httpTool({
+      name: 'own_key',
+      description: 'd',
+      method: 'POST',
+      url: `${base}/orders`,
+      headers: { 'Idempotency-Key': 'order-{item}', 'Content-Type': 'application/json; charset=utf-8' },
+    });
+    const out = await new ToolRegistry([tool]).run({ ...ctx, tool: 'own_key', arguments: { item: 'latte' } }, signal);
+    expect(out.ok).toBe(true);
+    expect(seen.at(-1)!.headers['idempotency-key']).toBe('order-latte');
+    expect(seen.at(-1)!.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+});
+
 describe('external_tools and mcp_servers in agent YAML', () => {
   let dir: string;
   beforeAll(async () => {

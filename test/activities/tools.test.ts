@@ -39,6 +39,7 @@ describe('ToolRegistry with zod parameters (.ts module)', () => {
       stepId: 'browse',
       agentName: 'shop',
       callId: 't3.1',
+      idempotencyKey: 's-1/t3.1',
       signal: controller.signal,
     });
   });

@@ -2,13 +2,14 @@
  * AgentOS's (agno-go) API under `/api/v1` over the same durable sessions: sessions CRUD with agent_id, user_id, name,
  * metadata; agents; runs; the SSE run stream with its `types=` filter; errors `{error, message, code}`.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentOsSession } from '../../api/routes/agentos-shapes.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { build, call, type Harness } from '../support/api.js';
 import { type ScriptEntry, scriptedExecutors } from '../support/scripted-executors.js';
-import { parseSse } from '../support/sse.js';
+import { parseSse, type SseMessage, SseReader } from '../support/sse.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -136,3 +137,90 @@ describe('AgentOS API', () => {
   });
 });
 
+
+describe('AgentOS run/stream over a real connection (the shared SSE stream)', () => {
+  /** Releases the blocked tool of the current test's run (so the turn can end and the app can close). */
+  let release: (() => void) | undefined;
+  let client: AbortController | undefined;
+  afterEach(async () => {
+    client?.abort();
+    release?.();
+    h?.app.server.closeAllConnections();
+    await h?.app.close();
+    h = undefined;
+  });
+
+  /**
+   * Listens on 127.0.0.1:0 and starts a run/stream whose turn moves to `order` and then blocks in `add_item` until
+   * `release()`; resolves once the tool is running. `reads` counts the backend's event reads (the route's polls).
+   */
+  async function blockedRun(heartbeatMs = 0) {
+    let toolStarted = false;
+    const gate = new Promise<void>((r) => (release = r));
+    const exec = scriptedExecutors(SCRIPT, {
+      add_item: async (args) => {
+        toolStarted = true;
+        await gate;
+        return { added: args.item };
+      },
+    });
+    const backend = new LocalSessions({ executors: () => exec, now: exec.now });
+    const reads = vi.spyOn(backend, 'events');
+    h = await build({ backend, app: { events: { pollIntervalMs: 10, heartbeatMs } } });
+    const base = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    client = new AbortController();
+    const res = await fetch(`${base}/api/v1/agents/test-agent/run/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'A latte please' }),
+      signal: client.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = new SseReader(res);
+    const start = await reader.next();
+    expect(start).toMatchObject({ event: 'run_start' });
+    await vi.waitFor(() => expect(toolStarted).toBe(true));
+    return { reader, reads, sessionId: start!.data.session_id as string };
+  }
+
+  /** The next `: comment` of `reader`, or undefined if none comes within `timeoutMs`. */
+  async function nextComment(reader: SseReader, timeoutMs: number): Promise<SseMessage | undefined> {
+    const read = async () => {
+      for (let m = await reader.next(); m; m = await reader.next()) if (m.comment !== undefined) return m;
+      return undefined;
+    };
+    return Promise.race([read(), sleep(timeoutMs).then(() => undefined)]);
+  }
+
+  it('stops reading the backend once the client has left (the run itself goes on)', async () => {
+    const { reads, sessionId } = await blockedRun();
+    await vi.waitFor(() => expect(reads.mock.calls.length).toBeGreaterThan(2)); // polling while the client listens
+    client!.abort();
+    await sleep(100); // ten poll intervals: the server has seen the close
+    const afterClose = reads.mock.calls.length;
+    await sleep(200);
+    expect(reads.mock.calls.length).toBe(afterClose);
+    // The durable turn finishes without the client, and still no poll (nor the final read) follows.
+    release!();
+    await vi.waitFor(async () => expect((await h!.backend.state(sessionId)).turns).toBe(1));
+    await sleep(50);
+    expect(reads.mock.calls.length).toBe(afterClose);
+  });
+
+  it('sends `: ping` heartbeat comments while the run is idle', async () => {
+    const { reader } = await blockedRun(20);
+    expect(await nextComment(reader, 2_000)).toMatchObject({ comment: 'ping', raw: ': ping' });
+    // The stream still ends as before once the turn is done (`step_start` may have come before the ping).
+    release!();
+    expect((await reader.toEnd()).map((m) => m.event).slice(-2)).toEqual(['tool_call', 'complete']);
+  });
+
+  it('ends an open stream when the app closes, instead of holding shutdown until the run ends', async () => {
+    const { reader } = await blockedRun();
+    const closing = h!.app.close();
+    h = undefined;
+    await expect(reader.toEnd(2_000)).resolves.toBeDefined();
+    release!();
+    await closing;
+  });
+});

@@ -3,7 +3,7 @@
  * worker process finishes the turn, the caller gets the right reply, and no decision or tool call that had completed
  * runs again (executions counted by both processes into one file).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -12,28 +12,8 @@ import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { sessionWorkflowId } from '../../workflows/shared.js';
 import { recordHistory } from '../support/histories.js';
 import { writeAgent } from '../support/int-agent.js';
+import { startWorkerProcess } from '../support/spawn-worker.js';
 import { connectTemporal, temporalServer } from '../support/temporal.js';
-
-const root = join(import.meta.dirname, '..', '..');
-
-/** Starts `test/support/worker-process.ts` in its own process and resolves once it polls. */
-async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/support/worker-process.ts')], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('ready')) resolve();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`worker process exited (${code}) before it was ready:\n${output}`)));
-  });
-  return child;
-}
 
 describe('a worker killed mid-turn', () => {
   let env: TestWorkflowEnvironment;
