@@ -90,7 +90,7 @@ function runMetadata(agentId: string, result: TurnResult, body: AgentOsRunReques
 const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, opts) => {
   // AgentOS's error body for every route of this plugin (encapsulated: Stepwise's routes keep theirs).
   app.setErrorHandler((err, request, reply) => {
-    const { status, body } = agentOsErrorOf(err, request.id);
+    const { status, body } = agentOsErrorOf(err, request.id, request.headers['content-type']);
     if (status >= 500) request.log.error({ err }, 'request failed');
     return reply.code(status).send(body);
   });
