@@ -183,6 +183,35 @@ describe('backend errors', () => {
   });
 });
 
+describe('logging', () => {
+  /** Builds an app whose pino lines go into `lines` (parsed). */
+  async function withLog(backend?: SessionBackend) {
+    const lines: Array<Record<string, any>> = [];
+    const stream = { write: (line: string) => void lines.push(JSON.parse(line)) };
+    h = await build({ ...(backend ? { backend } : {}), app: { logger: { level: 'info', stream } } });
+    return lines;
+  }
+  const failed = (lines: Array<Record<string, any>>) => lines.filter((l) => /request (failed|rejected)|unavailable/.test(l.msg));
+
+  it('ARCHIVE_UNAVAILABLE (no archive) is an expected condition: one warn line with code and message, no stack', async () => {
+    const lines = await withLog();
+    const res = await h.app.inject({ url: '/sessions' });
+    expect(res.statusCode).toBe(503);
+    const logged = failed(lines);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 40, code: 'ARCHIVE_UNAVAILABLE', message: expect.stringContaining('archive is off') });
+    expect(JSON.stringify(logged[0])).not.toContain('stack');
+  });
+
+  it('a real bug (500 INTERNAL) stays at error level with its stack', async () => {
+    const lines = await withLog(throwingBackend(new Error('boom')));
+    expect((await h.app.inject({ url: '/sessions/s1' })).statusCode).toBe(500);
+    const logged = failed(lines);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 50, code: 'INTERNAL', err: { message: 'boom', stack: expect.stringContaining('Error: boom') } });
+  });
+});
+
 describe('toHttpError', () => {
   it('gives every error code its HTTP status', () => {
     for (const code of ERROR_CODES) {
