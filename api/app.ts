@@ -9,7 +9,7 @@ import type { ArchiveStore } from '../archive/store.js';
 import type { TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
-import { errorHandler, registerErrorHandling } from './errors.js';
+import { errorHandler, MAX_PARAM_LENGTH, registerErrorHandling } from './errors.js';
 import authPlugin, { type AuthOptions } from './plugins/auth.js';
 import headersPlugin, { type HeadersOptions } from './plugins/headers.js';
 import rateLimitsPlugin, { type RateLimitOptions } from './plugins/rate-limits.js';
@@ -89,7 +89,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     requestTimeout: opts.requestTimeoutMs ?? 0,
     // Session ids may be 128 characters (workflows/shared.ts `SessionId`); Fastify's default param limit is 100.
-    routerOptions: { maxParamLength: 256 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // 503 for requests arriving while `app.close()` drains in-flight turns.
     return503OnClosing: true,
     trustProxy: opts.trustProxy ?? false,
@@ -97,6 +97,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     frameworkErrors: errorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
+  // Every body is JSON: a `text/plain` one gets 415 UNSUPPORTED_MEDIA_TYPE like any other type, not a 400 from
+  // validating the string Fastify's built-in text parser would make of it.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);

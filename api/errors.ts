@@ -6,14 +6,22 @@
  * - Request validation (zod, via fastify-type-provider-zod): 400 INVALID_REQUEST, `details.issues` = one
  *   `{ path, message }` per problem, `path` prefixed with where it was found (`body.text`, `params.sessionId`).
  * - Body over `bodyLimit`: 413 PAYLOAD_TOO_LARGE. Malformed or empty JSON: 400 INVALID_REQUEST.
- * - Other 4xx errors from Fastify or plugins (e.g. 415 unsupported media type): INVALID_REQUEST (401: UNAUTHORIZED,
- *   403: FORBIDDEN, 404: NOT_FOUND, 429: RATE_LIMITED) keeping that status. 401 replies carry `WWW-Authenticate: Bearer`.
+ * - A path parameter over {@link MAX_PARAM_LENGTH} characters: 414 URI_TOO_LONG, `details.maxParamLength`.
+ * - A body in another media type than JSON: 415 UNSUPPORTED_MEDIA_TYPE, `details = { contentType, supported }`.
+ * - Other 4xx errors from Fastify or plugins: INVALID_REQUEST (401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND,
+ *   429: RATE_LIMITED) keeping that status. 401 replies carry `WWW-Authenticate: Bearer`.
  * - Unknown route: 404 NOT_FOUND.
  * - Anything else: 500 INTERNAL with a generic message and the request id; the error itself is only logged.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode, HTTP_STATUS, isStepwiseError } from '../src/errors.js';
+
+/** Longest path parameter the router accepts, in characters (session ids may be 128); longer: 414 URI_TOO_LONG. */
+export const MAX_PARAM_LENGTH = 256;
+
+/** The request body media types the API parses (Fastify's `text/plain` parser is removed in `app.ts`). */
+export const SUPPORTED_MEDIA_TYPES = ['application/json'] as const;
 
 /** Body of every error reply. */
 export const ErrorBody = z.object({
@@ -53,6 +61,8 @@ const CODE_OF_CLIENT_STATUS: Partial<Record<number, ErrorCode>> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
 };
 
@@ -71,8 +81,9 @@ function validationIssues(err: FrameworkError): ValidationIssue[] {
 /**
  * Maps anything thrown while handling a request to an error reply. Never copies the message of an unknown error
  * into the reply (it may hold internals); such errors get `INTERNAL` and `details.requestId` to find the log line.
+ * `contentType` (the request's `Content-Type` header) goes into a 415 reply's details.
  */
-export function toHttpError(err: unknown, requestId?: string): HttpError {
+export function toHttpError(err: unknown, requestId?: string, contentType?: string): HttpError {
   if (isStepwiseError(err)) {
     return { status: HTTP_STATUS[err.code], body: body(err.code, err.message, err.details) };
   }
@@ -87,6 +98,13 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
   }
   if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return { status: 400, body: body('INVALID_REQUEST', 'request body is not valid JSON') };
+  }
+  if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return { status: 414, body: body('URI_TOO_LONG', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`, { maxParamLength: MAX_PARAM_LENGTH }) };
+  }
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const details = { contentType: contentType ?? null, supported: SUPPORTED_MEDIA_TYPES };
+    return { status: 415, body: body('UNSUPPORTED_MEDIA_TYPE', `unsupported media type ${contentType ?? '(none)'}: send ${SUPPORTED_MEDIA_TYPES.join(' or ')}`, details) };
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
@@ -108,12 +126,22 @@ function retryAfterSeconds(details: unknown): number {
   return typeof value === 'number' && value > 0 ? Math.ceil(value) : 1;
 }
 
-/** Fastify error handler: logs (5xx as errors, 4xx at info), sets `Retry-After` on 429/503, and sends {@link toHttpError}'s reply. */
+/**
+ * 5xx codes that report a known state of the deployment, not a bug: no archive configured (or it is down), Temporal
+ * unreachable. Logged at warn with code and message only; a stack trace would say nothing new on every request.
+ */
+const EXPECTED_CONDITIONS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ARCHIVE_UNAVAILABLE', 'TEMPORAL_UNAVAILABLE']);
+
+/**
+ * Fastify error handler: logs (5xx at error with the error and its stack, {@link EXPECTED_CONDITIONS} at warn without,
+ * 4xx at info), sets `Retry-After` on 429/503, and sends {@link toHttpError}'s reply.
+ */
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { status, body: payload } = toHttpError(err, request.id);
+  const { status, body: payload } = toHttpError(err, request.id, request.headers['content-type']);
   if (status === 429 || status === 503) reply.header('retry-after', String(retryAfterSeconds(payload.error.details)));
   if (status === 401) reply.header('www-authenticate', 'Bearer'); // RFC 6750 §3
-  if (status >= 500) request.log.error({ err, code: payload.error.code }, 'request failed');
+  if (EXPECTED_CONDITIONS.has(payload.error.code)) request.log.warn({ code: payload.error.code, message: payload.error.message }, 'service unavailable');
+  else if (status >= 500) request.log.error({ err, code: payload.error.code }, 'request failed');
   else request.log.info({ code: payload.error.code, message: payload.error.message }, 'request rejected');
   return reply.code(status).send(payload);
 }

@@ -6,6 +6,10 @@
  * `go install`), on ports 7233 (frontend) and 8233 (Web UI) like the CLI, persisting to `.stepwise/temporal.sqlite`
  * so sessions survive a restart, with Stepwise's search attributes registered. When no server can be had, prints the
  * ways forward and returns exit code 1.
+ *
+ * A SIGINT/SIGTERM to this process alone (as process managers send), or its parent going away (`npx`'s shell), stops
+ * the worker, the API and then the dev server; they get 45 s (the worker's 30 s grace for running activities, then
+ * closing), after which the dev server is killed and the process exits (`./child-supervisor.ts`).
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -21,6 +25,7 @@ import { tracingFromEnv } from '../workers/tracing.js';
 import { createSessionWorker } from '../workers/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { connectArchiveFromEnv, listenEnv, loadAgentsFromEnv, temporalConnectionOptions } from './env.js';
+import { type ChildSupervisor, superviseChildren } from './child-supervisor.js';
 import { ensureTemporalCli, TemporalCliNotFoundError } from './temporal-cli.js';
 import { type DevServer, startDevServer } from './temporal-server.js';
 
@@ -42,8 +47,27 @@ export function noServerMessage(reason: string): string {
   ].join('\n');
 }
 
-/** Runs dev mode until SIGINT/SIGTERM. Resolves with the exit code. */
+/** How long a stop request gives the worker, the API and the dev server before they are killed, in ms. */
+const DEV_STOP_GRACE_MS = 45_000;
+
+/**
+ * Runs dev mode until SIGINT/SIGTERM (or until the parent process is gone). Resolves with the exit code: 0 after a
+ * stop, 1 when no Temporal server can be had. A stop request during start-up stops the dev server and exits the
+ * process (128 + signal number).
+ *
+ * @throws ConfigError (not retryable) when an agent config is invalid; SystemError `ARCHIVE_UNAVAILABLE` when
+ *   `DATABASE_URL` is set and the database cannot be reached.
+ */
 export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const supervisor = superviseChildren({ graceMs: DEV_STOP_GRACE_MS });
+  try {
+    return await runSupervised(env, supervisor);
+  } finally {
+    supervisor.dispose();
+  }
+}
+
+async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor): Promise<number> {
   const loaded = await loadAgentsFromEnv(env);
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
   const taskQueue = env.STEPWISE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
@@ -70,8 +94,10 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
         namespace,
         // The UI decodes payloads through the API's codec routes (the UI calls them from the browser).
         ...(codec ? { uiCodecEndpoint: `http://localhost:${apiConfig.port}/codec` } : {}),
+        onSpawn: (child) => supervisor.adopt(child),
       });
     } catch (err) {
+      if (supervisor.stopSignal) return 1; // stopped while starting: the supervisor ends the process
       const reason = err instanceof TemporalCliNotFoundError ? err.message : (err as Error).message.split('\n').slice(0, 3).join(' ');
       console.error(noServerMessage(reason));
       return 1;
@@ -132,7 +158,14 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
       `try: curl -s ${api}/sessions -H 'content-type: application/json' -d '{"agentId":"${[...agents.keys()][0]}","message":"hi"}'`,
     ].join('\n'),
   );
-  // Worker.run() shuts down on SIGINT/SIGTERM by itself; then close the API, the connections and the server.
+  // Worker.run() shuts down on SIGINT/SIGTERM by itself (the Temporal runtime's handlers), and on the supervisor's
+  // request when the parent is gone; then close the API, the connections and the server.
+  let stopped!: () => void;
+  const done = new Promise<void>((resolveDone) => (stopped = resolveDone));
+  supervisor.setGracefulStop(() => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    return done;
+  });
   try {
     await worker.run();
   } finally {
@@ -143,6 +176,7 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
     await archive?.close();
     await devServer?.stop();
     await tracing?.shutdown();
+    stopped();
   }
   return 0;
 }

@@ -3,10 +3,15 @@
  * names), `tools.ts` (a TypeScript tool module), `script.yaml` (a scripted model, so it runs offline at once),
  * `conversation.txt` (the user side of the scripted conversation), `tests.agent.yaml` (unit and scenario tests) and,
  * when absent, a `package.json` with `"type": "module"` — that `stepwise chat` and `stepwise test` run as is. Never
- * overwrites: refuses when any of the scaffold files exists.
+ * overwrites: refuses when any of the scaffold files exists. The commands it prints (and writes into the YAML
+ * comments) run as printed: they name this CLI the way `npx` finds it from there, else by its path.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** This CLI's executable (`bin/stepwise.js` of the package this file is in). */
+const BIN = fileURLToPath(new URL('../bin/stepwise.js', import.meta.url));
 
 /** The scaffold's files, by name. `{{name}}` is the agent name. */
 const FILES: Record<string, string> = {
@@ -17,8 +22,8 @@ const FILES: Record<string, string> = {
 #     provider: openai
 #     model: gpt-4o-mini        # key from OPENAI_API_KEY, never written here
 #
-# Try it:  stepwise chat config.agent.yaml < conversation.txt
-# Test it: stepwise test tests.agent.yaml
+# Try it:  {{stepwise}} chat config.agent.yaml < conversation.txt
+# Test it: {{stepwise}} test tests.agent.yaml
 name: {{name}}
 persona: You are a friendly support agent for an online shop. Keep replies short.
 start_step_id: greet
@@ -95,7 +100,7 @@ export const tools = [
 where is my order A1?
 no, that's all
 `,
-  'tests.agent.yaml': `# Agent tests (NOMOS format): stepwise test tests.agent.yaml [--junit report.xml]
+  'tests.agent.yaml': `# Agent tests (NOMOS format): {{stepwise}} test tests.agent.yaml [--junit report.xml]
 #
 # \`expectation\` is judged by an LLM when \`llm:\` names a real provider, e.g.
 #   llm:
@@ -166,15 +171,48 @@ export async function runInit(dir = '.', opts: InitOptions = {}): Promise<number
   }
   const name = agentName(basename(target));
   mkdirSync(target, { recursive: true });
-  for (const [file, text] of Object.entries(FILES)) writeFileSync(join(target, file), text.replaceAll('{{name}}', name));
+  const created = Object.keys(FILES);
   // tools.ts is imported as an ES module (Node 20 loads TypeScript in a CommonJS scope without the tsx transform).
   if (!existsSync(join(target, 'package.json'))) {
     writeFileSync(join(target, 'package.json'), `${JSON.stringify({ name, private: true, type: 'module' }, null, 2)}\n`);
+    created.push('package.json');
   }
-  log(`created agent "${name}" in ${target}: ${Object.keys(FILES).join(', ')}`);
-  log(`  stepwise chat ${join(dir, 'config.agent.yaml')} < ${join(dir, 'conversation.txt')}`);
-  log(`  stepwise test ${join(dir, 'tests.agent.yaml')}`);
+  const inTarget = cliCommand(target);
+  for (const [file, text] of Object.entries(FILES)) {
+    writeFileSync(join(target, file), text.replaceAll('{{name}}', name).replaceAll('{{stepwise}}', inTarget));
+  }
+  const here = cliCommand(process.cwd());
+  const path = (file: string) => shellQuote(join(dir, file));
+  log(`created agent "${name}" in ${target}: ${created.join(', ')}`);
+  log(`  ${here} chat ${path('config.agent.yaml')} < ${path('conversation.txt')}`);
+  log(`  ${here} test ${path('tests.agent.yaml')}`);
   return 0;
+}
+
+/**
+ * The command line that runs this CLI from `fromDir`: `npx stepwise` when npx there finds this same CLI (the
+ * `node_modules/.bin/stepwise` of the project npx uses: the nearest directory up from `fromDir` holding a
+ * `package.json` or `node_modules`), else `node <path of bin/stepwise.js>` (relative when it is under `fromDir`).
+ */
+export function cliCommand(fromDir: string, bin = BIN): string {
+  const project = projectRoot(resolve(fromDir));
+  const local = project && join(project, 'node_modules', '.bin', 'stepwise');
+  if (local && existsSync(local) && realpathSync(local) === realpathSync(bin)) return 'npx stepwise';
+  const rel = relative(fromDir, bin);
+  return `node ${shellQuote(rel.startsWith('..') || isAbsolute(rel) ? bin : rel)}`;
+}
+
+/** The directory npm treats as the project for `dir`: the nearest one up holding `package.json` or `node_modules`. */
+function projectRoot(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) || existsSync(join(d, 'node_modules'))) return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/** `arg` quoted for a POSIX shell when it holds anything but letters, digits and `_ - . / , : = @ +`. */
+function shellQuote(arg: string): string {
+  return /^[\w\-./,:=@+]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
 /** An agent name (letters, digits, `_`, `-`, `.`) from a directory name; `my-agent` if nothing is left. */

@@ -43,6 +43,8 @@ export interface DevServerOptions {
   uiCodecEndpoint?: string;
   /** Where the server's own output goes (default: dropped unless it fails to start). */
   onOutput?: (text: string) => void;
+  /** Called with the child process as soon as it is spawned, before the wait (e.g. `ChildSupervisor.adopt`). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** A running dev server. */
@@ -97,6 +99,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const namespace = opts.namespace ?? 'default';
   const args = devServerArgs({ port, uiPort, namespace, ip, logLevel: opts.logLevel ?? 'warn', dbFile: opts.dbFile, uiCodecEndpoint: opts.uiCodecEndpoint });
   const child = spawn(opts.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  opts.onSpawn?.(child);
   let output = '';
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();

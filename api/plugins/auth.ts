@@ -51,6 +51,8 @@ export function isOpenPath(path: string): boolean {
     path === '/docs' ||
     path.startsWith('/docs/') ||
     path === '/' ||
+    path === '/favicon.ico' ||
+    path === '/favicon.svg' ||
     path.startsWith('/assets/') ||
     // `/app`, `/app/...`, `/app.js`, `/app*` (a wildcard route) — but not `/approvals` or other API routes.
     /^\/app($|[/.*])/.test(path)

@@ -2,8 +2,9 @@
  * Serves the browser app (`web/`, built by `npm install` into `web/dist`): `index.html` at `/`, `/app` and every
  * `/app/*` path (the app routes in the browser), its hashed files under `/assets/*` (cached for a year: their names
  * change with their content), and `GET /app/config.json` (what the app cannot know by itself: the Temporal UI base
- * URL and namespace for its "open in Temporal UI" links). These are the paths the auth plugin leaves open; the app
- * itself calls the REST API like any client.
+ * URL and namespace for its "open in Temporal UI" links), and its icon (`web/public/favicon.svg`, copied into the
+ * build) at `/favicon.svg` and at `/favicon.ico`, where browsers (and the `/docs` page) look for it. These are the
+ * paths the auth plugin leaves open; the app itself calls the REST API like any client.
  *
  * Without a build (`web/dist/index.html` missing) the app paths answer 503 with a plain page saying how to build it;
  * the API is unaffected.
@@ -74,7 +75,15 @@ const webPlugin: FastifyPluginAsync<WebPluginOptions> = async (app, opts) => {
     return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(await readFile(indexPath));
   };
 
+  const iconPath = join(distDir, 'favicon.svg');
+  const icon = existsSync(iconPath) ? await readFile(iconPath) : undefined;
+  // No icon without a build: 204 rather than a 404 on every page load.
+  const sendIcon = async (reply: FastifyReply) =>
+    icon ? reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(icon) : reply.code(204).send();
+
   const hidden = { schema: { hide: true } };
+  app.get('/favicon.svg', hidden, async (_req, reply) => sendIcon(reply));
+  app.get('/favicon.ico', hidden, async (_req, reply) => sendIcon(reply));
   app.get('/', hidden, async (_req, reply) => sendIndex(reply));
   app.get('/app', hidden, async (_req, reply) => sendIndex(reply));
   app.get('/app/*', hidden, async (_req, reply) => sendIndex(reply));

@@ -18,8 +18,8 @@ export function agentOsErrors(...statuses: number[]): Record<number, typeof Agen
 }
 
 /** Maps any failure to AgentOS's error body, with the status and code Stepwise's own routes would give. */
-export function agentOsErrorOf(err: unknown, requestId?: string): { status: number; body: AgentOsError } {
-  const { status, body } = toHttpError(err, requestId);
+export function agentOsErrorOf(err: unknown, requestId?: string, contentType?: string): { status: number; body: AgentOsError } {
+  const { status, body } = toHttpError(err, requestId, contentType);
   const { code, message, details } = body.error;
   const detail = details === undefined ? '' : ` (${JSON.stringify(details)})`;
   return { status, body: { error: code.toLowerCase().replace(/_/g, ' '), message: `${message}${detail}`, code } };

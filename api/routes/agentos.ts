@@ -100,7 +100,7 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
   const streams: RunStreams = { opts, open: sseStreams(app, { heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS }) };
   // AgentOS's error body for every route of this plugin (encapsulated: Stepwise's routes keep theirs).
   app.setErrorHandler((err, request, reply) => {
-    const { status, body } = agentOsErrorOf(err, request.id);
+    const { status, body } = agentOsErrorOf(err, request.id, request.headers['content-type']);
     if (status >= 500) request.log.error({ err }, 'request failed');
     return reply.code(status).send(body);
   });

@@ -281,10 +281,10 @@ describe('user binding (JWT claim)', () => {
 describe('isOpenPath', () => {
   it('opens health, docs and the web app files only', async () => {
     const { isOpenPath } = await import('../../api/plugins/auth.js');
-    for (const p of ['/health', '/docs', '/docs/json', '/docs/*', '/', '/assets/x.js', '/app', '/app/sessions', '/app.js', '/app*']) {
+    for (const p of ['/health', '/docs', '/docs/json', '/docs/*', '/', '/favicon.ico', '/favicon.svg', '/assets/x.js', '/app', '/app/sessions', '/app.js', '/app*']) {
       expect(isOpenPath(p), p).toBe(true);
     }
-    for (const p of ['/healthz', '/docsx', '/approvals', '/apps', '/sessions', '/agents', '/codec/encode', '//health']) {
+    for (const p of ['/healthz', '/docsx', '/approvals', '/apps', '/sessions', '/agents', '/codec/encode', '//health', '/favicon.png']) {
       expect(isOpenPath(p), p).toBe(false);
     }
   });

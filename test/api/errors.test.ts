@@ -91,16 +91,24 @@ describe('request validation: 400 INVALID_REQUEST with details', () => {
     });
     expectError({ res: empty, body: empty.json() }, 400, 'INVALID_REQUEST');
   });
+});
 
-  it('an unsupported content type keeps its 415 status with code INVALID_REQUEST', async () => {
+describe('414 URI_TOO_LONG and 415 UNSUPPORTED_MEDIA_TYPE', () => {
+  it('an unsupported content type (text/plain included) is 415 UNSUPPORTED_MEDIA_TYPE naming the supported one', async () => {
     await withSession();
-    const res = await h.app.inject({
-      method: 'POST',
-      url: '/sessions/s1/messages',
-      headers: { 'content-type': 'text/xml' },
-      payload: '<text>hi</text>',
-    });
-    expectError({ res, body: res.json() }, 415, 'INVALID_REQUEST');
+    for (const [contentType, payload] of [['text/xml', '<text>hi</text>'], ['text/plain', 'hi'], ['text/plain; charset=utf-8', '{"text":"hi"}']]) {
+      const res = await h.app.inject({ method: 'POST', url: '/sessions/s1/messages', headers: { 'content-type': contentType! }, payload });
+      const err = expectError({ res, body: res.json() }, 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expect(err.details).toEqual({ contentType, supported: ['application/json'] });
+    }
+    expect(h.executors.decideRequests).toHaveLength(0);
+  });
+
+  it('a path parameter over 256 characters is 414 URI_TOO_LONG', async () => {
+    h = await build();
+    const res = await h.app.inject({ method: 'GET', url: `/sessions/${'a'.repeat(300)}` });
+    const err = expectError({ res, body: res.json() }, 414, 'URI_TOO_LONG');
+    expect(err.details).toEqual({ maxParamLength: 256 });
   });
 });
 
@@ -175,6 +183,35 @@ describe('backend errors', () => {
   });
 });
 
+describe('logging', () => {
+  /** Builds an app whose pino lines go into `lines` (parsed). */
+  async function withLog(backend?: SessionBackend) {
+    const lines: Array<Record<string, any>> = [];
+    const stream = { write: (line: string) => void lines.push(JSON.parse(line)) };
+    h = await build({ ...(backend ? { backend } : {}), app: { logger: { level: 'info', stream } } });
+    return lines;
+  }
+  const failed = (lines: Array<Record<string, any>>) => lines.filter((l) => /request (failed|rejected)|unavailable/.test(l.msg));
+
+  it('ARCHIVE_UNAVAILABLE (no archive) is an expected condition: one warn line with code and message, no stack', async () => {
+    const lines = await withLog();
+    const res = await h.app.inject({ url: '/sessions' });
+    expect(res.statusCode).toBe(503);
+    const logged = failed(lines);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 40, code: 'ARCHIVE_UNAVAILABLE', message: expect.stringContaining('archive is off') });
+    expect(JSON.stringify(logged[0])).not.toContain('stack');
+  });
+
+  it('a real bug (500 INTERNAL) stays at error level with its stack', async () => {
+    const lines = await withLog(throwingBackend(new Error('boom')));
+    expect((await h.app.inject({ url: '/sessions/s1' })).statusCode).toBe(500);
+    const logged = failed(lines);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 50, code: 'INTERNAL', err: { message: 'boom', stack: expect.stringContaining('Error: boom') } });
+  });
+});
+
 describe('toHttpError', () => {
   it('gives every error code its HTTP status', () => {
     for (const code of ERROR_CODES) {
@@ -190,10 +227,12 @@ describe('toHttpError', () => {
     expect(toHttpError(fw(404)).body.error.code).toBe('NOT_FOUND');
     expect(toHttpError(fw(429)).body.error.code).toBe('RATE_LIMITED');
     expect(toHttpError(fw(400)).body.error.message).toBe('request rejected (HTTP 400)'); // not a Fastify error: hidden
-    expect(toHttpError(Object.assign(fw(415), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })).body.error).toEqual({
-      code: 'INVALID_REQUEST',
-      message: 'framework says no',
+    expect(toHttpError(Object.assign(fw(415), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), 'r1', 'text/csv').body.error).toEqual({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'unsupported media type text/csv: send application/json',
+      details: { contentType: 'text/csv', supported: ['application/json'] },
     });
+    expect(toHttpError(fw(414)).body.error.code).toBe('URI_TOO_LONG'); // a plugin's 414
     expect(toHttpError(new SyntaxError('Unexpected token')).status).toBe(500);
     expect(toHttpError(fw(503))).toEqual({ status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } });
   });

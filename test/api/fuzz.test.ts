@@ -270,7 +270,7 @@ describe('fuzzing every OpenAPI operation', () => {
     }
     const long = await h.app.inject({ method: 'GET', url: `/sessions/${'a'.repeat(300)}` });
     expect(long.statusCode).toBe(414);
-    expect(long.json().error.code).toBe('INVALID_REQUEST');
+    expect(long.json().error.code).toBe('URI_TOO_LONG');
   });
 });
 

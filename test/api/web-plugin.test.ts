@@ -2,10 +2,11 @@
  * `api/plugins/web.ts` without a browser: what the app paths answer with and without a build, and that the web
  * routes stay out of the OpenAPI document. (The app itself is tested in a real browser: test/web.)
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadApiConfig } from '../../api/config.js';
 import { build, type Harness } from '../support/api.js';
 
 let h: Harness | undefined;
@@ -26,6 +27,24 @@ describe('web plugin', () => {
     }
     expect((await h.app.inject({ url: '/agents' })).statusCode).toBe(200);
     expect((await h.app.inject({ url: '/assets/index.js' })).statusCode).toBe(404);
+    expect((await h.app.inject({ url: '/favicon.ico' })).statusCode).toBe(204); // not a 404 on every page load
+  });
+
+  it("serves the build's icon at /favicon.svg and /favicon.ico, without credentials; index.html links it", async () => {
+    const dist = mkdtempSync(join(tmpdir(), 'stepwise-web-'));
+    const icon = readFileSync(join(import.meta.dirname, '..', '..', 'web', 'public', 'favicon.svg'), 'utf8');
+    writeFileSync(join(dist, 'index.html'), '<!doctype html><title>app</title>');
+    writeFileSync(join(dist, 'favicon.svg'), icon);
+    h = await build({ app: { web: { distDir: dist }, auth: loadApiConfig({ STEPWISE_API_KEYS: 'k' }).auth } });
+    for (const url of ['/favicon.svg', '/favicon.ico']) {
+      const res = await h.app.inject({ url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type']).toBe('image/svg+xml');
+      expect(res.body).toBe(icon);
+    }
+    expect((await h.app.inject({ url: '/sessions' })).statusCode).toBe(401);
+    const html = readFileSync(join(import.meta.dirname, '..', '..', 'web', 'index.html'), 'utf8');
+    expect(html).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml" />');
   });
 
   it('with a build: index.html (not cached) for app paths, hashed assets cached for a year, the config', async () => {

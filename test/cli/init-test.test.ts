@@ -27,6 +27,19 @@ function stepwise(args: string[], cwd: string, opts: { input?: string; env?: Nod
   });
 }
 
+/** Runs a printed command line through `sh`, as a user pasting it would. */
+function shell(line: string, cwd: string) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    const child = spawn('sh', ['-c', line], { cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => done({ status, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
 async function scaffold(): Promise<string> {
   const dir = join(mkdtempSync(join(tmpdir(), 'stepwise-init-')), 'shop-bot');
   const out = await stepwise(['init', dir], root);
@@ -48,6 +61,22 @@ describe('stepwise init', { timeout: 180_000 }, () => {
       'Thanks for stopping by. Goodbye!',
     ]);
     expect((await stepwise(['validate', 'config.agent.yaml'], dir)).status).toBe(0);
+  });
+
+  it('prints next steps that run exactly as printed, from where the user is', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'stepwise-init-cwd-'));
+    const out = await stepwise(['init', 'shop bot'], cwd);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/created agent "shop-bot" in .*: .*tests\.agent\.yaml, package\.json\n/);
+    const [chat, test] = out.stdout.trim().split('\n').slice(1).map((line) => line.trim());
+    expect(chat).toMatch(/ chat /);
+    expect(test).toMatch(/ test /);
+    const chatRun = await shell(chat!, cwd);
+    expect(chatRun.stderr).toBe('');
+    expect(chatRun.stdout).toContain('Thanks for stopping by. Goodbye!');
+    const testRun = await shell(test!, cwd);
+    expect(testRun.stdout).toContain('4 tests: 4 passed');
+    expect(testRun.status).toBe(0);
   });
 
   it('refuses to overwrite an existing scaffold', async () => {

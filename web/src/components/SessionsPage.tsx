@@ -1,6 +1,7 @@
 /**
  * Archived sessions (`GET /sessions`), newest activity first, filtered by agent, status and user; each opens
- * read-only. Without an archive (503 ARCHIVE_UNAVAILABLE) it lists the sessions started in this browser instead.
+ * read-only. Without an archive (503 ARCHIVE_UNAVAILABLE) it lists the sessions started in this browser instead, and
+ * the filters, which only the archive can answer, are disabled with a note saying why.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { type AgentSummary, api, type ApiError, type SessionFilter, type SessionRow } from '../api.js';
@@ -56,7 +57,10 @@ export function SessionsPage() {
     for (const [k, v] of Object.entries(draft)) if (v) q.set(k, String(v));
     navigate(`${paths.sessions()}${q.size ? `?${q}` : ''}`);
   };
+  // Filtering is a query on the archive: without one the controls could only fail again.
+  const noArchive = error?.code === 'ARCHIVE_UNAVAILABLE';
   const field = (key: keyof SessionFilter) => ({
+    disabled: noArchive,
     value: String(draft[key] ?? ''),
     onInput: (e: Event) => setDraft({ ...draft, [key]: (e.target as HTMLInputElement).value }),
   });
@@ -64,7 +68,7 @@ export function SessionsPage() {
   return (
     <section class="page">
       <h1 tabIndex={-1}>Sessions</h1>
-      <form class="filters card" onSubmit={apply} aria-label="Filter sessions">
+      <form class="filters card" onSubmit={apply} aria-label="Filter sessions" aria-describedby={noArchive ? 'filters-off' : undefined}>
         <div class="field">
         <label for="f-agent">Agent</label>
         <select id="f-agent" {...field('agentId')} onChange={field('agentId').onInput}>
@@ -91,7 +95,14 @@ export function SessionsPage() {
         <label for="f-user">User</label>
         <input id="f-user" type="text" placeholder="user id" {...field('userId')} />
         </div>
-        <button type="submit">Filter</button>
+        <button type="submit" disabled={noArchive}>
+          Filter
+        </button>
+        {noArchive && (
+          <p id="filters-off" class="muted">
+            Filtering by agent, status and user needs the session archive, which this server does not keep.
+          </p>
+        )}
       </form>
       {error?.code === 'ARCHIVE_UNAVAILABLE' ? (
         <RecentOnly message={error.message} />
