@@ -9,6 +9,7 @@ import { temporalConnectionOptions } from '../cli/env.js';
 import { StepwiseError } from '../src/errors.js';
 import { type CodecKey, parseCodecKeys } from '../workers/payload-codec.js';
 import { DEFAULT_CODEC_CORS_ORIGINS } from './routes/codec.js';
+import { ANY_AUDIENCE, type JwtOptions } from './auth/jwt.js';
 import { plainKeyEntries, readApiKeysFile } from './auth/keys.js';
 import type { AuthOptions } from './plugins/auth.js';
 import type { HeadersOptions } from './plugins/headers.js';
@@ -109,12 +110,15 @@ export interface ApiConfig {
   trustProxy: boolean | string[];
   /** `STEPWISE_TEMPORAL_UI_URL`, without a trailing slash. Default {@link DEFAULT_TEMPORAL_UI_URL}. */
   temporalUiUrl: string;
+  /** Deliberately weakened settings the server logs as warnings at startup (e.g. `STEPWISE_JWT_AUDIENCE=*`); absent when none. */
+  warnings?: string[];
 }
 
 /**
  * Reads the API configuration from `env` (default `process.env`).
  *
- * @throws StepwiseError INVALID_CONFIG (not retryable) naming every malformed variable, e.g. `PORT: expected number`.
+ * @throws StepwiseError INVALID_CONFIG (not retryable) naming every malformed variable, e.g. `PORT: expected number`;
+ *   and for inconsistent auth settings (see `authOf`: e.g. `STEPWISE_JWT_JWKS_URL` without `STEPWISE_JWT_AUDIENCE`).
  */
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -127,6 +131,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const shared = temporalConnectionOptions(env);
   const codecKeys = parseCodecKeys(e.STEPWISE_CODEC_KEYS);
   const auth = authOf(e);
+  const warnings = auth?.jwt?.audience === ANY_AUDIENCE ? [AUDIENCE_OFF_WARNING] : [];
   return {
     port: e.PORT,
     host: e.HOST,
@@ -157,12 +162,18 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     },
     trustProxy: trustProxyOf(e.STEPWISE_TRUST_PROXY),
     temporalUiUrl: e.STEPWISE_TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 
+const AUDIENCE_OFF_WARNING =
+  `STEPWISE_JWT_AUDIENCE=${ANY_AUDIENCE}: JWTs are accepted for any audience, so a token the identity provider issued ` +
+  'for another application is accepted here too. Set STEPWISE_JWT_AUDIENCE to this API\'s audience (README "Authentication").';
+
 /**
  * Credentials from the environment, or `undefined` when none is configured.
- * @throws StepwiseError INVALID_CONFIG for an unreadable/invalid keys file, or JWT settings without a JWKS URL.
+ * @throws StepwiseError INVALID_CONFIG for an unreadable/invalid keys file, JWT settings without a JWKS URL, or a
+ *   JWKS URL without `STEPWISE_JWT_AUDIENCE` (the audience check is required; `*` opts out explicitly).
  */
 function authOf(e: z.infer<typeof ApiEnv>): AuthOptions | undefined {
   const keys = [
@@ -177,15 +188,26 @@ function authOf(e: z.infer<typeof ApiEnv>): AuthOptions | undefined {
     if (e.STEPWISE_API_KEYS_FILE) throw new StepwiseError('INVALID_CONFIG', `STEPWISE_API_KEYS_FILE ${e.STEPWISE_API_KEYS_FILE}: no keys`);
     return undefined;
   }
-  const jwt = e.STEPWISE_JWT_JWKS_URL
-    ? {
-        jwksUrl: e.STEPWISE_JWT_JWKS_URL,
-        ...(e.STEPWISE_JWT_ISSUER ? { issuer: e.STEPWISE_JWT_ISSUER } : {}),
-        ...(e.STEPWISE_JWT_AUDIENCE ? { audience: e.STEPWISE_JWT_AUDIENCE } : {}),
-        ...(e.STEPWISE_JWT_USER_CLAIM ? { userClaim: e.STEPWISE_JWT_USER_CLAIM } : {}),
-      }
-    : undefined;
+  const jwt = e.STEPWISE_JWT_JWKS_URL ? jwtOf(e.STEPWISE_JWT_JWKS_URL, e) : undefined;
   return { keys, ...(jwt ? { jwt } : {}) };
+}
+
+/** JWT settings once a JWKS URL is set. @throws StepwiseError INVALID_CONFIG when `STEPWISE_JWT_AUDIENCE` is unset. */
+function jwtOf(jwksUrl: string, e: z.infer<typeof ApiEnv>): JwtOptions {
+  const audience = e.STEPWISE_JWT_AUDIENCE;
+  if (!audience) {
+    throw new StepwiseError(
+      'INVALID_CONFIG',
+      'invalid environment: STEPWISE_JWT_AUDIENCE is required with STEPWISE_JWT_JWKS_URL (the `aud` this API accepts, ' +
+        `as your identity provider issues it), or STEPWISE_JWT_AUDIENCE=${ANY_AUDIENCE} to accept tokens for any audience`,
+    );
+  }
+  return {
+    jwksUrl,
+    audience,
+    ...(e.STEPWISE_JWT_ISSUER ? { issuer: e.STEPWISE_JWT_ISSUER } : {}),
+    ...(e.STEPWISE_JWT_USER_CLAIM ? { userClaim: e.STEPWISE_JWT_USER_CLAIM } : {}),
+  };
 }
 
 function trustProxyOf(value: string | undefined): boolean | string[] {

@@ -143,6 +143,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     throw err;
   }
 
+  for (const warning of config.warnings ?? []) app.log.warn(warning);
   if (!config.auth && !isLoopback(config.host)) {
     app.log.warn(
       { host: config.host },

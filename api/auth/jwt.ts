@@ -15,13 +15,20 @@ export interface JwtOptions {
   jwksUrl: string;
   /** Required `iss` claim. Default: not checked. */
   issuer?: string;
-  /** Required `aud` claim (one of). Default: not checked. */
-  audience?: string;
+  /**
+   * Required `aud` claim (the token's `aud`, a string or a list, must contain it). Required: without an audience
+   * check, a token the identity provider issued for any other application of the team would be accepted.
+   * {@link ANY_AUDIENCE} (`*`, from `STEPWISE_JWT_AUDIENCE=*`) is the explicit opt-out: `aud` is not checked.
+   */
+  audience: string;
   /** Claim whose string value binds the token to a user (e.g. `sub`). Default: tokens are not bound. */
   userClaim?: string;
   /** Clock skew tolerated on `exp`/`nbf`, in seconds. Default 30. */
   clockToleranceSec?: number;
 }
+
+/** `STEPWISE_JWT_AUDIENCE=*`: accept tokens whatever their `aud` (a deliberate opt-out, logged at startup). */
+export const ANY_AUDIENCE = '*';
 
 /** Why a token was refused, for the log (never sent to the caller). */
 export type JwtRejection = { reason: string };
@@ -34,8 +41,8 @@ function scopesOf(payload: JWTPayload): Scope[] {
 }
 
 /**
- * Returns a verifier: a principal for a valid token (signature from the JWKS, `exp`/`nbf`, issuer and audience when
- * configured), else a rejection. Never throws: an unreachable JWKS is a rejection too (logged by the caller).
+ * Returns a verifier: a principal for a valid token (signature from the JWKS, `exp`/`nbf`, the audience unless it is
+ * {@link ANY_AUDIENCE}, the issuer when configured), else a rejection. Never throws: an unreachable JWKS is a rejection too (logged by the caller).
  */
 export function jwtVerifier(options: JwtOptions): (token: string) => Promise<Principal | JwtRejection> {
   const jwks = createRemoteJWKSet(new URL(options.jwksUrl));
@@ -43,7 +50,7 @@ export function jwtVerifier(options: JwtOptions): (token: string) => Promise<Pri
     try {
       const { payload } = await jwtVerify(token, jwks, {
         ...(options.issuer ? { issuer: options.issuer } : {}),
-        ...(options.audience ? { audience: options.audience } : {}),
+        ...(options.audience !== ANY_AUDIENCE ? { audience: options.audience } : {}),
         clockTolerance: options.clockToleranceSec ?? 30,
       });
       const user = options.userClaim ? payload[options.userClaim] : undefined;

@@ -1,10 +1,12 @@
 /**
- * `GET /agents` (summaries) and `GET /agents/:agentId` (the full snapshot sessions pin). Snapshots hold no secrets:
- * model configs name the environment variable of their key (`apiKeyEnv`), never the key.
+ * `GET /agents` (summaries) and `GET /agents/:agentId` (the snapshot sessions pin, redacted). Snapshots hold no keys:
+ * model configs name the environment variable of their key (`apiKeyEnv`). What a YAML still writes literally (llm
+ * header values, secret-named or credential-shaped strings) is shown as `[redacted]` (`src/config/redact.ts`).
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AgentSnapshot } from '../../src/config/agent.js';
+import { redactSnapshot } from '../../src/config/redact.js';
 import { CallerError } from '../../src/errors.js';
 import { errorReplies } from '../errors.js';
 
@@ -51,7 +53,7 @@ const agentRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['agents'],
-        summary: 'One agent snapshot',
+        summary: 'One agent snapshot (llm header values and secret-looking values redacted)',
         params: AgentParams,
         response: { 200: AgentSnapshot, ...errorReplies(404) },
       },
@@ -59,7 +61,7 @@ const agentRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const agent = app.agents.get(request.params.agentId);
       if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${request.params.agentId} not found`);
-      return agent;
+      return redactSnapshot(agent);
     },
   );
 };

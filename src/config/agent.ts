@@ -43,6 +43,22 @@ export const Example = z.object({
 });
 export type Example = z.infer<typeof Example>;
 
+/**
+ * A tool's approval policy (YAML `tools.tool_defs.<tool>.requires_approval: true` or `approval: {timeout, on_timeout}`):
+ * each call waits for a human decision; with `timeoutMs`, undecided calls are decided by `onTimeout` after that long.
+ */
+export const ApprovalPolicy = z.object({
+  /**
+   * Milliseconds a call may wait for a decision; absent = no timeout (the turn waits as long as the session lives: the
+   * idle timeout does not run while a turn waits). The loader fills it: YAML `timeout`, else `session.approval_timeout`,
+   * else {@link DEFAULT_APPROVAL_TIMEOUT_MS}; only `never` leaves it absent (and snapshots pinned before the default).
+   */
+  timeoutMs: z.number().int().positive().optional(),
+  /** What an expired wait decides. Default `deny`. */
+  onTimeout: z.enum(['deny', 'allow']),
+});
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
+
 export const Step = z.object({
   id: z.string(),
   description: z.string(),
@@ -64,6 +80,12 @@ export const Step = z.object({
   llm: z.string().optional(),
   /** Every tool call of this step needs a human's approval (YAML `requires_approval: true`); absent = false. */
   requiresApproval: z.boolean().optional(),
+  /**
+   * The policy of those approvals (with `requiresApproval`): the agent's default timeout, deny on timeout. Set at load
+   * since approval timeouts have a default; absent in snapshots pinned before, whose calls wait without a timeout
+   * (see {@link approvalPolicy}), so their replays do not change.
+   */
+  approval: ApprovalPolicy.optional(),
 });
 export type Step = z.infer<typeof Step>;
 
@@ -108,16 +130,11 @@ export const ToolDescriptor = z.object({
 export type ToolDescriptor = z.infer<typeof ToolDescriptor>;
 
 /**
- * A tool's approval policy (YAML `tools.tool_defs.<tool>.requires_approval: true` or `approval: {timeout, on_timeout}`):
- * each call waits for a human decision; with `timeoutMs`, undecided calls are decided by `onTimeout` after that long.
+ * Default wait of an approval (YAML `approval.timeout` / `session.approval_timeout` unset): 24 h, as the idle timeout
+ * ({@link DEFAULT_SESSION_LIMITS}), then `on_timeout` (default deny) decides. Applied when the YAML is loaded, never by
+ * the engine, so sessions pinned before it replay unchanged.
  */
-export const ApprovalPolicy = z.object({
-  /** Milliseconds a call may wait for a decision; absent = no timeout (the turn waits as long as the session lives). */
-  timeoutMs: z.number().int().positive().optional(),
-  /** What an expired wait decides. Default `deny`. */
-  onTimeout: z.enum(['deny', 'allow']),
-});
-export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 export const SessionLimits = z.object({
   /** Idle sessions end after this many milliseconds without a message. Default 24 h. */
@@ -192,13 +209,15 @@ export function flowEnteredAt(agent: AgentSnapshot, stepId: string): Flow | unde
 }
 
 /**
- * The approval policy of a call to `tool` in step `stepId`: the tool's own, else the step's `requires_approval`
- * (no timeout, deny on timeout), else undefined (runs without approval).
+ * The approval policy of a call to `tool` in step `stepId`: the tool's own, else the step's (`requires_approval`:
+ * its `approval`, or no timeout and deny in snapshots pinned before approvals had a default timeout), else undefined
+ * (runs without approval). Reads the snapshot only: defaults were applied when it was loaded.
  */
 export function approvalPolicy(agent: AgentSnapshot, stepId: string, tool: string): ApprovalPolicy | undefined {
   const own = agent.approvals?.[tool];
   if (own) return own;
-  return agent.steps.find((s) => s.id === stepId)?.requiresApproval ? { onTimeout: 'deny' } : undefined;
+  const step = agent.steps.find((s) => s.id === stepId);
+  return step?.requiresApproval ? (step.approval ?? { onTimeout: 'deny' }) : undefined;
 }
 
 /** Resolves a named llm (default `global`). */

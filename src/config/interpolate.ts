@@ -80,6 +80,8 @@ export interface DocumentInterpolation {
   kept: InterpolationIssue[];
   /** Key paths of every scalar whose text contained a reference (not just `$$`). */
   interpolated: (string | number)[][];
+  /** Every variable reference, set or not (one entry per variable and scalar), in document order. */
+  references: InterpolationIssue[];
 }
 
 /**
@@ -88,7 +90,7 @@ export interface DocumentInterpolation {
  * strings. Aliased nodes are visited once.
  */
 export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): DocumentInterpolation {
-  const result: DocumentInterpolation = { unset: [], kept: [], interpolated: [] };
+  const result: DocumentInterpolation = { unset: [], kept: [], interpolated: [], references: [] };
   const seen = new Set<unknown>();
   const visit = (node: unknown, path: (string | number)[]): void => {
     if (node === null || node === undefined || seen.has(node) || isAlias(node)) return;
@@ -120,6 +122,7 @@ function interpolateScalar(
   const result = interpolateString(node.value, env);
   for (const variable of result.missing) out.unset.push({ path, offset: node.range?.[0], variable });
   if (result.kept !== undefined) out.kept.push({ path, offset: node.range?.[0], variable: result.kept });
+  for (const variable of result.variables) out.references.push({ path, offset: node.range?.[0], variable });
   if (!result.changed) return;
   if (result.variables.length > 0) out.interpolated.push(path);
   node.value = node.type === 'PLAIN' ? retype(result.value) : result.value;

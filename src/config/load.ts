@@ -57,12 +57,19 @@ interface Analysis extends AgentValidation {
 
 const TOOL_EXTENSIONS = ['.ts', '.js', '.mjs'];
 
-const HEADER_WARNING =
-  'an environment value in an llm header is copied into the session snapshot (workflow history); ' +
-  'put API keys in `api_key_env` instead';
+/**
+ * Why an environment reference in an llm header is an error: the value would be copied into the snapshot, which every
+ * session pins in its workflow input (history) and `GET /agents/:agentId` shows. There is no header-from-environment
+ * mechanism: the one secret a model request needs, its API key, is read by the worker from `api_key_env`.
+ */
+const headerEnvMessage = (variables: string[]) =>
+  `an environment value in an llm header (${variables.map((v) => `$${v}`).join(', ')}) would be copied into the agent ` +
+  'snapshot, and so into every workflow history: put the API key in `api_key_env: <VARIABLE>` (the worker reads it ' +
+  'at call time); headers take literal values only';
 
-/** `llm.headers.X` or `llm.<name>.headers.X`: values that end up in workflow history. */
+/** `llm.headers.X`, `llm.<name>.headers.X` or `embedding_model.headers.X`: values that end up in workflow history. */
 function isHeaderPath(path: (string | number)[]): boolean {
+  if (path[0] === 'embedding_model') return path[1] === 'headers';
   return path[0] === 'llm' && (path[1] === 'headers' || path[2] === 'headers');
 }
 
@@ -253,15 +260,19 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
   }
   const locator = new YamlLocator(file, doc, lineCounter);
   const issues: ConfigIssue[] = [];
-  const { unset, kept, interpolated } = interpolateDocument(doc, env);
-  for (const u of unset) {
+  const { unset, kept, references } = interpolateDocument(doc, env);
+  const headerRefs = references.filter((r) => isHeaderPath(r.path));
+  for (const [i, ref] of headerRefs.entries()) {
+    const key = formatKeyPath(ref.path);
+    if (headerRefs.findIndex((r) => formatKeyPath(r.path) === key) !== i) continue;
+    const variables = headerRefs.filter((r) => formatKeyPath(r.path) === key).map((r) => r.variable);
+    issues.push(locator.toIssue({ path: ref.path, message: headerEnvMessage(variables) }));
+  }
+  for (const u of unset.filter((r) => !isHeaderPath(r.path))) {
     issues.push(locator.toIssue({ path: u.path, message: `environment variable ${u.variable} is not set (use \${${u.variable}:-default} for a default)` }));
   }
-  for (const k of kept) {
+  for (const k of kept.filter((r) => !isHeaderPath(r.path))) {
     issues.push(locator.toIssue({ path: k.path, severity: 'warning', message: `environment variable ${k.variable} is not set: "$${k.variable}" kept as written (as NOMOS does; use \${${k.variable}} to require it)` }));
-  }
-  for (const path of interpolated.filter(isHeaderPath)) {
-    issues.push(locator.toIssue({ path, severity: 'warning', message: HEADER_WARNING }));
   }
   const unsetPaths = unset.map((u) => formatKeyPath(u.path));
   const notCascade = (i: PathIssue) => {

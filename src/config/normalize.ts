@@ -14,6 +14,7 @@ import {
   AGENT_SCHEMA_VERSION,
   AgentSnapshot,
   type ApprovalPolicy,
+  DEFAULT_APPROVAL_TIMEOUT_MS,
   DEFAULT_MEMORY,
   DEFAULT_SESSION_LIMITS,
   type Example,
@@ -58,11 +59,12 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
   const llms = normalizeLlms(raw, ctx.baseDir, issues);
   const memory = memoryWindow(DEFAULT_MEMORY, raw.memory);
   const schemas = raw.schemas ?? {};
-  const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], { baseDir: ctx.baseDir, schemas }, issues));
+  const approvalTimeoutMs = defaultApprovalTimeout(raw.session, issues);
+  const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], { baseDir: ctx.baseDir, schemas, approvalTimeoutMs }, issues));
   const flows = (raw.flows ?? []).map((flow, i) => normalizeFlow(flow, memory, llms, ['flows', i], issues));
   const session = sessionLimits(raw.session, issues);
   const embeddingModel = agentEmbeddingModel(raw.embedding_model, llms.global, ctx.baseDir, issues);
-  const approvals = approvalPolicies(raw.tools, issues);
+  const approvals = approvalPolicies(raw.tools, approvalTimeoutMs, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
   const body: Omit<AgentSnapshot, 'configHash'> = dropUndefined({
     schemaVersion: AGENT_SCHEMA_VERSION,
@@ -191,7 +193,7 @@ function agentEmbeddingModel(
 function normalizeStep(
   step: RawStep,
   path: KeyPath,
-  ctx: { baseDir: string; schemas: Record<string, string> },
+  ctx: { baseDir: string; schemas: Record<string, string>; approvalTimeoutMs: number | undefined },
   issues: PathIssue[],
 ): Step {
   let answerModel: Record<string, unknown> | undefined;
@@ -217,6 +219,7 @@ function normalizeStep(
     personaOverride: step.overrides?.persona,
     llm: step.overrides?.llm,
     requiresApproval: step.requires_approval || undefined,
+    approval: step.requires_approval ? dropUndefined({ timeoutMs: ctx.approvalTimeoutMs, onTimeout: 'deny' as const }) : undefined,
   });
 }
 
@@ -268,15 +271,7 @@ function memoryWindow(base: MemoryWindowConfig, raw: RawMemory | RawFlowMemory |
 }
 
 function sessionLimits(raw: RawAgent['session'], issues: PathIssue[]): SessionLimits {
-  let idleTimeoutMs = DEFAULT_SESSION_LIMITS.idleTimeoutMs;
-  const idle = raw?.idle_timeout;
-  if (typeof idle === 'number') idleTimeoutMs = idle;
-  else if (typeof idle === 'string') {
-    const parsed = parseDuration(idle);
-    if (parsed === undefined) {
-      issues.push({ path: ['session', 'idle_timeout'], message: `invalid duration "${idle}" (examples: 30m, 24h, 2 days, or milliseconds)` });
-    } else idleTimeoutMs = parsed;
-  }
+  const idleTimeoutMs = durationMs(raw?.idle_timeout, ['session', 'idle_timeout'], issues) ?? DEFAULT_SESSION_LIMITS.idleTimeoutMs;
   return {
     idleTimeoutMs,
     maxTurnsPerRun: raw?.max_turns_per_run ?? DEFAULT_SESSION_LIMITS.maxTurnsPerRun,
@@ -284,11 +279,31 @@ function sessionLimits(raw: RawAgent['session'], issues: PathIssue[]): SessionLi
   };
 }
 
+/** A duration as written (ms or `30m`); undefined when absent or invalid (then an issue at `path`). */
+function durationMs(value: number | string | undefined, path: KeyPath, issues: PathIssue[]): number | undefined {
+  if (typeof value !== 'string') return value;
+  const parsed = parseDuration(value);
+  if (parsed === undefined) issues.push({ path, message: `invalid duration "${value}" (examples: 30m, 24h, 2 days, or milliseconds)` });
+  return parsed;
+}
+
+/** An approval timeout as written: `never` is no timeout (undefined), absent is `fallback`. */
+function approvalTimeoutMs(value: number | string | undefined, fallback: number | undefined, path: KeyPath, issues: PathIssue[]): number | undefined {
+  if (value === 'never') return undefined;
+  return value === undefined ? fallback : durationMs(value, path, issues);
+}
+
+/** `session.approval_timeout`: the timeout of approvals that set none; default {@link DEFAULT_APPROVAL_TIMEOUT_MS}. */
+function defaultApprovalTimeout(raw: RawAgent['session'], issues: PathIssue[]): number | undefined {
+  return approvalTimeoutMs(raw?.approval_timeout, DEFAULT_APPROVAL_TIMEOUT_MS, ['session', 'approval_timeout'], issues);
+}
+
 /**
- * Approval policies from `tool_defs` (`requires_approval: true`, or `approval: {timeout, on_timeout}`); undefined
- * when no tool needs approval, so snapshots (and their hashes) of agents without approvals stay as they were.
+ * Approval policies from `tool_defs` (`requires_approval: true`, or `approval: {timeout, on_timeout}`), a missing
+ * timeout filled with `defaultTimeoutMs` (undefined: `never`); undefined when no tool needs approval, so snapshots
+ * (and their hashes) of agents without approvals stay as they were.
  */
-function approvalPolicies(tools: RawAgent['tools'], issues: PathIssue[]): Record<string, ApprovalPolicy> | undefined {
+function approvalPolicies(tools: RawAgent['tools'], defaultTimeoutMs: number | undefined, issues: PathIssue[]): Record<string, ApprovalPolicy> | undefined {
   const { toolDefs, toolDefsKey } = canonicalTools(tools);
   const out: Record<string, ApprovalPolicy> = {};
   for (const [name, def] of Object.entries(toolDefs ?? {})) {
@@ -297,11 +312,7 @@ function approvalPolicies(tools: RawAgent['tools'], issues: PathIssue[]): Record
       issues.push({ path: ['tools', toolDefsKey, name, 'requires_approval'], message: 'requires_approval: false contradicts approval:' });
       continue;
     }
-    const timeout = def.approval?.timeout;
-    const timeoutMs = typeof timeout === 'string' ? parseDuration(timeout) : timeout;
-    if (typeof timeout === 'string' && timeoutMs === undefined) {
-      issues.push({ path: ['tools', toolDefsKey, name, 'approval', 'timeout'], message: `invalid duration "${timeout}" (examples: 30m, 24h, 2 days, or milliseconds)` });
-    }
+    const timeoutMs = approvalTimeoutMs(def.approval?.timeout, defaultTimeoutMs, ['tools', toolDefsKey, name, 'approval', 'timeout'], issues);
     out[name] = dropUndefined({ timeoutMs, onTimeout: def.approval?.on_timeout ?? 'deny' });
   }
   return Object.keys(out).length > 0 ? out : undefined;

@@ -217,7 +217,7 @@ export const RawToolDef = z.strictObject({
   requires_approval: z.boolean().optional(),
   approval: z
     .strictObject({
-      /** How long a call waits for a decision (no timeout when absent). */
+      /** How long a call waits for a decision, or `never`; default `session.approval_timeout` (24 h). */
       timeout: RawDuration.optional(),
       /** What an expired wait decides (default `deny`). */
       on_timeout: z.enum(['deny', 'allow']).optional(),
@@ -317,6 +317,8 @@ export type RawTools = z.infer<typeof RawTools>;
 export const RawSession = z.strictObject({
   /** Idle sessions end after this long without a message (default `24h`). */
   idle_timeout: RawDuration.optional(),
+  /** How long a tool call waits for approval when its `approval.timeout` is unset (default `24h`); `never`: no timeout. */
+  approval_timeout: RawDuration.optional(),
   /**
    * Turns per workflow run before continue-as-new (default 500). At most 1,500: each turn is at least one update, and
    * Temporal accepts at most 2,000 updates per run (`history.maxTotalUpdates`, https://docs.temporal.io/workflows#limits).

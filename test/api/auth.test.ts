@@ -185,9 +185,48 @@ describe('JWTs verified against a JWKS (STEPWISE_JWT_*)', () => {
   });
 
   it('401 when the JWKS cannot be fetched (never 500)', async () => {
-    h = await buildWithAuth({ keys: [], jwt: { jwksUrl: `${idp.issuer}missing-jwks.json` } });
-    const token = await idp.sign({ sub: 'alice', scope: 'sessions:read' });
+    h = await buildWithAuth({ keys: [], jwt: { jwksUrl: `${idp.issuer}missing-jwks.json`, audience: 'stepwise-api' } });
+    const token = await idp.sign({ sub: 'alice', aud: 'stepwise-api', scope: 'sessions:read' });
     expectError(await as(h.app, token, 'GET', '/agents'), 401, 'UNAUTHORIZED');
+  });
+});
+
+describe('JWT audience (STEPWISE_JWT_AUDIENCE)', () => {
+  let idp: JwksServer;
+  beforeAll(async () => {
+    idp = await startJwksServer();
+  });
+  afterAll(async () => {
+    await idp.close();
+  });
+
+  it('refuses to start with a JWKS URL and no audience, naming the variable and the opt-out', () => {
+    let err: unknown;
+    try {
+      loadApiConfig({ STEPWISE_JWT_JWKS_URL: idp.jwksUrl, STEPWISE_JWT_ISSUER: idp.issuer });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/STEPWISE_JWT_AUDIENCE is required.*STEPWISE_JWT_AUDIENCE=\*/) });
+  });
+
+  it('401 for a token issued for another audience (or none) when the audience is set', async () => {
+    h = await buildWithAuth(loadApiConfig({ STEPWISE_JWT_JWKS_URL: idp.jwksUrl, STEPWISE_JWT_AUDIENCE: 'stepwise-api' }).auth!);
+    for (const claims of [{ aud: 'another-api' }, { aud: ['a', 'b'] }, {}]) {
+      const token = await idp.sign({ sub: 'alice', scope: 'sessions:read', ...claims });
+      expectError(await as(h.app, token, 'GET', '/agents'), 401, 'UNAUTHORIZED');
+    }
+    const ours = await idp.sign({ sub: 'alice', scope: 'sessions:read', aud: 'stepwise-api' });
+    expect((await as(h.app, ours, 'GET', '/agents')).res.statusCode).toBe(200);
+  });
+
+  it('STEPWISE_JWT_AUDIENCE=* turns the check off deliberately, with a startup warning', async () => {
+    const config = loadApiConfig({ STEPWISE_JWT_JWKS_URL: idp.jwksUrl, STEPWISE_JWT_AUDIENCE: '*' });
+    expect(config.warnings).toEqual([expect.stringMatching(/STEPWISE_JWT_AUDIENCE=\*.*any audience/)]);
+    expect(loadApiConfig({ STEPWISE_JWT_JWKS_URL: idp.jwksUrl, STEPWISE_JWT_AUDIENCE: 'stepwise-api' }).warnings).toBeUndefined();
+    h = await buildWithAuth(config.auth!);
+    const token = await idp.sign({ sub: 'alice', scope: 'sessions:read', aud: 'another-api' });
+    expect((await as(h.app, token, 'GET', '/agents')).res.statusCode).toBe(200);
   });
 });
 
@@ -263,14 +302,14 @@ describe('user binding (JWT claim)', () => {
   it('binds tokens to the STEPWISE_JWT_USER_CLAIM claim', async () => {
     const idp = await startJwksServer();
     try {
-      const auth = loadApiConfig({ STEPWISE_JWT_JWKS_URL: idp.jwksUrl, STEPWISE_JWT_USER_CLAIM: 'sub' }).auth!;
+      const auth = loadApiConfig({ STEPWISE_JWT_JWKS_URL: idp.jwksUrl, STEPWISE_JWT_AUDIENCE: 'stepwise-api', STEPWISE_JWT_USER_CLAIM: 'sub' }).auth!;
       h = await build({ app: { auth } });
-      const alice = await idp.sign({ sub: 'alice', scope: 'sessions:read sessions:write' });
-      const bob = await idp.sign({ sub: 'bob', scope: 'sessions:read sessions:write' });
+      const alice = await idp.sign({ sub: 'alice', aud: 'stepwise-api', scope: 'sessions:read sessions:write' });
+      const bob = await idp.sign({ sub: 'bob', aud: 'stepwise-api', scope: 'sessions:read sessions:write' });
       expect((await as(h.app, alice, 'POST', '/sessions', { agentId: 'test-agent', sessionId: 's-j' })).res.statusCode).toBe(201);
       expect((await as(h.app, alice, 'GET', '/sessions/s-j')).body.userId).toBe('alice');
       expectError(await as(h.app, bob, 'GET', '/sessions/s-j'), 404, 'SESSION_NOT_FOUND');
-      const anonymous = await idp.sign({ scope: 'sessions:read' });
+      const anonymous = await idp.sign({ aud: 'stepwise-api', scope: 'sessions:read' });
       expectError(await as(h.app, anonymous, 'GET', '/agents'), 401, 'UNAUTHORIZED');
     } finally {
       await idp.close();

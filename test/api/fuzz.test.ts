@@ -276,7 +276,7 @@ describe('fuzzing every OpenAPI operation', () => {
 
 describe('fuzzing credentials', () => {
   it('answers random Authorization headers with 401 (or the route result for the real key), never 5xx', async () => {
-    const auth = loadApiConfig({ STEPWISE_API_KEYS: 'the-key', STEPWISE_JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json' }).auth!;
+    const auth = loadApiConfig({ STEPWISE_API_KEYS: 'the-key', STEPWISE_JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json', STEPWISE_JWT_AUDIENCE: 'stepwise-api' }).auth!;
     const h = await build({ app: { auth, guards: { requestsPerMinute: 0 } } });
     try {
       const segment = fc.stringMatching(/^[A-Za-z0-9_-]{0,40}$/);

@@ -54,6 +54,16 @@ describe('GET /agents', () => {
     expect(body.llms.global).toEqual({ provider: 'openai', model: 'gpt-4o-mini', apiKeyEnv: 'OPENAI_API_KEY' });
   });
 
+  it('redacts llm header values and secret-looking values (the pinned snapshot keeps them)', async () => {
+    const llm = { provider: 'openai' as const, model: 'gpt-4o-mini', headers: { 'X-Team': 'blue', Authorization: 'Bearer t0k' }, kwargs: { session_token: 'abc', top_p: 0.5 } };
+    h = await build({ agents: [testAgent({ llms: { global: llm } })] });
+    const { res, body } = await call(h.app, 'GET', '/agents/test-agent');
+    expect(res.statusCode).toBe(200);
+    expect(body.llms.global).toEqual({ ...llm, headers: { 'X-Team': '[redacted]', Authorization: '[redacted]' }, kwargs: { session_token: '[redacted]', top_p: 0.5 } });
+    expect(JSON.stringify(body)).not.toMatch(/blue|t0k|"abc"/);
+    expect(h.agents.get('test-agent')!.llms.global).toEqual(llm);
+  });
+
   it('404 AGENT_NOT_FOUND for an unknown agent', async () => {
     h = await build();
     const err = expectError(await call(h.app, 'GET', '/agents/nobody'), 404, 'AGENT_NOT_FOUND');

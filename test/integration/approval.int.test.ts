@@ -1,6 +1,7 @@
 /**
  * Human approval of tool calls on the real Temporal dev server: a paused turn survives a real worker stop/start and
- * finishes on the new worker once approved; timeouts are durable timers deciding by `on_timeout` (deny / allow); a
+ * finishes on the new worker once approved; timeouts are durable timers deciding by `on_timeout` (deny / allow), and
+ * an approval without a timeout of its own gets the agent's default (`session.approval_timeout`) at load; a
  * denial reaches the model (the fake OpenAI-compatible server records its prompt) as the call's tool error; a turn
  * paused when continue-as-new is due is carried into the next run; validator errors over REST.
  * With STEPWISE_RECORD_HISTORIES=1 the approval and timeout histories are written for the offline replay test.
@@ -14,6 +15,7 @@ import { buildApp } from '../../api/app.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import type { ArchiveStore } from '../../archive/store.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../../src/config/agent.js';
 import type { LoadedAgent } from '../../src/config/load.js';
 import type { TurnResult } from '../../src/engine/types.js';
 import { createSessionWorker } from '../../workers/worker.js';
@@ -70,7 +72,9 @@ describe('approval of tool calls on the real Temporal dev server', () => {
         await sessions.start(agent.snapshot, id);
         return sessions.send(id, { messageId: 'm1', text: 'echo hello' });
       }, archive); // worker stopped here
-      expect(early.pendingApprovals).toEqual([{ callId: 't1.1', tool: 'echo', arguments: { text: 'hello' }, requestedAt: expect.any(String) }]);
+      expect(early.pendingApprovals).toEqual([{ callId: 't1.1', tool: 'echo', arguments: { text: 'hello' }, requestedAt: expect.any(String), timeoutAt: expect.any(String) }]);
+      const [pending] = early.pendingApprovals!;
+      expect(Date.parse(pending!.timeoutAt!) - Date.parse(pending!.requestedAt)).toBe(DEFAULT_APPROVAL_TIMEOUT_MS); // the default, applied at load
       expect(early.reply).toMatch(/Waiting for approval to run echo/);
 
       // Between the workers nothing runs; the wait is in the workflow's history.
@@ -117,6 +121,22 @@ describe('approval of tool calls on the real Temporal dev server', () => {
       expect(history.events?.some((e) => e.timerStartedEventAttributes?.startToFireTimeout)).toBe(true);
       if (onTimeout === 'deny') await recordHistory('approval-timeout', env.client.workflow.getHandle(`session-${id}`));
     }
+  }, 90_000);
+
+  it('an approval without its own timeout gets session.approval_timeout at load, and expires with deny', async () => {
+    const agent = await writeAgent('timeout-default', [echoCall('y'), { action: 'RESPOND', response: 'after default timeout' }], { approval_timeout: '2s' }, approvalTools());
+    expect(agent.snapshot.approvals?.echo).toEqual({ timeoutMs: 2_000, onTimeout: 'deny' });
+    const id = sid('timeout-default');
+    await withWorker([agent], async (sessions) => {
+      await sessions.start(agent.snapshot, id);
+      const early = await sessions.send(id, { messageId: 'm1', text: 'echo y' });
+      const pending = early.pendingApprovals?.[0];
+      expect(Date.parse(pending!.timeoutAt!) - Date.parse(pending!.requestedAt)).toBe(2_000);
+      const final = await finalOf(sessions, id, 'm1');
+      expect(final.reply).toBe('after default timeout');
+      expect(final.events.find((e) => e.type === 'approval_decided')).toMatchObject({ timedOut: true, decision: 'deny' });
+      expect(final.events.find((e) => e.type === 'tool_error')).toMatchObject({ callId: 't1.1', message: expect.stringMatching(/not approved in time/) });
+    });
   }, 90_000);
 
   it('deny: the model sees the tool error with the reason, and answers the user', async () => {

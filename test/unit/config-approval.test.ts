@@ -7,12 +7,15 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { approvalPolicy } from '../../src/config/agent.js';
+import { AgentSnapshot, approvalPolicy, DEFAULT_APPROVAL_TIMEOUT_MS } from '../../src/config/agent.js';
 import { loadAgent, validateAgentFile } from '../../src/config/load.js';
+import { testAgent } from '../support/agents.js';
 
 const TOOLS = join(import.meta.dirname, '..', 'fixtures', 'config', 'tools', 'math-tools.mjs');
 
-function agentFile(tools: string, stepExtra = ''): string {
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function agentFile(tools: string, stepExtra = '', top = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'stepwise-approval-config-'));
   copyFileSync(TOOLS, join(dir, 'math-tools.mjs'));
   writeFileSync(join(dir, 'script.yaml'), '[]\n');
@@ -24,7 +27,7 @@ llm: { provider: scripted, script: script.yaml }
 steps:
   - id: a
     tools: [add, now_map]
-${stepExtra}tools:
+${stepExtra}${top}tools:
   tool_files: [./math-tools.mjs]
 ${tools}`,
   );
@@ -40,7 +43,7 @@ describe('approval config', () => {
       approval: { timeout: 90m, on_timeout: allow }
 `, '    requires_approval: true\n'),
     );
-    expect(snapshot.approvals).toEqual({ add: { onTimeout: 'deny' }, now_map: { timeoutMs: 90 * 60_000, onTimeout: 'allow' } });
+    expect(snapshot.approvals).toEqual({ add: { timeoutMs: DAY_MS, onTimeout: 'deny' }, now_map: { timeoutMs: 90 * 60_000, onTimeout: 'allow' } });
     expect(snapshot.steps[0]!.requiresApproval).toBe(true);
     expect(approvalPolicy(snapshot, 'a', 'now_map')).toEqual({ timeoutMs: 5_400_000, onTimeout: 'allow' });
   });
@@ -50,6 +53,45 @@ describe('approval config', () => {
     expect('approvals' in snapshot).toBe(false);
     expect('requiresApproval' in snapshot.steps[0]!).toBe(false);
     expect(approvalPolicy(snapshot, 'a', 'add')).toBeUndefined();
+  });
+
+  it('applies the default timeout (24 h, deny) at load, to tool and step approvals alike', async () => {
+    const { snapshot } = await loadAgent(
+      agentFile(`  tool_defs:
+    add: { requires_approval: true }
+    now_map: { approval: { on_timeout: allow } }
+`, '    requires_approval: true\n'),
+    );
+    expect(DEFAULT_APPROVAL_TIMEOUT_MS).toBe(DAY_MS);
+    expect(snapshot.approvals).toEqual({ add: { timeoutMs: DAY_MS, onTimeout: 'deny' }, now_map: { timeoutMs: DAY_MS, onTimeout: 'allow' } });
+    expect(snapshot.steps[0]!.approval).toEqual({ timeoutMs: DAY_MS, onTimeout: 'deny' });
+    expect(approvalPolicy({ ...snapshot, approvals: {} }, 'a', 'add')).toEqual({ timeoutMs: DAY_MS, onTimeout: 'deny' });
+  });
+
+  it('session.approval_timeout sets the default; `never` (there or per tool) means no timeout', async () => {
+    const tools = `  tool_defs:
+    add: { requires_approval: true }
+    now_map: { approval: { timeout: never } }
+`;
+    const tenMinutes = (await loadAgent(agentFile(tools, '    requires_approval: true\n', 'session: { approval_timeout: 10m }\n'))).snapshot;
+    expect(tenMinutes.approvals).toEqual({ add: { timeoutMs: 600_000, onTimeout: 'deny' }, now_map: { onTimeout: 'deny' } });
+    expect(tenMinutes.steps[0]!.approval).toEqual({ timeoutMs: 600_000, onTimeout: 'deny' });
+    const never = (await loadAgent(agentFile(tools, '    requires_approval: true\n', 'session: { approval_timeout: never }\n'))).snapshot;
+    expect(never.approvals).toEqual({ add: { onTimeout: 'deny' }, now_map: { onTimeout: 'deny' } });
+    expect(never.steps[0]!.approval).toEqual({ onTimeout: 'deny' });
+    expect(approvalPolicy(never, 'a', 'now_map')).toEqual({ onTimeout: 'deny' });
+    const bad = await validateAgentFile(agentFile(tools, '', 'session: { approval_timeout: soon }\n'));
+    expect(bad.issues.find((i) => i.path === 'session.approval_timeout')).toMatchObject({ severity: 'error', line: 7, message: expect.stringContaining('"soon"') });
+  });
+
+  it('a snapshot pinned before the default keeps waiting without a timeout (replays unchanged)', () => {
+    const pinned = AgentSnapshot.parse({
+      ...testAgent(),
+      steps: testAgent().steps.map((s) => ({ ...s, requiresApproval: true })),
+      approvals: { pay: { onTimeout: 'deny' } },
+    });
+    expect(approvalPolicy(pinned, 'greet', 'pay')).toEqual({ onTimeout: 'deny' });
+    expect(approvalPolicy(pinned, 'greet', 'add_item')).toEqual({ onTimeout: 'deny' });
   });
 
   it('reports an invalid timeout, an unknown on_timeout and a contradiction, at their keys', async () => {

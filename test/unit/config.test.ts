@@ -291,15 +291,41 @@ describe('odd documents', () => {
     expect(issues.map((i) => i.message).join('\n')).toContain(message);
   });
 
-  it('warns when an environment value lands in an llm header (workflow history)', async () => {
+  it('refuses an environment value in an llm header (it would enter workflow history), naming file, line and path', async () => {
+    const written = ['"$TEAM"', '"${TEAM}"', '"team-${TEAM}"', '"$UNSET_VAR"', '"${UNSET_VAR:-x}"'];
+    for (const value of written) {
+      const dir = tempAgent({
+        'script.yaml': '[]',
+        'agent.yaml': MINIMAL().replace('script: script.yaml }', `script: script.yaml, headers: { X-Team: ${value} } }`),
+      });
+      const { snapshot, issues } = await validateAgentFile(join(dir, 'agent.yaml'), { env: { TEAM: 'blue' } });
+      expect(snapshot, value).toBeUndefined();
+      const issue = issueAt(errorsOf(issues), 'llm.headers.X-Team');
+      expect(issue, value).toMatchObject({ file: join(dir, 'agent.yaml'), line: 3, severity: 'error' });
+      expect(issue.message).toMatch(/environment value.*llm header.*workflow history.*api_key_env/);
+      expect(issue.message).not.toContain('blue');
+    }
+    const named = tempAgent({
+      'script.yaml': '[]',
+      'agent.yaml': MINIMAL().replace('llm: { provider: scripted, script: script.yaml }', 'llm:\n  global: { provider: scripted, script: script.yaml }\n  fast: { provider: openai, model: m, headers: { Authorization: "Bearer ${TOKEN}" } }'),
+    });
+    await expect(loadAgent(join(named, 'agent.yaml'), { env: { TOKEN: 't' } })).rejects.toThrow(/agent\.yaml:5.*llm\.fast\.headers\.Authorization/s);
+    const embeddings = tempAgent({
+      'script.yaml': '[]',
+      'agent.yaml': `${MINIMAL()}embedding_model: { provider: openai, model: text-embedding-3-small, headers: { X-Key: $KEY } }\n`,
+    });
+    const { issues } = await validateAgentFile(join(embeddings, 'agent.yaml'), { env: { KEY: 'k' } });
+    expect(issueAt(errorsOf(issues), 'embedding_model.headers.X-Key').line).toBe(6);
+  });
+
+  it('keeps literal llm headers (and `$$` escapes) as written', async () => {
     const dir = tempAgent({
       'script.yaml': '[]',
-      'agent.yaml': MINIMAL().replace('script: script.yaml }', 'script: script.yaml, headers: { X-Team: "$TEAM" } }'),
+      'agent.yaml': MINIMAL().replace('script: script.yaml }', 'script: script.yaml, headers: { X-Team: blue, X-Price: "$$5" } }'),
     });
-    const loaded = await loadAgent(join(dir, 'agent.yaml'), { env: { TEAM: 'blue' } });
-    expect(loaded.snapshot.llms.global?.headers).toEqual({ 'X-Team': 'blue' });
-    expect(issueAt(loaded.warnings, 'llm.headers.X-Team')).toMatchObject({ line: 3, severity: 'warning' });
-    expect(issueAt(loaded.warnings, 'llm.headers.X-Team').message).not.toContain('blue');
+    const loaded = await loadAgent(join(dir, 'agent.yaml'), { env: {} });
+    expect(loaded.snapshot.llms.global?.headers).toEqual({ 'X-Team': 'blue', 'X-Price': '$5' });
+    expect(loaded.warnings).toEqual([]);
   });
 });
 
