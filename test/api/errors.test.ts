@@ -203,6 +203,16 @@ describe('logging', () => {
     expect(JSON.stringify(logged[0])).not.toContain('stack');
   });
 
+  it('expected overload (429 RATE_LIMITED, e.g. a message never sent before its deadline) is one warn line, no stack', async () => {
+    const lines = await withLog(throwingBackend(new StepwiseError('RATE_LIMITED', 'too many messages in flight for session s1', { retryAfterSeconds: 1 })));
+    const res = await h.app.inject({ url: '/sessions/s1' });
+    expect([res.statusCode, res.headers['retry-after']]).toEqual([429, '1']);
+    const logged = lines.filter((l) => l.msg === 'overloaded');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 40, code: 'RATE_LIMITED' });
+    expect(JSON.stringify(logged[0])).not.toContain('stack');
+  });
+
   it('a real bug (500 INTERNAL) stays at error level with its stack', async () => {
     const lines = await withLog(throwingBackend(new Error('boom')));
     expect((await h.app.inject({ url: '/sessions/s1' })).statusCode).toBe(500);
