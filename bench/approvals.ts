@@ -12,14 +12,12 @@
  */
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApp } from '../api/app.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
-import { createSessionWorker } from '../workers/worker.js';
-import { latency, log, onCleanUp, postJson, runBench, temporalServer, waitFor } from './support.js';
+import { latency, log, onCleanUp, postJson, runBench, runWorkers, temporalServer, waitFor } from './support.js';
 import { echoUpdate, echoWorkflow, stopEcho } from './workflows/echo.js';
 
 const ROUNDS = 20;
@@ -41,17 +39,7 @@ async function measure() {
   onCleanUp('agent dir', () => rmSync(agent.dir, { recursive: true, force: true }));
   const taskQueue = `bench-approvals-${run}`;
   const echoQueue = `bench-approvals-echo-${run}`;
-  log('bundling the workflows of both workers');
-  const workers = await Promise.all([
-    Worker.create({ connection: workerConnection, namespace, taskQueue: echoQueue, workflowsPath: join(import.meta.dirname, 'workflows', 'echo.ts') }),
-    createSessionWorker({ connection: workerConnection, namespace, taskQueue, agents: [agent], log: () => {} }),
-  ]);
-  const running = Promise.all(workers.map((w) => w.run()));
-  running.catch((err) => log(`a worker failed: ${(err as Error).message}`));
-  onCleanUp('workers', async () => {
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-    await running;
-  });
+  await runWorkers(workerConnection, namespace, { echoQueue, taskQueue, agent });
   // The API's rate limits (60 messages a minute per session, 600 requests per caller) would refuse the backlog; this
   // measures what lies behind them.
   const app = await buildApp({

@@ -4,8 +4,11 @@
  * helpers. Figures go to stdout; everything else to stderr.
  */
 import { join } from 'node:path';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { ensureTemporalCli } from '../cli/temporal-cli.js';
 import { startDevServer } from '../cli/temporal-server.js';
+import type { LoadedAgent } from '../src/config/load.js';
+import { createSessionWorker } from '../workers/worker.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -66,6 +69,28 @@ export async function temporalServer(): Promise<{ address: string; namespace: st
   const server = await startDevServer({ binary: cli.path, uiPort: false });
   onCleanUp('dev server', () => server.stop());
   return server;
+}
+
+/**
+ * Starts the two workers the benchmarks use, stopped at clean-up: the echo workflow's (`bench/workflows/echo.ts`, the
+ * baseline) on `echoQueue`, and a session worker for `agent` on `taskQueue`.
+ */
+export async function runWorkers(
+  connection: NativeConnection,
+  namespace: string,
+  queues: { echoQueue: string; taskQueue: string; agent: LoadedAgent },
+): Promise<void> {
+  log('bundling the workflows of both workers');
+  const workers = await Promise.all([
+    Worker.create({ connection, namespace, taskQueue: queues.echoQueue, workflowsPath: join(import.meta.dirname, 'workflows', 'echo.ts') }),
+    createSessionWorker({ connection, namespace, taskQueue: queues.taskQueue, agents: [queues.agent], log: () => {} }),
+  ]);
+  const running = Promise.all(workers.map((w) => w.run()));
+  running.catch((err) => log(`a worker failed: ${(err as Error).message}`));
+  onCleanUp('workers', async () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await running;
+  });
 }
 
 /**

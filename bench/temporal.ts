@@ -21,17 +21,15 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApp } from '../api/app.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
-import { createSessionWorker } from '../workers/worker.js';
 import { sessionWorkflowId } from '../workflows/shared.js';
-import { latency, log, onCleanUp, postJson, runBench, temporalServer, waitFor } from './support.js';
+import { latency, log, onCleanUp, postJson, runBench, runWorkers, temporalServer, waitFor } from './support.js';
 import { echoUpdate, echoWorkflow, stopEcho } from './workflows/echo.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const ECHO_WORKFLOWS = join(import.meta.dirname, 'workflows', 'echo.ts');
 /** Measured round trips of 1 and 2 (each), after {@link WARMUP} unmeasured ones. */
 const TURNS = 300;
 const WARMUP = 20;
@@ -216,17 +214,7 @@ async function measure() {
   onCleanUp('agent dir', () => rmSync(agent.dir, { recursive: true, force: true }));
   const taskQueue = `bench-sessions-${run}`;
   const echoQueue = `bench-echo-${run}`;
-  log('bundling the workflows of both workers');
-  const workers = await Promise.all([
-    Worker.create({ connection: workerConnection, namespace, taskQueue: echoQueue, workflowsPath: ECHO_WORKFLOWS }),
-    createSessionWorker({ connection: workerConnection, namespace, taskQueue, agents: [agent], log: () => {} }),
-  ]);
-  const running = Promise.all(workers.map((w) => w.run()));
-  running.catch((err) => log(`a worker failed: ${(err as Error).message}`));
-  onCleanUp('workers', async () => {
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-    await running;
-  });
+  await runWorkers(workerConnection, namespace, { echoQueue, taskQueue, agent });
 
   const app = await buildApp({ backend: new TemporalSessions({ client, taskQueue }), agents: new Map([[agent.snapshot.name, agent.snapshot]]) });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
