@@ -63,8 +63,8 @@ export const NomosHistoryItem = z.union(
 export type NomosHistoryItem = z.infer<typeof NomosHistoryItem>;
 
 /**
- * NOMOS `FlowState`: the flow the session is in. In replies the context list is empty (Stepwise keeps flow memory in
- * the durable session); sent back for a session Stepwise does not have, `flow_memory_context` seeds the flow memory.
+ * NOMOS `FlowState` as a client sends it back: the flow the session is in. For a session Stepwise does not have,
+ * `flow_memory_context` seeds the flow memory; `flow_context` (NOMOS's bookkeeping) is accepted and not used.
  */
 export const NomosFlowState = z.object({
   flow_id: z.string().min(1),
@@ -103,15 +103,35 @@ export const NomosChatRequest = z.object({
   session_data: NomosSessionData.nullable().optional(),
 });
 
-/** `POST /chat` reply. */
+/**
+ * One item of `session_data.history` / `flow_memory_context` in a reply, as NOMOS's own state holds them: an event
+ * without its decision, a step marker, or a summary (`./nomos-memory.ts`).
+ */
+export const NomosStateItem = z.union([
+  z.object({ timestamp: z.string(), type: z.string(), content: z.string() }),
+  z.object({ step_id: z.string() }),
+  z.object({ summary: z.array(z.string()) }),
+]);
+
+/** NOMOS `FlowContext` (nomos/models/flow.py) in replies: `previous_context` is not sent (null), `metadata` empty. */
+export const NomosFlowContextReply = z.object({
+  flow_id: z.string(),
+  entry_step: z.string(),
+  previous_context: z.null(),
+  metadata: z.record(z.string(), z.unknown()),
+});
+
+/** `POST /chat` reply. `tool_output` is NOMOS's `Optional[str]`. */
 export const NomosChatResponse = z.object({
   response: NomosDecision,
-  tool_output: z.unknown(),
+  tool_output: z.string().nullable(),
   session_data: z.object({
     session_id: z.string(),
     current_step_id: z.string(),
-    history: z.array(NomosEvent),
-    flow_state: NomosFlowState.nullable(),
+    history: z.array(NomosStateItem),
+    flow_state: z
+      .object({ flow_id: z.string(), flow_context: NomosFlowContextReply, flow_memory_context: z.array(NomosStateItem) })
+      .nullable(),
   }),
 });
 
@@ -134,32 +154,13 @@ export function decisionOf(turn: TurnResult): NomosDecision {
   };
 }
 
-/** The output of the turn's last successful tool call (NOMOS `tool_output`), or `null`. */
-export function toolOutputOf(turn: TurnResult): unknown {
+/**
+ * The output of the turn's last successful tool call as NOMOS's `tool_output` (`Optional[str]`): a string result as
+ * it is, any other result JSON-encoded; `null` when the turn called no tool.
+ */
+export function toolOutputOf(turn: TurnResult): string | null {
   const results = turn.events.filter((e) => e.type === 'tool_result');
   const last = results[results.length - 1];
-  return last?.type === 'tool_result' ? last.result : null;
-}
-
-/**
- * Turns as NOMOS history events, oldest first: the user's messages (`user`), tool results (`tool`), replies (typed
- * with the agent's name, as NOMOS does) and an END (`end`). Errors and fallbacks are left out, as NOMOS's history
- * route leaves them out.
- */
-export function historyOf(agentName: string, turns: TurnResult[]): NomosEvent[] {
-  const out: NomosEvent[] = [];
-  for (const turn of turns) {
-    for (const e of turn.events) {
-      if (e.type === 'user_message') out.push({ timestamp: e.at, type: 'user', content: e.text, decision: null });
-      else if (e.type === 'tool_result') {
-        const result = typeof e.result === 'string' ? e.result : (JSON.stringify(e.result) ?? 'null');
-        out.push({ timestamp: e.at, type: 'tool', content: `Tool ${e.tool} executed.\nResults: ${result}`, decision: null });
-      } else if (e.type === 'reply' && !e.fallback && e.text) {
-        out.push({ timestamp: e.at, type: agentName, content: e.text, decision: decisionOf(turn) });
-      } else if (e.type === 'session_ended' && e.reason === 'end_action') {
-        out.push({ timestamp: e.at, type: 'end', content: 'Session ended.', decision: decisionOf(turn) });
-      }
-    }
-  }
-  return out;
+  if (last?.type !== 'tool_result') return null;
+  return typeof last.result === 'string' ? last.result : (JSON.stringify(last.result) ?? 'null');
 }

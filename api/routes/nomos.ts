@@ -6,8 +6,10 @@
  *
  * A NOMOS server serves one agent. Here the agent is `?agent=<name>` on the session-creating routes, else the plugin's
  * `agentId` option (`STEPWISE_NOMOS_AGENT`), else the only agent loaded; with several and none named: 400.
- * Errors keep Stepwise's body (`{error: {code, message}}`) with NOMOS's status codes (404 for an unknown session,
- * except on `/chat`, which seeds a new session from the client's `session_data` instead: `./nomos-seed.ts`).
+ * Errors carry FastAPI's `detail` beside Stepwise's `error` (`./nomos-http.ts`, which also reads an empty JSON body as
+ * `{}`), with NOMOS's status codes (404 for an unknown or deleted session, except on `/chat`, which seeds a new session
+ * from the client's `session_data` instead: `./nomos-seed.ts`). After END a session goes on, after DELETE it is 404
+ * (`./nomos-continue.ts`). `session_data` and history are NOMOS memory (`./nomos-memory.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -19,12 +21,13 @@ import type { TurnResult } from '../../src/engine/types.js';
 import { CallerError, isStepwiseError } from '../../src/errors.js';
 import { FIRST_MESSAGE_ID, SessionId, type SessionInfo } from '../../workflows/shared.js';
 import { callerSessionInfo, type UserBindingConfig } from '../auth/user-binding.js';
-import { errorReplies } from '../errors.js';
 import { hasScope } from '../plugins/auth.js';
 import { allTurns, sessionState } from '../session-reads.js';
+import { chainTurns, continuationInfo, nomosChain } from './nomos-continue.js';
+import { nomosErrorReplies as errorReplies, setUpNomosHttp } from './nomos-http.js';
+import { eventsOf, nomosMemoryOf, stateItemsOf } from './nomos-memory.js';
 import {
   decisionOf,
-  historyOf,
   NomosChatRequest,
   NomosChatResponse,
   NomosHistoryResponse,
@@ -106,10 +109,31 @@ function agentFor(app: FastifyInstance, requested: string | undefined, configure
   return agent;
 }
 
-/** NOMOS history of a session: every turn still known (archive, else the live run's newest). */
-async function nomosHistory(app: FastifyInstance, sessionId: string) {
+/**
+ * NOMOS memory of a durable session after `current` (its newest turn, when known): every turn still known (archive,
+ * else the live run's newest). @throws SESSION_NOT_FOUND, TEMPORAL_UNAVAILABLE.
+ */
+async function nomosMemory(app: FastifyInstance, sessionId: string, current?: TurnResult) {
   const [state, turns] = await Promise.all([sessionState(app, sessionId), allTurns(app, sessionId)]);
-  return { state, history: historyOf(state.agentName, turns) };
+  const startStepId = app.agents.get(state.agentName)?.startStepId ?? state.stepId;
+  return nomosMemoryOf(state.agentName, startStepId, turns, current);
+}
+
+/**
+ * Sends `text` to NOMOS session `id`: to its newest durable session, or, when that one ended by END or idle timeout,
+ * to a continuation seeded from the chain's memory (`./nomos-continue.ts`). @throws SESSION_NOT_FOUND (unknown or
+ * deleted), SESSION_ENDED (no continuation possible), the backend's send and start errors.
+ */
+async function sendNomos(app: FastifyInstance, id: string, text: string): Promise<TurnResult> {
+  const chain = await nomosChain(app, id);
+  const newest = chain.ids[chain.ids.length - 1]!;
+  if (!chain.endReason || !chain.nextId) return app.backend.send(newest, { messageId: randomUUID(), text });
+  const agent = app.agents.get(chain.view.agentName);
+  if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${chain.view.agentName} of session ${id} is no longer loaded`);
+  const turns = (await Promise.all(chain.ids.map((sid) => allTurns(app, sid)))).flat();
+  const memory = nomosMemoryOf(agent.name, agent.startStepId, turns);
+  const seed = seedFromNomos(agent, { current_step_id: chain.view.stepId, history: stateItemsOf(memory.session) });
+  return app.backend.startWithMessage(agent, chain.nextId, { messageId: FIRST_MESSAGE_ID, text }, continuationInfo(chain.view), seed);
 }
 
 /** OpenAPI description of `POST /chat`: what a client's `session_data` does. */
@@ -175,6 +199,8 @@ async function startSeeded(
 }
 
 const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts) => {
+  // This plugin is not wrapped in fastify-plugin: the parser and error handler stay in its own context.
+  setUpNomosHttp(app);
   app.post(
     '/session',
     {
@@ -212,8 +238,7 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
     },
     async (request) => {
       const { id } = request.params;
-      const result = await app.backend.send(id, { messageId: randomUUID(), text: request.body.content });
-      return { session_id: id, message: decisionOf(result) };
+      return { session_id: id, message: decisionOf(await sendNomos(app, id, request.body.content)) };
     },
   );
 
@@ -223,14 +248,20 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
       config: { binding: BY_ID },
       schema: {
         tags: ['nomos'],
-        summary: "NOMOS: the session's history as NOMOS events (user, agent replies, tools, end)",
+        summary: "NOMOS: the session memory's events (user, agent replies, tools, end); an open flow's are not there",
         params: IdParams,
         response: { 200: NomosHistoryResponse, ...errorReplies(404, 503) },
       },
     },
     async (request) => {
-      const { history } = await nomosHistory(app, request.params.id);
-      return { session_id: request.params.id, history };
+      const { id } = request.params;
+      const { chain, turns } = await chainTurns(app, id);
+      const state = chain?.view ?? (await sessionState(app, id));
+      const startStepId = app.agents.get(state.agentName)?.startStepId ?? state.stepId;
+      // Session memory only: events inside a flow that is still open live in flow memory (as in NOMOS).
+      const current = chain && !chain.endReason ? { stepId: chain.view.stepId, flowId: chain.view.flowId } : undefined;
+      const memory = nomosMemoryOf(state.agentName, startStepId, turns, current);
+      return { session_id: id, history: eventsOf(memory.session) };
     },
   );
 
@@ -240,13 +271,19 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
       config: { binding: BY_ID },
       schema: {
         tags: ['nomos'],
-        summary: 'NOMOS: end a session (it stays readable, as every Stepwise session does)',
+        summary: 'NOMOS: delete a session (later NOMOS calls: 404; it stays readable on /sessions, as every Stepwise session does)',
         params: IdParams,
         response: { 200: z.object({ message: z.string() }), ...errorReplies(404, 503) },
       },
     },
     async (request) => {
-      await app.backend.end(request.params.id);
+      const chain = await nomosChain(app, request.params.id);
+      const agent = app.agents.get(chain.view.agentName);
+      if (chain.endReason && chain.nextId && agent) {
+        // Ended by END: a continuation ended by DELETE marks the chain deleted (nomos-continue.ts).
+        await app.backend.start(agent, chain.nextId, continuationInfo(chain.view));
+        await app.backend.end(chain.nextId);
+      } else await app.backend.end(chain.ids[chain.ids.length - 1]!);
       return { message: 'Session ended successfully' };
     },
   );
@@ -286,15 +323,21 @@ const nomosRoutes: FastifyPluginAsyncZod<NomosRoutesOptions> = async (app, opts)
           ({ sessionId, result } = await startSeeded(app, agent, callerSessionInfo(request), data, input, preferredId));
         }
       }
-      const { history } = await nomosHistory(app, sessionId);
+      const { session, flow } = await nomosMemory(app, sessionId, result);
       return {
         response: decisionOf(result),
         tool_output: toolOutputOf(result),
         session_data: {
           session_id: sessionId,
           current_step_id: result.stepId,
-          history,
-          flow_state: result.flowId ? { flow_id: result.flowId, flow_context: { flow_id: result.flowId }, flow_memory_context: [] } : null,
+          history: stateItemsOf(session),
+          flow_state: flow
+            ? {
+                flow_id: flow.flowId,
+                flow_context: { flow_id: flow.flowId, entry_step: flow.entryStep, previous_context: null, metadata: {} },
+                flow_memory_context: stateItemsOf(flow.items),
+              }
+            : null,
         },
       };
     },

@@ -243,13 +243,32 @@ export interface CrossRefContext {
   deferredServers?: ReadonlySet<string>;
 }
 
+/** Where README explains tools NOMOS received as Python objects (`Agent.from_config(..., tools=[...])`). */
+export const TOOL_MODULE_HELP = 'README.md#moving-from-nomos';
+
+/**
+ * The one message of an unknown tool, at its first reference: what to do (NOMOS agents often received tools as Python
+ * objects, which a YAML file cannot name), the loaded tools, and how many other references there are.
+ */
+function unknownToolMessage(tool: string, otherReferences: number, loaded: ReadonlySet<string>): string {
+  const known = [...loaded].join(', ') || 'none';
+  const others = otherReferences === 0 ? '' : `; referenced ${otherReferences} more time${otherReferences === 1 ? '' : 's'}`;
+  return (
+    `unknown tool "${tool}" (loaded tools: ${known}${others}). If NOMOS received it as a Python object ` +
+    `(Agent.from_config(..., tools=[...])), write a TypeScript module exporting a tool named "${tool}" and list it ` +
+    `under tools.files (see ${TOOL_MODULE_HELP})`
+  );
+}
+
 /**
  * Checks references between parts of a schema-valid document: start step, duplicate step/flow ids, route targets,
- * step tools, flow enters/exits, named llms, `tool_defs` names (errors); steps no route path reaches from the start
- * step (warnings).
+ * step tools (one issue per unknown tool, at its first reference, counting the others), flow enters/exits, named
+ * llms, `tool_defs` names (errors); steps no route path reaches from the start step (warnings).
  */
 export function crossReferenceIssues(raw: RawAgent, ctx: CrossRefContext): PathIssue[] {
   const out: PathIssue[] = [];
+  /** Unknown tools and the paths of their references, in config order (one issue per tool, at its first use). */
+  const missingTools = new Map<string, KeyPath[]>();
   const stepIds = new Map<string, number>();
   raw.steps.forEach((step, i) => {
     const key = keyOf(step, 'step_id', 'id');
@@ -274,10 +293,7 @@ export function crossReferenceIssues(raw: RawAgent, ctx: CrossRefContext): PathI
       (step.available_tools ?? step.tools ?? []).forEach((tool, k) => {
         const server = /^@mcp\/([^/]+)(?:\/[^/]+)?$/.exec(tool)?.[1] ?? tool.split('__')[0]!;
         if (ctx.deferredServers?.has(server)) return;
-        if (!ctx.toolNames?.has(tool)) {
-          const known = [...(ctx.toolNames ?? [])].join(', ') || 'none';
-          out.push({ path: ['steps', i, toolsKey, k], message: `unknown tool "${tool}" (loaded tools: ${known})` });
-        }
+        if (!ctx.toolNames?.has(tool)) missingTools.set(tool, [...(missingTools.get(tool) ?? []), ['steps', i, toolsKey, k]]);
       });
     }
     const llm = step.overrides?.llm;
@@ -285,6 +301,7 @@ export function crossReferenceIssues(raw: RawAgent, ctx: CrossRefContext): PathI
       out.push({ path: ['steps', i, 'overrides', 'llm'], message: `unknown llm "${llm}" (llm names: ${[...ctx.llmNames].join(', ')})` });
     }
   });
+  for (const [tool, [first, ...others]] of missingTools) out.push({ path: first!, message: unknownToolMessage(tool, others.length, ctx.toolNames!) });
   const flowIds = new Map<string, number>();
   (raw.flows ?? []).forEach((flow, i) => {
     const id = (flow.flow_id ?? flow.id) as string;

@@ -7,7 +7,7 @@ import { decodeJwt, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nomosOptionsFromEnv } from '../../api/routes/nomos.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
-import { build, call, expectError, type Harness } from '../support/api.js';
+import { build, call, expectError, expectNomosError, type Harness } from '../support/api.js';
 import { boundAuth } from '../support/bound-auth.js';
 
 let h: Harness | undefined;
@@ -58,7 +58,7 @@ describe('user binding on the NOMOS routes', () => {
       ['POST', '/chat', { user_input: 'let me in', session_data: { session_id: id } }],
     ] as const) {
       const res = await call(h.app, method, url, payload, 'bob-key');
-      expect(expectError(res, 404, 'SESSION_NOT_FOUND').message, `${method} ${url}`).toBe(`session ${id} not found`);
+      expect(expectNomosError(res, 404, 'SESSION_NOT_FOUND').message, `${method} ${url}`).toBe(`session ${id} not found`);
     }
     expect(h.executors.decideRequests).toHaveLength(decisions);
     expect((await call(h.app, 'GET', `/sessions/${id}`, undefined, 'admin-key')).body.status).toBe('active');
@@ -118,7 +118,7 @@ describe('NOMOS tokens (POST /auth/token) on the API', () => {
     const created = await call(h.app, 'POST', '/session', undefined, alice);
     expect(await ownerOf(created.body.session_id)).toBe('alice');
     const bobs = await call(h.app, 'POST', '/session', undefined, 'bob-key');
-    expectError(await call(h.app, 'GET', `/session/${bobs.body.session_id}/history`, undefined, alice), 404, 'SESSION_NOT_FOUND');
+    expectNomosError(await call(h.app, 'GET', `/session/${bobs.body.session_id}/history`, undefined, alice), 404, 'SESSION_NOT_FOUND');
 
     // Bound callers cannot mint tokens for someone else; scopes never exceed the caller's.
     const fromBob = await call(h.app, 'POST', '/auth/token', { sub: 'alice' }, 'bob-key');
@@ -127,7 +127,7 @@ describe('NOMOS tokens (POST /auth/token) on the API', () => {
     expect(decodeJwt(fromWriter.body.access_token).scope).toBe('sessions:write');
     expectError(await call(h.app, 'GET', '/agents', undefined, fromWriter.body.access_token), 403, 'FORBIDDEN');
     // Without a credential there is no token; a token signed with another secret is refused.
-    expectError(await call(h.app, 'POST', '/auth/token', { sub: 'alice' }), 401, 'UNAUTHORIZED');
+    expectNomosError(await call(h.app, 'POST', '/auth/token', { sub: 'alice' }), 401, 'UNAUTHORIZED');
     const forged = await new SignJWT({ scope: 'sessions:read' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('1h').sign(new TextEncoder().encode('another-secret-of-at-least-32-characters'));
     expectError(await call(h.app, 'GET', '/agents', undefined, forged), 401, 'UNAUTHORIZED');
   });

@@ -12,7 +12,9 @@ describe('GET /health', () => {
     h = await build({ agents: [testAgent(), testAgent({ name: 'second' })] });
     const { res, body } = await call(h.app, 'GET', '/health');
     expect(res.statusCode).toBe(200);
-    expect(body).toEqual({ status: 'ok', temporal: 'not_used', detail: 'in-process sessions (not durable)', agents: 2 });
+    expect(body).toEqual({ status: 'ok', temporal: 'not_used', detail: 'in-process sessions (not durable)', agents: 2, timestamp: expect.any(String) });
+    // NOMOS's health field: an ISO 8601 UTC time.
+    expect(new Date(body.timestamp).toISOString()).toBe(body.timestamp);
   });
 });
 

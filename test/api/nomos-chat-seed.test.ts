@@ -10,7 +10,7 @@ import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { DEFAULT_MEMORY } from '../../src/config/agent.js';
 import type { ChatMessage } from '../../src/engine/types.js';
 import { testAgent } from '../support/agents.js';
-import { build, call, expectError, type Harness } from '../support/api.js';
+import { build, call, expectError, expectNomosError, type Harness } from '../support/api.js';
 import { boundAuth } from '../support/bound-auth.js';
 
 let h: Harness | undefined;
@@ -46,7 +46,7 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
     expect(body.response).toMatchObject({ action: 'RESPOND', response: 'reply 0' });
     expect(body.session_data).toMatchObject({ session_id: 'nomos-abc-1', current_step_id: 'greet', flow_state: null });
     // The reply's history lists the turns Stepwise ran; the seeded context lives on as memory.
-    expect(body.session_data.history.map((e) => [e.type, e.content])).toEqual([
+    expect(body.session_data.history.map((e) => ('type' in e ? [e.type, e.content] : e))).toEqual([
       ['user', 'A latte, please'],
       ['test-agent', 'reply 0'],
     ]);
@@ -131,14 +131,14 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
 
   it('refuses an unknown step or flow with 400 naming it, and starts nothing', async () => {
     h = await build({ script: SCRIPT });
-    const step = expectError(
+    const step = expectNomosError(
       await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { session_id: 'nomos-bad-step', current_step_id: 'payment', history: [] } }),
       400,
       'INVALID_REQUEST',
     );
     expect(step.message).toContain('unknown step "payment"');
     expect(step.details).toEqual({ issues: [{ path: 'body.session_data.current_step_id', message: expect.stringContaining('greet, order, checkout, done') }] });
-    const flow = expectError(
+    const flow = expectNomosError(
       await call(h.app, 'POST', '/chat', {
         user_input: 'hi',
         session_data: { session_id: 'nomos-bad-flow', current_step_id: 'order', flow_state: { flow_id: 'billing', flow_context: { flow_id: 'billing' }, flow_memory_context: [] } },
@@ -153,7 +153,7 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
 
   it('answers bad shapes with 400 and the failing paths', async () => {
     h = await build({ script: SCRIPT });
-    const bad = expectError(
+    const bad = expectNomosError(
       await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { session_id: 'nomos-shape', history: [{ role: 'user', content: 'ok' }, { speaker: 'user', text: 'no' }, 42] } }),
       400,
       'INVALID_REQUEST',
@@ -161,8 +161,8 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
     const paths = (bad.details as { issues: { path: string }[] }).issues.map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['body.session_data.history.1', 'body.session_data.history.2']));
     expect(bad.message).toContain('a history item is an event {type, content}');
-    expectError(await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { current_step_id: 7 } }), 400, 'INVALID_REQUEST');
-    expectError(await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { flow_state: { flow_memory_context: [] } } }), 400, 'INVALID_REQUEST');
+    expectNomosError(await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { current_step_id: 7 } }), 400, 'INVALID_REQUEST');
+    expectNomosError(await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { flow_state: { flow_memory_context: [] } } }), 400, 'INVALID_REQUEST');
     expectError(await call(h.app, 'GET', '/sessions/nomos-shape'), 404, 'SESSION_NOT_FOUND');
   });
 
@@ -189,7 +189,7 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
 
     // Over the body limit: 413, not 5xx.
     const huge = { user_input: 'hi', session_data: { history: Array.from({ length: 4_000 }, () => ({ role: 'user', content: 'y'.repeat(100) })) } };
-    expectError(await call(h.app, 'POST', '/chat', huge), 413, 'PAYLOAD_TOO_LARGE');
+    expectNomosError(await call(h.app, 'POST', '/chat', huge), 413, 'PAYLOAD_TOO_LARGE');
   });
 
   it('lets the durable state win for a session Stepwise has; after it ended, the client state goes on in a new one', async () => {
@@ -213,7 +213,12 @@ describe('NOMOS /chat seeds a new durable session from client-held session_data'
     const seededPrompt = texts(h.executors.decideRequests.at(-1)!.messages);
     expect(seededPrompt).toContain('again');
     expect(seededPrompt).toContain('hello again?');
-    expectError(await call(h.app, 'POST', `/session/${id}/message`, { content: 'still there?' }), 409, 'SESSION_ENDED');
+    // NOMOS's session route goes on after END too: a continuation `<id>:1` seeded from the session's memory.
+    const goesOn = await call(h.app, 'POST', `/session/${id}/message`, { content: 'still there?' });
+    expect(goesOn.res.statusCode).toBe(200);
+    expect(goesOn.body.session_id).toBe(id);
+    expect((await call(h.app, 'GET', `/sessions/${id}:1`)).body).toMatchObject({ status: 'active', turns: 1 });
+    expect(texts(h.executors.decideRequests.at(-1)!.messages)).toEqual(expect.arrayContaining(['again', 'still there?']));
   });
 
   it('gives a new id when the client id is only known to the archive (the workflow is gone)', async () => {
@@ -236,7 +241,7 @@ describe('NOMOS /chat seeding under user binding', () => {
 
     // Bob cannot continue, nor re-seed, Alice's session: 404 as if it did not exist, and nothing runs.
     const decisions = h.executors.decideRequests.length;
-    const err = expectError(
+    const err = expectNomosError(
       await call(h.app, 'POST', '/chat', { user_input: 'let me in', session_data: { session_id: 'alice-nomos', current_step_id: 'greet', history: [] } }, 'bob-key'),
       404,
       'SESSION_NOT_FOUND',

@@ -8,7 +8,7 @@ import { NomosChatResponse, NomosHistoryResponse, NomosSessionResponse } from '.
 import { nomosOptionsFromEnv } from '../../api/routes/nomos.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { testAgent } from '../support/agents.js';
-import { build, call, expectError, type Harness } from '../support/api.js';
+import { build, call, expectNomosError, type Harness } from '../support/api.js';
 import { type ScriptEntry, scriptedExecutors } from '../support/scripted-executors.js';
 
 let h: Harness | undefined;
@@ -54,19 +54,22 @@ describe('NOMOS session routes', () => {
 
     const history = await call(h.app, 'GET', `/session/${id}/history`);
     expect(NomosHistoryResponse.parse(history.body).session_id).toBe(id);
+    // Session memory only, as NOMOS: the move entered flow `ordering`, so the tool event and the reply after it are
+    // flow memory and not listed here.
     expect(history.body.history.map((e: { type: string; content: string }) => [e.type, e.content])).toEqual([
       ['test-agent', 'Welcome! What would you like?'],
       ['user', 'A latte please'],
-      ['tool', 'Tool add_item executed.\nResults: {"added":"latte"}'],
-      ['test-agent', 'One latte added.'],
     ]);
+    expect(history.body.history[0].decision.action).toBe('RESPOND');
     expect(history.body.history[1].decision).toBeNull();
-    expect(history.body.history[3].decision.action).toBe('RESPOND');
 
     const ended = await call(h.app, 'DELETE', `/session/${id}`);
     expect(ended.body).toEqual({ message: 'Session ended successfully' });
     expect((await call(h.app, 'GET', `/sessions/${id}`)).body.status).toBe('ended');
-    expectError(await call(h.app, 'POST', `/session/${id}/message`, { content: 'hello?' }), 409, 'SESSION_ENDED');
+    // NOMOS removes a deleted session: later calls are 404 (Stepwise's own routes still read it).
+    expectNomosError(await call(h.app, 'POST', `/session/${id}/message`, { content: 'hello?' }), 404, 'SESSION_NOT_FOUND');
+    expectNomosError(await call(h.app, 'GET', `/session/${id}/history`), 404, 'SESSION_NOT_FOUND');
+    expectNomosError(await call(h.app, 'DELETE', `/session/${id}`), 404, 'SESSION_NOT_FOUND');
   });
 
   it('POST /session without initiate; unknown sessions are 404; bad bodies 400', async () => {
@@ -74,18 +77,18 @@ describe('NOMOS session routes', () => {
     const created = await call(h.app, 'POST', '/session');
     expect(created.body).toEqual({ session_id: expect.any(String), message: { status: 'Session created successfully' } });
     expect(h.executors.decideRequests).toHaveLength(0);
-    expectError(await call(h.app, 'POST', '/session/nope/message', { content: 'hi' }), 404, 'SESSION_NOT_FOUND');
-    expectError(await call(h.app, 'GET', '/session/nope/history'), 404, 'SESSION_NOT_FOUND');
-    expectError(await call(h.app, 'DELETE', '/session/nope'), 404, 'SESSION_NOT_FOUND');
-    expectError(await call(h.app, 'POST', `/session/${created.body.session_id}/message`, { content: '' }), 400, 'INVALID_REQUEST');
-    expectError(await call(h.app, 'POST', '/session?initiate=maybe'), 400, 'INVALID_REQUEST');
+    expectNomosError(await call(h.app, 'POST', '/session/nope/message', { content: 'hi' }), 404, 'SESSION_NOT_FOUND');
+    expectNomosError(await call(h.app, 'GET', '/session/nope/history'), 404, 'SESSION_NOT_FOUND');
+    expectNomosError(await call(h.app, 'DELETE', '/session/nope'), 404, 'SESSION_NOT_FOUND');
+    expectNomosError(await call(h.app, 'POST', `/session/${created.body.session_id}/message`, { content: '' }), 400, 'INVALID_REQUEST');
+    expectNomosError(await call(h.app, 'POST', '/session?initiate=maybe'), 400, 'INVALID_REQUEST');
   });
 
   it('picks the agent: ?agent=, the configured default, else the only one; several and none named is 400', async () => {
     const other = testAgent({ name: 'other-agent' });
     h = await serve({ agents: [testAgent(), other] });
-    expectError(await call(h.app, 'POST', '/session'), 400, 'INVALID_REQUEST');
-    expectError(await call(h.app, 'POST', '/session?agent=ghost'), 404, 'AGENT_NOT_FOUND');
+    expectNomosError(await call(h.app, 'POST', '/session'), 400, 'INVALID_REQUEST');
+    expectNomosError(await call(h.app, 'POST', '/session?agent=ghost'), 404, 'AGENT_NOT_FOUND');
     const named = await call(h.app, 'POST', '/session?agent=other-agent');
     expect((await call(h.app, 'GET', `/sessions/${named.body.session_id}`)).body.agentName).toBe('other-agent');
     await h.app.close();
@@ -104,18 +107,35 @@ describe('NOMOS stateless /chat', () => {
     expect(body.response).toMatchObject({ action: 'RESPOND', response: 'Welcome! What would you like?' });
     expect(body.tool_output).toBeNull();
     expect(body.session_data).toMatchObject({ current_step_id: 'greet', flow_state: null });
-    expect(body.session_data.history.map((e) => e.type)).toEqual(['user', 'test-agent']);
+    expect(body.session_data.history.map((e) => ('type' in e ? e.type : e))).toEqual(['user', 'test-agent']);
 
     // The client sends back what it got; the durable session holds the real state.
     const second = await call(h.app, 'POST', '/chat', { user_input: 'A latte', session_data: first.body.session_data });
     expect(second.body.response.response).toBe('One latte added.');
-    expect(second.body.tool_output).toEqual({ added: 'latte' });
-    expect(second.body.session_data).toMatchObject({
+    expect(second.body.tool_output).toBe('{"added":"latte"}'); // NOMOS's Optional[str]: JSON for a non-string result
+    // NOMOS's state: session memory with a step marker, the open flow's memory (entry summary, the triggering
+    // message, the tool event in NOMOS's words, the reply), FlowContext with its entry step; no decisions anywhere.
+    const at = expect.any(String);
+    expect(second.body.session_data).toEqual({
       session_id: body.session_data.session_id,
       current_step_id: 'order',
-      flow_state: { flow_id: 'ordering', flow_context: { flow_id: 'ordering' }, flow_memory_context: [] },
+      history: [
+        { timestamp: at, type: 'user', content: 'Hi' },
+        { timestamp: at, type: 'test-agent', content: 'Welcome! What would you like?' },
+        { timestamp: at, type: 'user', content: 'A latte' },
+        { step_id: 'order' },
+      ],
+      flow_state: {
+        flow_id: 'ordering',
+        flow_context: { flow_id: 'ordering', entry_step: 'order', previous_context: null, metadata: {} },
+        flow_memory_context: [
+          { summary: ['summary(flow_enter ordering): Hi | Welcome! What would you like? | A latte'] },
+          { timestamp: at, type: 'user', content: 'A latte' },
+          { timestamp: at, type: 'tool', content: 'Tool add_item executed successfully with args {"item":"latte"}.\nResults: {"added":"latte"}' },
+          { timestamp: at, type: 'test-agent', content: 'One latte added.' },
+        ],
+      },
     });
-    expect(second.body.session_data.history).toHaveLength(5);
 
     const bye = await call(h.app, 'POST', '/chat', { user_input: 'bye', session_data: second.body.session_data });
     expect(bye.body.response).toMatchObject({ action: 'END', response: 'Bye!' });
@@ -127,11 +147,11 @@ describe('NOMOS stateless /chat', () => {
     const opened = await call(h.app, 'POST', '/chat', {});
     expect(opened.body.response.response).toBe('Welcome! What would you like?');
     expect(opened.body.session_data.history.map((e: { type: string }) => e.type)).toEqual(['test-agent']);
-    expectError(await call(h.app, 'POST', '/chat', { session_data: opened.body.session_data }), 400, 'INVALID_REQUEST');
+    expectNomosError(await call(h.app, 'POST', '/chat', { session_data: opened.body.session_data }), 400, 'INVALID_REQUEST');
     // A session Stepwise does not have is seeded from session_data (test/api/nomos-chat-seed.test.ts), not refused.
     const unknown = { session_id: 'not-here', current_step_id: 'nowhere', history: [] };
-    expect(expectError(await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: unknown }), 400, 'INVALID_REQUEST').message).toContain('nowhere');
-    expectError(await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { session_id: 42 } }), 400, 'INVALID_REQUEST');
+    expect(expectNomosError(await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: unknown }), 400, 'INVALID_REQUEST').message).toContain('nowhere');
+    expectNomosError(await call(h.app, 'POST', '/chat', { user_input: 'hi', session_data: { session_id: 42 } }), 400, 'INVALID_REQUEST');
   });
 });
 
@@ -140,7 +160,7 @@ describe('NOMOS /auth/token', () => {
 
   it('is 404 NOT_FOUND unless a secret is configured', async () => {
     h = await serve();
-    const err = expectError(await call(h.app, 'POST', '/auth/token', { sub: 'alice' }), 404, 'NOT_FOUND');
+    const err = expectNomosError(await call(h.app, 'POST', '/auth/token', { sub: 'alice' }), 404, 'NOT_FOUND');
     expect(err.message).toContain('STEPWISE_NOMOS_TOKEN_SECRET');
   });
 

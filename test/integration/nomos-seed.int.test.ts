@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
-import { call, expectError } from '../support/api.js';
+import { call, expectError, expectNomosError } from '../support/api.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { recordHistory } from '../support/histories.js';
 import { serveOnTemporal } from '../support/int-api.js';
@@ -115,7 +115,7 @@ describe('NOMOS /chat seeds a fresh durable session from client-held session_dat
 
     // Unknown steps are refused before anything starts.
     const bad = { ...sessionData, session_id: `nomos-bad-${run}`, current_step_id: 'payment' };
-    expect(expectError(await call(app, 'POST', '/chat', { user_input: 'hi', session_data: bad }), 400, 'INVALID_REQUEST').message).toContain('unknown step "payment"');
+    expect(expectNomosError(await call(app, 'POST', '/chat', { user_input: 'hi', session_data: bad }), 400, 'INVALID_REQUEST').message).toContain('unknown step "payment"');
     expectError(await call(app, 'GET', `/sessions/nomos-bad-${run}`), 404, 'SESSION_NOT_FOUND');
 
     // The seeded session's history replays with the current workflow code.

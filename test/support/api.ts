@@ -89,3 +89,19 @@ export function expectError(
   expect(Object.keys(err).every((k) => ['code', 'message', 'details'].includes(k))).toBe(true);
   return err;
 }
+
+/**
+ * {@link expectError} for the NOMOS routes: the body is `{ detail, error }`, FastAPI's `detail` (what NOMOS's client
+ * reads) being the error's message. @returns the `error` object.
+ */
+export function expectNomosError(
+  result: { res: LightMyRequestResponse; body: any },
+  status: number,
+  code: (typeof ERROR_CODES)[number],
+): { code: string; message: string; details?: any } {
+  expect(Object.keys(result.body ?? {}).sort()).toEqual(['detail', 'error']);
+  const { detail, ...rest } = result.body;
+  const err = expectError({ res: result.res, body: rest }, status, code);
+  expect(detail).toBe(err.message);
+  return err;
+}

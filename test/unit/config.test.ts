@@ -174,6 +174,20 @@ describe('located config problems', () => {
     expect(issue.message).toMatch(/unknown tool "subtract".*add/);
   });
 
+  it('reports a tool NOMOS received as a Python object once, at its first reference, saying what to do', async () => {
+    const file = broken('tools-as-python-objects');
+    const { issues } = await validateAgentFile(file);
+    const unknown = errorsOf(issues).filter((i) => i.message.startsWith('unknown tool'));
+    // One issue per missing tool (get_menu_items is named by 3 steps), not one per reference.
+    expect(unknown.map((i) => i.path)).toEqual(['steps[0].available_tools[0]', 'steps[1].available_tools[1]']);
+    const [menu, order] = unknown;
+    expect(menu).toMatchObject({ file, line: 7 });
+    expect(menu!.message).toContain('unknown tool "get_menu_items" (loaded tools: none; referenced 2 more times)');
+    expect(menu!.message).toContain('write a TypeScript module exporting a tool named "get_menu_items" and list it under tools.files');
+    expect(menu!.message).toContain('README.md#moving-from-nomos');
+    expect(order!.message).toContain('unknown tool "place_order" (loaded tools: none)');
+  });
+
   it('reports a start step that does not exist', async () => {
     const { issues } = await validateAgentFile(broken('missing-start'));
     const issue = issueAt(issues, 'start_step_id');

@@ -1,0 +1,87 @@
+/**
+ * The scripted model behind the NOMOS client conformance script (`test/nomos-client/client_conformance.py`): it
+ * decides from the step and the newest message rather than by position, so a conversation may cross several durable
+ * sessions (seeded `/chat` sessions, continuations after END), each of which starts its script at decision 0.
+ * Runs on `testAgent()` (greet -> order, flow `ordering`, tool add_item -> checkout):
+ *
+ * - greet: "order ..." → MOVE order; else RESPOND "Welcome! What would you like?".
+ * - order: after a tool result → RESPOND "Added <item>."; "done" → MOVE checkout; else TOOL_CALL add_item {item}.
+ * - checkout: "bye" → END "Bye!"; else RESPOND "Anything else?".
+ * add_item answers `{added: item}`. Flow summaries are the scripted executors' default text.
+ * Also: {@link runConformance} runs the script, {@link CONFORMANCE_ROUTES} lists what it prints when all pass.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { DecideOutcome } from '../../src/engine/driver.js';
+import type { DecideRequest } from '../../src/engine/types.js';
+import { type ScriptedExecutors, scriptedExecutors } from './scripted-executors.js';
+
+/** The newest message's text and whether it is a tool result (`[tool] ...` in the model's view). */
+function newest(req: DecideRequest): { text: string; tool: boolean } {
+  const last = req.messages[req.messages.length - 1];
+  const content = typeof last?.content === 'string' ? last.content : '';
+  return { text: content.trim(), tool: content.startsWith('[tool]') };
+}
+
+/** One decision of the conformance model (see the module comment). */
+export function conformanceDecision(req: DecideRequest): Record<string, unknown> {
+  const { text, tool } = newest(req);
+  if (req.stepId === 'greet') {
+    return text.startsWith('order') ? { action: 'MOVE', step_id: 'order' } : { action: 'RESPOND', response: 'Welcome! What would you like?' };
+  }
+  if (req.stepId === 'order') {
+    if (tool) return { action: 'RESPOND', response: `Added ${/"added":"([^"]*)"/.exec(text)?.[1] ?? 'it'}.` };
+    if (text === 'done') return { action: 'MOVE', step_id: 'checkout' };
+    return { action: 'TOOL_CALL', tool_calls: [{ tool: 'add_item', arguments: { item: text } }] };
+  }
+  return text === 'bye' ? { action: 'END', response: 'Bye!' } : { action: 'RESPOND', response: 'Anything else?' };
+}
+
+/** Scripted executors answering with {@link conformanceDecision}, recording every request. */
+export function conformanceExecutors(): ScriptedExecutors {
+  const exec = scriptedExecutors([], { add_item: (args) => ({ added: args.item }) });
+  exec.decide = async (req): Promise<DecideOutcome> => {
+    exec.decideRequests.push(req);
+    return { type: 'decided', decision: conformanceDecision(req) };
+  };
+  return exec;
+}
+
+const SCRIPT = fileURLToPath(new URL('../nomos-client/client_conformance.py', import.meta.url));
+const run = promisify(execFile);
+
+/** Every route line the script prints when all pass, in order. */
+export const CONFORMANCE_ROUTES = [
+  'GET /health',
+  'POST /session?initiate=true (empty JSON body)',
+  'POST /session (empty JSON body)',
+  'POST /session/{id}/message: enter flow + tool call',
+  'GET /session/{id}/history (inside the flow)',
+  'POST /session/{id}/message: leave flow',
+  'POST /session/{id}/message: END',
+  'POST /session/{id}/message after END (goes on)',
+  'GET /session/{id}/history (after END)',
+  'DELETE /session/{id} (empty JSON body)',
+  'POST /session/{id}/message after DELETE -> 404 {detail}',
+  'GET /session/{id}/history after DELETE -> 404 {detail}',
+  'DELETE /session/{id} after DELETE -> 404 {detail}',
+  'POST /session/{unknown}/message -> 404 {detail}',
+  'POST /chat (new session)',
+  'POST /chat: enter flow + tool call (state sent back)',
+  'POST /chat: client-held state seeds a new session',
+  'POST /chat: summaries and step markers round-trip',
+  'POST /chat: END',
+  'POST /chat after END (goes on)',
+];
+
+/** Runs the script against `baseUrl`; resolves with its exit code and output (never rejects on a failing script). */
+export async function runConformance(baseUrl: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('python3', [SCRIPT, baseUrl], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
+  }
+}
