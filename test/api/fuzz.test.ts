@@ -162,15 +162,19 @@ function problemWith(op: Operation | undefined, res: { statusCode: number; heade
   } catch {
     return `${res.statusCode} without a JSON body: ${res.body.slice(0, 200)}`;
   }
-  const standard =
-    body && typeof body === 'object' && Object.keys(body).join() === 'error' && (ERROR_CODES as readonly string[]).includes(body.error?.code) &&
-    typeof body.error.message === 'string' && Object.keys(body.error).every((k) => ['code', 'message', 'details'].includes(k));
+  const standardError = (error: any) =>
+    (ERROR_CODES as readonly string[]).includes(error?.code) && typeof error.message === 'string' && Object.keys(error).every((k) => ['code', 'message', 'details'].includes(k));
+  const standard = body && typeof body === 'object' && Object.keys(body).join() === 'error' && standardError(body.error);
+  // NOMOS's routes (`/session*`, `/chat`, `/auth/token`) add FastAPI's `detail` (NOMOS's client reads it) beside it.
+  const nomos =
+    /^\/(session|chat|auth\/token)(\/|$)/.test(op?.path ?? '') && body && typeof body === 'object' && Object.keys(body).sort().join() === 'detail,error' &&
+    standardError(body.error) && body.detail === body.error.message;
   // AgentOS's routes (`/api/v1/*`) answer AgentOS's body `{error, message, code}` with Stepwise's codes; a URL that
   // matches no route (or a malformed one) gets the standard body from the router.
   const agentOs =
     op?.path.startsWith('/api/v1/') && body && typeof body === 'object' && Object.keys(body).sort().join() === 'code,error,message' &&
     (ERROR_CODES as readonly string[]).includes(body.code) && typeof body.error === 'string' && typeof body.message === 'string';
-  const ok = standard || agentOs;
+  const ok = standard || agentOs || nomos;
   return ok ? undefined : `${res.statusCode} without the standard error body: ${res.body.slice(0, 200)}`;
 }
 

@@ -176,6 +176,7 @@ describe('ReconnectingSessions', () => {
       temporal: 'unavailable',
       detail: 'cannot reach Temporal at localhost:7233: refused',
       agents: 1,
+      timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/), // NOMOS's health field
     });
     const routes: Array<[string, string, unknown?]> = [
       ['POST', '/sessions', { agentId: 'test-agent' }],
