@@ -120,8 +120,10 @@ export async function followTurn(sink: ChunkSink, options: FollowTurnOptions): P
           }
         }
       } catch (err) {
-        // A turn's session that vanished or ended is final; anything else (Temporal briefly away) is polled again.
-        if (isStepwiseError(err) && (err.code === 'SESSION_NOT_FOUND' || err.code === 'SESSION_ENDED')) return { paused: false, failure: failureText(err) };
+        // A session that vanished or ended is final, unless the kick is still starting it (update-with-start in
+        // flight); anything else (Temporal briefly away) is polled again.
+        const gone = isStepwiseError(err) && (err.code === 'SESSION_NOT_FOUND' || err.code === 'SESSION_ENDED');
+        if (gone && !pending) return { paused: false, failure: failureText(err) };
       }
       if (sink.closed) return { paused: false };
       await sink.drained();
