@@ -19,6 +19,7 @@ import tracingPlugin from './plugins/tracing.js';
 import { traceLogFields } from '../workers/tracing.js';
 import webPlugin, { type WebPluginOptions } from './plugins/web.js';
 import agentosRoutes from './routes/agentos.js';
+import aiSdkRoutes from './routes/ai-sdk.js';
 import agentRoutes from './routes/agents.js';
 import archiveRoutes from './routes/archive.js';
 import codecRoutes, { type CodecRoutesOptions } from './routes/codec.js';
@@ -120,6 +121,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(approvalRoutes);
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
+  await app.register(aiSdkRoutes, { tokens: opts.tokens, pollIntervalMs: opts.events?.pollIntervalMs, heartbeatMs: opts.events?.heartbeatMs });
   if (opts.codec) await app.register(codecRoutes, { ...opts.codec, prefix: '/codec' });
   await app.register(webPlugin, opts.web ?? {});
   await app.register(nomosRoutes, opts.nomos ?? {});
