@@ -35,6 +35,20 @@ export function isContinuing(err: unknown): boolean {
   return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === SESSION_CONTINUING;
 }
 
+/** gRPC FAILED_PRECONDITION. */
+const GRPC_FAILED_PRECONDITION = 9;
+
+/**
+ * True when a query reached a run that has not had its first workflow task yet (gRPC FAILED_PRECONDITION "Workflow
+ * task is not scheduled yet": the run continue-as-new just started); it answers a moment later.
+ */
+export function isQueryTooEarly(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && e.code === GRPC_FAILED_PRECONDITION && /not scheduled yet/i.test(e.details ?? e.message)) return true;
+  }
+  return false;
+}
+
 /** True when `err` or its cause chain is a gRPC RESOURCE_EXHAUSTED (retry later: RATE_LIMITED). */
 export function isResourceExhausted(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
@@ -80,6 +94,7 @@ function transientGrpcStatus(err: unknown): string | undefined {
  *   is full: retry later), or the code prefixing its message when a validator
  *   threw a plain `Error('INVALID_REQUEST: ...')`; INVALID_REQUEST for any other plain error a validator threw
  *   (rejections never reach history); else TURN_FAILED;
+ * - a query that reached a run before its first workflow task (FAILED_PRECONDITION) -> TEMPORAL_UNAVAILABLE;
  * - gRPC RESOURCE_EXHAUSTED (e.g. the server's in-flight update cap) and a full {@link UpdateGate} lane -> RATE_LIMITED
  *   with `details.retryAfterSeconds`;
  * - `WorkflowUpdateRPCTimeoutOrCancelledError`, `NamespaceNotFoundError`, and any error whose cause chain holds a
@@ -120,6 +135,9 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
   }
   if (err instanceof NamespaceNotFoundError) {
     return new SystemError('TEMPORAL_UNAVAILABLE', `Temporal namespace ${err.namespace} not found`);
+  }
+  if (isQueryTooEarly(err)) {
+    return new SystemError('TEMPORAL_UNAVAILABLE', `session ${sessionId} is starting its next run (continue-as-new); retry`);
   }
   if (err instanceof GateFullError || isResourceExhausted(err)) {
     return new StepwiseError('RATE_LIMITED', `too many messages in flight for session ${sessionId}; retry later (with the same messageId)`, {

@@ -40,7 +40,7 @@ import { missingSearchAttributes } from '../workers/search-attributes.js';
 import { type BackendHealth, type SessionBackend, TurnPendingError } from './sessions.js';
 import { isContinuing, mapTemporalError } from './temporal-errors.js';
 import { GateFullError, UpdateGate } from './update-gate.js';
-import { MIN_SEND_MS, retryDelayMs, withRetries } from './update-retries.js';
+import { MIN_SEND_MS, retryDelayMs, untilRunStarted, withRetries } from './update-retries.js';
 import { sessionStartOptions } from './session-start-options.js';
 
 export interface TemporalSessionsOptions {
@@ -374,18 +374,21 @@ export class TemporalSessions implements SessionBackend {
   }
 
   /**
-   * Runs a query (read-only, so safe to repeat) in two attempts within the RPC timeout: a query that reaches a
+   * Runs a query (read-only, so safe to repeat) within the RPC timeout, in up to two attempts: a query that reaches a
    * session just as its workflow closes can hang until its deadline on the dev server (seen in
    * `test/integration/burst.int.test.ts`: a result read right after `DELETE`, 2 of 6 runs under load); the second
-   * attempt finds the closed workflow and answers. A first attempt gets a third of the timeout (at most 3 s).
+   * attempt finds the closed workflow and answers. A first attempt gets a third of the timeout (at most 3 s). A run
+   * just started by continue-as-new refuses queries until its first workflow task ("Workflow task is not scheduled
+   * yet", seen in test/integration/durability.int.test.ts under load): retried with backoff inside each attempt.
    */
   private async query<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.rpcTimeoutMs;
+    const patient = () => untilRunStarted(fn, deadline);
     try {
-      return await this.call(sessionId, Math.min(3_000, this.rpcTimeoutMs / 3), fn);
+      return await this.call(sessionId, Math.min(3_000, this.rpcTimeoutMs / 3), patient);
     } catch (err) {
       if (!(isStepwiseError(err) && err.code === 'TEMPORAL_UNAVAILABLE') || deadline - Date.now() < 100) throw err;
-      return this.call(sessionId, deadline - Date.now(), fn);
+      return this.call(sessionId, deadline - Date.now(), patient);
     }
   }
 

@@ -3,7 +3,7 @@
  * in-flight updates, filled by other API processes) and SESSION_CONTINUING (the run is about to continue as new),
  * with exponential backoff and jitter, within a deadline.
  */
-import { isContinuing, isResourceExhausted } from './temporal-errors.js';
+import { isContinuing, isQueryTooEarly, isResourceExhausted } from './temporal-errors.js';
 
 /**
  * Least time, in ms, a message must have left before its deadline to be sent (or a tenth of a shorter turn wait):
@@ -37,6 +37,23 @@ export async function withRetries<T>(fn: () => Promise<T>, deadline: number): Pr
       if (!continuing && !isResourceExhausted(err)) throw err;
       const delayMs = retryDelayMs(attempt, continuing ? 20 : 100);
       if (Date.now() + delayMs >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
+/**
+ * Calls the query `fn` until the run it reaches has started (a run just begun by continue-as-new answers
+ * FAILED_PRECONDITION "Workflow task is not scheduled yet" until its first workflow task), with backoff from 20 ms,
+ * while the next attempt would start before `deadline`; then throws the last error.
+ */
+export async function untilRunStarted<T>(fn: () => Promise<T>, deadline: number): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const delayMs = retryDelayMs(attempt, 20);
+      if (!isQueryTooEarly(err) || Date.now() + delayMs >= deadline) throw err;
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }

@@ -101,6 +101,8 @@ describe('OpenAPI at /docs', () => {
         'GET /health',
         'GET /agents',
         'GET /agents/{agentId}',
+        'POST /ai-sdk/chat',
+        'GET /ai-sdk/chat/{id}/stream',
         'POST /sessions',
         'POST /sessions/{sessionId}/messages',
         'GET /sessions/{sessionId}/messages/{messageId}',

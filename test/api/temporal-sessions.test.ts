@@ -17,7 +17,8 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionBackend } from '../../api/sessions.js';
 import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
-import { mapTemporalError } from '../../api/temporal-errors.js';
+import { isQueryTooEarly, mapTemporalError } from '../../api/temporal-errors.js';
+import { untilRunStarted } from '../../api/update-retries.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { CallerError, StepwiseError, SystemError } from '../../src/errors.js';
@@ -100,6 +101,20 @@ describe('mapTemporalError', () => {
     expect([down.code, down.message]).toEqual(['TEMPORAL_UNAVAILABLE', 'Temporal is unavailable (UNAVAILABLE); retry later']);
     expect(mapped(grpcError(4, 'Deadline exceeded')).code).toBe('TEMPORAL_UNAVAILABLE');
     expect(mapped(new NamespaceNotFoundError('prod')).message).toContain('prod');
+  });
+
+  it('a query that reaches a run before its first workflow task (continue-as-new) -> TEMPORAL_UNAVAILABLE, retried until it answers', async () => {
+    const early = () => new ServiceError('Failed to query Workflow', { cause: grpcError(9, 'Workflow task is not scheduled yet.') });
+    expect(isQueryTooEarly(early())).toBe(true);
+    expect(isQueryTooEarly(new ServiceError('Failed to query Workflow', { cause: grpcError(9, 'something else') }))).toBe(false);
+    expect(mapped(early()).code).toBe('TEMPORAL_UNAVAILABLE'); // never a 500
+    let calls = 0;
+    const answer = await untilRunStarted(async () => {
+      if (++calls < 4) throw early();
+      return 'view';
+    }, Date.now() + 5_000);
+    expect([answer, calls]).toEqual(['view', 4]);
+    await expect(untilRunStarted(async () => Promise.reject(early()), Date.now() + 100)).rejects.toThrow('Failed to query Workflow');
   });
 
   it('RESOURCE_EXHAUSTED (e.g. the in-flight update cap) -> RATE_LIMITED with a retry delay, answered 429 + Retry-After', async () => {
