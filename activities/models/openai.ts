@@ -1,17 +1,26 @@
 /**
- * OpenAI Chat Completions adapter (official `openai` SDK, v6), also used for OpenAI-compatible servers (Ollama,
- * vLLM, Azure OpenAI, Mistral...) through `llm.baseUrl`.
+ * OpenAI adapter (official `openai` SDK, v6): Chat Completions, also used for OpenAI-compatible servers (Ollama,
+ * vLLM, Azure OpenAI, Mistral...) through `llm.baseUrl`; for `openai` and `azure`, the Responses API instead when
+ * `llm.apiType` (or the worker's `LLM_API_TYPE`) is `responses` (converters in `./openai-responses.ts`).
  *
- * Decisions use `response_format: json_schema` with `strict: false` (tool argument objects are open, which strict
- * mode forbids). SDK retries are off: Temporal owns retries.
+ * Decisions use `response_format: json_schema` (Responses: `text.format`) with `strict: false` (tool argument objects
+ * are open, which strict mode forbids). SDK retries are off: Temporal owns retries.
  */
 import OpenAI from 'openai';
 import type { LlmConfig } from '../../src/config/agent.js';
+import type { LlmApiType } from '../../src/config/schema.js';
 import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
 import { buildSummaryPrompt, finishSummary, parseDecisionText } from './output.js';
-import { createOpenAIClient, PROVIDER_PRESETS, splitKwargs } from './providers.js';
+import {
+  fromResponsesResponse,
+  readResponsesStream,
+  responseText,
+  toResponsesRequest,
+  toResponsesSummaryRequest,
+} from './openai-responses.js';
+import { createOpenAIClient, PROVIDER_PRESETS, resolveApiType, splitKwargs } from './providers.js';
 
 export { OPENAI_TIMEOUT_MS } from './providers.js';
 
@@ -105,25 +114,29 @@ export function accumulateChunks(chunks: OpenAI.ChatCompletionChunk[]): OpenAI.C
   };
 }
 
-/** {@link DecisionModel} over the OpenAI Chat Completions API. */
+/** {@link DecisionModel} over the OpenAI Chat Completions API, or the Responses API (see {@link apiType}). */
 export class OpenAIModel implements DecisionModel {
   readonly client: OpenAI;
+  /** Which API decisions and summaries use (`resolveApiType`: `llm.apiType`, `LLM_API_TYPE`, `chat_completions`). */
+  readonly apiType: LlmApiType;
   readonly #llm: LlmConfig;
   readonly #apiKey: string;
 
-  /** `apiKey` comes from the environment (see `resolveApiKey`); `fetch` is for tests. */
   /**
-   * `apiKey` comes from the environment (see `resolveApiKey`); `env` gives Azure's endpoint and API version;
-   * `fetch` is for tests. The client comes from {@link createOpenAIClient} (throws as it does).
+   * `apiKey` comes from the environment (see `resolveApiKey`); `env` gives Azure's endpoint and API version and
+   * `LLM_API_TYPE`; `fetch` is for tests. Throws as {@link createOpenAIClient} and `resolveApiType` do.
    */
   constructor(llm: LlmConfig, deps: { apiKey: string; env?: NodeJS.ProcessEnv; fetch?: typeof fetch }) {
+    const env = deps.env ?? process.env;
     this.#llm = llm;
     this.#apiKey = deps.apiKey;
-    this.client = createOpenAIClient(llm, { apiKey: deps.apiKey, env: deps.env ?? process.env, fetch: deps.fetch });
+    this.apiType = resolveApiType(llm, env);
+    this.client = createOpenAIClient(llm, { apiKey: deps.apiKey, env, fetch: deps.fetch });
   }
 
-  /** One Chat Completions call (streamed when `opts.onToken` is set). Throws as {@link DecisionModel}. */
+  /** One model call (streamed when `opts.onToken` is set). Throws as {@link DecisionModel}. */
   async decide(req: DecideRequest, opts: DecideOptions = {}): Promise<DecideResult> {
+    if (this.apiType === 'responses') return this.#decideResponses(req, opts);
     const body = toOpenAIRequest({ ...req, llm: this.#llm });
     const provider = this.#llm.provider;
     if (!opts.onToken) {
@@ -151,9 +164,30 @@ export class OpenAIModel implements DecisionModel {
     return fromOpenAIResponse(accumulateChunks(chunks), provider);
   }
 
-  /** A plain chat completion asking for a summary, clipped to `req.maxChars`. Throws as {@link DecisionModel}. */
+  /** One Responses call: `text.format` carries the schema; streamed events feed `opts.onToken`. */
+  async #decideResponses(req: DecideRequest, opts: DecideOptions): Promise<DecideResult> {
+    const body = toResponsesRequest({ ...req, llm: this.#llm }, toOpenAISchema(req.schema));
+    const provider = this.#llm.provider;
+    const onToken = opts.onToken;
+    if (!onToken) {
+      const res = await this.#call(() => this.client.responses.create(body, { signal: opts.signal }));
+      return fromResponsesResponse(res, provider);
+    }
+    const res = await this.#call(async () => {
+      const stream = await this.client.responses.create({ ...body, stream: true }, { signal: opts.signal });
+      return readResponsesStream(stream, onToken, provider);
+    });
+    return fromResponsesResponse(res, provider);
+  }
+
+  /** A plain completion (or response) asking for a summary, clipped to `req.maxChars`. Throws as {@link DecisionModel}. */
   async summarize(req: SummarizeRequest, opts: SummarizeOptions = {}): Promise<string> {
     const prompt = buildSummaryPrompt(req);
+    if (this.apiType === 'responses') {
+      const body = toResponsesSummaryRequest(this.#llm, prompt);
+      const res = await this.#call(() => this.client.responses.create(body, { signal: opts.signal }));
+      return finishSummary(responseText(res, this.#llm.provider), req.maxChars, this.#llm.provider);
+    }
     const res = await this.#call(() =>
       this.client.chat.completions.create(
         {

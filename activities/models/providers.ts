@@ -9,7 +9,7 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { LlmConfig } from '../../src/config/agent.js';
 import { DEFAULT_EMBEDDING_MODELS } from '../../src/config/embeddings.js';
-import type { LlmProvider } from '../../src/config/schema.js';
+import { API_TYPE_PROVIDERS, LLM_API_TYPES, type LlmApiType, type LlmProvider } from '../../src/config/schema.js';
 
 /** Per-request HTTP timeout of the SDK client: 10 minutes (the activity's start-to-close is the real bound). */
 export const OPENAI_TIMEOUT_MS = 10 * 60 * 1000;
@@ -153,6 +153,35 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim
 /** Azure OpenAI data-plane API version used when `OPENAI_API_VERSION` is unset (a GA version). */
 export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 
+/**
+ * Azure API version used for `api_type: responses` when `OPENAI_API_VERSION` is unset: the first version serving
+ * `/openai/responses` (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/responses); the GA
+ * {@link DEFAULT_AZURE_API_VERSION} does not.
+ */
+export const DEFAULT_AZURE_RESPONSES_API_VERSION = '2025-03-01-preview';
+
+/** Environment variable giving the worker-wide default of `llm.api_type` (OmniAgent's name). */
+export const LLM_API_TYPE_VARIABLE = 'LLM_API_TYPE';
+
+/**
+ * The API an OpenAI-speaking model uses: `llm.apiType`, else `LLM_API_TYPE` from `env` for `openai` and `azure`
+ * (other providers always use `chat_completions`; the variable is process-wide and they have no Responses API), else
+ * `chat_completions`. An empty variable counts as unset.
+ *
+ * @throws Error when `LLM_API_TYPE` is set to something else than {@link LLM_API_TYPES} (the caller turns it into a
+ *   non-retryable INVALID_CONFIG).
+ */
+export function resolveApiType(llm: LlmConfig, env: NodeJS.ProcessEnv): LlmApiType {
+  if (llm.apiType) return llm.apiType;
+  if (!API_TYPE_PROVIDERS.includes(llm.provider)) return 'chat_completions';
+  const value = env[LLM_API_TYPE_VARIABLE]?.trim();
+  if (!value) return 'chat_completions';
+  if (!(LLM_API_TYPES as readonly string[]).includes(value)) {
+    throw new Error(`${LLM_API_TYPE_VARIABLE}=${JSON.stringify(value)} is not one of ${LLM_API_TYPES.join(', ')}`);
+  }
+  return value as LlmApiType;
+}
+
 /** The base URL requests go to: `llm.baseUrl`, `kwargs.base_url`, else the preset's (undefined: the SDK default). */
 export function providerBaseUrl(llm: LlmConfig): string | undefined {
   return llm.baseUrl ?? str(llm.kwargs?.base_url) ?? PROVIDER_PRESETS[llm.provider].baseUrl;
@@ -161,10 +190,12 @@ export function providerBaseUrl(llm: LlmConfig): string | undefined {
 /**
  * The `openai` SDK client for an OpenAI-speaking provider: `AzureOpenAI` for `azure` (endpoint from `llm.baseUrl`,
  * `kwargs.azure_endpoint` or `AZURE_OPENAI_ENDPOINT`; API version from `kwargs.api_version` or `OPENAI_API_VERSION`,
- * default {@link DEFAULT_AZURE_API_VERSION}), else `OpenAI` at {@link providerBaseUrl}. SDK retries off (Temporal
- * retries); request timeout `kwargs.timeout` seconds, default 10 minutes; `kwargs.organization` / `project` passed on.
+ * default {@link DEFAULT_AZURE_API_VERSION}, or {@link DEFAULT_AZURE_RESPONSES_API_VERSION} for the Responses API),
+ * else `OpenAI` at {@link providerBaseUrl}. SDK retries off (Temporal retries); request timeout `kwargs.timeout`
+ * seconds, default 10 minutes; `kwargs.organization` / `project` passed on.
  *
- * @throws Error when `azure` has no endpoint (the caller turns it into a non-retryable INVALID_CONFIG).
+ * @throws Error when `azure` has no endpoint or `LLM_API_TYPE` is invalid (the caller turns it into a non-retryable
+ *   INVALID_CONFIG).
  */
 export function createOpenAIClient(
   llm: LlmConfig,
@@ -184,7 +215,8 @@ export function createOpenAIClient(
   if (llm.provider === 'azure') {
     const endpoint = llm.baseUrl ?? str(client.azure_endpoint) ?? deps.env.AZURE_OPENAI_ENDPOINT?.trim();
     if (!endpoint) throw new Error('the azure provider needs `base_url` or AZURE_OPENAI_ENDPOINT (https://<resource>.openai.azure.com)');
-    const apiVersion = str(client.api_version) ?? (deps.env.OPENAI_API_VERSION?.trim() || DEFAULT_AZURE_API_VERSION);
+    const defaultVersion = resolveApiType(llm, deps.env) === 'responses' ? DEFAULT_AZURE_RESPONSES_API_VERSION : DEFAULT_AZURE_API_VERSION;
+    const apiVersion = str(client.api_version) ?? (deps.env.OPENAI_API_VERSION?.trim() || defaultVersion);
     // No fixed `deployment`: the SDK routes each request to `/deployments/<body.model>/...` (chat and embeddings differ).
     return new AzureOpenAI({ ...common, endpoint, apiVersion });
   }

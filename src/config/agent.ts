@@ -5,7 +5,7 @@
  * and the engine read it.
  */
 import { z } from 'zod';
-import { LlmProvider } from './schema.js';
+import { LlmApiType, LlmProvider } from './schema.js';
 
 /** A JSON Schema object (as produced by `z.toJSONSchema` or written by hand). */
 export const JsonSchema = z.record(z.string(), z.unknown());
@@ -19,6 +19,8 @@ export const LlmConfig = z.object({
   apiKeyEnv: z.string().optional(),
   temperature: z.number().optional(),
   maxTokens: z.number().int().optional(),
+  /** `openai` / `azure`: which API decisions use; unset means the worker's `LLM_API_TYPE`, else `chat_completions`. */
+  apiType: LlmApiType.optional(),
   /** Scripted provider: absolute path of the script file. */
   script: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),

@@ -167,6 +167,7 @@ function llmConfig(c: RawLlmConfig, path: KeyPath, baseDir: string, issues: Path
     apiKeyEnv,
     temperature: c.temperature,
     maxTokens: c.max_tokens,
+    apiType: c.api_type,
     script,
     headers: c.headers,
     kwargs: c.kwargs,

@@ -32,6 +32,18 @@ export const LlmProvider = z.enum(LLM_PROVIDERS);
 export type LlmProvider = z.infer<typeof LlmProvider>;
 
 /**
+ * Which OpenAI API a decision goes through (`llm.api_type`, only for `openai` and `azure`): `chat_completions`
+ * (`POST /chat/completions`, the default) or `responses` (`POST /responses`, stateless). When unset, the worker's
+ * `LLM_API_TYPE` environment variable decides (OmniAgent's name), else `chat_completions`. README "Providers".
+ */
+export const LLM_API_TYPES = ['chat_completions', 'responses'] as const;
+export const LlmApiType = z.enum(LLM_API_TYPES);
+export type LlmApiType = z.infer<typeof LlmApiType>;
+
+/** Providers that accept `api_type` (the ones that speak OpenAI's own API, Responses included). */
+export const API_TYPE_PROVIDERS: readonly LlmProvider[] = ['openai', 'azure'];
+
+/**
  * One model configuration. API keys are never accepted as values: `api_key_env` names the environment variable the
  * worker reads (defaults: `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`), so no secret reaches workflow history.
  */
@@ -46,6 +58,8 @@ export const RawLlmConfig = z
       .optional(),
     temperature: z.number().min(0).max(2).optional(),
     max_tokens: z.number().int().positive().optional(),
+    /** `openai` / `azure` only: Chat Completions or the Responses API ({@link LLM_API_TYPES}). */
+    api_type: LlmApiType.optional(),
     /** Scripted provider: path (relative to the YAML) of a YAML list of decision objects. */
     script: z.string().min(1).optional(),
     /** Extra headers sent with each request (e.g. an Azure `api-version` query is better put in base_url). */
@@ -73,6 +87,13 @@ export const RawLlmConfig = z
     }
     if (llm.provider === 'openai-compatible' && !llm.base_url) {
       ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'openai-compatible needs `base_url`' });
+    }
+    if (llm.api_type !== undefined && !API_TYPE_PROVIDERS.includes(llm.provider)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api_type'],
+        message: `api_type is for ${API_TYPE_PROVIDERS.join(' and ')} only (the ${llm.provider} provider speaks Chat Completions)`,
+      });
     }
     if ((llm.api_key_env ?? '').match(/^(sk-|sk_)/)) {
       ctx.addIssue({ code: 'custom', path: ['api_key_env'], message: 'looks like a key: name the variable instead' });

@@ -3,6 +3,9 @@
  * - OpenAI Chat Completions: `POST /v1/chat/completions` (JSON, or SSE chunks when the body has `stream: true`), also
  *   under any other prefix ending in `/chat/completions` (Azure's `/openai/deployments/<model>/...`, Gemini's
  *   `/v1beta/openai/...`), so provider presets can be pointed at it;
+ * - OpenAI Responses: `POST /v1/responses` (JSON, or SSE events `response.created` ... `response.output_text.delta` ...
+ *   `response.completed` / `response.incomplete` when the body has `stream: true`), also under any prefix ending in
+ *   `/responses` (Azure's `/openai/responses`);
  * - Anthropic Messages: `POST /v1/messages` (JSON, or SSE events when the body has `stream: true`);
  * - OpenAI Embeddings: `POST /v1/embeddings` (also any prefix ending in `/embeddings`), answered apart from the queue:
  *   each input gets the vector set for it with {@link FakeModelServer.setEmbedding} (exact text first, then the first
@@ -11,7 +14,7 @@
  *
  * Responses are queued with {@link FakeModelServer.enqueue} and served in order, whatever the endpoint. A decision
  * object (anything with `action`) is encoded the way each API returns a decision: OpenAI message content (JSON
- * text), Anthropic `tool_use` block named after the request's forced tool. With nothing queued the server answers
+ * text; Responses: an `output_text` part of the output message), Anthropic `tool_use` block named after the request's forced tool. With nothing queued the server answers
  * 500 with a message saying so. Point SDK clients at `openaiBaseUrl` / `anthropicBaseUrl`.
  *
  * Request fixtures to send it live in `./model-requests.ts`.
@@ -34,9 +37,12 @@ export interface FakeResponse {
   text?: string;
   /** Tool input for Anthropic's tool_use block, or content JSON for OpenAI (as a decision object would be). */
   decision?: unknown;
-  /** OpenAI `message.refusal`; Anthropic `stop_reason: refusal` with this text. */
+  /** OpenAI `message.refusal` (Responses: a `refusal` content part); Anthropic `stop_reason: refusal` with this text. */
   refusal?: string;
-  /** OpenAI `finish_reason` / Anthropic `stop_reason` override (e.g. `length`, `max_tokens`). */
+  /**
+   * OpenAI `finish_reason` / Anthropic `stop_reason` override (e.g. `length`, `max_tokens`); for Responses, a reason
+   * for `status: incomplete` (`max_output_tokens`, `content_filter`).
+   */
   stopReason?: string;
   /** Wait this long before answering (ms), e.g. to test aborts. */
   delayMs?: number;
@@ -67,6 +73,8 @@ export interface FakeModelServer {
   enqueue(response: FakeResponse | Record<string, unknown>): void;
   /** Responses still queued. */
   pending(): number;
+  /** Between tests: forgets the recorded requests; throws if responses are still queued (a test left some unserved). */
+  reset(): void;
   /** Embeddings: texts equal to `match`, or else containing it, get `vector` (later calls for one match replace it). */
   setEmbedding(match: string, vector: number[]): void;
   /** Embeddings: answer every request with this error (e.g. `{status: 404}`) until called with `undefined`. */
@@ -75,6 +83,7 @@ export interface FakeModelServer {
 }
 
 const OPENAI_PATH_SUFFIX = '/chat/completions';
+const RESPONSES_PATH_SUFFIX = '/responses';
 const EMBEDDINGS_PATH_SUFFIX = '/embeddings';
 /** Dimensions of the hashed default vectors. */
 const DEFAULT_EMBEDDING_DIMS = 8;
@@ -117,7 +126,13 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
         usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
       });
     }
-    const api = path.endsWith(OPENAI_PATH_SUFFIX) ? 'openai' : path === ANTHROPIC_PATH ? 'anthropic' : undefined;
+    const api = path.endsWith(OPENAI_PATH_SUFFIX)
+      ? 'openai'
+      : path.endsWith(RESPONSES_PATH_SUFFIX)
+        ? 'responses'
+        : path === ANTHROPIC_PATH
+          ? 'anthropic'
+          : undefined;
     if (!api || req.method !== 'POST') {
       return sendJson(res, 404, errorBody(api ?? 'openai', `fake model server: no route for ${req.method} ${path}`));
     }
@@ -142,6 +157,10 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
       if (stream) return sendSse(res, extra, openaiChunks(next, body).map((c) => ({ data: c })).concat([{ data: '[DONE]' }]), next.chunkDelayMs);
       return sendJson(res, status, openaiCompletion(next, body), extra);
     }
+    if (api === 'responses') {
+      if (stream) return sendSse(res, extra, responsesEvents(next, body), next.chunkDelayMs);
+      return sendJson(res, status, responsesResponse(next, body), extra);
+    }
     if (stream) return sendSse(res, extra, anthropicEvents(next, body), next.chunkDelayMs);
     return sendJson(res, status, anthropicMessage(next, body), extra);
   }
@@ -158,6 +177,10 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
       queue.push('action' in response ? { decision: response } : (response as FakeResponse));
     },
     pending: () => queue.length,
+    reset() {
+      requests.length = 0;
+      if (queue.length) throw new Error(`fake model server: ${queue.length} queued response(s) were never served`);
+    },
     setEmbedding: (match, vector) => void embeddings.set(match, vector),
     failEmbeddings: (response) => {
       embeddingFailure = response;
@@ -223,6 +246,84 @@ function openaiChunks(r: FakeResponse, req: any): string[] {
   if (req?.stream_options?.include_usage) {
     out.push(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }));
   }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// OpenAI Responses encoding (https://platform.openai.com/docs/api-reference/responses)
+// ------------------------------------------------------------------------------------------------------------------
+
+const RESPONSES_USAGE = {
+  input_tokens: 17,
+  input_tokens_details: { cached_tokens: 4 },
+  output_tokens: 9,
+  output_tokens_details: { reasoning_tokens: 2 },
+  total_tokens: 26,
+};
+
+function responsesPart(r: FakeResponse): any {
+  return r.refusal !== undefined
+    ? { type: 'refusal', refusal: r.refusal }
+    : { type: 'output_text', text: outputText(r), annotations: [], logprobs: [] };
+}
+
+function responsesMessage(r: FakeResponse, status: string): any {
+  return { type: 'message', id: 'msg_fake', status, role: 'assistant', content: [responsesPart(r)] };
+}
+
+/** The Response object; `status` and `output` overridable for the in-progress snapshot of `response.created`. */
+function responsesResponse(r: FakeResponse, req: any, inProgress = false): any {
+  const incomplete = r.stopReason !== undefined;
+  const status = inProgress ? 'in_progress' : incomplete ? 'incomplete' : 'completed';
+  return {
+    id: 'resp_fake',
+    object: 'response',
+    created_at: 1_700_000_000,
+    status,
+    error: null,
+    incomplete_details: incomplete && !inProgress ? { reason: r.stopReason } : null,
+    instructions: req?.instructions ?? null,
+    max_output_tokens: req?.max_output_tokens ?? null,
+    model: req?.model ?? FAKE_MODEL,
+    output: inProgress ? [] : [responsesMessage(r, incomplete ? 'incomplete' : 'completed')],
+    parallel_tool_calls: true,
+    store: req?.store ?? true,
+    temperature: req?.temperature ?? 1,
+    text: req?.text ?? { format: { type: 'text' } },
+    tool_choice: 'auto',
+    tools: [],
+    top_p: 1,
+    metadata: {},
+    usage: inProgress ? null : RESPONSES_USAGE,
+  };
+}
+
+/** The SSE events of a streamed Response, in the order OpenAI sends them, each with `sequence_number`. */
+function responsesEvents(r: FakeResponse, req: any): SseEvent[] {
+  let seq = 0;
+  const ev = (type: string, data: object): SseEvent => ({ event: type, data: JSON.stringify({ type, sequence_number: seq++, ...data }) });
+  const item = { output_index: 0, item_id: 'msg_fake' };
+  const part = responsesPart(r);
+  const emptyPart = part.type === 'refusal' ? { type: 'refusal', refusal: '' } : { ...part, text: '' };
+  const out: SseEvent[] = [
+    ev('response.created', { response: responsesResponse(r, req, true) }),
+    ev('response.in_progress', { response: responsesResponse(r, req, true) }),
+    ev('response.output_item.added', { output_index: 0, item: { ...responsesMessage(r, 'in_progress'), content: [] } }),
+    ev('response.content_part.added', { ...item, content_index: 0, part: emptyPart }),
+  ];
+  if (part.type === 'refusal') {
+    for (const piece of pieces(part.refusal, r.chunkChars)) out.push(ev('response.refusal.delta', { ...item, content_index: 0, delta: piece }));
+    out.push(ev('response.refusal.done', { ...item, content_index: 0, refusal: part.refusal }));
+  } else {
+    for (const piece of pieces(part.text, r.chunkChars)) {
+      out.push(ev('response.output_text.delta', { ...item, content_index: 0, delta: piece, logprobs: [] }));
+    }
+    out.push(ev('response.output_text.done', { ...item, content_index: 0, text: part.text, logprobs: [] }));
+  }
+  const final = responsesResponse(r, req);
+  out.push(ev('response.content_part.done', { ...item, content_index: 0, part }));
+  out.push(ev('response.output_item.done', { output_index: 0, item: final.output[0] }));
+  out.push(ev(final.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final }));
   return out;
 }
 
@@ -316,8 +417,8 @@ function pieces(text: string, chars?: number): string[] {
   return out;
 }
 
-function errorBody(api: 'openai' | 'anthropic', message: string): unknown {
-  return api === 'openai'
+function errorBody(api: 'openai' | 'responses' | 'anthropic', message: string): unknown {
+  return api !== 'anthropic'
     ? { error: { message, type: 'invalid_request_error', param: null, code: null } }
     : { type: 'error', error: { type: 'api_error', message } };
 }
