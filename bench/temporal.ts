@@ -216,7 +216,12 @@ async function measure() {
   const echoQueue = `bench-echo-${run}`;
   await runWorkers(workerConnection, namespace, { echoQueue, taskQueue, agent });
 
-  const app = await buildApp({ backend: new TemporalSessions({ client, taskQueue }), agents: new Map([[agent.snapshot.name, agent.snapshot]]) });
+  // The API's rate limits (60 messages a minute per session, 600 requests per caller) would stop the measured loops.
+  const app = await buildApp({
+    backend: new TemporalSessions({ client, taskQueue }),
+    agents: new Map([[agent.snapshot.name, agent.snapshot]]),
+    guards: { sessionMessagesPerMinute: 0, requestsPerMinute: 0 },
+  });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   onCleanUp('API', () => app.close());
 
