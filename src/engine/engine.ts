@@ -22,6 +22,7 @@ import { applyApproval } from './approval.js';
 import { emptyMemory, extractiveSummary } from './memory.js';
 import { boundStateBytes } from './state.js';
 import {
+  afterToolResults,
   applyDecision,
   applyPending,
   decisionError,
@@ -31,7 +32,7 @@ import {
   recordToolResults,
   SUMMARY_MAX_CHARS,
 } from './turn.js';
-import { emit, rememberItem, requireTurn, trimEvents, withTurn } from './turn-state.js';
+import { emit, iterationRules, rememberItem, requireTurn, trimEvents, withTurn } from './turn-state.js';
 import { type EngineInput, type EngineStep, ENGINE_SEMANTICS, SESSION_STATE_VERSION, type SessionState, type TurnResult } from './types.js';
 import { validateDecision } from './validate.js';
 
@@ -137,7 +138,7 @@ export function advance(agent: AgentSnapshot, state: SessionState, input: Engine
       return finish(agent, failed, { reply: FALLBACK_REPLY, fallback: true }, input.now);
     }
     case 'toolResults':
-      return nextDecision(agent, recordToolResults(agent, s, input.results, input.now), input.now);
+      return afterToolResults(agent, s, input.results, input.now);
     case 'approvalDecided': {
       const out = applyApproval(agent, s, input, input.now);
       if ('waiting' in out) return out.waiting;
@@ -155,8 +156,13 @@ export function advance(agent: AgentSnapshot, state: SessionState, input: Engine
       const pending = turn.pending[0];
       if (!pending) throw new Error('no summary was asked for');
       const source = pending.kind === 'enter' ? s.memory : (s.flow?.memory ?? emptyMemory());
-      const summary = input.type === 'summarized' ? input.summary : extractiveSummary(source, SUMMARY_MAX_CHARS);
-      return applyPending(agent, s, summary, input.now);
+      if (input.type === 'summarized') return applyPending(agent, s, input.summary, input.now);
+      // The flow changes anyway, on an extractive summary; semantics ≥ 3 records why.
+      const purpose = pending.kind === 'enter' ? 'flow_enter' : 'flow_exit';
+      const failed = iterationRules(s)
+        ? emit(s, { type: 'summary_failed', flowId: pending.flowId, purpose, message: input.message }, input.now)
+        : s;
+      return applyPending(agent, failed, extractiveSummary(source, SUMMARY_MAX_CHARS), input.now);
     }
   }
 }
