@@ -6,9 +6,10 @@
  * command is `finish`. No I/O, no clock, no randomness: timestamps arrive in inputs, ids derive from counters, so
  * replaying the same inputs yields the same states (Temporal replay depends on it).
  *
- * Turn semantics follow DESIGN.md "One turn": at most `max_iter` decisions (the last one may only RESPOND),
- * `max_errors` consecutive invalid decisions give a graceful fallback reply, and a turn never throws for model or
- * tool misbehaviour. Flow, `auto_flow`, `quick_suggestions` and example rules depend on the session's
+ * Turn semantics follow DESIGN.md "One turn": a bounded number of decisions (semantics ≥ 3: `max_iter` free ones and
+ * one forced RESPOND; before: `max_iter`, the last forced), `max_errors` errors in a row (invalid decisions; from
+ * semantics 3 also failed tool calls) give a graceful fallback reply, and a turn never throws for model or tool
+ * misbehaviour. Flow, `auto_flow`, `quick_suggestions` and example rules depend on the session's
  * `semantics` version (`ENGINE_SEMANTICS` in ./types.ts), fixed when the session starts.
  *
  * This module holds the entry points; the turn loop is in ./turn.ts, tool-call approvals in ./approval.ts.
