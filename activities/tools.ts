@@ -200,7 +200,7 @@ export class ToolRegistry {
         ? { ...structuredClone(defaults), ...(given as Record<string, unknown>) }
         : given;
     const args = tool.validate(withDefaults);
-    if (!args.ok) return { ...base, ok: false, error: `invalid arguments for ${request.tool}: ${args.error}` };
+    if (!args.ok) return { ...base, ok: false, error: `invalid arguments for ${request.tool}: ${args.error}`, invalidArguments: true };
     const context: ToolContext = {
       sessionId: request.sessionId,
       stepId: request.stepId,

@@ -136,6 +136,8 @@ export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
         return { type: 'summarized', summary };
       } catch (err) {
         if (isCancellation(err)) throw err;
+        // The engine goes on with an extractive summary (semantics ≥ 3 also records a `summary_failed` event).
+        log.warn('summarize failed, using an extractive summary', { purpose: request.purpose, flowId: request.flowId, error: failureMessage(err) });
         return { type: 'summarizeFailed', message: failureMessage(err) };
       }
     },

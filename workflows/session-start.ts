@@ -9,14 +9,14 @@ import { embeddingsLlm } from '../src/config/embeddings.js';
 import { initialState } from '../src/engine/engine.js';
 import { loadSessionSeed, seededState } from '../src/engine/seed.js';
 import { loadSessionState } from '../src/engine/state.js';
-import { ENGINE_SEMANTICS, type SessionState } from '../src/engine/types.js';
+import type { SessionState } from '../src/engine/types.js';
 import { now } from './activity-executors.js';
 import { ArchiveWrites } from './archive-writes.js';
 import { PATCH_IDS, type SessionWorkflowInput } from './shared.js';
 
 /**
- * The run's starting state. Sessions recorded before engine semantics 2 replay with semantics 1 (no patch marker in
- * their history); those recorded before embeddings ranking replay with BM25 (the patch is asked only when the agent
+ * The run's starting state. New sessions get engine semantics 3; sessions recorded before it replay with the
+ * semantics their history's marker says (`nomos-semantics`: 2, none: 1); those recorded before embeddings ranking replay with BM25 (the patch is asked only when the agent
  * could embed). A seeded session (always new, so always past the patches) starts from its seed; `input.seed` is
  * absent from every older history, so their command sequence is unchanged.
  *
@@ -27,7 +27,7 @@ export async function openSessionState(input: SessionWorkflowInput): Promise<Ses
   const agent = input.agent;
   try {
     if (input.carried) return loadSessionState(input.carried.state);
-    const semantics = patched(PATCH_IDS.nomosSemantics) ? ENGINE_SEMANTICS : 1;
+    const semantics = sessionSemantics();
     const embeddings = embeddingsLlm(agent) !== undefined && patched(PATCH_IDS.embeddingRetrieval);
     return input.seed
       ? seededState(agent, input.sessionId, now(), loadSessionSeed(input.seed), semantics, embeddings)
@@ -49,4 +49,14 @@ export async function openSessionState(input: SessionWorkflowInput): Promise<Ses
     });
     throw ApplicationFailure.nonRetryable(message, 'INVALID_STATE');
   }
+}
+
+/**
+ * Engine semantics of a new run's session (`ENGINE_SEMANTICS` in src/engine/types.ts), one `patched()` per version: a
+ * history recorded before a patch has no marker for it, so its `patched()` is false on replay and the older version
+ * is chosen. Only the first true patch writes a marker, so new histories carry `nomos-iteration-rules` alone.
+ */
+function sessionSemantics(): number {
+  if (patched(PATCH_IDS.nomosIterationRules)) return 3;
+  return patched(PATCH_IDS.nomosSemantics) ? 2 : 1;
 }

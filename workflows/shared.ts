@@ -39,6 +39,11 @@ export const PATCH_IDS = {
   /** NOMOS flow semantics (engine semantics 2) for new sessions. */
   nomosSemantics: 'nomos-semantics',
   /**
+   * NOMOS iteration rules (engine semantics 3: `max_iter`, tool errors in `max_errors`, same-tool retry, recorded
+   * summary failures) for new sessions; asked before `nomos-semantics`, which new sessions then never reach.
+   */
+  nomosIterationRules: 'nomos-iteration-rules',
+  /**
    * Embeddings ranking (`rank` local activity) for new sessions whose agent has an embeddings model; checked only for
    * such agents, so other sessions' histories carry no marker.
    */

@@ -44,6 +44,8 @@ export interface DecisionSchemaOptions {
   forceRespond?: boolean;
   /** The session's engine semantics (`ENGINE_SEMANTICS`); absent = 1 (`auto_flow`, `quick_suggestions` ignored). */
   semantics?: number;
+  /** TOOL_CALL may call only this tool (semantics ≥ 3: the retry after invalid arguments for it). */
+  onlyTool?: string;
 }
 
 /** NOMOS step rules apply (semantics ≥ 2). */
@@ -73,7 +75,7 @@ const jsonSchemaCache = new Map<string, Record<string, unknown>>();
 const MAX_CACHED = 500;
 
 function cacheKey(agent: AgentSnapshot, step: Step, opts: DecisionSchemaOptions): string {
-  return `${agent.name}\u0000${agent.configHash}\u0000${step.id}\u0000${opts.forceRespond ? 1 : 0}\u0000${opts.semantics ?? 1}`;
+  return `${agent.name}\u0000${agent.configHash}\u0000${step.id}\u0000${opts.forceRespond ? 1 : 0}\u0000${opts.semantics ?? 1}${opts.onlyTool ? `\u0000${opts.onlyTool}` : ''}`;
 }
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
@@ -102,7 +104,7 @@ function buildDecisionSchema(agent: AgentSnapshot, step: Step, opts: DecisionSch
     variants.push(z.strictObject({ action: z.literal('RESPOND'), response: z.string().min(1), ...suggestions, reasoning }));
   }
   if (!opts.forceRespond) {
-    const tools = step.tools.filter((t) => agent.tools.some((d) => d.name === t));
+    const tools = step.tools.filter((t) => agent.tools.some((d) => d.name === t) && (!opts.onlyTool || t === opts.onlyTool));
     if (tools.length > 0) {
       const toolName = z.enum(tools as [string, ...string[]]);
       variants.push(

@@ -6,9 +6,10 @@
  * command is `finish`. No I/O, no clock, no randomness: timestamps arrive in inputs, ids derive from counters, so
  * replaying the same inputs yields the same states (Temporal replay depends on it).
  *
- * Turn semantics follow DESIGN.md "One turn": at most `max_iter` decisions (the last one may only RESPOND),
- * `max_errors` consecutive invalid decisions give a graceful fallback reply, and a turn never throws for model or
- * tool misbehaviour. Flow, `auto_flow`, `quick_suggestions` and example rules depend on the session's
+ * Turn semantics follow DESIGN.md "One turn": a bounded number of decisions (semantics ≥ 3: `max_iter` free ones and
+ * one forced RESPOND; before: `max_iter`, the last forced), `max_errors` errors in a row (invalid decisions; from
+ * semantics 3 also failed tool calls) give a graceful fallback reply, and a turn never throws for model or tool
+ * misbehaviour. Flow, `auto_flow`, `quick_suggestions` and example rules depend on the session's
  * `semantics` version (`ENGINE_SEMANTICS` in ./types.ts), fixed when the session starts.
  *
  * This module holds the entry points; the turn loop is in ./turn.ts, tool-call approvals in ./approval.ts.
@@ -22,6 +23,7 @@ import { applyApproval } from './approval.js';
 import { emptyMemory, extractiveSummary } from './memory.js';
 import { boundStateBytes } from './state.js';
 import {
+  afterToolResults,
   applyDecision,
   applyPending,
   decisionError,
@@ -31,7 +33,7 @@ import {
   recordToolResults,
   SUMMARY_MAX_CHARS,
 } from './turn.js';
-import { emit, rememberItem, requireTurn, trimEvents, withTurn } from './turn-state.js';
+import { emit, iterationRules, rememberItem, requireTurn, trimEvents, withTurn } from './turn-state.js';
 import { type EngineInput, type EngineStep, ENGINE_SEMANTICS, SESSION_STATE_VERSION, type SessionState, type TurnResult } from './types.js';
 import { validateDecision } from './validate.js';
 
@@ -137,7 +139,7 @@ export function advance(agent: AgentSnapshot, state: SessionState, input: Engine
       return finish(agent, failed, { reply: FALLBACK_REPLY, fallback: true }, input.now);
     }
     case 'toolResults':
-      return nextDecision(agent, recordToolResults(agent, s, input.results, input.now), input.now);
+      return afterToolResults(agent, s, input.results, input.now);
     case 'approvalDecided': {
       const out = applyApproval(agent, s, input, input.now);
       if ('waiting' in out) return out.waiting;
@@ -155,8 +157,13 @@ export function advance(agent: AgentSnapshot, state: SessionState, input: Engine
       const pending = turn.pending[0];
       if (!pending) throw new Error('no summary was asked for');
       const source = pending.kind === 'enter' ? s.memory : (s.flow?.memory ?? emptyMemory());
-      const summary = input.type === 'summarized' ? input.summary : extractiveSummary(source, SUMMARY_MAX_CHARS);
-      return applyPending(agent, s, summary, input.now);
+      if (input.type === 'summarized') return applyPending(agent, s, input.summary, input.now);
+      // The flow changes anyway, on an extractive summary; semantics ≥ 3 records why.
+      const purpose = pending.kind === 'enter' ? 'flow_enter' : 'flow_exit';
+      const failed = iterationRules(s)
+        ? emit(s, { type: 'summary_failed', flowId: pending.flowId, purpose, message: input.message }, input.now)
+        : s;
+      return applyPending(agent, failed, extractiveSummary(source, SUMMARY_MAX_CHARS), input.now);
     }
   }
 }

@@ -27,6 +27,8 @@ export interface PromptInput {
   semantics?: number;
   /** Examples to show instead of all of the step's (semantics ≥ 2: chosen by similarity, ./examples.ts). */
   examples?: Example[];
+  /** The only tool that may be called (semantics ≥ 3: its last call had invalid arguments). */
+  retryTool?: string;
 }
 
 /** The note of an opening turn, in place of a user message (chat APIs expect one after the system message). */
@@ -55,7 +57,7 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
     });
     sections.push(`## Routes (MOVE with step_id)\n${routes.join('\n')}`);
   }
-  const tools = agent.tools.filter((t) => step.tools.includes(t.name));
+  const tools = agent.tools.filter((t) => step.tools.includes(t.name) && (!input.retryTool || t.name === input.retryTool));
   if (tools.length > 0 && !input.forceRespond) {
     sections.push(
       `## Tools (TOOL_CALL; several calls run in parallel)\n${tools
@@ -106,6 +108,9 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
   if (input.opening) messages.push({ role: 'user', content: OPENING_NOTE });
   if (input.forceRespond) {
     messages.push({ role: 'user', content: '[note] Decision limit reached: RESPOND to the user now.' });
+  }
+  if (input.retryTool) {
+    messages.push({ role: 'user', content: `[note] The arguments of your last ${input.retryTool} call were invalid: to call a tool now, call ${input.retryTool} again with corrected arguments.` });
   }
   if (input.lastError) {
     messages.push({

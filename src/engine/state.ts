@@ -112,7 +112,8 @@ export function clipEvent(event: SessionEvent, maxBytes = MAX_KEPT_FIELD_BYTES):
     case 'decision_error':
     case 'tool_error':
     case 'turn_failed':
-    case 'retrieval_fallback': {
+    case 'retrieval_fallback':
+    case 'summary_failed': {
       const message = clipText(event.message, maxBytes);
       return message === event.message ? event : { ...event, message };
     }

@@ -64,9 +64,24 @@ export function nomos(state: SessionState): boolean {
   return (state.semantics ?? 1) >= 2;
 }
 
-/** Whether the current decision may only RESPOND: the last of `max_iter`, except in NOMOS `auto_flow` steps. */
+/** NOMOS iteration rules (semantics ≥ 3: `max_iter`, `max_errors`, tool retries, recorded summary failures). */
+export function iterationRules(state: SessionState): boolean {
+  return (state.semantics ?? 1) >= 3;
+}
+
+/**
+ * Most decisions a turn asks for at `step`. Semantics ≥ 3 (NOMOS `Session.next`, nomos/core.py): `max_iter` free
+ * decisions, then one that may only RESPOND, so `max_iter + 1`. Before: `max_iter`, the last one forced. NOMOS
+ * `auto_flow` steps are never forced to RESPOND: the turn ends with the fallback reply after `max_iter`.
+ */
+export function decisionLimit(agent: AgentSnapshot, state: SessionState, step: Step): number {
+  const autoFlow = nomos(state) && step.autoFlow;
+  return iterationRules(state) && !autoFlow ? agent.maxIter + 1 : agent.maxIter;
+}
+
+/** Whether decision number `iterations` (1-based) of the turn may only RESPOND: the last of {@link decisionLimit}. */
 export function mustRespond(agent: AgentSnapshot, state: SessionState, iterations: number, step: Step): boolean {
-  return iterations === agent.maxIter && !(nomos(state) && step.autoFlow);
+  return iterations === decisionLimit(agent, state, step) && !(nomos(state) && step.autoFlow);
 }
 
 /** The memory the model sees now: the active flow's, else the session's. */

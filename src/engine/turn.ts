@@ -13,8 +13,10 @@ import { decisionContext } from './ranking.js';
 import { boundStateBytes, clipTurnResult } from './state.js';
 import {
   activeFlow,
+  decisionLimit,
   emit,
   flowTransitions,
+  iterationRules,
   mustRespond,
   nomos,
   rememberItem,
@@ -42,13 +44,13 @@ export const FALLBACK_REPLY = "Sorry, I couldn't complete that just now. Could y
 export const SUMMARY_MAX_CHARS = 2_000;
 
 /**
- * The next command of a running turn: a fallback reply past `max_iter`, pending NOMOS flow transitions, a `rank` when
- * the decision needs embeddings ranking first (./ranking.ts), else a `decide` with the prompt built from the current
- * step, memory window and examples.
+ * The next command of a running turn: a fallback reply past the decision limit ({@link decisionLimit}), pending NOMOS
+ * flow transitions, a `rank` when the decision needs embeddings ranking first (./ranking.ts), else a `decide` with the
+ * prompt built from the current step, memory window and examples.
  */
 export function nextDecision(agent: AgentSnapshot, state: SessionState, now: string): EngineStep {
   const turn = requireTurn(state);
-  if (turn.iterations >= agent.maxIter) {
+  if (turn.iterations >= decisionLimit(agent, state, getStep(agent, state.stepId))) {
     return finish(agent, state, { reply: FALLBACK_REPLY, fallback: true }, now);
   }
   if (nomos(state) && !turn.flowsChecked) {
@@ -63,6 +65,7 @@ export function nextDecision(agent: AgentSnapshot, state: SessionState, now: str
   const { window, examples } = context;
   const forceRespond = mustRespond(agent, state, turn.iterations + 1, step);
   const semantics = state.semantics;
+  const retryTool = forceRespond ? undefined : turn.retryTool;
   const messages = buildPrompt({
     agent,
     step,
@@ -72,6 +75,7 @@ export function nextDecision(agent: AgentSnapshot, state: SessionState, now: str
     lastError: turn.lastError,
     ...(turn.opening ? { opening: true } : {}),
     ...(semantics ? { semantics, examples } : {}),
+    ...(retryTool ? { retryTool } : {}),
   });
   const request = {
     sessionId: state.sessionId,
@@ -79,7 +83,7 @@ export function nextDecision(agent: AgentSnapshot, state: SessionState, now: str
     stepId: step.id,
     llm: getLlm(agent, step.llm),
     messages,
-    schema: decisionJsonSchema(agent, step, { forceRespond, semantics }),
+    schema: decisionJsonSchema(agent, step, { forceRespond, semantics, ...(retryTool ? { onlyTool: retryTool } : {}) }),
     decisionIndex: state.counters.decisions,
     forceRespond,
   };
@@ -102,21 +106,57 @@ export function decisionError(agent: AgentSnapshot, state: SessionState, message
   const errors = turn.consecutiveErrors + 1;
   s = withTurn(s, { consecutiveErrors: errors, lastError: message });
   if (errors >= agent.maxErrors) {
+    if (iterationRules(s)) return errorLimit(agent, s, errors, message, now);
     s = emit(s, { type: 'turn_failed', message: `${errors} consecutive invalid decisions; last: ${message}` }, now);
     return finish(agent, s, { reply: FALLBACK_REPLY, fallback: true }, now);
   }
   return nextDecision(agent, s, now);
 }
 
+/**
+ * Semantics ≥ 3: `max_errors` errors in a row (invalid decisions and failed tool calls, as NOMOS counts them): where
+ * NOMOS raises, the turn ends with the fallback reply and a `turn_failed` saying the error limit was reached; the
+ * session stays active.
+ */
+function errorLimit(agent: AgentSnapshot, state: SessionState, errors: number, last: string, now: string): EngineStep {
+  const message = `error limit reached (max_errors ${agent.maxErrors}): ${errors} errors in a row; last: ${last}`;
+  const s = emit(state, { type: 'turn_failed', message }, now);
+  return finish(agent, s, { reply: FALLBACK_REPLY, fallback: true }, now);
+}
+
+/**
+ * Records a tool round's results and asks for the next decision. Semantics ≥ 3 (NOMOS `Session.next`, nomos/core.py):
+ * each failed call counts toward `max_errors` (a round without failures resets the count), reaching it ends the turn
+ * ({@link errorLimit}), and after invalid arguments the next decisions may call only that tool until one is valid.
+ */
+export function afterToolResults(agent: AgentSnapshot, state: SessionState, results: ToolCallResult[], now: string): EngineStep {
+  const s = recordToolResults(agent, state, results, now);
+  if (!iterationRules(s)) return nextDecision(agent, s, now);
+  const failed = results.filter((r) => !r.ok);
+  const errors = failed.length === 0 ? 0 : requireTurn(s).consecutiveErrors + failed.length;
+  const invalid = failed.find((r) => r.invalidArguments);
+  const counted = withTurn(s, { consecutiveErrors: errors, ...(invalid ? { retryTool: invalid.tool } : {}) });
+  const last = failed.at(-1);
+  if (last && !last.ok && errors >= agent.maxErrors) return errorLimit(agent, counted, errors, `${last.tool}: ${last.error}`, now);
+  return nextDecision(agent, counted, now);
+}
+
 /** Validates a raw decision against the current step and applies it (RESPOND, TOOL_CALL, MOVE, END). */
 export function applyDecision(agent: AgentSnapshot, state: SessionState, raw: unknown, now: string): EngineStep {
   const turn = requireTurn(state);
   const forceRespond = mustRespond(agent, state, turn.iterations, getStep(agent, state.stepId));
-  const checked = validateDecision(agent, state.stepId, raw, forceRespond, state.semantics);
+  const retryTool = forceRespond ? undefined : turn.retryTool;
+  const checked = validateDecision(agent, state.stepId, raw, forceRespond, state.semantics, retryTool);
   if (!checked.ok) return decisionError(agent, state, checked.message, now);
   const d = checked.decision;
   let s = emit(state, { type: 'decision', iteration: turn.iterations, decision: d as Record<string, unknown> }, now);
-  s = withTurn(s, { consecutiveErrors: 0, lastError: undefined });
+  // Semantics ≥ 3: a tool call's errors count once its results are in (afterToolResults), so TOOL_CALL keeps the count.
+  const keepCount = iterationRules(s) && d.action === 'TOOL_CALL';
+  s = withTurn(s, {
+    consecutiveErrors: keepCount ? turn.consecutiveErrors : 0,
+    lastError: undefined,
+    ...(turn.retryTool ? { retryTool: undefined } : {}),
+  });
 
   switch (d.action) {
     case 'RESPOND': {

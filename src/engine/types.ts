@@ -96,6 +96,18 @@ export const SessionEvent = z.discriminatedUnion('type', [
    * retrieval and example selection used BM25 instead. `message` says why (never a key).
    */
   z.object({ ...base, type: z.literal('retrieval_fallback'), message: z.string() }),
+  /**
+   * A flow-memory summary failed (the `summarize` activity's retries exhausted, or a host without a summariser): the
+   * flow was entered or exited with an extractive summary instead (the following `flow_enter` / `flow_exit` carries
+   * it). `message` says why (never a key). Semantics ≥ 3.
+   */
+  z.object({
+    ...base,
+    type: z.literal('summary_failed'),
+    flowId: z.string(),
+    purpose: z.enum(['flow_enter', 'flow_exit']),
+    message: z.string(),
+  }),
   z.object({ ...base, type: z.literal('session_ended'), reason: z.enum(['end_action', 'idle_timeout', 'end_session']) }),
 ]);
 export type SessionEvent = z.infer<typeof SessionEvent>;
@@ -173,6 +185,11 @@ export const TurnState = z.object({
   opening: z.boolean().optional(),
   /** Semantics ≥ 2: flow transitions of the current step were already applied before the next decision. */
   flowsChecked: z.boolean().optional(),
+  /**
+   * Semantics ≥ 3: a call of this tool had invalid arguments, so the decisions until the next valid one may call only
+   * this tool (NOMOS retries the same tool).
+   */
+  retryTool: z.string().optional(),
   /** Set while the turn waits for approval of some of its last decision's tool calls (state version 2). */
   approval: ApprovalWait.optional(),
   /**
@@ -196,8 +213,12 @@ export const SESSION_STATE_VERSION = 2;
  *   so a flow is exited on *arriving* at an exit step; END inside a flow drops it without a summary; `auto_flow`
  *   steps may only MOVE, TOOL_CALL or END; `quick_suggestions` steps may RESPOND with `suggestions`; examples are
  *   chosen by similarity to the user's message (`max_examples`, `threshold`, `visibility`).
+ * - 3: NOMOS iteration rules (`Session.next`, nomos/core.py) on top of 2 — `max_iter` free decisions, then one more
+ *   that may only RESPOND (2 forces RESPOND at decision `max_iter`); failed tool calls count toward `max_errors`
+ *   (ending the turn with the fallback reply and a `turn_failed` "error limit reached"); after invalid tool
+ *   arguments the retry may call only that tool; a failed flow summary is recorded as `summary_failed`.
  */
-export const ENGINE_SEMANTICS = 2;
+export const ENGINE_SEMANTICS = 3;
 
 export const SessionStatus = z.enum(['active', 'ended']);
 export type SessionStatus = z.infer<typeof SessionStatus>;
@@ -330,7 +351,14 @@ export type ToolCallRequest = z.infer<typeof ToolCallRequest>;
 /** Output of `runTool`: a result, or an error the model sees (bad arguments, a throwing tool). */
 export const ToolCallResult = z.discriminatedUnion('ok', [
   z.object({ callId: z.string(), tool: z.string(), ok: z.literal(true), result: z.unknown() }),
-  z.object({ callId: z.string(), tool: z.string(), ok: z.literal(false), error: z.string() }),
+  z.object({
+    callId: z.string(),
+    tool: z.string(),
+    ok: z.literal(false),
+    error: z.string(),
+    /** The arguments failed the tool's schema (`execute` never ran). Absent in results recorded before it existed. */
+    invalidArguments: z.literal(true).optional(),
+  }),
 ]);
 export type ToolCallResult = z.infer<typeof ToolCallResult>;
 

@@ -17,6 +17,7 @@ export function validateDecision(
   raw: unknown,
   forceRespond: boolean,
   semantics = 1,
+  onlyTool?: string,
 ): { ok: true; decision: Decision } | { ok: false; message: string } {
   const general = Decision.safeParse(raw);
   if (!general.success) return { ok: false, message: `invalid decision: ${describeZodError(general.error)}` };
@@ -33,6 +34,9 @@ export function validateDecision(
   }
   if (d.action === 'TOOL_CALL') {
     for (const call of d.tool_calls) {
+      if (onlyTool && call.tool !== onlyTool) {
+        return { ok: false, message: `only ${onlyTool} may be called now (retry it with corrected arguments), got "${call.tool}"` };
+      }
       if (!step.tools.includes(call.tool) || !agent.tools.some((t) => t.name === call.tool)) {
         return {
           ok: false,
@@ -47,7 +51,7 @@ export function validateDecision(
       message: `step "${d.step_id}" is not a route of step ${step.id} (routes: ${step.routes.map((r) => r.target).join(', ') || 'none'})`,
     };
   }
-  const exact = decisionSchemaFor(agent, step, { forceRespond, semantics }).safeParse(raw);
+  const exact = decisionSchemaFor(agent, step, { forceRespond, semantics, ...(onlyTool ? { onlyTool } : {}) }).safeParse(raw);
   if (!exact.success) return { ok: false, message: `invalid ${d.action} decision: ${describeZodError(exact.error)}` };
   return { ok: true, decision: exact.data };
 }

@@ -17,12 +17,14 @@ export interface ScriptedExecutors extends TurnExecutors {
 
 /**
  * @param script decisions consumed by `decisionIndex`; running past the end yields `decideFailed`.
- * @param tools tool implementations by name; a throwing tool yields `{ ok: false }`.
+ * @param tools tool implementations by name; a throwing tool yields `{ ok: false }` (with `invalidArguments` when the
+ *   thrown error has `invalidArguments: true`, as the tool registry marks argument validation failures).
  * @param startMs clock start (each `now()` call advances 1 ms).
  */
 export function scriptedExecutors(
   script: ScriptEntry[],
   tools: Record<string, (args: Record<string, unknown>, req: ToolCallRequest) => unknown> = {},
+  /** `summary` may throw: the outcome is then `summarizeFailed` with the error's message. */
   options: { startMs?: number; summary?: (req: SummarizeRequest) => string } = {},
 ): ScriptedExecutors {
   let clock = options.startMs ?? Date.UTC(2026, 0, 1);
@@ -50,17 +52,22 @@ export function scriptedExecutors(
           try {
             return { callId: c.callId, tool: c.tool, ok: true, result: await fn(c.arguments, c) };
           } catch (err) {
-            return { callId: c.callId, tool: c.tool, ok: false, error: (err as Error).message };
+            const invalid = (err as { invalidArguments?: boolean }).invalidArguments ? { invalidArguments: true as const } : {};
+            return { callId: c.callId, tool: c.tool, ok: false, error: (err as Error).message, ...invalid };
           }
         }),
       );
     },
     async summarize(req): Promise<SummarizeOutcome> {
       summarizeRequests.push(req);
-      const text = options.summary
-        ? options.summary(req)
-        : `summary(${req.purpose} ${req.flowId}): ${req.items.map((i) => i.text).join(' | ')}`;
-      return { type: 'summarized', summary: text };
+      try {
+        const text = options.summary
+          ? options.summary(req)
+          : `summary(${req.purpose} ${req.flowId}): ${req.items.map((i) => i.text).join(' | ')}`;
+        return { type: 'summarized', summary: text };
+      } catch (err) {
+        return { type: 'summarizeFailed', message: (err as Error).message };
+      }
     },
   };
 }

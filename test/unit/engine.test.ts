@@ -159,8 +159,10 @@ describe('engine: invalid decisions and limits', () => {
     expect(result.reply).toBe('fine');
   });
 
-  it('max_iter: the last decision may only RESPOND, and the turn never exceeds max_iter decisions', async () => {
+  it('max_iter (semantics 2): the last decision may only RESPOND, and the turn never exceeds max_iter decisions', async () => {
+    // Semantics 3 allows max_iter free decisions and one forced RESPOND: test/unit/engine-iteration-rules.test.ts.
     const a = testAgent({ flows: [], maxIter: 3 });
+    const fresh = (x: typeof a) => initialState(x, 's1', '2026-01-01T00:00:00.000Z', 2);
     const loop = { action: 'TOOL_CALL', tool_calls: [{ tool: 'get_cart', arguments: {} }] };
     const exec = scriptedExecutors(
       [{ action: 'MOVE', step_id: 'order' }, loop, { action: 'RESPOND', response: 'Here is your cart.' }],

@@ -12,7 +12,7 @@ import { crossReferenceIssues } from '../../src/config/validate.js';
 import { runTurn } from '../../src/engine/driver.js';
 import { initialState } from '../../src/engine/engine.js';
 import { selectExamples } from '../../src/engine/examples.js';
-import type { SessionState, TurnResult } from '../../src/engine/types.js';
+import { ENGINE_SEMANTICS, type SessionState, type TurnResult } from '../../src/engine/types.js';
 import { flow, step, testAgent } from '../support/agents.js';
 import { scriptedExecutors } from '../support/scripted-executors.js';
 
@@ -52,7 +52,7 @@ describe('flows (semantics 2, NOMOS)', () => {
       { add_item: () => ({ ok: true }) },
     );
     const { state, results } = await converse(agent, ['hi', 'a tea please', "that's all", 'change it', 'no, done'], exec);
-    expect(initialState(agent, 'x', 'T')).toMatchObject({ semantics: 2, flow: null });
+    expect(initialState(agent, 'x', 'T')).toMatchObject({ semantics: ENGINE_SEMANTICS, flow: null });
     expect(results.map(flowEvents)).toEqual([
       [],
       ['flow_enter:ordering'],

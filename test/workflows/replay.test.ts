@@ -29,6 +29,10 @@ describe('replay of recorded histories', () => {
     for (const name of ['approval-restart', 'approval-timeout', 'embedding-retrieval', 'nomos-seed']) expect(files).toContain(`v4-${name}.json`);
   });
 
+  it('has a recorded history of a session with engine semantics 3 (v5 on: max_errors counting tool errors)', () => {
+    expect(files).toContain('v5-iteration-rules.json');
+  });
+
   for (const file of files) {
     it(`replays ${file}`, async () => {
       await expect(Worker.runReplayHistory({ workflowsPath }, history(file), file)).resolves.toBeUndefined();

@@ -50,6 +50,7 @@ export const EVENT_TYPES: readonly SessionEventType[] = [
   'reply',
   'turn_failed',
   'retrieval_fallback',
+  'summary_failed',
   'session_ended',
   'approval_requested',
   'approval_decided',

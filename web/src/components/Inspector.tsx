@@ -171,6 +171,12 @@ export function TimelineItem({ event: e }: { event: SessionEvent }) {
       return <Item kind={e.type} tone="error" label="Turn failed">{e.message}</Item>;
     case 'retrieval_fallback':
       return <Item kind={e.type} tone="warn" label="Embeddings ranking failed: BM25 used for this turn">{e.message}</Item>;
+    case 'summary_failed':
+      return (
+        <Item kind={e.type} tone="warn" label={<>Summary of flow <strong>{e.flowId}</strong> failed ({e.purpose === 'flow_enter' ? 'entering' : 'leaving'}): extractive summary used</>}>
+          {e.message}
+        </Item>
+      );
     case 'session_ended':
       return <Item kind={e.type} label={`Session ended (${e.reason})`} />;
     case 'approval_requested':
