@@ -14,10 +14,8 @@ import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { buildApp } from '../api/app.js';
-import { TemporalSessions } from '../api/temporal-sessions.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
-import { latency, log, onCleanUp, postJson, runBench, runWorkers, temporalServer, waitFor } from './support.js';
+import { latency, log, onCleanUp, postJson, runBench, runWorkers, serveApi, temporalServer, waitFor } from './support.js';
 import { echoUpdate, echoWorkflow, stopEcho } from './workflows/echo.js';
 
 const ROUNDS = 20;
@@ -40,15 +38,7 @@ async function measure() {
   const taskQueue = `bench-approvals-${run}`;
   const echoQueue = `bench-approvals-echo-${run}`;
   await runWorkers(workerConnection, namespace, { echoQueue, taskQueue, agent });
-  // The API's rate limits (60 messages a minute per session, 600 requests per caller) would refuse the backlog; this
-  // measures what lies behind them.
-  const app = await buildApp({
-    backend: new TemporalSessions({ client, taskQueue }),
-    agents: new Map([[agent.snapshot.name, agent.snapshot]]),
-    guards: { sessionMessagesPerMinute: 0, requestsPerMinute: 0 },
-  });
-  const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  onCleanUp('API', () => app.close());
+  const base = await serveApi(client, taskQueue, agent);
   const echo = await client.workflow.start(echoWorkflow, { taskQueue: echoQueue, workflowId: `bench-approvals-echo-${run}` });
   onCleanUp('echo workflow', () => echo.signal(stopEcho));
 

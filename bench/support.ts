@@ -4,7 +4,10 @@
  * helpers. Figures go to stdout; everything else to stderr.
  */
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
+import { buildApp } from '../api/app.js';
+import { TemporalSessions } from '../api/temporal-sessions.js';
 import { ensureTemporalCli } from '../cli/temporal-cli.js';
 import { startDevServer } from '../cli/temporal-server.js';
 import type { LoadedAgent } from '../src/config/load.js';
@@ -91,6 +94,22 @@ export async function runWorkers(
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await running;
   });
+}
+
+/**
+ * The REST API over Temporal for `agent`, listening on 127.0.0.1 (closed at clean-up); returns its base URL. Without
+ * the API's rate limits (60 messages a minute per session, 600 requests per caller), which would stop the measured
+ * loops: the benchmarks measure what lies behind them.
+ */
+export async function serveApi(client: Client, taskQueue: string, agent: LoadedAgent): Promise<string> {
+  const app = await buildApp({
+    backend: new TemporalSessions({ client, taskQueue }),
+    agents: new Map([[agent.snapshot.name, agent.snapshot]]),
+    guards: { sessionMessagesPerMinute: 0, requestsPerMinute: 0 },
+  });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  onCleanUp('API', () => app.close());
+  return base;
 }
 
 /**

@@ -22,11 +22,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { buildApp } from '../api/app.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
 import { sessionWorkflowId } from '../workflows/shared.js';
-import { latency, log, onCleanUp, postJson, runBench, runWorkers, temporalServer, waitFor } from './support.js';
+import { latency, log, onCleanUp, postJson, runBench, runWorkers, serveApi, temporalServer, waitFor } from './support.js';
 import { echoUpdate, echoWorkflow, stopEcho } from './workflows/echo.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -216,14 +215,7 @@ async function measure() {
   const echoQueue = `bench-echo-${run}`;
   await runWorkers(workerConnection, namespace, { echoQueue, taskQueue, agent });
 
-  // The API's rate limits (60 messages a minute per session, 600 requests per caller) would stop the measured loops.
-  const app = await buildApp({
-    backend: new TemporalSessions({ client, taskQueue }),
-    agents: new Map([[agent.snapshot.name, agent.snapshot]]),
-    guards: { sessionMessagesPerMinute: 0, requestsPerMinute: 0 },
-  });
-  const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  onCleanUp('API', () => app.close());
+  const base = await serveApi(client, taskQueue, agent);
 
   log(`1+2: ${TURNS} bare updates and ${TURNS} turns over HTTP, alternating (after ${WARMUP} of each unmeasured)`);
   const turnSession = `bench-turns-${run}`;
