@@ -3,7 +3,8 @@
  * `nomos/memory/flow.py`) accepts that Stepwise reads differently or not at all.
  *
  * - {@link agentIdFromName}: NOMOS names are free text (`Nomos Github Bot`); Stepwise needs a URL-safe agent id.
- * - {@link nomosKeyWarnings}: one warning per key NOMOS accepts and Stepwise does not use, naming the key and why.
+ * - {@link nomosKeyWarnings}: one warning per key NOMOS accepts and Stepwise does not use, naming the key and why, and
+ *   a note (a warning) per key NOMOS ignores and Stepwise applies ({@link NOMOS_IGNORED_LLM_KEYS}).
  *   A key neither knows stays an error (strict schema), so a typo still fails fast.
  *
  * Pure.
@@ -66,6 +67,29 @@ const SECURITY_REASONS: Record<string, string> = {
   csrf_secret_key: 'the API takes no cookies, so there is nothing for CSRF to forge',
 };
 
+/**
+ * `llm` keys NOMOS ignores and Stepwise applies: NOMOS's `LLMConfig` (nomos/llms/__init__.py) reads only `provider`,
+ * `model`, `kwargs` and `embedding_model` (pydantic drops other keys), so a NOMOS config's top-level `temperature`
+ * changes nothing there but is sent by Stepwise.
+ */
+export const NOMOS_IGNORED_LLM_KEYS = ['temperature', 'max_tokens'] as const;
+
+/** One note per {@link NOMOS_IGNORED_LLM_KEYS} key set in `llm` (one config, or each entry of a named map). */
+function ignoredLlmKeyNotes(raw: RawAgent): PathIssue[] {
+  const section = raw.llm as RawLlmConfig | Record<string, RawLlmConfig> | undefined;
+  if (section === undefined) return [];
+  const configs: [KeyPath, RawLlmConfig][] =
+    typeof section.provider === 'string'
+      ? [[['llm'], section as RawLlmConfig]]
+      : Object.entries(section as Record<string, RawLlmConfig>).map(([name, c]) => [['llm', name], c]);
+  return configs.flatMap(([path, config]) =>
+    NOMOS_IGNORED_LLM_KEYS.filter((key) => config[key] !== undefined).map((key) => {
+      const name = [...path, key].join('.');
+      return warn([...path, key], `NOMOS ignores ${name} (it reads only provider, model, kwargs, embedding_model); Stepwise applies it to every request of this model`);
+    }),
+  );
+}
+
 function warn(path: KeyPath, message: string): PathIssue {
   return { path, message, severity: 'warning', at: 'key' };
 }
@@ -75,7 +99,7 @@ function warn(path: KeyPath, message: string): PathIssue {
  * the reason. `server.port`/`server.host` are used (by `stepwise api` / `dev`), so they get none.
  */
 export function nomosKeyWarnings(raw: RawAgent): PathIssue[] {
-  const out: PathIssue[] = [];
+  const out: PathIssue[] = [...ignoredLlmKeyNotes(raw)];
   const server = raw.server;
   if (server?.workers !== undefined) {
     out.push(warn(['server', 'workers'], 'NOMOS server.workers is not used: scale Stepwise by running more `stepwise worker` / `stepwise api` processes'));

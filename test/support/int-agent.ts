@@ -1,7 +1,8 @@
 /**
  * Agents for the integration suite, written to a temp dir as a user would (YAML + script + tool module) and loaded
  * through the real config loader. Two steps (`chat` -> `work` -> `chat`), flow `working` around `work`, tools `slow`
- * (waits `ms`, honours cancellation) and `echo`.
+ * (waits `ms`, honours cancellation), `echo`, `fail` (always throws) and `add_item` (answers `{added: item}`, for
+ * the NOMOS client conformance agent, test/support/nomos-client.ts).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ export const tools = [
     execute({ text }, ctx) { note('echo', ctx); return { echo: text }; } },
   { name: 'fail', description: 'always fails', parameters: { type: 'object', properties: {} },
     execute() { throw new Error('the fail tool failed, as it always does'); } },
+  { name: 'add_item', description: 'Add an item', parameters: { type: 'object', properties: { item: { type: 'string' } } },
+    execute({ item }) { return { added: item }; } },
 ];
 `;
 

@@ -8,13 +8,23 @@
  * - order: after a tool result → RESPOND "Added <item>."; "done" → MOVE checkout; else TOOL_CALL add_item {item}.
  * - checkout: "bye" → END "Bye!"; else RESPOND "Anything else?".
  * add_item answers `{added: item}`. Flow summaries are the scripted executors' default text.
+ *
+ * On the Temporal backend the same decisions come from {@link conformanceModels} (the worker's model cache) for the
+ * agent {@link writeConformanceAgent} writes. A `scripted` YAML script cannot play them: it answers by decision index,
+ * and every session of the conversation (seeded `/chat` sessions, continuations after END) starts at index 0 at a
+ * different step with a different answer.
  * Also: {@link runConformance} runs the script, {@link CONFORMANCE_ROUTES} lists what it prints when all pass.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type DecisionModel, ModelCache } from '../../activities/models/model.js';
+import { ScriptedModel } from '../../activities/models/scripted.js';
+import { LlmConfig } from '../../src/config/agent.js';
+import type { LoadedAgent } from '../../src/config/load.js';
 import type { DecideOutcome } from '../../src/engine/driver.js';
-import type { DecideRequest } from '../../src/engine/types.js';
+import type { DecideRequest, DecideResult } from '../../src/engine/types.js';
+import { writeAgent } from './int-agent.js';
 import { type ScriptedExecutors, scriptedExecutors } from './scripted-executors.js';
 
 /** The newest message's text and whether it is a tool result (`[tool] ...` in the model's view). */
@@ -46,6 +56,48 @@ export function conformanceExecutors(): ScriptedExecutors {
     return { type: 'decided', decision: conformanceDecision(req) };
   };
   return exec;
+}
+
+/** The scripted provider's model deciding with {@link conformanceDecision} (summaries: the scripted extractive ones). */
+class ConformanceModel extends ScriptedModel {
+  override async decide(req: DecideRequest): Promise<DecideResult> {
+    this.requests.push({ kind: 'decide', request: req });
+    return { decision: conformanceDecision(req), model: 'scripted:conformance' };
+  }
+}
+
+/** A worker model cache whose every model is one {@link ConformanceModel}; `model.requests` records what it was asked. */
+export function conformanceModels(): { models: ModelCache; model: ScriptedModel } {
+  // The agent's `llm` only names the provider; this model reads no script.
+  const model = new ConformanceModel(LlmConfig.parse({ provider: 'scripted', script: '/dev/null' }));
+  const models = new (class extends ModelCache {
+    override get(): DecisionModel {
+      return model;
+    }
+  })();
+  return { models, model };
+}
+
+/**
+ * Writes and loads `testAgent()`'s shape as YAML for a Temporal worker (test/support/int-agent.ts): `greet` -> `order`
+ * (tool add_item) -> `checkout`, flow `ordering` entered at `order`, exited at `checkout`; model: `scripted`, played by
+ * {@link conformanceModels}.
+ */
+export function writeConformanceAgent(name: string): Promise<LoadedAgent & { dir: string }> {
+  return writeAgent(name, [], {}, {
+    start_step_id: 'greet',
+    steps: [
+      { step_id: 'greet', description: 'greet', routes: [{ target: 'order', condition: 'the user wants to order' }] },
+      {
+        step_id: 'order',
+        description: 'order',
+        routes: [{ target: 'checkout', condition: 'the order is complete' }],
+        available_tools: ['add_item'],
+      },
+      { step_id: 'checkout', description: 'checkout', routes: [{ target: 'order', condition: 'the user wants to change the order' }] },
+    ],
+    flows: [{ flow_id: 'ordering', enters: ['order'], exits: ['checkout'] }],
+  });
 }
 
 const SCRIPT = fileURLToPath(new URL('../nomos-client/client_conformance.py', import.meta.url));
