@@ -11,7 +11,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { LlmConfig } from '../../src/config/agent.js';
 import type { ChatMessage, DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
-import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
+import type { DecideOptions, DecisionModel, SummarizeOptions } from './decision-model.js';
 import { buildSummaryPrompt, finishSummary } from './output.js';
 import { splitKwargs } from './providers.js';
 

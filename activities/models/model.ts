@@ -1,46 +1,18 @@
 /**
- * The provider-neutral model interface used by the `decide` and `summarize` activities, and the factory that picks
- * a provider adapter from an {@link LlmConfig}.
+ * The factory that picks a provider adapter from an {@link LlmConfig}, and the per-worker {@link ModelCache}. The
+ * interface the adapters implement is in `./decision-model.ts` (re-exported here), so no adapter imports this file.
  *
  * API keys are read from the worker's environment only (never from config values that reach workflow history).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { LlmConfig } from '../../src/config/agent.js';
-import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
+import type { DecisionModel } from './decision-model.js';
 import { AnthropicModel } from './anthropic.js';
 import { OpenAIModel } from './openai.js';
 import { PROVIDER_PRESETS } from './providers.js';
 import { ScriptedModel } from './scripted.js';
 
-/** Per-call options of {@link DecisionModel.decide}. */
-export interface DecideOptions {
-  /** Aborts the HTTP request (pass the activity's cancellation signal). */
-  signal?: AbortSignal;
-  /**
-   * Called with each chunk of raw model output as it streams (JSON text of the decision being written). When set,
-   * the openai / openai-compatible / anthropic adapters use the streaming API; the result is the same.
-   */
-  onToken?: (text: string) => void;
-}
-
-/** Per-call options of {@link DecisionModel.summarize}. */
-export interface SummarizeOptions {
-  signal?: AbortSignal;
-}
-
-/**
- * A model that returns decisions and summaries. Every method throws only Temporal `ApplicationFailure`s:
- * - `MODEL_REQUEST_FAILED`: retryable (408/409/429/5xx/network, with `nextRetryDelay` from `retry-after`) or
- *   non-retryable (other 4xx, missing API key);
- * - `MODEL_OUTPUT_INVALID` (non-retryable): the model answered with no usable decision (refusal, empty, not JSON);
- * - `SCRIPT_EXHAUSTED` / `INVALID_CONFIG` (non-retryable): scripted provider only.
- */
-export interface DecisionModel {
-  /** Asks for one decision; the result is parsed JSON, not yet validated against the step (the engine does that). */
-  decide(req: DecideRequest, opts?: DecideOptions): Promise<DecideResult>;
-  /** Returns a plain-text summary of `req.items`, at most `req.maxChars` characters. */
-  summarize(req: SummarizeRequest, opts?: SummarizeOptions): Promise<string>;
-}
+export type { DecideOptions, DecisionModel, SummarizeOptions } from './decision-model.js';
 
 /** Dependencies of {@link createModel}. */
 export interface CreateModelOptions {

@@ -11,7 +11,7 @@ import type { LlmConfig } from '../../src/config/agent.js';
 import type { LlmApiType } from '../../src/config/schema.js';
 import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
-import type { DecideOptions, DecisionModel, SummarizeOptions } from './model.js';
+import type { DecideOptions, DecisionModel, SummarizeOptions } from './decision-model.js';
 import { buildSummaryPrompt, finishSummary, parseDecisionText } from './output.js';
 import {
   fromResponsesResponse,

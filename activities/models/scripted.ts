@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
 import type { LlmConfig } from '../../src/config/agent.js';
 import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
-import type { DecideOptions, DecisionModel } from './model.js';
+import type { DecideOptions, DecisionModel } from './decision-model.js';
 import { clip } from '../../src/engine/memory.js';
 import { parseDecisionText } from './output.js';
 
