@@ -11,7 +11,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcServiceError,
 } from '@temporalio/client';
-import { CallerError, ERROR_CODES, type ErrorCode, HTTP_STATUS, StepwiseError, SystemError, isStepwiseError } from '../src/errors.js';
+import { CallerError, ERROR_CODES, type ErrorCode, HTTP_STATUS, StepwiseError, SystemError, isStepwiseError, sendAgainLater } from '../src/errors.js';
 import { QUEUE_FULL, SESSION_CONTINUING } from '../workflows/shared.js';
 import { GateFullError } from './update-gate.js';
 
@@ -118,7 +118,7 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
       const type = cause.type ?? '';
-      if (type === QUEUE_FULL) return new StepwiseError('RATE_LIMITED', `${cause.message} (with the same messageId)`, { retryAfterSeconds: 1 });
+      if (type === QUEUE_FULL) return sendAgainLater(cause.message);
       if (isErrorCode(type)) return withCode(type, cause.message, cause.details?.[0]);
       // A plain `Error('SESSION_ENDED: ...')` from a validator: the code travels as the message prefix.
       const prefixed = /^([A-Z_]+): ([\s\S]*)$/.exec(cause.message);

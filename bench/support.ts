@@ -46,6 +46,7 @@ export interface Latency {
   p99Ms: number;
 }
 
+/** p50 and p99 of `values` (ms), nearest rank. */
 export const latency = (values: number[]): Latency => ({ p50Ms: percentile(values, 50), p99Ms: percentile(values, 99) });
 
 /** POSTs JSON and returns the parsed reply. @throws on a non-2xx status (with the body). */

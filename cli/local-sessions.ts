@@ -16,7 +16,7 @@ import { endSession, findResult, initialState, pendingApprovals, startTurn } fro
 import { loadSessionSeed, type SessionSeed, seededState } from '../src/engine/seed.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { jsonBytes } from '../src/engine/state.js';
-import { CallerError, StepwiseError } from '../src/errors.js';
+import { CallerError, StepwiseError, sendAgainLater } from '../src/errors.js';
 import { type Refusal, refuseMessage } from '../workflows/admission.js';
 import {
   type ApprovalReply,
@@ -332,7 +332,7 @@ export class LocalSessions implements SessionBackend {
 /** A refusal by the shared admission rules as the backend's error: the queue bound is RATE_LIMITED (retry later). */
 function refusalError(refusal: Refusal): StepwiseError {
   if (refusal.type === 'QUEUE_FULL' || refusal.type === 'SESSION_CONTINUING') {
-    return new StepwiseError('RATE_LIMITED', `${refusal.message} (with the same messageId)`, { retryAfterSeconds: 1 });
+    return sendAgainLater(refusal.message);
   }
   return new CallerError(refusal.type, refusal.message, refusal.details);
 }

@@ -141,6 +141,14 @@ export class SystemError extends StepwiseError {
   }
 }
 
+/**
+ * A message refused for now, to be sent again with the same message id: RATE_LIMITED (HTTP 429, `Retry-After: 1`),
+ * `details` merged with `{retryAfterSeconds: 1}`. Used for a session's full queue (`QUEUE_FULL`) wherever it is seen.
+ */
+export function sendAgainLater(message: string, details: Record<string, unknown> = {}): StepwiseError {
+  return new StepwiseError('RATE_LIMITED', `${message} (with the same messageId)`, { ...details, retryAfterSeconds: 1 });
+}
+
 /** Shape guard that works across module copies and the workflow sandbox (no `instanceof`). */
 export function isStepwiseError(err: unknown): err is StepwiseError {
   return (

@@ -12,6 +12,7 @@ import { PATCH_IDS } from './shared.js';
 /** Timer summary shown in the Temporal UI's timeline. */
 const SUMMARY = 'idle timeout: the session ends unless a message comes';
 
+/** The idle timeout of one run: `wait` for the next message or the end of the idle period, `restart` after a turn. */
 export class IdleTimer {
   private readonly perPeriod: boolean;
   private deadline: number;

@@ -104,13 +104,9 @@ export class MessageQueue {
    * end request becomes the next item. Returns the ids refused.
    */
   refuseQueued(refusal: MessageRefusal): string[] {
-    const ids: string[] = [];
-    for (let i = this.items.length - 1; i >= 0; i--) {
-      const item = this.items[i]!;
-      if (item.kind !== 'message') continue;
-      this.items.splice(i, 1);
-      ids.unshift(item.message.messageId);
-    }
+    const ids = this.pending().map((m) => m.messageId);
+    const control = this.items.filter((q) => q.kind !== 'message');
+    this.items.splice(0, this.items.length, ...control);
     this.bytes = 0;
     for (const id of ids) this.refuse(id, refusal);
     return ids;

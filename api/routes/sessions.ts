@@ -13,7 +13,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
-import { CallerError, StepwiseError, isStepwiseError } from '../../src/errors.js';
+import { CallerError, type StepwiseError, isStepwiseError, sendAgainLater } from '../../src/errors.js';
 import {
   FIRST_MESSAGE_ID,
   MessageId,
@@ -314,7 +314,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
  */
 function refusalError(refusal: MessageRefusal, messageId: string): StepwiseError {
   if (refusal.code === 'SESSION_ENDED') return new CallerError('SESSION_ENDED', refusal.message, { messageId });
-  return new StepwiseError('RATE_LIMITED', `${refusal.message} (with the same messageId)`, { messageId, retryAfterSeconds: 1 });
+  return sendAgainLater(refusal.message, { messageId });
 }
 
 /**
