@@ -34,6 +34,11 @@ export const SESSION_CONTINUING = 'SESSION_CONTINUING';
 export const PATCH_IDS = {
   /** One idle timer per continue-as-new period. */
   idleTimerPerPeriod: 'idle-timer-per-period',
+  /**
+   * The idle timer set up in the run's first activation, before the archive start: its patch marker can no longer
+   * interleave with an update accepted in the same workflow task.
+   */
+  idleTimerFirst: 'idle-timer-first',
   /** `decide` as a local activity. */
   decideLocalActivity: 'decide-local-activity',
   /** NOMOS flow semantics (engine semantics 2) for new sessions. */
