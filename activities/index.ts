@@ -17,17 +17,22 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { isStepwiseError } from '../src/errors.js';
 import type {
+  ArchiveSessionEndInput,
+  ArchiveSessionInfoInput,
+  ArchiveSessionStartInput,
+  ArchiveTurnInput,
   DecideRequest,
   DecideResult,
   RankRequest,
   RankResult,
+  SessionActivities,
   SessionEvent,
   SummarizeRequest,
   ToolCallRequest,
   ToolCallResult,
   TurnResult,
 } from '../src/engine/types.js';
-import type { ArchiveStore } from '../archive/store.js';
+import type { ArchiveStore } from '../src/archive/store.js';
 import { Embeddings } from './embeddings.js';
 import type { ModelCache } from './models/model.js';
 import type { ToolRegistry } from './tools.js';
@@ -43,46 +48,6 @@ export interface ActivityDeps {
   embeddings?: Embeddings;
   /** Publishes live, non-durable events (streamed model tokens). Optional, best effort. */
   publishToken?: (sessionId: string, text: string) => void;
-}
-
-/** Input of `archiveTurn`. */
-export interface ArchiveTurnInput {
-  sessionId: string;
-  agentName: string;
-  configHash: string;
-  run: number;
-  startedAt: string;
-  finishedAt: string;
-  turn: TurnResult;
-}
-
-/** Input of `archiveSessionEnd`. */
-export interface ArchiveSessionEndInput {
-  sessionId: string;
-  agentName: string;
-  configHash: string;
-  status: 'ended' | 'failed';
-  reason: string;
-  at: string;
-  events: SessionEvent[];
-}
-
-/** Input of `archiveSessionStart`. `userId`, `name`, `metadata`: the session's info (absent in older sessions). */
-export interface ArchiveSessionStartInput {
-  sessionId: string;
-  agentName: string;
-  configHash: string;
-  createdAt: string;
-  userId?: string;
-  name?: string;
-  metadata?: Record<string, unknown>;
-}
-
-/** Input of `archiveSessionInfo`: the fields given replace the archived ones (`metadata` as a whole). */
-export interface ArchiveSessionInfoInput {
-  sessionId: string;
-  name?: string;
-  metadata?: Record<string, unknown>;
 }
 
 /**
@@ -139,7 +104,7 @@ function cancellationOr(err: unknown): unknown {
 }
 
 /** Builds the activity functions. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): SessionActivities {
   const embeddings = deps.embeddings ?? new Embeddings({ env: deps.models.env });
   return {
     /** One LLM decision. @throws ApplicationFailure `MODEL_OUTPUT_INVALID` (non-retryable), `MODEL_REQUEST_FAILED`. */
@@ -224,7 +189,6 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 /** The activity functions, as the workflow sees them. */
-export type SessionActivities = ReturnType<typeof createActivities>;
 
 /** Snapshot-to-registry map helper for workers. */
 export function toolMap(agents: Array<{ snapshot: AgentSnapshot; tools: ToolRegistry }>): Map<string, ToolRegistry> {

@@ -8,26 +8,11 @@
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
-import { Ajv, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { z } from 'zod';
 import type { JsonSchema, ToolDescriptor } from '../src/config/agent.js';
 import type { ToolCallRequest, ToolCallResult } from '../src/engine/types.js';
+import { compileJsonSchema } from '../src/config/json-schema.js';
 import { toolIdempotencyKey, type ToolContext, type ToolDefinition } from '../src/tools.js';
-
-const ajvDraft07 = new Ajv({ allErrors: true, strict: false, useDefaults: true });
-const ajv2020 = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
-
-/**
- * Compiles a JSON Schema object with ajv (draft 2020-12 when `$schema` says so, as `z.toJSONSchema` emits; draft-07
- * otherwise).
- *
- * @throws Error if the schema is not a valid JSON Schema (message from ajv).
- */
-export function compileJsonSchema(schema: JsonSchema): ValidateFunction {
-  const draft2020 = typeof schema.$schema === 'string' && schema.$schema.includes('2020-12');
-  return (draft2020 ? ajv2020 : ajvDraft07).compile(schema);
-}
 
 /** True for a zod schema (zod v4 instances carry `_zod`). */
 function isZodSchema(value: unknown): value is z.ZodType {

@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ArchiveStore } from '../archive/store.js';
+import type { ArchiveStore } from '../src/archive/store.js';
 import type { TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
@@ -16,7 +16,7 @@ import rateLimitsPlugin, { type RateLimitOptions } from './plugins/rate-limits.j
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
 import tracingPlugin from './plugins/tracing.js';
-import { traceLogFields } from '../workers/tracing.js';
+import { traceLogFields } from '../runtime/tracing.js';
 import webPlugin, { type WebPluginOptions } from './plugins/web.js';
 import agentosRoutes from './routes/agentos.js';
 import aiSdkRoutes from './routes/ai-sdk.js';

@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import type { TLSConfig } from '@temporalio/client';
-import { temporalConnectionOptions } from '../cli/env.js';
+import { temporalConnectionOptions } from '../runtime/env.js';
 import { StepwiseError } from '../src/errors.js';
-import { type CodecKey, parseCodecKeys } from '../workers/payload-codec.js';
+import { type CodecKey, parseCodecKeys } from '../runtime/payload-codec.js';
 import { DEFAULT_CODEC_CORS_ORIGINS } from './routes/codec.js';
 import { ANY_AUDIENCE, type JwtOptions } from './auth/jwt.js';
 import { plainKeyEntries, readApiKeysFile } from './auth/keys.js';

@@ -13,7 +13,7 @@
  */
 import { nomosOptionsFromEnv } from './routes/nomos.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { ArchiveStore } from '../archive/store.js';
+import type { ArchiveStore } from '../src/archive/store.js';
 import { createTokenListener, type TokenListener, type TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { buildApp } from './app.js';
@@ -21,8 +21,8 @@ import { type ApiConfig, loadApiConfig } from './config.js';
 import type { SessionBackend } from './sessions.js';
 import { ReconnectingSessions } from './reconnecting-sessions.js';
 import { TemporalSessions } from './temporal-sessions.js';
-import { EncryptionCodec } from '../workers/payload-codec.js';
-import type { Tracing } from '../workers/tracing.js';
+import { EncryptionCodec } from '../runtime/payload-codec.js';
+import type { Tracing } from '../runtime/tracing.js';
 
 export interface StartServerOptions {
   /** Loaded agents by name (the caller loads `STEPWISE_AGENTS`). */

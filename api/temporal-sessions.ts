@@ -6,7 +6,7 @@
  * Temporal is unreachable.
  */
 import type { PayloadCodec } from '@temporalio/common';
-import { codecDataConverter } from '../workers/payload-codec.js';
+import { codecDataConverter } from '../runtime/payload-codec.js';
 import { Client, type ClientInterceptors, Connection, type TLSConfig, type WorkflowUpdateHandle, WorkflowUpdateStage, WithStartWorkflowOperation } from '@temporalio/client';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { SessionSeed } from '../src/engine/seed.js';
@@ -36,7 +36,7 @@ import {
   sessionWorkflowId,
   updateSessionInfo,
 } from '../workflows/shared.js';
-import { missingSearchAttributes } from '../workers/search-attributes.js';
+import { missingSearchAttributes } from '../runtime/search-attributes.js';
 import { type BackendHealth, type SessionBackend, TurnPendingError } from './sessions.js';
 import { isContinuing, mapTemporalError } from './temporal-errors.js';
 import { GateFullError, UpdateGate } from './update-gate.js';

@@ -24,7 +24,7 @@ import {
   TurnRecord,
   TurnsQuery,
   type TurnsPage,
-} from './store.js';
+} from '../src/archive/store.js';
 
 /** A turn as kept here: the row without its events, plus the seqs of its events. */
 type StoredTurn = Omit<ArchivedTurn, 'events'> & { eventSeqs: number[] };

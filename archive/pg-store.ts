@@ -27,7 +27,7 @@ import {
   TurnsQuery,
   type TurnsPage,
   ARCHIVE_SCHEMA_VERSION,
-} from './store.js';
+} from '../src/archive/store.js';
 
 /** Pool settings for {@link createPgArchive}. */
 export interface PgArchiveOptions {

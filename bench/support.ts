@@ -10,7 +10,7 @@ import { buildApp } from '../api/app.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { ensureTemporalCli } from '../cli/temporal-cli.js';
 import { startDevServer } from '../cli/temporal-server.js';
-import type { LoadedAgent } from '../src/config/load.js';
+import type { LoadedAgent } from '../runtime/agents/load.js';
 import { createSessionWorker } from '../workers/worker.js';
 
 const ROOT = join(import.meta.dirname, '..');

@@ -6,8 +6,8 @@ import { loadApiConfig } from '../api/config.js';
 import { startServer } from '../api/server.js';
 import { StepwiseError } from '../src/errors.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
-import { tracingFromEnv } from '../workers/tracing.js';
-import { connectArchiveFromEnv, listenEnv, loadAgentsFromEnv } from './env.js';
+import { tracingFromEnv } from '../runtime/tracing.js';
+import { connectArchiveFromEnv, listenEnv, loadAgentsFromEnv } from '../runtime/env.js';
 
 /**
  * Runs the API from the environment.

@@ -13,7 +13,7 @@
 import { createInterface } from 'node:readline';
 import { createActivities } from '../activities/index.js';
 import { ModelCache } from '../activities/models/model.js';
-import { loadAgent } from '../src/config/load.js';
+import { loadAgent } from '../runtime/agents/load.js';
 import type { PendingApproval, TurnResult } from '../src/engine/types.js';
 import { localExecutors } from './local-executors.js';
 import { LocalSessions } from './local-sessions.js';

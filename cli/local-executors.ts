@@ -5,7 +5,7 @@
  * a few attempts, honouring `nextRetryDelay`), then a fallback reply.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { SessionActivities } from '../activities/index.js';
+import type { SessionActivities } from '../src/engine/types.js';
 import type { DecideOutcome, RankOutcome, SummarizeOutcome } from '../src/engine/driver.js';
 import type { ToolCallResult } from '../src/engine/types.js';
 import type { AgentExecutors } from './local-sessions.js';

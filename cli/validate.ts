@@ -2,7 +2,7 @@
  * `stepwise validate <config...>`: checks agent YAML files (or directories of them) and prints every problem as
  * `file:line:col path: message`.
  */
-import { validateAgentFiles } from '../src/config/load.js';
+import { validateAgentFiles } from '../runtime/agents/load.js';
 import { formatConfigIssue } from '../src/errors.js';
 
 /** Where {@link runValidate} writes: `log` for `ok:` lines and warnings, `error` for errors. */

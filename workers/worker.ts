@@ -7,17 +7,17 @@
 import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, toolMap } from '../activities/index.js';
-import type { ArchiveStore } from '../archive/store.js';
+import type { ArchiveStore } from '../src/archive/store.js';
 import { createTokenPublisher } from '../archive/token-notify.js';
 import { ModelCache } from '../activities/models/model.js';
-import type { LoadedAgent } from '../src/config/load.js';
+import type { LoadedAgent } from '../runtime/agents/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
-import { codecDataConverter, codecFromEnv } from './payload-codec.js';
-import { missingSearchAttributes, registerSearchAttributesHint } from './search-attributes.js';
-import { type Tracing, tracingFromEnv } from './tracing.js';
+import { codecDataConverter, codecFromEnv } from '../runtime/payload-codec.js';
+import { missingSearchAttributes, registerSearchAttributesHint } from '../runtime/search-attributes.js';
+import { type Tracing, tracingFromEnv } from '../runtime/tracing.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 import { workflowsPath } from './workflows-path.js';
-import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../cli/env.js';
+import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../runtime/env.js';
 
 export { workflowsPath };
 

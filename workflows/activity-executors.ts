@@ -15,7 +15,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
 } from '@temporalio/workflow';
-import type { SessionActivities } from '../activities/index.js';
+import type { SessionActivities } from '../src/engine/types.js';
 import type { DecideOutcome, RankOutcome, SummarizeOutcome, TurnExecutors } from '../src/engine/driver.js';
 import type { ToolCallResult } from '../src/engine/types.js';
 import { PATCH_IDS } from './shared.js';

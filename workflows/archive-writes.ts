@@ -11,7 +11,7 @@ import type {
   ArchiveSessionStartInput,
   ArchiveTurnInput,
   SessionActivities,
-} from '../activities/index.js';
+} from '../src/engine/types.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { clipTurnResult, jsonBytes } from '../src/engine/state.js';
 import type { SessionState } from '../src/engine/types.js';

@@ -10,8 +10,8 @@
  * Events neither source can provide are reported once as a gap (`{ fromSeq, toSeq }`), never skipped silently.
  * HTTP-free: the route feeds an {@link EventSink} (the SSE stream); tests can feed anything.
  */
-import type { ArchiveStore } from '../../archive/store.js';
-import { MAX_EVENTS_LIMIT } from '../../archive/store.js';
+import type { ArchiveStore } from '../../src/archive/store.js';
+import { MAX_EVENTS_LIMIT } from '../../src/archive/store.js';
 import type { SessionEvent } from '../../src/engine/types.js';
 import { isStepwiseError, type StepwiseError } from '../../src/errors.js';
 import type { EventsPage } from '../../workflows/shared.js';

@@ -4,7 +4,7 @@
  * test). Not encapsulated, so every route sees them.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { ArchiveStore } from '../../archive/store.js';
+import type { ArchiveStore } from '../../src/archive/store.js';
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import type { SessionBackend } from '../sessions.js';
 

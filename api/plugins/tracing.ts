@@ -8,7 +8,7 @@
  */
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { ATTR } from '../../workers/tracing.js';
+import { ATTR } from '../../runtime/tracing.js';
 
 function pick(source: unknown, key: string): unknown {
   return source && typeof source === 'object' ? (source as Record<string, unknown>)[key] : undefined;

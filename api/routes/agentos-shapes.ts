@@ -4,7 +4,7 @@
  * (`session_handlers.go`, `agent_handlers.go`, `events.go`); nothing is copied.
  */
 import { z } from 'zod';
-import type { ArchivedSession } from '../../archive/store.js';
+import type { ArchivedSession } from '../../src/archive/store.js';
 import { toHttpError } from '../errors.js';
 import { SessionId, SessionInfo, SessionName, SessionView } from '../../workflows/shared.js';
 

@@ -15,7 +15,7 @@ import {
   MAX_SESSIONS_LIMIT,
   SessionsPage,
   TurnStatus,
-} from '../../archive/store.js';
+} from '../../src/archive/store.js';
 import { TurnResult } from '../../src/engine/types.js';
 import { SystemError } from '../../src/errors.js';
 import { SessionView } from '../../workflows/shared.js';

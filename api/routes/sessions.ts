@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
-import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
+import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../src/archive/store.js';
 import { CallerError, type StepwiseError, isStepwiseError, sendAgainLater } from '../../src/errors.js';
 import {
   FIRST_MESSAGE_ID,

@@ -15,7 +15,7 @@ import { parseDocument, stringify } from 'yaml';
 import { createActivities } from '../../activities/index.js';
 import { ModelCache } from '../../activities/models/model.js';
 import type { AgentSnapshot, LlmConfig } from '../../src/config/agent.js';
-import { type LoadedAgent, loadAgent } from '../../src/config/load.js';
+import { type LoadedAgent, loadAgent } from '../../runtime/agents/load.js';
 import { runTurn } from '../../src/engine/driver.js';
 import { initialState } from '../../src/engine/engine.js';
 import type { MemoryItem, SessionState, TurnResult } from '../../src/engine/types.js';

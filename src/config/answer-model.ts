@@ -13,11 +13,11 @@
  * 4. a path (relative to the YAML) of a `.json` file holding a JSON Schema.
  * The result must be readable by `z.fromJSONSchema` (the engine builds the RESPOND schema with it) and compile in ajv.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { compileJsonSchema } from '../../activities/tools.js';
+import { compileJsonSchema } from './json-schema.js';
 import type { JsonSchema } from './agent.js';
+import type { ConfigFiles } from './config-files.js';
 import { parsePythonType } from './python-type.js';
 
 /** Field types a field map may use. */
@@ -42,10 +42,10 @@ export interface AnswerModelResult {
  * Normalises one `answer_model` value.
  *
  * @param raw the value as parsed from YAML (string or object).
- * @param baseDir directory of the YAML file, for the path form.
+ * @param files the YAML file's folder and how to read files in it, for the path form.
  * Never throws: problems come back as issues.
  */
-export function normalizeAnswerModel(raw: unknown, baseDir: string, schemas: Record<string, string> = {}): AnswerModelResult {
+export function normalizeAnswerModel(raw: unknown, files: ConfigFiles, schemas: Record<string, string> = {}): AnswerModelResult {
   let schema: JsonSchema;
   const [schemaName, modelName, ...rest] = typeof raw === 'string' ? raw.split('.') : [];
   if (typeof raw === 'string' && schemaName !== undefined && schemaName in schemas && rest.length === 0) {
@@ -53,13 +53,13 @@ export function normalizeAnswerModel(raw: unknown, baseDir: string, schemas: Rec
     if (!file.endsWith('.json')) {
       return { issues: [{ path: [], message: `schema "${schemaName}" is ${file}: only JSON Schema (.json) schema files are supported (Python models are not; convert to JSON Schema)` }] };
     }
-    const loaded = readSchemaFile(resolve(baseDir, file), file);
+    const loaded = readSchemaFile(files, resolve(files.baseDir, file), file);
     if ('message' in loaded) return { issues: [{ path: [], message: loaded.message }] };
     const picked = pickModel(loaded.schema, schemaName, modelName);
     if (typeof picked === 'string') return { issues: [{ path: [], message: picked }] };
     schema = picked;
   } else if (typeof raw === 'string') {
-    const loaded = readSchemaFile(resolve(baseDir, raw), raw);
+    const loaded = readSchemaFile(files, resolve(files.baseDir, raw), raw);
     if ('message' in loaded) return { issues: [{ path: [], message: loaded.message }] };
     schema = loaded.schema;
   } else if (isPlainObject(raw)) {
@@ -94,11 +94,9 @@ function pickModel(file: JsonSchema, schemaName: string, modelName: string | und
   return `schema "${schemaName}" has no model "${modelName}" (no $defs/definitions entry of that name)`;
 }
 
-function readSchemaFile(abs: string, written: string): { schema: JsonSchema } | { message: string } {
-  let text: string;
-  try {
-    text = readFileSync(abs, 'utf8');
-  } catch {
+function readSchemaFile(files: ConfigFiles, abs: string, written: string): { schema: JsonSchema } | { message: string } {
+  const text = files.readText(abs);
+  if (text === undefined) {
     return { message: `answer_model file ${written} not found (looked at ${abs})` };
   }
   let parsed: unknown;

@@ -1,13 +1,12 @@
 /**
- * Raw agent document (schema-valid, aliases and snake_case) → canonical {@link AgentSnapshot} (Node: resolves
- * paths, reads answer-model files, hashes).
+ * Raw agent document (schema-valid, aliases and snake_case) → canonical {@link AgentSnapshot}: resolves paths, reads
+ * answer-model files through the injected {@link ConfigFiles}, hashes.
  *
  * Defaults: `max_errors` 3, `max_iter` 10, empty persona/system message, `show_steps_desc` false, memory window
  * {@link DEFAULT_MEMORY} (agent `memory:` over it, a flow's `components.memory` over the agent's), session limits
  * {@link DEFAULT_SESSION_LIMITS}.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import ms from 'ms';
 import {
@@ -26,6 +25,7 @@ import {
   type ToolDescriptor,
 } from './agent.js';
 import { normalizeAnswerModel } from './answer-model.js';
+import type { ConfigFiles } from './config-files.js';
 import { agentIdFromName, canonicalTools } from './nomos.js';
 import { parsePythonType } from './python-type.js';
 import { DEFAULT_LLM, type RawAgent, type RawFlow, type RawLlmConfig, type RawStep } from './schema.js';
@@ -36,8 +36,8 @@ type RawFlowMemory = NonNullable<NonNullable<RawFlow['components']>['memory']>;
 
 /** Inputs besides the document. */
 export interface NormalizeContext {
-  /** Directory of the YAML file: base of `script` and `answer_model` paths. */
-  baseDir: string;
+  /** The YAML file's folder (base of `script` and `answer_model` paths) and how to look at files in it. */
+  files: ConfigFiles;
   /** Descriptors of the loaded tools (with `tool_defs` applied). */
   tools: ToolDescriptor[];
 }
@@ -56,14 +56,14 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
   const issues: PathIssue[] = [];
   const id = agentIdFromName(raw.name);
   if (id === undefined) issues.push({ path: ['name'], message: `name "${raw.name}" has no letter or digit to derive an agent id from` });
-  const llms = normalizeLlms(raw, ctx.baseDir, issues);
+  const llms = normalizeLlms(raw, ctx.files, issues);
   const memory = memoryWindow(DEFAULT_MEMORY, raw.memory);
   const schemas = raw.schemas ?? {};
   const approvalTimeoutMs = defaultApprovalTimeout(raw.session, issues);
-  const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], { baseDir: ctx.baseDir, schemas, approvalTimeoutMs }, issues));
-  const flows = (raw.flows ?? []).map((flow, i) => normalizeFlow(flow, memory, llms, ['flows', i], issues));
+  const steps = raw.steps.map((step, i) => normalizeStep(step, ['steps', i], { files: ctx.files, schemas, approvalTimeoutMs }, issues));
+  const flows = (raw.flows ?? []).map((flow, i) => normalizeFlow(flow, memory, llms, ctx.files, ['flows', i], issues));
   const session = sessionLimits(raw.session, issues);
-  const embeddingModel = agentEmbeddingModel(raw.embedding_model, llms.global, ctx.baseDir, issues);
+  const embeddingModel = agentEmbeddingModel(raw.embedding_model, llms.global, ctx.files, issues);
   const approvals = approvalPolicies(raw.tools, approvalTimeoutMs, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
   const body: Omit<AgentSnapshot, 'configHash'> = dropUndefined({
@@ -116,7 +116,7 @@ export function llmEntries(raw: RawAgent): [string, RawLlmConfig, KeyPath][] {
     : Object.entries(raw.llm as Record<string, RawLlmConfig>).map(([name, c]) => [name, c, ['llm', name]]);
 }
 
-function normalizeLlms(raw: RawAgent, baseDir: string, issues: PathIssue[]): Record<string, LlmConfig> {
+function normalizeLlms(raw: RawAgent, files: ConfigFiles, issues: PathIssue[]): Record<string, LlmConfig> {
   if (raw.llm === undefined) {
     issues.push({
       path: ['name'],
@@ -126,7 +126,7 @@ function normalizeLlms(raw: RawAgent, baseDir: string, issues: PathIssue[]): Rec
   }
   const entries = llmEntries(raw);
   const out: Record<string, LlmConfig> = {};
-  for (const [name, c, path] of entries) out[name] = llmConfig(c, path, baseDir, issues);
+  for (const [name, c, path] of entries) out[name] = llmConfig(c, path, files, issues);
   return out;
 }
 
@@ -136,11 +136,11 @@ const SECRET_KWARG = /key|token|secret|password|credential/i;
 /** An environment reference as NOMOS writes it (`$NAME`), or Stepwise's `${NAME}`. */
 const ENV_REFERENCE = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/;
 
-function llmConfig(c: RawLlmConfig, path: KeyPath, baseDir: string, issues: PathIssue[]): LlmConfig {
+function llmConfig(c: RawLlmConfig, path: KeyPath, files: ConfigFiles, issues: PathIssue[]): LlmConfig {
   let script: string | undefined;
   if (c.script !== undefined) {
-    script = resolve(baseDir, c.script);
-    if (!existsSync(script)) issues.push({ path: [...path, 'script'], message: `script file ${c.script} not found (looked at ${script})` });
+    script = resolve(files.baseDir, c.script);
+    if (!files.isFile(script)) issues.push({ path: [...path, 'script'], message: `script file ${c.script} not found (looked at ${script})` });
   }
   let apiKeyEnv = c.api_key_env;
   if (c.api_key !== undefined) {
@@ -182,11 +182,11 @@ function llmConfig(c: RawLlmConfig, path: KeyPath, baseDir: string, issues: Path
 function agentEmbeddingModel(
   raw: RawAgent['embedding_model'],
   global: LlmConfig | undefined,
-  baseDir: string,
+  files: ConfigFiles,
   issues: PathIssue[],
 ): LlmConfig | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string') return llmConfig(raw, ['embedding_model'], baseDir, issues);
+  if (typeof raw !== 'string') return llmConfig(raw, ['embedding_model'], files, issues);
   if (!global) return undefined;
   return dropUndefined({ provider: global.provider, model: raw, baseUrl: global.baseUrl, apiKeyEnv: global.apiKeyEnv, headers: global.headers, kwargs: global.kwargs });
 }
@@ -194,12 +194,12 @@ function agentEmbeddingModel(
 function normalizeStep(
   step: RawStep,
   path: KeyPath,
-  ctx: { baseDir: string; schemas: Record<string, string>; approvalTimeoutMs: number | undefined },
+  ctx: { files: ConfigFiles; schemas: Record<string, string>; approvalTimeoutMs: number | undefined },
   issues: PathIssue[],
 ): Step {
   let answerModel: Record<string, unknown> | undefined;
   if (step.answer_model !== undefined) {
-    const result = normalizeAnswerModel(step.answer_model, ctx.baseDir, ctx.schemas);
+    const result = normalizeAnswerModel(step.answer_model, ctx.files, ctx.schemas);
     for (const issue of result.issues) issues.push({ ...issue, path: [...path, 'answer_model', ...issue.path] });
     answerModel = result.schema;
   }
@@ -237,6 +237,7 @@ function normalizeFlow(
   flow: RawFlow,
   agentMemory: MemoryWindowConfig,
   llms: Record<string, LlmConfig>,
+  files: ConfigFiles,
   path: KeyPath,
   issues: PathIssue[],
 ): Flow {
@@ -246,7 +247,7 @@ function normalizeFlow(
   if (typeof memory?.llm === 'string') memoryLlm = memory.llm;
   else if (memory?.llm !== undefined) {
     memoryLlm = `flows.${id}.memory`;
-    llms[memoryLlm] = llmConfig(memory.llm, [...path, 'components', 'memory', 'llm'], '.', issues);
+    llms[memoryLlm] = llmConfig(memory.llm, [...path, 'components', 'memory', 'llm'], files, issues);
   }
   return dropUndefined({
     id,

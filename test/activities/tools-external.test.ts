@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpTool, httpToolParameters } from '../../activities/tools-http.js';
 import { ToolRegistry } from '../../activities/tools.js';
-import { loadAgent, validateAgentFile } from '../../src/config/load.js';
+import { loadAgent, validateAgentFile } from '../../runtime/agents/load.js';
 import { everythingStdio, startEverythingHttp } from '../support/mcp-everything.js';
 
 const ctx = { sessionId: 's1', stepId: 'start', agentName: 'a', callId: 't1.1' };

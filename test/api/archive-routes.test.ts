@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { migrateArchive } from '../../archive/migrate.js';
 import { createPgArchive } from '../../archive/pg-store.js';
-import { type ArchiveStore, SessionsPage } from '../../archive/store.js';
+import { type ArchiveStore, SessionsPage } from '../../src/archive/store.js';
 import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { TurnResult } from '../../src/engine/types.js';

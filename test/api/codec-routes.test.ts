@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EncryptionCodec, parseCodecKeys } from '../../workers/payload-codec.js';
+import { EncryptionCodec, parseCodecKeys } from '../../runtime/payload-codec.js';
 import { build, call, expectError, type Harness } from '../support/api.js';
 
 const keys = `new:${randomBytes(32).toString('base64')},old:${randomBytes(32).toString('base64')}`;

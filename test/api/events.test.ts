@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
-import type { ArchiveStore } from '../../archive/store.js';
+import type { ArchiveStore } from '../../src/archive/store.js';
 import { formatSseMessage } from '../../api/live/sse.js';
 import type { SessionBackend } from '../../api/sessions.js';
 import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';

@@ -4,7 +4,7 @@
  * returns a fresh, empty store per test.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ArchiveStore } from '../../archive/store.js';
+import type { ArchiveStore } from '../../src/archive/store.js';
 import type { SessionEvent, TurnResult } from '../../src/engine/types.js';
 
 /** `2025-01-01T10:<minute>:00.000Z`: distinct, ordered instants for fixtures. */

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
-import { loadAgent, type LoadedAgent } from '../../src/config/load.js';
+import { loadAgent, type LoadedAgent } from '../../runtime/agents/load.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { sessionWorkflowId } from '../../workflows/shared.js';
 import { connectTemporal } from '../support/temporal.js';

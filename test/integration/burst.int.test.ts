@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { buildApp } from '../../api/app.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import type { LoadedAgent } from '../../src/config/load.js';
+import type { LoadedAgent } from '../../runtime/agents/load.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { responses, writeAgent } from '../support/int-agent.js';
 import { connectTemporal } from '../support/temporal.js';

@@ -10,7 +10,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import type { LoadedAgent } from '../../src/config/load.js';
+import type { LoadedAgent } from '../../runtime/agents/load.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { workflowsPath } from '../../workers/workflows-path.js';
 import { PATCH_IDS, sessionWorkflowId } from '../../workflows/shared.js';

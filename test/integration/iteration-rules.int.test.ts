@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DecisionModel, ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import type { LlmConfig } from '../../src/config/agent.js';
-import type { LoadedAgent } from '../../src/config/load.js';
+import type { LoadedAgent } from '../../runtime/agents/load.js';
 import { FALLBACK_REPLY } from '../../src/engine/engine.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { PATCH_IDS, sessionWorkflowId } from '../../workflows/shared.js';

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import { loadAgent, type LoadedAgent } from '../../src/config/load.js';
+import { loadAgent, type LoadedAgent } from '../../runtime/agents/load.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { startEverythingHttp, type EverythingHttp } from '../support/mcp-everything.js';

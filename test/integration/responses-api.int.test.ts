@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import type { LoadedAgent } from '../../src/config/load.js';
+import type { LoadedAgent } from '../../runtime/agents/load.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { writeAgent } from '../support/int-agent.js';

@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import { missingSearchAttributes } from '../../workers/search-attributes.js';
+import { missingSearchAttributes } from '../../runtime/search-attributes.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { agentSearchAttribute, sessionWorkflowId } from '../../workflows/shared.js';
 import { responses, writeAgent } from '../support/int-agent.js';

@@ -13,7 +13,7 @@ import { ModelCache } from '../../activities/models/model.js';
 import { buildApp } from '../../api/app.js';
 import { loadApiConfig } from '../../api/config.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import { temporalConnectionOptions } from '../../cli/env.js';
+import { temporalConnectionOptions } from '../../runtime/env.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { writeAgent } from '../support/int-agent.js';

@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import type { LoadedAgent } from '../../src/config/load.js';
+import type { LoadedAgent } from '../../runtime/agents/load.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { agentSearchAttribute, getState, sessionWorkflowId } from '../../workflows/shared.js';
 import { recordHistory } from '../support/histories.js';

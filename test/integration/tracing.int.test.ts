@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { buildApp } from '../../api/app.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import { ATTR, startTracing, type Tracing } from '../../workers/tracing.js';
+import { ATTR, startTracing, type Tracing } from '../../runtime/tracing.js';
 import { createSessionWorker } from '../../workers/worker.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { writeAgent } from '../support/int-agent.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadAgent, type LoadedAgent } from '../../src/config/load.js';
+import { loadAgent, type LoadedAgent } from '../../runtime/agents/load.js';
 
 /** Tool module source. When `STEPWISE_TOOL_LOG` is set, each tool execution appends `<tool> <callId>` to it. */
 const TOOLS = `import { appendFileSync } from 'node:fs';

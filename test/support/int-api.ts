@@ -8,8 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { ModelCache } from '../../activities/models/model.js';
 import { buildApp } from '../../api/app.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
-import type { ArchiveStore } from '../../archive/store.js';
-import type { LoadedAgent } from '../../src/config/load.js';
+import type { ArchiveStore } from '../../src/archive/store.js';
+import type { LoadedAgent } from '../../runtime/agents/load.js';
 import { createSessionWorker } from '../../workers/worker.js';
 
 export async function serveOnTemporal(

@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { type DecisionModel, ModelCache } from '../../activities/models/model.js';
 import { ScriptedModel } from '../../activities/models/scripted.js';
 import { LlmConfig } from '../../src/config/agent.js';
-import type { LoadedAgent } from '../../src/config/load.js';
+import type { LoadedAgent } from '../../runtime/agents/load.js';
 import type { DecideOutcome } from '../../src/engine/driver.js';
 import type { DecideRequest, DecideResult } from '../../src/engine/types.js';
 import { writeAgent } from './int-agent.js';

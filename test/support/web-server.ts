@@ -15,7 +15,7 @@ import { type RunningServer, startServer } from '../../api/server.js';
 import { localExecutors } from '../../cli/local-executors.js';
 import { type AgentExecutors, LocalSessions } from '../../cli/local-sessions.js';
 import type { AgentSnapshot } from '../../src/config/agent.js';
-import { loadAgent } from '../../src/config/load.js';
+import { loadAgent } from '../../runtime/agents/load.js';
 import type { SessionInfo } from '../../workflows/shared.js';
 
 const root = join(import.meta.dirname, '..', '..');

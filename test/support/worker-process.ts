@@ -9,7 +9,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { NativeConnection } from '@temporalio/worker';
-import { loadAgentsFromEnv } from '../../cli/env.js';
+import { loadAgentsFromEnv } from '../../runtime/env.js';
 import { createSessionWorker } from '../../workers/worker.js';
 
 const env = process.env;

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { normalizeAnswerModel } from '../../src/config/answer-model.js';
+import { nodeConfigFiles } from '../../runtime/agents/config-files.js';
 
-const DIR = join(import.meta.dirname, '..', 'fixtures', 'config', 'valid');
+const DIR = nodeConfigFiles(join(import.meta.dirname, '..', 'fixtures', 'config', 'valid'));
 
 describe('normalizeAnswerModel', () => {
   it('turns a field map into a closed object schema (trailing ? = optional)', () => {

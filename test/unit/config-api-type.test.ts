@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadAgent, validateAgentFile } from '../../src/config/load.js';
+import { loadAgent, validateAgentFile } from '../../runtime/agents/load.js';
 
 function agentFile(llm: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'stepwise-api-type-'));

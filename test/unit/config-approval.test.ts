@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentSnapshot, approvalPolicy, DEFAULT_APPROVAL_TIMEOUT_MS } from '../../src/config/agent.js';
-import { loadAgent, validateAgentFile } from '../../src/config/load.js';
+import { loadAgent, validateAgentFile } from '../../runtime/agents/load.js';
 import { testAgent } from '../support/agents.js';
 
 const TOOLS = join(import.meta.dirname, '..', 'fixtures', 'config', 'tools', 'math-tools.mjs');

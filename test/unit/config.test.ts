@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentSnapshot, DEFAULT_MEMORY, DEFAULT_SESSION_LIMITS, MAX_AGENT_SNAPSHOT_BYTES } from '../../src/config/agent.js';
-import { loadAgent, loadAgents, validateAgentFile } from '../../src/config/load.js';
+import { loadAgent, loadAgents, validateAgentFile } from '../../runtime/agents/load.js';
 import { ConfigError, type ConfigIssue, isStepwiseError } from '../../src/errors.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'config');

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { listenEnv } from '../../cli/env.js';
+import { listenEnv } from '../../runtime/env.js';
 import { embeddingsLlm } from '../../src/config/embeddings.js';
 import { retrieve } from '../../src/engine/memory.js';
 import { validateDecision } from '../../src/engine/validate.js';
-import { loadAgent, loadAgents, validateAgentFile, validateAgentFiles, type LoadedAgent } from '../../src/config/load.js';
+import { loadAgent, loadAgents, validateAgentFile, validateAgentFiles, type LoadedAgent } from '../../runtime/agents/load.js';
 import type { ConfigIssue } from '../../src/errors.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/nomos');

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { EncryptionCodec, KEY_ID_METADATA, parseCodecKeys } from '../../workers/payload-codec.js';
+import { EncryptionCodec, KEY_ID_METADATA, parseCodecKeys } from '../../runtime/payload-codec.js';
 
 const b64 = () => randomBytes(32).toString('base64');
 const k1 = b64();

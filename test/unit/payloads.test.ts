@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { AgentSnapshot } from '../../src/config/agent.js';
-import { loadAgent } from '../../src/config/load.js';
+import { loadAgent } from '../../runtime/agents/load.js';
 import { runTurn } from '../../src/engine/driver.js';
 import { initialState } from '../../src/engine/engine.js';
 import {

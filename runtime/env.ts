@@ -15,8 +15,8 @@
  * Node only.
  */
 import { readFileSync } from 'node:fs';
-import type { ArchiveStore } from '../archive/store.js';
-import { loadAgents, type LoadedAgent } from '../src/config/load.js';
+import type { ArchiveStore } from '../src/archive/store.js';
+import { loadAgents, type LoadedAgent } from './agents/load.js';
 
 /** Connection options for `Connection.connect` / `NativeConnection.connect`. Secrets stay in this process. */
 export function temporalConnectionOptions(env: NodeJS.ProcessEnv = process.env): {

@@ -4,7 +4,7 @@
  * Temporal keeps a closed workflow only for the namespace's retention period, and a running session's queries show
  * only its current run (sessions continue-as-new), so the archive is what outlives both. The engine never depends on
  * a backend (after langgraphjs `libs/checkpoint*`): this module holds the row schemas and the {@link ArchiveStore}
- * interface; `./memory-store.ts` (in-process: offline API tests, `stepwise chat`) and `./pg-store.ts` (PostgreSQL)
+ * interface; `archive/memory-store.ts` (in-process: offline API tests, `stepwise chat`) and `archive/pg-store.ts` (PostgreSQL)
  * implement it, and one conformance suite (`test/archive/conformance.ts`) runs against both.
  *
  * Writes are idempotent (an activity may run twice): recording the same turn again leaves one turn row and no
@@ -12,9 +12,9 @@
  * ended or failed session never becomes active again).
  */
 import { z } from 'zod';
-import { CallerError } from '../src/errors.js';
-import { SessionEvent, TurnResult } from '../src/engine/types.js';
-import { SessionId, SessionInfoPatch, SessionMetadata as SessionInfoMetadata, SessionName, SessionUserId } from '../workflows/shared.js';
+import { CallerError } from '../errors.js';
+import { SessionEvent, TurnResult } from '../engine/types.js';
+import { SessionId, SessionInfoPatch, SessionMetadata as SessionInfoMetadata, SessionName, SessionUserId } from '../session/contract.js';
 
 /** Version of archived rows; stored in every session row (`schema_version`). */
 export const ARCHIVE_SCHEMA_VERSION = 1;

@@ -1,27 +1,30 @@
 /**
- * Loading agent YAML files (Node): parse with positions → `$VAR` interpolation → schema check → tool modules →
+ * Loading agent YAML files (Node side: reads files, imports tool modules, connects MCP servers): parse with positions → `$VAR` interpolation → schema check → tool modules →
  * normalisation → cross-reference checks → {@link AgentSnapshot} plus the agent's {@link ToolRegistry}.
  *
  * Every problem is a {@link ConfigIssue} with file, line, column and key path. {@link validateAgentFile} returns them;
  * {@link loadAgent} / {@link loadAgents} throw one {@link ConfigError} (code INVALID_CONFIG, not retryable) listing
  * every error.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, normalize, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { expandToolGroups, loadExternalTools } from '../../activities/tools-external.js';
 import type { McpToolSource } from '../../activities/tools-mcp.js';
-import { checkToolDefinition, importToolModule, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
-import { ConfigError, type ConfigIssue } from '../errors.js';
-import type { ToolDefinition } from '../tools.js';
-import { type AgentSnapshot, MAX_AGENT_SNAPSHOT_BYTES, type ToolDescriptor } from './agent.js';
-import { jsonBytes } from '../engine/state.js';
-import { interpolateDocument } from './interpolate.js';
-import { canonicalTools, nomosKeyWarnings } from './nomos.js';
-import { applyToolDefs, llmEntries, normalizeAgent, type ToolArgDefaults } from './normalize.js';
-import { RawAgent } from './schema.js';
-import { suggestKey } from './suggest.js';
-import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from './validate.js';
+import { checkToolDefinition, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
+import { type AgentSnapshot, MAX_AGENT_SNAPSHOT_BYTES, type ToolDescriptor } from '../../src/config/agent.js';
+import { interpolateDocument } from '../../src/config/interpolate.js';
+import { nomosKeyWarnings } from '../../src/config/nomos.js';
+import { applyToolDefs, llmEntries, normalizeAgent, type ToolArgDefaults } from '../../src/config/normalize.js';
+import { RawAgent } from '../../src/config/schema.js';
+import { suggestKey } from '../../src/config/suggest.js';
+import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from '../../src/config/validate.js';
+import { jsonBytes } from '../../src/engine/state.js';
+import { ConfigError, type ConfigIssue } from '../../src/errors.js';
+import type { ToolDefinition } from '../../src/tools.js';
+import { nodeConfigFiles } from './config-files.js';
+import { findAgentFiles } from './files.js';
+import { loadToolFiles } from './tool-modules.js';
 
 /** A loaded agent: the snapshot sessions pin, the tools the worker runs, non-fatal warnings, the absolute file path. */
 export interface LoadedAgent {
@@ -54,8 +57,6 @@ interface Analysis extends AgentValidation {
   namePosition?: { line?: number; column?: number };
   server?: LoadedAgent['server'];
 }
-
-const TOOL_EXTENSIONS = ['.ts', '.js', '.mjs'];
 
 /**
  * Why an environment reference in an llm header is an error: the value would be copied into the snapshot, which every
@@ -172,50 +173,6 @@ async function checkAgentFiles(
   return { files, issues };
 }
 
-/**
- * Expands files and directories into agent files (see {@link loadAgents}), sorted per directory, without repeats.
- * A missing path or a directory without agent files is an error issue.
- */
-export async function findAgentFiles(pathsOrDirs: string[]): Promise<{ files: string[]; issues: ConfigIssue[] }> {
-  const files: string[] = [];
-  const issues: ConfigIssue[] = [];
-  const add = (file: string) => {
-    if (!files.some((f) => resolve(f) === resolve(file))) files.push(normalize(file));
-  };
-  for (const path of pathsOrDirs) {
-    const info = await stat(path).catch(() => undefined);
-    if (!info) {
-      issues.push({ file: path, path: '', message: 'no such file or directory', severity: 'error' });
-    } else if (info.isFile()) {
-      add(path);
-    } else {
-      const before = files.length;
-      for (const file of await agentFilesIn(path)) add(file);
-      if (files.length === before) {
-        issues.push({ file: path, path: '', message: 'no *.agent.yaml, *.agent.yml or agent.yaml files found', severity: 'error' });
-      }
-    }
-  }
-  return { files, issues };
-}
-
-function isAgentFileName(name: string): boolean {
-  if (/^(.*\.)?tests?\.agent\.ya?ml$/.test(name)) return false;
-  return /\.agent\.ya?ml$/.test(name) || name === 'agent.yaml' || name === 'agent.yml';
-}
-
-async function agentFilesIn(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-  for (const entry of entries) if (entry.isFile() && isAgentFileName(entry.name)) out.push(join(dir, entry.name));
-  for (const entry of entries) {
-    if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-    const sub = (await readdir(join(dir, entry.name), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of sub) if (e.isFile() && isAgentFileName(e.name)) out.push(join(dir, entry.name, e.name));
-  }
-  return out;
-}
-
 function toLoaded(path: string, analysis: Analysis): LoadedAgent {
   const errors = analysis.issues.filter((i) => i.severity === 'error');
   if (errors.length > 0 || !analysis.snapshot) throw new ConfigError(errors);
@@ -315,7 +272,7 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
   issues.push(...applied.issues.map((i) => locator.toIssue(i)));
 
   const expanded = expandToolGroups(raw, external.groups, new Set(tools.descriptors.map((d) => d.name)));
-  const normalized = normalizeAgent(expanded, { baseDir, tools: applied.descriptors });
+  const normalized = normalizeAgent(expanded, { files: nodeConfigFiles(baseDir), tools: applied.descriptors });
   issues.push(...normalized.issues.map((i) => locator.toIssue(i)));
   const llmNames = new Set(llmEntries(raw).map(([name]) => name));
   const toolNames = tools.failed ? undefined : new Set(tools.descriptors.map((d) => d.name));
@@ -365,75 +322,3 @@ function dedupe(issues: PathIssue[]): PathIssue[] {
   });
 }
 
-/** A NOMOS tool module reference: a `.py` file, or a dotted module name (`tools.my_tools`). */
-function isPythonModule(written: string): boolean {
-  return written.endsWith('.py') || /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(written);
-}
-
-/** `barista_tools.py` → `barista_tools`; `tools.my_tools` → `tools/my_tools`. */
-function pythonStem(written: string): string {
-  return written.endsWith('.py') ? written.slice(0, -3) : written.replaceAll('.', '/');
-}
-
-/** The TypeScript/JavaScript port of a NOMOS Python tool module, if one exists beside it (`.ts`, `.js`, `.mjs`). */
-async function typescriptPort(baseDir: string, written: string): Promise<{ written: string; abs: string } | undefined> {
-  if (!isPythonModule(written)) return undefined;
-  for (const ext of TOOL_EXTENSIONS) {
-    const candidate = `${pythonStem(written)}${ext}`;
-    const abs = resolve(baseDir, candidate);
-    if ((await stat(abs).catch(() => undefined))?.isFile()) return { written: candidate, abs };
-  }
-  return undefined;
-}
-
-/** Imports `tools.tool_files`; `failed` when any module could not be used (tool reference checks are then skipped). */
-async function loadToolFiles(
-  raw: RawAgent,
-  baseDir: string,
-): Promise<{ definitions: ToolDefinition[]; descriptors: ToolDescriptor[]; issues: PathIssue[]; failed: boolean }> {
-  const definitions: ToolDefinition[] = [];
-  const descriptors: ToolDescriptor[] = [];
-  const issues: PathIssue[] = [];
-  const origin = new Map<string, string>();
-  let failed = false;
-  const { toolFiles, toolFilesKey } = canonicalTools(raw.tools);
-  for (const [k, written] of toolFiles.entries()) {
-    const path = ['tools', toolFilesKey, k];
-    let abs = resolve(baseDir, written);
-    if (!TOOL_EXTENSIONS.includes(extname(abs))) {
-      const port = await typescriptPort(baseDir, written);
-      if (!port) {
-        issues.push({ path, message: `tool module ${written} must be a .ts, .js or .mjs file${isPythonModule(written) ? ` (NOMOS Python tools: write ${pythonStem(written)}.ts exporting \`tools\` beside the YAML)` : ''}` });
-        failed = true;
-        continue;
-      }
-      issues.push({ path, severity: 'warning', message: `NOMOS Python module ${written}: loading its TypeScript port ${port.written}` });
-      abs = port.abs;
-    }
-    const info = await stat(abs).catch(() => undefined);
-    if (!info?.isFile()) {
-      issues.push({ path, message: `tool module ${written} not found (looked at ${abs})` });
-      failed = true;
-      continue;
-    }
-    let tools: ToolDefinition[];
-    try {
-      tools = await importToolModule(abs);
-    } catch (err) {
-      issues.push({ path, message: `tool module ${written}: ${(err as Error).message}` });
-      failed = true;
-      continue;
-    }
-    for (const tool of tools) {
-      const other = origin.get(tool.name);
-      if (other !== undefined) {
-        issues.push({ path, message: `duplicate tool name "${tool.name}" in ${written} (also in ${other})` });
-        continue;
-      }
-      origin.set(tool.name, written);
-      definitions.push(tool);
-      descriptors.push({ name: tool.name, description: tool.description, parameters: toolParametersJsonSchema(tool.parameters) });
-    }
-  }
-  return { definitions, descriptors, issues, failed };
-}

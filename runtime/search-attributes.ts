@@ -6,7 +6,7 @@
  * Node only; works with a client `Connection` and a worker `NativeConnection` alike.
  */
 import type { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../workflows/shared.js';
+import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../src/session/contract.js';
 
 /** The part of `connection.operatorService` used here. */
 export type SearchAttributeLister = Pick<Connection['operatorService'], 'listSearchAttributes'>;

@@ -1,0 +1,161 @@
+/**
+ * The activity protocol: the input and output of every activity a session workflow calls, and the
+ * {@link SessionActivities} interface that `activities/` implements (`createActivities`) and workflows proxy
+ * (`proxyActivities<SessionActivities>`), so that neither side imports the other.
+ */
+import { z } from 'zod';
+import { JsonSchema, LlmConfig } from '../../config/agent.js';
+import { MemoryItem } from './common.js';
+import type { SessionEvent, TurnResult } from './events.js';
+
+
+export const ChatMessage = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/** Input of the `decide` activity: a bounded prompt and the step's decision schema. */
+export const DecideRequest = z.object({
+  sessionId: z.string(),
+  agentName: z.string(),
+  stepId: z.string(),
+  llm: LlmConfig,
+  messages: z.array(ChatMessage),
+  schema: JsonSchema,
+  /** Decisions already asked for in this session: the scripted model's position in its script. */
+  decisionIndex: z.number().int().min(0),
+  forceRespond: z.boolean(),
+});
+export type DecideRequest = z.infer<typeof DecideRequest>;
+
+/** Output of `decide`: the parsed (not yet validated) decision JSON. */
+export const DecideResult = z.object({
+  decision: z.unknown(),
+  model: z.string().optional(),
+  usage: z.object({ inputTokens: z.number().optional(), outputTokens: z.number().optional() }).optional(),
+});
+export type DecideResult = z.infer<typeof DecideResult>;
+
+/** Input of `runTool`: one call. */
+export const ToolCallRequest = z.object({
+  sessionId: z.string(),
+  agentName: z.string(),
+  stepId: z.string(),
+  callId: z.string(),
+  tool: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+});
+export type ToolCallRequest = z.infer<typeof ToolCallRequest>;
+
+/** Output of `runTool`: a result, or an error the model sees (bad arguments, a throwing tool). */
+export const ToolCallResult = z.discriminatedUnion('ok', [
+  z.object({ callId: z.string(), tool: z.string(), ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    callId: z.string(),
+    tool: z.string(),
+    ok: z.literal(false),
+    error: z.string(),
+    /** The arguments failed the tool's schema (`execute` never ran). Absent in results recorded before it existed. */
+    invalidArguments: z.literal(true).optional(),
+  }),
+]);
+export type ToolCallResult = z.infer<typeof ToolCallResult>;
+
+/** Input of `summarize`: bounded items and the previous summary. Output: one summary string. */
+export const SummarizeRequest = z.object({
+  sessionId: z.string(),
+  llm: LlmConfig,
+  purpose: z.enum(['flow_enter', 'flow_exit']),
+  flowId: z.string(),
+  previousSummaries: z.array(z.string()),
+  items: z.array(MemoryItem),
+  /** Longest summary wanted, in characters. */
+  maxChars: z.number().int().positive(),
+});
+export type SummarizeRequest = z.infer<typeof SummarizeRequest>;
+
+/** Candidates one `rank` asks about at most: 64 (48 older memory items, the newest, then 16 dynamic examples). */
+export const MAX_RANK_CANDIDATES = 64;
+/** Older memory items ranked at most (the newest ones; older still are not retrievable by embeddings). */
+export const MAX_RANK_MEMORY_ITEMS = 48;
+/** Dynamic examples ranked at most (the first in config order). */
+export const MAX_RANK_EXAMPLES = 16;
+/**
+ * Characters of the query and of each candidate sent to be embedded: 1,000 (~250 tokens; far below any embeddings
+ * model's input limit, e.g. 8,191 tokens for OpenAI's). So one `rank` input stays under ~70 KB of history.
+ */
+export const RANK_TEXT_CHARS = 1_000;
+
+/**
+ * Input of `rank`: similarity of each candidate text to the query, by the embeddings model `llm` (`llm.model` is the
+ * embeddings model's name). Texts are clipped to {@link RANK_TEXT_CHARS}, at most {@link MAX_RANK_CANDIDATES}.
+ */
+export const RankRequest = z.object({
+  sessionId: z.string(),
+  llm: LlmConfig,
+  query: z.string().max(RANK_TEXT_CHARS),
+  candidates: z.array(z.string().max(RANK_TEXT_CHARS)).min(1).max(MAX_RANK_CANDIDATES),
+});
+export type RankRequest = z.infer<typeof RankRequest>;
+
+/** Output of `rank`: cosine similarity (-1..1) of each candidate to the query, in candidate order. No vectors. */
+export const RankResult = z.object({ scores: z.array(z.number()), model: z.string().optional() });
+export type RankResult = z.infer<typeof RankResult>;
+
+/** Input of `archiveTurn`. */
+export interface ArchiveTurnInput {
+  sessionId: string;
+  agentName: string;
+  configHash: string;
+  run: number;
+  startedAt: string;
+  finishedAt: string;
+  turn: TurnResult;
+}
+
+/** Input of `archiveSessionEnd`. */
+export interface ArchiveSessionEndInput {
+  sessionId: string;
+  agentName: string;
+  configHash: string;
+  status: 'ended' | 'failed';
+  reason: string;
+  at: string;
+  events: SessionEvent[];
+}
+
+/** Input of `archiveSessionStart`. `userId`, `name`, `metadata`: the session's info (absent in older sessions). */
+export interface ArchiveSessionStartInput {
+  sessionId: string;
+  agentName: string;
+  configHash: string;
+  createdAt: string;
+  userId?: string;
+  name?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** Input of `archiveSessionInfo`: the fields given replace the archived ones (`metadata` as a whole). */
+export interface ArchiveSessionInfoInput {
+  sessionId: string;
+  name?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * The activities of a session workflow (implemented by `createActivities` in `activities/index.ts`). Failures are
+ * Temporal `ApplicationFailure`s with stable `type`s; retries belong to the workflow's RetryPolicy.
+ */
+export interface SessionActivities {
+  /** One LLM decision. */
+  decide(req: DecideRequest): Promise<DecideResult>;
+  /** One tool call; tool misbehaviour comes back as `{ ok: false }`. */
+  runTool(req: ToolCallRequest): Promise<ToolCallResult>;
+  /** A flow-memory summary. */
+  summarize(req: SummarizeRequest): Promise<string>;
+  /** Cosine similarities of candidate texts to a query (embeddings). */
+  rank(req: RankRequest): Promise<RankResult>;
+  /** Idempotent archive writes: no-ops (and `archive: 'off'`) when the worker has no archive. */
+  archiveSessionStart(input: ArchiveSessionStartInput): Promise<{ archive: 'on' | 'off' }>;
+  archiveSessionInfo(input: ArchiveSessionInfoInput): Promise<void>;
+  archiveTurn(input: ArchiveTurnInput): Promise<void>;
+  archiveSessionEnd(input: ArchiveSessionEndInput): Promise<void>;
+}
