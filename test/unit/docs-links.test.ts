@@ -1,7 +1,8 @@
 /**
  * The documentation holds together: every relative link in README.md and docs/*.md names a file that exists, and a
- * link into a Markdown file names a heading there (GitHub's anchor slugs); no heading appears twice across README and
- * docs; and the README/docs anchors that source code puts in its messages exist.
+ * link into a Markdown file names a heading there (GitHub's anchor slugs); the docs index (docs/README.md) links every
+ * page; no heading appears twice across README and docs; and the README/docs anchors that source code puts in its
+ * messages exist.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
@@ -96,6 +97,14 @@ describe('documentation links', () => {
 
   it.each(docFiles.map((f) => [relative(ROOT, f), f]))('%s: every relative link resolves', (_name, file) => {
     expect(brokenLinks(file, readFileSync(file, 'utf8'), readIfExists)).toEqual([]);
+  });
+
+  it('docs/README.md links every docs page, and README.md links docs/README.md', () => {
+    const index = readFileSync(join(DOCS, 'README.md'), 'utf8');
+    const linked = new Set(linkTargets(index).map((t) => resolve(DOCS, t.split('#')[0]!)));
+    const pages = docFiles.filter((f) => dirname(f) === DOCS && !f.endsWith('/README.md'));
+    expect(pages.filter((f) => !linked.has(f)).map((f) => relative(ROOT, f))).toEqual([]);
+    expect(linkTargets(readFileSync(docFiles[0]!, 'utf8')).some((t) => t.startsWith('docs/README.md'))).toBe(true);
   });
 
   it('no heading appears twice across README and docs', () => {
