@@ -19,7 +19,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_261_201);
 const RUNS_PER_OPERATION = Number(process.env.FUZZ_RUNS ?? 100);
 const REQUEST_TIMEOUT_MS = 10_000;
 const BODY_LIMIT_BYTES = 64 * 1024;
-/** Statuses any route may answer to malformed transport-level input (documented in the README's error table). */
+/** Statuses any route may answer to malformed transport-level input (documented in docs/rest-api.md's error table). */
 const GENERIC_STATUSES = [400, 404, 413, 414, 415];
 
 interface Operation {
