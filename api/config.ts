@@ -168,7 +168,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
 
 const AUDIENCE_OFF_WARNING =
   `STEPWISE_JWT_AUDIENCE=${ANY_AUDIENCE}: JWTs are accepted for any audience, so a token the identity provider issued ` +
-  'for another application is accepted here too. Set STEPWISE_JWT_AUDIENCE to this API\'s audience (README "Authentication").';
+  'for another application is accepted here too. Set STEPWISE_JWT_AUDIENCE to this API\'s audience (docs/production.md "Authentication").';
 
 /**
  * Credentials from the environment, or `undefined` when none is configured.

@@ -148,7 +148,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     app.log.warn(
       { host: config.host },
       'the API listens on a non-loopback address WITHOUT authentication: anyone who can reach it can read and drive ' +
-        'every session. Set STEPWISE_API_KEYS, STEPWISE_API_KEYS_FILE or STEPWISE_JWT_JWKS_URL (README "Authentication").',
+        'every session. Set STEPWISE_API_KEYS, STEPWISE_API_KEYS_FILE or STEPWISE_JWT_JWKS_URL (docs/production.md "Authentication").',
     );
   }
 

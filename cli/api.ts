@@ -23,7 +23,7 @@ export async function runApiFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
     throw new StepwiseError(
       'INVALID_CONFIG',
       'stepwise api: no credentials configured. Set STEPWISE_API_KEYS, STEPWISE_API_KEYS_FILE or STEPWISE_JWT_JWKS_URL ' +
-        '(README "Authentication"), or STEPWISE_AUTH=off to serve without authentication.',
+        '(docs/production.md "Authentication"), or STEPWISE_AUTH=off to serve without authentication.',
     );
   }
   const tracing = await tracingFromEnv('stepwise-api', env);

@@ -22,7 +22,7 @@ export async function missingSearchAttributes(operator: SearchAttributeLister, n
   return Object.keys(SEARCH_ATTRIBUTE_DEFINITIONS).filter((name) => !known.has(name));
 }
 
-/** The commands that register the missing attributes on a real cluster, for messages and the README. */
+/** The commands that register the missing attributes on a real cluster, for messages and the docs. */
 export function registerSearchAttributesHint(missing: string[], namespace: string): string {
   return missing
     .map((name) => `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${SEARCH_ATTRIBUTE_DEFINITIONS[name as keyof typeof SEARCH_ATTRIBUTE_DEFINITIONS]}`)

@@ -11,7 +11,7 @@
  * {@link isStepwiseError} (a name/shape guard) over `instanceof`.
  */
 
-/** Every stable error code. The README documents each one; a test fails if one is missing. */
+/** Every stable error code. docs/rest-api.md "Error codes" documents each one; a test fails if one is missing. */
 export const ERROR_CODES = [
   'INVALID_REQUEST',
   'INVALID_CONFIG',

@@ -2,7 +2,7 @@
  * The Stepwise worker: polls the task queue, runs session workflows and their activities.
  *
  * `stepwise worker` calls {@link runWorkerFromEnv}; `stepwise dev` and the integration tests call
- * {@link createSessionWorker} with their own connection. Configured by environment (see README "Environment").
+ * {@link createSessionWorker} with their own connection. Configured by environment (see docs/configuration.md "Environment variables").
  */
 import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';

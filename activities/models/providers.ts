@@ -127,7 +127,7 @@ export const PROVIDER_PRESETS: Record<LlmProvider, ProviderPreset> = {
     tokenLimitField: 'max_tokens',
     docs: 'https://platform.openai.com/docs/api-reference/chat',
   },
-  scripted: { sdk: 'none', keyVariables: [], keyRequired: false, tokenLimitField: 'max_tokens', docs: 'README "Scripted models"' },
+  scripted: { sdk: 'none', keyVariables: [], keyRequired: false, tokenLimitField: 'max_tokens', docs: 'docs/providers-and-tools.md "Providers"' },
 };
 
 /**

@@ -19,7 +19,7 @@ const swaggerPlugin: FastifyPluginAsync = async (app) => {
         title: 'Stepwise API',
         description:
           'Durable step-and-flow conversational agents on Temporal. Errors are `{ error: { code, message, details? } }` ' +
-          'with the stable codes listed in the README.',
+          'with the stable codes listed in docs/rest-api.md.',
         version: '0.1.0',
       },
       tags: [

@@ -1,6 +1,6 @@
 /**
  * AI SDK's chat endpoint: `POST /ai-sdk/chat` and `GET /ai-sdk/chat/:id/stream`, which `useChat` (ai@6,
- * `DefaultChatTransport({ api: '/ai-sdk/chat' })`) reads unchanged. README "AI SDK (`useChat`)" has the chunk table.
+ * `DefaultChatTransport({ api: '/ai-sdk/chat' })`) reads unchanged. docs/ai-sdk.md has the chunk table.
  *
  * - The chat `id` is the session id; the first POST starts the session (`agentId` in the body or `?agentId=`) with
  *   its message. Only the last message is read: a user message is a new turn whose message id is the UI message's

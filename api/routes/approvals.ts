@@ -1,6 +1,6 @@
 /**
  * `POST /sessions/:sessionId/approvals/:callId`: a human approves or denies a tool call its session is waiting on
- * (README "Approving tool calls"). On the Temporal backend this is the `decideApproval` workflow update, whose
+ * (docs/approvals.md). On the Temporal backend this is the `decideApproval` workflow update, whose
  * validator refuses unknown calls (404 APPROVAL_NOT_FOUND), decided ones (409 APPROVAL_ALREADY_DECIDED) and ended
  * sessions (409 SESSION_ENDED) before anything reaches history. The decision is recorded as an `approval_decided`
  * event (archived with its turn); a denial reaches the model as the call's tool error, with the reason.

@@ -53,7 +53,7 @@ export function canonicalTools(tools: RawTools | undefined): CanonicalTools {
   };
 }
 
-const AUTH_REASON = 'set API auth with STEPWISE_API_KEYS / STEPWISE_JWT_* (README "Authentication")';
+const AUTH_REASON = 'set API auth with STEPWISE_API_KEYS / STEPWISE_JWT_* (docs/production.md "Authentication")';
 
 /** Why each `server.security` key is not read, by key (the rest: {@link AUTH_REASON}). */
 const SECURITY_REASONS: Record<string, string> = {

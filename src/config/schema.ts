@@ -13,7 +13,7 @@ import { z } from 'zod';
  * Model providers. `openai` and `anthropic` use their official SDKs; `azure` uses the `openai` SDK's `AzureOpenAI`;
  * `mistral`, `google`, `ollama`, `huggingface`, `groq` and `cohere` are presets (base URL + key variable) over the
  * provider's OpenAI-compatible endpoint (NOMOS's provider names); `openai-compatible` takes any `base_url`;
- * `scripted` replays a YAML list of decisions (tests, offline demos). Endpoints and key variables: README "Providers".
+ * `scripted` replays a YAML list of decisions (tests, offline demos). Endpoints and key variables: docs/providers-and-tools.md "Providers".
  */
 export const LLM_PROVIDERS = [
   'openai',
@@ -34,7 +34,7 @@ export type LlmProvider = z.infer<typeof LlmProvider>;
 /**
  * Which OpenAI API a decision goes through (`llm.api_type`, only for `openai` and `azure`): `chat_completions`
  * (`POST /chat/completions`, the default) or `responses` (`POST /responses`, stateless). When unset, the worker's
- * `LLM_API_TYPE` environment variable decides (OmniAgent's name), else `chat_completions`. README "Providers".
+ * `LLM_API_TYPE` environment variable decides (OmniAgent's name), else `chat_completions`. docs/providers-and-tools.md "Providers".
  */
 export const LLM_API_TYPES = ['chat_completions', 'responses'] as const;
 export const LlmApiType = z.enum(LLM_API_TYPES);
@@ -161,7 +161,7 @@ export const RawStep = z.strictObject({
   overrides: z.strictObject({ persona: z.string().optional(), llm: z.string().optional() }).optional(),
   /** NOMOS: accepted and ignored (flows are declared by `flows[].enters` / `exits`). */
   flow_id: z.string().optional(),
-  /** Every tool call of this step waits for a human's approval (see README "Approving tool calls"). */
+  /** Every tool call of this step waits for a human's approval (see docs/approvals.md). */
   requires_approval: z.boolean().optional(),
 });
 export type RawStep = z.infer<typeof RawStep>;
@@ -232,7 +232,7 @@ export const RawDuration = z.union([z.number().int().positive(), z.string().min(
  * NOMOS `tool_defs` entry: description and per-argument overrides. `type` is a Python type expression as NOMOS
  * writes it (`int`, `Optional[str]`, `List[str]`, `Literal["a", "b"]`) and becomes the argument's JSON Schema;
  * `default` fills the argument when the model leaves it out. Stepwise adds approval (`requires_approval: true`, or
- * `approval: {timeout, on_timeout}`; see README "Approving tool calls").
+ * `approval: {timeout, on_timeout}`; see docs/approvals.md).
  */
 export const RawToolDef = z.strictObject({
   requires_approval: z.boolean().optional(),
@@ -265,7 +265,7 @@ const SourceName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, `_` an
 /**
  * NOMOS `external_tools` entry (`tag`, `name`, `kwargs`, `map`), plus Stepwise's HTTP fields for `@api` tools.
  * Tags: `@api/<url template>` (HTTP call), `@mcp/<url>` (MCP server over streamable HTTP); `@pkg`, `@crewai` and
- * `@langchain` are Python-only and refused with a config error. See README "External tools (HTTP and MCP)".
+ * `@langchain` are Python-only and refused with a config error. See docs/providers-and-tools.md "External tools (HTTP and MCP)".
  */
 export const RawExternalTool = z.strictObject({
   tag: z.string().regex(/^@[A-Za-z0-9_-]+\/.+/, 'a tag looks like `@api/<url>` or `@mcp/<url>`'),

@@ -24,7 +24,7 @@ export const SESSION_WORKFLOW_TYPE = 'sessionWorkflow';
 export const SESSION_CONTINUING = 'SESSION_CONTINUING';
 
 /**
- * Every `patched()` id the session workflow uses, one per replay-affecting change (README "Changing the workflow").
+ * Every `patched()` id the session workflow uses, one per replay-affecting change (docs/contributing.md "Keeping running sessions compatible").
  * Patch ids are written to history in clear text as Temporal markers, even with a payload codec.
  */
 export const PATCH_IDS = {
