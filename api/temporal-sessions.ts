@@ -2,16 +2,15 @@
  * `TemporalSessions`: the production session backend. One Temporal workflow per session (`session-<sessionId>`),
  * driven through the message definitions of `workflows/shared.ts` (never the workflow body).
  *
- * Client errors map to stable codes in `./temporal-errors.ts`; `./reconnecting-sessions.ts` stands in while
- * Temporal is unreachable.
+ * How each call is made (the message lane, control updates, queries, deadlines) is in `./session-calls.ts`; the
+ * connection in `./temporal-client.ts`. Client errors map to stable codes in `./temporal-errors.ts`;
+ * `./reconnecting-sessions.ts` stands in while Temporal is unreachable.
  */
-import type { PayloadCodec } from '@temporalio/common';
-import { codecDataConverter } from '../runtime/payload-codec.js';
-import { Client, type ClientInterceptors, Connection, type TLSConfig, type WorkflowUpdateHandle, WorkflowUpdateStage, WithStartWorkflowOperation } from '@temporalio/client';
+import { type Client, type WorkflowUpdateHandle, WorkflowUpdateStage, WithStartWorkflowOperation } from '@temporalio/client';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
-import { CallerError, SystemError, isStepwiseError } from '../src/errors.js';
+import { CallerError, isStepwiseError } from '../src/errors.js';
 import {
   type ApprovalReply,
   type ApprovalRequest,
@@ -37,11 +36,12 @@ import {
   updateSessionInfo,
 } from '../workflows/shared.js';
 import { missingSearchAttributes } from '../runtime/search-attributes.js';
-import { type BackendHealth, type SessionBackend, TurnPendingError } from './sessions.js';
-import { isContinuing, mapTemporalError } from './temporal-errors.js';
-import { GateFullError, UpdateGate } from './update-gate.js';
-import { MIN_SEND_MS, retryDelayMs, untilRunStarted, withRetries } from './update-retries.js';
+import { SessionCalls } from './session-calls.js';
 import { sessionStartOptions } from './session-start-options.js';
+import type { BackendHealth, SessionBackend } from './sessions.js';
+import { connectTemporalClient, type TemporalConnectOptions } from './temporal-client.js';
+
+export type { TemporalConnectOptions } from './temporal-client.js';
 
 export interface TemporalSessionsOptions {
   client: Client;
@@ -64,23 +64,6 @@ export interface TemporalSessionsOptions {
   maxInFlightUpdatesPerSession?: number;
 }
 
-export interface TemporalConnectOptions {
-  /** `host:port`, e.g. `localhost:7233` (`TEMPORAL_ADDRESS`). */
-  address: string;
-  namespace: string;
-  taskQueue: string;
-  /** `true` for TLS with system roots, or a full TLS config (mTLS). */
-  tls?: boolean | TLSConfig;
-  /** Temporal Cloud API key (`TEMPORAL_API_KEY`); implies TLS unless `tls` is `false`. Kept in this process only. */
-  apiKey?: string;
-  /** How long to wait for the server, in ms. Default 5 s. */
-  connectTimeoutMs?: number;
-  /** Payload codec (encryption, `STEPWISE_CODEC_KEYS`); default none. */
-  codec?: PayloadCodec;
-  /** Client interceptors (e.g. OpenTelemetry's, see workers/tracing.ts); default none. */
-  interceptors?: ClientInterceptors;
-}
-
 /** Session backend over Temporal. Build with {@link TemporalSessions.connect} (one connection for the process). */
 export class TemporalSessions implements SessionBackend {
   private readonly client: Client;
@@ -89,11 +72,7 @@ export class TemporalSessions implements SessionBackend {
   private readonly rpcTimeoutMs: number;
   private readonly ownsConnection: boolean;
   private searchable: Promise<boolean> | undefined;
-  private readonly gate: UpdateGate;
-  /** One update being admitted per session at a time (see {@link TemporalSessions.update}). */
-  private readonly admission: UpdateGate;
-  /** {@link MIN_SEND_MS}, or a tenth of a shorter turn wait. */
-  private readonly sendMarginMs: number;
+  private readonly calls: SessionCalls;
 
   constructor(options: TemporalSessionsOptions) {
     this.client = options.client;
@@ -101,9 +80,12 @@ export class TemporalSessions implements SessionBackend {
     this.turnTimeoutMs = options.turnTimeoutMs ?? 100_000;
     this.rpcTimeoutMs = options.rpcTimeoutMs ?? 10_000;
     this.ownsConnection = options.ownsConnection ?? false;
-    this.gate = new UpdateGate({ limit: options.maxInFlightUpdatesPerSession });
-    this.admission = new UpdateGate({ limit: 1 });
-    this.sendMarginMs = Math.min(MIN_SEND_MS, this.turnTimeoutMs / 10);
+    this.calls = new SessionCalls({
+      client: this.client,
+      turnTimeoutMs: this.turnTimeoutMs,
+      rpcTimeoutMs: this.rpcTimeoutMs,
+      maxInFlightUpdatesPerSession: options.maxInFlightUpdatesPerSession,
+    });
   }
 
   /**
@@ -112,24 +94,7 @@ export class TemporalSessions implements SessionBackend {
    * @throws SystemError TEMPORAL_UNAVAILABLE (retryable) when the server cannot be reached within the timeout.
    */
   static async connect(options: TemporalConnectOptions): Promise<TemporalSessions> {
-    let connection: Connection;
-    try {
-      connection = await Connection.connect({
-        address: options.address,
-        ...(options.tls ? { tls: options.tls } : {}),
-        // An API key implies TLS unless `tls: false` was chosen explicitly (TEMPORAL_TLS=false, see cli/env.ts).
-        ...(options.apiKey ? { apiKey: options.apiKey, tls: options.tls ?? true } : {}),
-        connectTimeout: options.connectTimeoutMs ?? 5_000,
-      });
-    } catch (err) {
-      throw new SystemError('TEMPORAL_UNAVAILABLE', `cannot reach Temporal at ${options.address}: ${(err as Error).message}`);
-    }
-    const client = new Client({
-      connection,
-      namespace: options.namespace,
-      ...codecDataConverter(options.codec),
-      ...(options.interceptors ? { interceptors: options.interceptors } : {}),
-    });
+    const client = await connectTemporalClient(options);
     return new TemporalSessions({ client, taskQueue: options.taskQueue, ownsConnection: true });
   }
 
@@ -144,7 +109,7 @@ export class TemporalSessions implements SessionBackend {
 
   async start(agent: AgentSnapshot, sessionId: string, info?: SessionInfo): Promise<void> {
     const options = await this.startOptions(agent, sessionId, { info });
-    await this.call(sessionId, this.rpcTimeoutMs, () => this.client.workflow.start(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'FAIL' }));
+    await this.calls.call(sessionId, this.rpcTimeoutMs, () => this.client.workflow.start(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'FAIL' }));
   }
 
   /**
@@ -183,13 +148,10 @@ export class TemporalSessions implements SessionBackend {
   /** Runs a start-and-first-turn update; a retry after the workflow closed (that turn ended it) gets that result. */
   private async startAndRun(sessionId: string, messageId: string, start: () => Promise<WorkflowUpdateHandle<TurnResult>>): Promise<TurnResult> {
     try {
-      return await this.update(sessionId, start, messageId);
+      return await this.calls.message(sessionId, start, messageId);
     } catch (err) {
       if (isStepwiseError(err) && (err.code === 'SESSION_EXISTS' || err.code === 'SESSION_ENDED')) {
-        const earlier = await this.history(sessionId).then(
-          (h) => h.turns.find((t) => t.messageId === messageId),
-          () => undefined,
-        );
+        const earlier = await this.earlierResult(sessionId, messageId);
         if (earlier) return earlier;
       }
       throw err;
@@ -207,7 +169,7 @@ export class TemporalSessions implements SessionBackend {
 
   async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
     try {
-      return await this.update(sessionId, () =>
+      return await this.calls.message(sessionId, () =>
         this.handle(sessionId).startUpdate(sendMessage, {
           args: [message],
           updateId: message.messageId,
@@ -218,10 +180,7 @@ export class TemporalSessions implements SessionBackend {
     } catch (err) {
       // A retried message whose turn ended the session: answer with the first result, like a live session does.
       if (isStepwiseError(err) && err.code === 'SESSION_ENDED') {
-        const earlier = await this.history(sessionId).then(
-          (h) => h.turns.find((t) => t.messageId === message.messageId),
-          () => undefined,
-        );
+        const earlier = await this.earlierResult(sessionId, message.messageId);
         if (earlier) return earlier;
       }
       throw err;
@@ -229,7 +188,7 @@ export class TemporalSessions implements SessionBackend {
   }
 
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
-    return this.control(sessionId, () => this.handle(sessionId).executeUpdate(updateSessionInfo, { args: [patch] }));
+    return this.calls.control(sessionId, () => this.handle(sessionId).executeUpdate(updateSessionInfo, { args: [patch] }));
   }
 
   /**
@@ -240,28 +199,28 @@ export class TemporalSessions implements SessionBackend {
   async post(sessionId: string, message: UserMessage): Promise<void> {
     const view = await this.state(sessionId);
     if (view.status !== 'active' || view.ending) throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
-    await this.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).signal(postMessage, message));
+    await this.calls.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).signal(postMessage, message));
   }
 
   state(sessionId: string): Promise<SessionView> {
-    return this.query(sessionId, () => this.handle(sessionId).query(getState));
+    return this.calls.query(sessionId, () => this.handle(sessionId).query(getState));
   }
 
   turnResult(sessionId: string, messageId: string): Promise<TurnLookup> {
-    return this.query(sessionId, () => this.handle(sessionId).query(getTurnResult, messageId));
+    return this.calls.query(sessionId, () => this.handle(sessionId).query(getTurnResult, messageId));
   }
 
   history(sessionId: string): Promise<SessionHistory> {
-    return this.query(sessionId, () => this.handle(sessionId).query(getHistory));
+    return this.calls.query(sessionId, () => this.handle(sessionId).query(getHistory));
   }
 
   events(sessionId: string, fromSeq: number): Promise<EventsPage> {
-    return this.query(sessionId, () => this.handle(sessionId).query(getEvents, fromSeq));
+    return this.calls.query(sessionId, () => this.handle(sessionId).query(getEvents, fromSeq));
   }
 
   async end(sessionId: string): Promise<SessionView> {
     try {
-      return await this.control(sessionId, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
+      return await this.calls.control(sessionId, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
     } catch (err) {
       // Already closed: queries still work on closed workflows, so report its final state (idempotent end).
       if (isStepwiseError(err) && err.code === 'SESSION_ENDED') return this.state(sessionId);
@@ -271,12 +230,12 @@ export class TemporalSessions implements SessionBackend {
 
   /**
    * The `decideApproval` update (validator errors: APPROVAL_NOT_FOUND, APPROVAL_ALREADY_DECIDED, SESSION_ENDED), sent
-   * at once as a control update: it never waits behind the session's messages (see {@link TemporalSessions.control}).
+   * at once as a control update: it never waits behind the session's messages (see {@link SessionCalls.control}).
    * A run about to continue as new refuses it and it is retried into the next run. A closed workflow answers
    * SESSION_ENDED.
    */
   async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
-    return this.control(sessionId, () => this.handle(sessionId).executeUpdate(decideApproval, { args: [request] }));
+    return this.calls.control(sessionId, () => this.handle(sessionId).executeUpdate(decideApproval, { args: [request] }));
   }
 
   async close(): Promise<void> {
@@ -298,106 +257,15 @@ export class TemporalSessions implements SessionBackend {
     return this.searchable;
   }
 
-  private handle(sessionId: string) {
-    return this.client.workflow.getHandle(sessionWorkflowId(sessionId));
-  }
-
-  /**
-   * Runs a message update (`sendMessage`, `openSession`) in arrival order. The session's {@link UpdateGate} lane
-   * bounds the message updates in flight (8 by default, under Temporal's cap of 10 per workflow, so control updates
-   * always find room); inside it, messages are sent one at a time and each waits until the workflow has *accepted* it
-   * (its handler ran and queued the message) before the next is sent, so the workflow receives them, and runs their
-   * turns, in the order the API got them. RESOURCE_EXHAUSTED (other API processes filled the server's cap) and
-   * SESSION_CONTINUING (the run is about to continue as new; the message keeps its place in the lane) are retried
-   * with backoff ({@link retryDelayMs}) until the turn deadline, which also bounds the wait in the lane.
-   *
-   * @throws TurnPendingError when the message was accepted and its turn outlasted the deadline (HTTP 202); RATE_LIMITED
-   *   (retryable, HTTP 429) when it was never sent: no slot before the deadline, or too little time left to send it
-   *   ({@link sendMarginMs}); TEMPORAL_UNAVAILABLE (503) only when Temporal itself did not answer in that time.
-   */
-  private async update<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, messageId: string): Promise<T> {
-    const deadline = Date.now() + this.turnTimeoutMs;
-    let accepted = false;
-    try {
-      return await this.admitAndWait(sessionId, start, deadline, (yes) => (accepted = yes));
-    } catch (err) {
-      // Accepted, then out of time: the turn goes on in the workflow (or Temporal blinked); the caller fetches it later.
-      if (accepted && isStepwiseError(err) && err.code === 'TEMPORAL_UNAVAILABLE') throw new TurnPendingError(sessionId, messageId);
-      throw err;
-    }
-  }
-
-  private admitAndWait<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, deadline: number, onAccepted: (yes: boolean) => void): Promise<T> {
-    return this.call(sessionId, this.turnTimeoutMs, () =>
-      this.gate.run(
-        sessionId,
-        async () => {
-          for (let attempt = 0; ; attempt++) {
-            const handle = await this.admission.run(
-              sessionId,
-              () => {
-                // Too little time left to send it and see it accepted: refuse it as never sent (429), never a 503.
-                if (deadline - Date.now() < this.sendMarginMs) throw new GateFullError(`no time left to send a message to session ${sessionId}`);
-                return withRetries(start, deadline);
-              },
-              deadline,
-            );
-            onAccepted(true);
-            try {
-              return await handle.result();
-            } catch (err) {
-              // A validator's refusal comes back from `result()` (the handle holds the rejected outcome). A
-              // SESSION_CONTINUING refusal is sent again, with backoff, keeping this message's place in the lane.
-              if (!isContinuing(err)) throw err;
-              onAccepted(false);
-              const delayMs = retryDelayMs(attempt, 20);
-              if (Date.now() + delayMs >= deadline - this.sendMarginMs) throw new GateFullError(`session ${sessionId} is still continuing as new`);
-              await new Promise((r) => setTimeout(r, delayMs));
-            }
-          }
-        },
-        // A message still waiting for a slot at the deadline was never sent: 429, retry later with the same id.
-        deadline,
-      ),
+  /** The result of message `messageId` if the session still holds it (a retry after its turn ended the session). */
+  private earlierResult(sessionId: string, messageId: string): Promise<TurnResult | undefined> {
+    return this.history(sessionId).then(
+      (h) => h.turns.find((t) => t.messageId === messageId),
+      () => undefined,
     );
   }
 
-  /**
-   * Runs a control update (`decideApproval`, `endSession`, `updateSessionInfo`) at once, outside the message lane:
-   * it must answer whatever the backlog of messages (which cannot move while a turn waits for an approval). Its
-   * deadline is the turn timeout (`endSession` waits for the session to end; the others answer within a workflow
-   * task). RESOURCE_EXHAUSTED and SESSION_CONTINUING are retried with backoff like messages.
-   */
-  private control<T>(sessionId: string, execute: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.turnTimeoutMs;
-    return this.call(sessionId, this.turnTimeoutMs, () => withRetries(execute, deadline));
-  }
-
-  /**
-   * Runs a query (read-only, so safe to repeat) within the RPC timeout, in up to two attempts: a query that reaches a
-   * session just as its workflow closes can hang until its deadline on the dev server (seen in
-   * `test/integration/burst.int.test.ts`: a result read right after `DELETE`, 2 of 6 runs under load); the second
-   * attempt finds the closed workflow and answers. A first attempt gets a third of the timeout (at most 3 s). A run
-   * just started by continue-as-new refuses queries until its first workflow task ("Workflow task is not scheduled
-   * yet", seen in test/integration/durability.int.test.ts under load): retried with backoff inside each attempt.
-   */
-  private async query<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.rpcTimeoutMs;
-    const patient = () => untilRunStarted(fn, deadline);
-    try {
-      return await this.call(sessionId, Math.min(3_000, this.rpcTimeoutMs / 3), patient);
-    } catch (err) {
-      if (!(isStepwiseError(err) && err.code === 'TEMPORAL_UNAVAILABLE') || deadline - Date.now() < 100) throw err;
-      return this.call(sessionId, deadline - Date.now(), patient);
-    }
-  }
-
-  /** Runs one client call under a deadline and maps its errors. */
-  private async call<T>(sessionId: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await this.client.connection.withDeadline(Date.now() + timeoutMs, fn);
-    } catch (err) {
-      throw mapTemporalError(err, sessionId);
-    }
+  private handle(sessionId: string) {
+    return this.client.workflow.getHandle(sessionWorkflowId(sessionId));
   }
 }

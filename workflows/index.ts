@@ -1,2 +1,2 @@
 /** Workflow entry point for the worker bundle: exports every workflow type. */
-export { sessionWorkflow } from './session.js';
+export { sessionWorkflow } from './session/workflow.js';

@@ -15,7 +15,8 @@ import { checkToolDefinition, toolParametersJsonSchema, ToolRegistry } from '../
 import { type AgentSnapshot, MAX_AGENT_SNAPSHOT_BYTES, type ToolDescriptor } from '../../src/config/agent.js';
 import { interpolateDocument } from '../../src/config/interpolate.js';
 import { nomosKeyWarnings } from '../../src/config/nomos.js';
-import { applyToolDefs, llmEntries, normalizeAgent, type ToolArgDefaults } from '../../src/config/normalize.js';
+import { llmEntries, normalizeAgent } from '../../src/config/normalize.js';
+import { applyToolDefs, type ToolArgDefaults } from '../../src/config/tool-defs.js';
 import { RawAgent } from '../../src/config/schema.js';
 import { suggestKey } from '../../src/config/suggest.js';
 import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from '../../src/config/validate.js';

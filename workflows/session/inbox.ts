@@ -1,0 +1,147 @@
+/**
+ * The session's write side: the update and signal handlers with their validators. Messages (`sendMessage` update,
+ * `postMessage` signal) and end requests join the run's FIFO queue, which the turn loop (./turn-loop.ts) works through;
+ * approvals, info changes and the opening turn are answered here. Validators refuse before anything reaches history
+ * (the rules shared with the in-process backend are in ../admission.ts).
+ */
+import { ApplicationFailure, condition, log, setHandler, upsertMemo } from '@temporalio/workflow';
+import { findResult } from '../../src/engine/engine.js';
+import type { TurnResult } from '../../src/engine/types.js';
+import { refusalFailure, refuseMessage } from '../admission.js';
+import { ApprovalInbox } from '../approvals.js';
+import {
+  decideApproval,
+  endSessionSignal,
+  endSessionUpdate,
+  OPENING_MESSAGE_ID,
+  openSession,
+  postMessage,
+  sendMessage,
+  SessionInfoPatch,
+  type SessionView,
+  updateSessionInfo,
+  type UserMessage,
+  UserMessage as UserMessageSchema,
+} from '../shared.js';
+import type { SessionRun } from './run.js';
+
+/**
+ * Registers the message, opening and approval handlers of `run`.
+ *
+ * @returns the approval inbox, which the turn loop waits on while a turn is paused for approval.
+ */
+export function registerMessageHandlers(run: SessionRun): ApprovalInbox {
+  const known = (id: string) => run.isQueued(id) || run.running === id;
+
+  setHandler(
+    sendMessage,
+    async (message: UserMessage): Promise<TurnResult> => {
+      const id = message.messageId;
+      const earlier = run.resultOf(id) ?? run.paused.get(id);
+      if (earlier) return earlier;
+      if (!known(id)) run.queue.pushMessage(message);
+      // A turn paused for approval answers early ("approval pending"); its final result arrives as events.
+      const refused = () => run.queue.refusalOf(id) !== undefined;
+      await condition(() => run.finished.has(id) || run.paused.has(id) || refused() || (run.state.status === 'ended' && !run.isQueued(id)));
+      const result = run.finished.get(id) ?? run.paused.get(id);
+      if (!result) throw ApplicationFailure.nonRetryable(`session ${run.sessionId} has ended`, 'SESSION_ENDED');
+      return result;
+    },
+    {
+      // The rules shared with the in-process backend (../admission.ts); a refusal never reaches history.
+      validator: (message: UserMessage): void => {
+        const id = message?.messageId;
+        const refusal = refuseMessage(message, {
+          sessionId: run.sessionId,
+          ended: run.closed,
+          known: run.resultOf(id) !== undefined || known(id),
+          answeredTurn: run.answeredLongAgo(id),
+          startedWithFirstMessage: run.input.firstMessage === true,
+          draining: run.draining,
+          hasRoom: run.queue.hasRoomFor(message),
+        });
+        if (refusal) throw refusalFailure(refusal);
+      },
+    },
+  );
+
+  setHandler(
+    openSession,
+    async (): Promise<TurnResult> => {
+      await condition(() => run.resultOf(OPENING_MESSAGE_ID) !== undefined || !known(OPENING_MESSAGE_ID));
+      const result = run.resultOf(OPENING_MESSAGE_ID);
+      if (result) return result;
+      throw ApplicationFailure.create({
+        message: `the opening turn of session ${run.sessionId} was answered long ago; its result is in the archive`,
+        type: 'MESSAGE_ALREADY_ANSWERED',
+        nonRetryable: true,
+        details: [{ turn: run.answered.get(OPENING_MESSAGE_ID) ?? 1 }],
+      });
+    },
+    {
+      // Only sessions started with `initiate` open with the agent's turn; anyone else's open is a create request for
+      // a taken session id.
+      validator: (): void => {
+        if (!run.input.initiate) throw ApplicationFailure.nonRetryable(`session ${run.sessionId} already exists`, 'SESSION_EXISTS');
+      },
+    },
+  );
+
+  const approvals = new ApprovalInbox(
+    () => run.state,
+    () => (run.closed ? 'ended' : run.draining ? 'continuing' : undefined),
+  );
+  setHandler(decideApproval, (request) => approvals.accept(request), { validator: (request) => approvals.validate(request) });
+
+  setHandler(postMessage, (message: UserMessage) => {
+    if (!UserMessageSchema.safeParse(message).success) {
+      log.warn('postMessage ignored: invalid message', { messageId: message?.messageId });
+      return;
+    }
+    const id = message.messageId;
+    if (findResult(run.state, id) || run.answered.has(id) || known(id)) return;
+    // The API refuses posts to ended or ending sessions (409); one racing the end, or finding the queue full, is
+    // dropped here, visibly, and its result URL answers the refusal.
+    const refusal = run.queue.offer(message, run.sessionId, run.closed);
+    if (refusal) log.warn(`postMessage dropped: ${refusal.message}`, { messageId: id, queued: run.queue.length });
+  });
+
+  setHandler(
+    endSessionUpdate,
+    async (): Promise<SessionView> => {
+      run.requestEnd();
+      await condition(() => run.state.status === 'ended');
+      return run.view();
+    },
+    {
+      // Ending an ended session changes nothing: refused before it reaches history (the API answers with the state).
+      validator: (): void => {
+        if (run.state.status !== 'active') throw ApplicationFailure.nonRetryable(`session ${run.sessionId} has ended`, 'SESSION_ENDED');
+      },
+    },
+  );
+  setHandler(endSessionSignal, () => run.requestEnd());
+  return approvals;
+}
+
+/** Registers `updateSessionInfo`: a new name and/or metadata, recorded in the memo and the archive. */
+export function registerInfoHandler(run: SessionRun): void {
+  setHandler(
+    updateSessionInfo,
+    async (patch: SessionInfoPatch): Promise<SessionView> => {
+      run.info = { ...run.info, ...patch };
+      if (patch.name !== undefined) upsertMemo({ name: patch.name });
+      await run.archived.write({ kind: 'info', input: { sessionId: run.sessionId, ...patch } });
+      return run.view();
+    },
+    {
+      validator: (patch: SessionInfoPatch): void => {
+        const parsed = SessionInfoPatch.safeParse(patch);
+        if (!parsed.success) {
+          throw ApplicationFailure.nonRetryable(parsed.error.issues.map((i) => i.message).join('; '), 'INVALID_REQUEST');
+        }
+        if (run.closed) throw ApplicationFailure.nonRetryable(`session ${run.sessionId} has ended`, 'SESSION_ENDED');
+      },
+    },
+  );
+}

@@ -1,0 +1,111 @@
+/**
+ * What one run of a session workflow holds (module-private to `workflows/session/`): the pinned agent, the engine
+ * state, the message queue and the bookkeeping its handlers, turn loop and lifecycle share. One object, so each part
+ * reads the current value (the engine state is replaced on every transition) instead of a closure's copy.
+ *
+ * Sandbox-safe: pure bookkeeping, no commands are issued here except by `continueAsNewDue()` reading `workflowInfo()`.
+ */
+import { workflowInfo } from '@temporalio/workflow';
+import type { AgentSnapshot } from '../../src/config/agent.js';
+import { findResult } from '../../src/engine/engine.js';
+import type { SessionState, TurnResult } from '../../src/engine/types.js';
+import { ArchiveWrites, type ArchiveWrite } from '../archive-writes.js';
+import type { IdleTimer } from '../idle-timer.js';
+import { MessageQueue } from '../message-queue.js';
+import { SessionIndex, sessionView } from '../session-view.js';
+import { MAX_REMEMBERED_MESSAGE_IDS, type SessionInfo, type SessionView, type SessionWorkflowInput } from '../shared.js';
+
+/** The run's shared state. Fields are read and written by the handlers (./inbox.ts), the turn loop and the lifecycle. */
+export class SessionRun {
+  readonly agent: AgentSnapshot;
+  /** Run number of this session (1 for the first run; continue-as-new carries it). */
+  readonly run: number;
+  /** User id, name, metadata: from the input, changed by `updateSessionInfo`. Empty for older sessions. */
+  info: SessionInfo;
+  readonly queue: MessageQueue;
+  /** Results of turns finished in this run, picked up by waiting update handlers. */
+  readonly finished = new Map<string, TurnResult>();
+  /** Early results of turns paused for approval ("approval pending"), by message id, until they finish. */
+  readonly paused = new Map<string, TurnResult>();
+  busy = false;
+  /** Message id of the turn being run, if any. */
+  running: string | undefined;
+  endRequested = false;
+  turnsThisRun = 0;
+  /** Turn of each remembered answered message id (carried across runs; see MAX_REMEMBERED_MESSAGE_IDS). */
+  readonly answered: Map<string, number>;
+  /** Continue-as-new is due: new messages are refused until the next run (see ./turn-loop.ts). */
+  draining = false;
+  /** Memo and search attributes of the session (Temporal UI, listings). */
+  readonly index: SessionIndex;
+  archived: ArchiveWrites;
+  /** Set once the run has set up its idle timer (see ./workflow.ts for where). */
+  idle: IdleTimer | undefined;
+
+  constructor(
+    readonly input: SessionWorkflowInput,
+    /** The engine state: replaced on every engine transition (queries see events live, mid-turn). */
+    public state: SessionState,
+  ) {
+    this.agent = input.agent;
+    this.run = (input.carried?.run ?? 0) + 1;
+    this.info = input.info ?? {};
+    this.queue = new MessageQueue(input.carried?.pending, input.carried?.refused);
+    this.answered = new Map<string, number>(input.carried?.answered ?? []);
+    this.index = new SessionIndex(this.agent, () => this.state);
+    this.archived = new ArchiveWrites(input.carried?.archive ?? true, (input.carried?.unarchived ?? []) as ArchiveWrite[]);
+  }
+
+  get sessionId(): string {
+    return this.state.sessionId;
+  }
+
+  /** The session is ended or ending: no more messages, approvals or info changes. */
+  get closed(): boolean {
+    return this.state.status !== 'active' || this.endRequested;
+  }
+
+  rememberAnswer(messageId: string, turn: number): void {
+    this.answered.set(messageId, turn);
+    if (this.answered.size > MAX_REMEMBERED_MESSAGE_IDS) this.answered.delete(this.answered.keys().next().value!);
+  }
+
+  /** The full result of message `messageId`, if this run still holds it. */
+  resultOf(messageId: string): TurnResult | undefined {
+    return findResult(this.state, messageId) ?? this.finished.get(messageId);
+  }
+
+  /** Answered long ago: remembered by id, but its full result is no longer held. */
+  answeredLongAgo(messageId: string): number | undefined {
+    return this.resultOf(messageId) ? undefined : this.answered.get(messageId);
+  }
+
+  isQueued(messageId: string): boolean {
+    return this.queue.has(messageId);
+  }
+
+  /** An end request joins the queue once (the turns queued before it run first, unless a turn waits for approval). */
+  requestEnd(): void {
+    if (!this.endRequested && this.state.status === 'active') {
+      this.endRequested = true;
+      this.queue.pushEnd();
+    }
+  }
+
+  /** Continue-as-new is due (at least one turn per run: a first event over `maxHistoryBytes` must not loop). */
+  continueAsNewDue(): boolean {
+    const info = workflowInfo();
+    const limits = this.agent.session;
+    return this.turnsThisRun > 0 && (info.continueAsNewSuggested || this.turnsThisRun >= limits.maxTurnsPerRun || info.historySize >= limits.maxHistoryBytes);
+  }
+
+  /** The `getState` view (also the reply of `endSession` and `updateSessionInfo`). */
+  view(): SessionView {
+    return sessionView(this.agent, this.state, this.info, this.run, this.queue.length, this.busy);
+  }
+
+  /** Updates the memo and search attributes from the current state. */
+  memo(): void {
+    this.index.update();
+  }
+}
