@@ -10,7 +10,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelCache } from '../../activities/models/model.js';
 import { buildApp } from '../../api/app.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
@@ -18,11 +17,10 @@ import type { ArchiveStore } from '../../src/archive/store.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../../src/config/agent.js';
 import type { LoadedAgent } from '../../runtime/agents/load.js';
 import type { TurnResult } from '../../src/engine/types.js';
-import { createSessionWorker } from '../../workers/worker.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { recordHistory } from '../support/histories.js';
 import { writeAgent } from '../support/int-agent.js';
-import { connectTemporal } from '../support/temporal.js';
+import { connectTemporal, withSessionWorker } from '../support/temporal.js';
 
 const echoCall = (text: string) => ({ action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text } }] });
 /** Tools of the integration agent with `echo` needing approval (`approval` options, or plain `requires_approval`). */
@@ -46,10 +44,8 @@ describe('approval of tool calls on the real Temporal dev server', () => {
     await env?.teardown();
   });
 
-  async function withWorker<T>(agents: LoadedAgent[], fn: (sessions: TemporalSessions) => Promise<T>, archive?: ArchiveStore): Promise<T> {
-    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents, archive, models: new ModelCache(), log: () => {} });
-    return worker.runUntil(fn(new TemporalSessions({ client: env.client, taskQueue })));
-  }
+  const withWorker = <T>(agents: LoadedAgent[], fn: (sessions: TemporalSessions) => Promise<T>, archive?: ArchiveStore) =>
+    withSessionWorker(env, { taskQueue, agents, archive }, fn);
 
   /** The final result of a paused turn, once its workflow finished it. */
   async function finalOf(sessions: TemporalSessions, id: string, messageId: string, timeoutMs = 20_000): Promise<TurnResult> {

@@ -6,16 +6,14 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import type { ArchiveStore } from '../../src/archive/store.js';
 import type { LoadedAgent } from '../../runtime/agents/load.js';
 import { SystemError } from '../../src/errors.js';
-import { createSessionWorker } from '../../workers/worker.js';
 import { sessionWorkflowId } from '../../workflows/shared.js';
 import { responses, writeAgent } from '../support/int-agent.js';
-import { connectTemporal } from '../support/temporal.js';
+import { connectTemporal, withSessionWorker } from '../support/temporal.js';
 
 /** The in-memory archive whose writes fail like an unreachable PostgreSQL while `down` is set. */
 function outageArchive(): { store: ArchiveStore; inner: InMemoryArchiveStore; setDown(down: boolean): void } {
@@ -46,10 +44,8 @@ describe('durable sessions on the real Temporal dev server', () => {
     await env?.teardown();
   });
 
-  async function withWorker<T>(agents: LoadedAgent[], archive: ArchiveStore | undefined, fn: (sessions: TemporalSessions) => Promise<T>): Promise<T> {
-    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents, archive, models: new ModelCache(), log: () => {} });
-    return worker.runUntil(fn(new TemporalSessions({ client: env.client, taskQueue })));
-  }
+  const withWorker = <T>(agents: LoadedAgent[], archive: ArchiveStore | undefined, fn: (sessions: TemporalSessions) => Promise<T>) =>
+    withSessionWorker(env, { taskQueue, agents, archive }, fn);
 
   it('keeps talking through an archive outage and archives every turn, in order, once it is back', async () => {
     const agent = await writeAgent('outage', responses(10), { max_turns_per_run: 2 });

@@ -14,11 +14,10 @@ import { TemporalSessions } from '../../api/temporal-sessions.js';
 import type { LlmConfig } from '../../src/config/agent.js';
 import type { LoadedAgent } from '../../runtime/agents/load.js';
 import { FALLBACK_REPLY } from '../../src/engine/engine.js';
-import { createSessionWorker } from '../../workers/worker.js';
 import { PATCH_IDS, sessionWorkflowId } from '../../workflows/shared.js';
 import { recordHistory } from '../support/histories.js';
 import { writeAgent } from '../support/int-agent.js';
-import { connectTemporal } from '../support/temporal.js';
+import { connectTemporal, withSessionWorker } from '../support/temporal.js';
 
 /** Models whose summaries always fail for good (non-retryable), so a flow change uses the extractive summary. */
 class FailingSummaries extends ModelCache {
@@ -48,17 +47,7 @@ describe('engine semantics 3 on the real Temporal dev server', () => {
     await env?.teardown();
   });
 
-  async function withWorker<T>(agents: LoadedAgent[], fn: () => Promise<T>, models = new ModelCache()): Promise<T> {
-    const worker = await createSessionWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      agents,
-      models,
-      log: () => {},
-    });
-    return worker.runUntil(fn());
-  }
+  const withWorker = <T>(agents: LoadedAgent[], fn: () => Promise<T>, models = new ModelCache()) => withSessionWorker(env, { taskQueue, agents, models }, fn);
 
   const echo = (text: string) => ({ action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text } }] });
   const types = (r: { events: { type: string }[] }) => r.events.map((e) => e.type);

@@ -10,10 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import type { LoadedAgent } from '../../runtime/agents/load.js';
-import { createSessionWorker } from '../../workers/worker.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { writeAgent } from '../support/int-agent.js';
-import { connectTemporal } from '../support/temporal.js';
+import { connectTemporal, withSessionWorker } from '../support/temporal.js';
 
 const KEY_ENV = { STEPWISE_FAKE_KEY: 'sk-test-responses-0123456789' };
 const echoCall = { action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'green tea' } }] };
@@ -33,10 +32,8 @@ describe('api_type responses on the real Temporal dev server', () => {
   });
 
   /** Runs `fn` against a worker whose models read keys (and `LLM_API_TYPE`) from `workerEnv`. */
-  async function withWorker<T>(agent: LoadedAgent, workerEnv: NodeJS.ProcessEnv, fn: (sessions: TemporalSessions) => Promise<T>): Promise<T> {
-    const worker = await createSessionWorker({ connection: env.nativeConnection, taskQueue, agents: [agent], models: new ModelCache({ env: workerEnv }), log: () => {} });
-    return worker.runUntil(fn(new TemporalSessions({ client: env.client, taskQueue })));
-  }
+  const withWorker = <T>(agent: LoadedAgent, workerEnv: NodeJS.ProcessEnv, fn: (sessions: TemporalSessions) => Promise<T>) =>
+    withSessionWorker(env, { taskQueue, agents: [agent], models: new ModelCache({ env: workerEnv }) }, fn);
 
   const llmYaml = (extra: Record<string, unknown> = {}) => ({
     llm: { provider: 'openai', model: 'gpt-test', base_url: models.openaiBaseUrl, api_key_env: 'STEPWISE_FAKE_KEY', max_tokens: 400, ...extra },

@@ -9,14 +9,12 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelCache } from '../../activities/models/model.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import type { LoadedAgent } from '../../runtime/agents/load.js';
-import { createSessionWorker } from '../../workers/worker.js';
 import { agentSearchAttribute, getState, sessionWorkflowId } from '../../workflows/shared.js';
 import { recordHistory } from '../support/histories.js';
 import { responses, writeAgent } from '../support/int-agent.js';
-import { connectTemporal } from '../support/temporal.js';
+import { connectTemporal, withSessionWorker } from '../support/temporal.js';
 
 describe('session workflow on the real Temporal dev server', () => {
   let env: TestWorkflowEnvironment;
@@ -34,17 +32,7 @@ describe('session workflow on the real Temporal dev server', () => {
     await env?.teardown();
   });
 
-  async function withWorker<T>(agents: LoadedAgent[], fn: () => Promise<T>): Promise<T> {
-    const worker = await createSessionWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      agents,
-      models: new ModelCache(),
-      log: () => {},
-    });
-    return worker.runUntil(fn());
-  }
+  const withWorker = <T>(agents: LoadedAgent[], fn: () => Promise<T>) => withSessionWorker(env, { taskQueue, agents }, fn);
 
   /** Polls `check` every 100 ms until it holds (fails after `timeoutMs`). */
   async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {

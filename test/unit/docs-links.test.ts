@@ -107,6 +107,19 @@ describe('documentation links', () => {
     expect(linkTargets(readFileSync(docFiles[0]!, 'utf8')).some((t) => t.startsWith('docs/README.md'))).toBe(true);
   });
 
+  it('every source path the docs name in code spans exists (paths go stale when files move)', () => {
+    const TOP = new Set(readdirSync(ROOT, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name));
+    const stale: string[] = [];
+    for (const file of docFiles) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/`([A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.*-]+)+\.(?:ts|tsx|mjs|cjs|js|json|yaml|yml|sql|md))(?::\d+)?`/g)) {
+        const path = m[1]!;
+        if (!TOP.has(path.split('/')[0]!) || path.includes('*')) continue;
+        if (!existsSync(join(ROOT, path))) stale.push(`${relative(ROOT, file)}: ${path}`);
+      }
+    }
+    expect(stale).toEqual([]);
+  });
+
   it('no heading appears twice across README and docs', () => {
     const where = new Map<string, string[]>();
     for (const file of docFiles) {
