@@ -4,7 +4,7 @@
  * helpers. Figures go to stdout; everything else to stderr.
  */
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { buildApp } from '../api/app.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
@@ -12,6 +12,7 @@ import { ensureTemporalCli } from '../cli/temporal-cli.js';
 import { startDevServer } from '../cli/temporal-server.js';
 import type { LoadedAgent } from '../runtime/agents/load.js';
 import { createSessionWorker } from '../workers/worker.js';
+import { sessionWorkflowId } from '../workflows/shared.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -136,4 +137,42 @@ export async function runBench<F>(measure: () => Promise<F>, report: (figures: F
       process.exit();
     }, 5_000).unref();
   }
+}
+
+/** One workflow run of a session: its turns, history events and JSON bytes. */
+export interface RunHistory {
+  run: number;
+  turns: number;
+  events: number;
+  jsonBytes: number;
+  /** JSON bytes by event type (`ACTIVITY_TASK_SCHEDULED`...), to see where a turn's bytes go. */
+  bytesByType: Record<string, number>;
+}
+
+/** Every run of a session's workflow, first to latest (following continue-as-new), with its history's size. */
+export async function sessionHistory(client: Client, sessionId: string): Promise<RunHistory[]> {
+  const workflowId = sessionWorkflowId(sessionId);
+  const description = await client.workflow.getHandle(workflowId).describe();
+  let runId: string | undefined = description.raw.workflowExecutionInfo?.firstRunId || description.runId;
+  const runs: RunHistory[] = [];
+  while (runId) {
+    const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    const bytesByType: Record<string, number> = {};
+    for (const event of events) {
+      const json = JSON.stringify(event);
+      const type = /"eventType":"EVENT_TYPE_([A-Z_]+)"/.exec(json)?.[1] ?? 'UNKNOWN';
+      bytesByType[type] = (bytesByType[type] ?? 0) + Buffer.byteLength(json);
+    }
+    runs.push({
+      run: runs.length + 1,
+      // Each turn here is one `sendMessage` update, completed in the run that played it.
+      turns: events.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes).length,
+      events: events.length,
+      jsonBytes: Buffer.byteLength(JSON.stringify(history)),
+      bytesByType,
+    });
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId || undefined;
+  }
+  return runs;
 }

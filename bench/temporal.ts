@@ -20,12 +20,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
-import { sessionWorkflowId } from '../workflows/shared.js';
-import { latency, log, onCleanUp, postJson, runBench, runWorkers, serveApi, temporalServer, waitFor } from './support.js';
+import { latency, log, onCleanUp, postJson, runBench, runWorkers, serveApi, sessionHistory, temporalServer, waitFor } from './support.js';
 import { echoUpdate, echoWorkflow, stopEcho } from './workflows/echo.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -63,43 +62,6 @@ async function roundTrips(client: Client, base: string, agentName: string, echoQ
     }
   }
   return { bare: latency(bare), turn: latency(turn), slowestTurnMs: Math.max(...turn) };
-}
-
-interface RunHistory {
-  run: number;
-  turns: number;
-  events: number;
-  jsonBytes: number;
-  /** JSON bytes by event type (`ACTIVITY_TASK_SCHEDULED`...), to see where a turn's bytes go. */
-  bytesByType: Record<string, number>;
-}
-
-/** 3: every run of the session's workflow, first to latest (following continue-as-new). */
-async function sessionHistory(client: Client, sessionId: string): Promise<RunHistory[]> {
-  const workflowId = sessionWorkflowId(sessionId);
-  const description = await client.workflow.getHandle(workflowId).describe();
-  let runId: string | undefined = description.raw.workflowExecutionInfo?.firstRunId || description.runId;
-  const runs: RunHistory[] = [];
-  while (runId) {
-    const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const events = history.events ?? [];
-    const bytesByType: Record<string, number> = {};
-    for (const event of events) {
-      const json = JSON.stringify(event);
-      const type = /"eventType":"EVENT_TYPE_([A-Z_]+)"/.exec(json)?.[1] ?? 'UNKNOWN';
-      bytesByType[type] = (bytesByType[type] ?? 0) + Buffer.byteLength(json);
-    }
-    runs.push({
-      run: runs.length + 1,
-      // Each turn here is one `sendMessage` update, completed in the run that played it.
-      turns: events.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes).length,
-      events: events.length,
-      jsonBytes: Buffer.byteLength(JSON.stringify(history)),
-      bytesByType,
-    });
-    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId || undefined;
-  }
-  return runs;
 }
 
 /** 4: sessions sending sequential messages side by side until {@link PARALLEL_MS} has passed. */

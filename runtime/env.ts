@@ -17,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import type { ArchiveStore } from '../src/archive/store.js';
 import { loadAgents, type LoadedAgent } from './agents/load.js';
+import { ConfigError } from '../src/errors.js';
 
 /** Connection options for `Connection.connect` / `NativeConnection.connect`. Secrets stay in this process. */
 export function temporalConnectionOptions(env: NodeJS.ProcessEnv = process.env): {
@@ -36,6 +37,23 @@ export function temporalConnectionOptions(env: NodeJS.ProcessEnv = process.env):
   // network in the clear, so only for a server on this machine or behind a TLS-terminating proxy, e.g. the dev server).
   if (env.TEMPORAL_API_KEY) return { address, tls: !/^(false|0)$/.test(env.TEMPORAL_TLS ?? ''), apiKey: env.TEMPORAL_API_KEY };
   return { address };
+}
+
+/**
+ * `STEPWISE_WORKFLOW_CACHE_SIZE`: how many session workflows a worker keeps in memory (the SDK's
+ * `maxCachedWorkflows`); a session evicted from the cache is replayed from its history on its next turn. Unset: the
+ * SDK's default (from the worker's memory). `npm run bench:scale -- --cold` measures what an eviction costs.
+ *
+ * @throws ConfigError (not retryable) when set to anything but a whole number >= 1.
+ */
+export function workflowCacheSize(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.STEPWISE_WORKFLOW_CACHE_SIZE;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ConfigError([{ file: 'environment', path: 'STEPWISE_WORKFLOW_CACHE_SIZE', message: `must be a whole number >= 1, got "${raw}"`, severity: 'error' }]);
+  }
+  return n;
 }
 
 /** Agent config paths from `STEPWISE_AGENTS` (comma-separated), default `examples`. */

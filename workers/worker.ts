@@ -17,7 +17,7 @@ import { missingSearchAttributes, registerSearchAttributesHint } from '../runtim
 import { type Tracing, tracingFromEnv } from '../runtime/tracing.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 import { workflowsPath } from './workflows-path.js';
-import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../runtime/env.js';
+import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions, workflowCacheSize } from '../runtime/env.js';
 
 export { workflowsPath };
 
@@ -116,6 +116,7 @@ async function warnIfSearchAttributesMissing(connection: NativeConnection, names
  */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const agents = await loadAgentsFromEnv(env);
+  const cacheSize = workflowCacheSize(env);
   const codec = codecFromEnv(env);
   const tracing = await tracingFromEnv('stepwise-worker', env);
   const archive = await connectArchiveFromEnv(env);
@@ -132,6 +133,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       codec,
       tracing,
       publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
+      ...(cacheSize ? { workerOptions: { maxCachedWorkflows: cacheSize } } : {}),
     });
     console.log(
       `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}, ` +
