@@ -16,6 +16,7 @@
  *
  * History events and bytes per turn come from one session of the largest S. Figures hold for this machine only:
  * compare the ratios. `--out FILE` also writes the JSON there (the committed `bench/results/scale-*.json`).
+ * `--profile DIR` writes V8 CPU profiles of the worker and API processes (summarise with `tsx bench/scale/profile.ts DIR`).
  * Server: `TEMPORAL_ADDRESS` when set, else a dev server started and stopped here. Linux only (`/proc`).
  */
 import { writeFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { startTestPostgres } from '../test/support/postgres.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
 import { type ColdFigures, type IdleFigures, type LoadFigures, type StreamFigures, bareLoad, coldSessions, idleCost, liveStreams, sessionLoad } from './scale/load.js';
-import { type BenchProcess, type StepwiseEnv, startApi, startEchoWorker, startWorker } from './scale/processes.js';
+import { type BenchProcess, profileInto, type StepwiseEnv, startApi, startEchoWorker, startWorker } from './scale/processes.js';
 import { log, onCleanUp, runBench, sessionHistory, temporalServer } from './support.js';
 
 const positiveInt = (v: string) => {
@@ -49,6 +50,7 @@ const options = new Command('bench:scale')
   .option('--idle <n>', 'open idle sessions for the memory figure (0: skip)', positiveInt, 0)
   .option('--json', 'print one JSON object instead of the table', false)
   .option('--out <file>', 'also write the JSON figures to this file')
+  .option('--profile <dir>', 'V8 CPU profiles of the worker and API processes into this folder (see bench/scale/profile.ts)')
   .parse()
   .opts<{
     workers: number;
@@ -64,12 +66,14 @@ const options = new Command('bench:scale')
     idle: number;
     json: boolean;
     out?: string;
+    profile?: string;
   }>();
 
 const run = Date.now().toString(36);
 
 async function measure() {
   const begun = performance.now();
+  if (options.profile) profileInto(options.profile);
   const server = await temporalServer();
   const connection = await Connection.connect({ address: server.address });
   onCleanUp('client connection', () => connection.close());

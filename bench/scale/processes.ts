@@ -84,9 +84,17 @@ export interface StepwiseEnv {
   STEPWISE_WORKFLOW_CACHE_SIZE?: string;
 }
 
+/** Node flags of the worker and API processes (`--profile DIR`: `--cpu-prof`, written when they stop). */
+let nodeFlags: string[] = [];
+
+/** Profiles every worker and API process started after this call into `dir` (V8 `.cpuprofile` files). */
+export function profileInto(dir: string): void {
+  nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 /** `stepwise worker` with `env`. */
 export async function startWorker(env: StepwiseEnv): Promise<BenchProcess> {
-  const child = await start('worker', ['bin/stepwise.js', 'worker'], { ...process.env, ...env }, /stepwise worker: task queue/);
+  const child = await start('worker', [...nodeFlags, 'bin/stepwise.js', 'worker'], { ...process.env, ...env }, /stepwise worker: task queue/);
   log(`worker ${child.pid} on ${env.STEPWISE_TASK_QUEUE}`);
   return { kind: 'worker', pid: child.pid!, child };
 }
@@ -99,7 +107,7 @@ export async function startApi(env: StepwiseEnv): Promise<BenchProcess> {
   const port = await freePort();
   const child = await start(
     'api',
-    ['bin/stepwise.js', 'api'],
+    [...nodeFlags, 'bin/stepwise.js', 'api'],
     {
       ...process.env,
       ...env,
