@@ -272,6 +272,10 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   // an update accepted in the same workflow task, and replay then failed on it (seen in compat.int.test.ts, ~1 run in
   // 5). Older sessions keep the old place (no marker for the new patch in their history).
   let idle = patched(PATCH_IDS.idleTimerFirst) ? new IdleTimer(agent.session.idleTimeoutMs) : undefined;
+  // The same for the activity executors and their `decide-local-activity` marker (patch `executors-first`): asked
+  // after the archive start, the marker landed in the next workflow task whenever that local activity finished while
+  // the first activation still ran, and replay (which resolves the local activity within the first task) failed.
+  const executorsFirst = patched(PATCH_IDS.executorsFirst) ? activityExecutors() : undefined;
   if (run === 1) {
     memo();
     archived = await startArchive(
@@ -282,7 +286,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
 
   idle ??= new IdleTimer(agent.session.idleTimeoutMs);
 
-  const exec = activityExecutors();
+  const exec = executorsFirst ?? activityExecutors();
   let endReason: SessionOutcome['reason'] | undefined;
 
   /** Continue-as-new is due (at least one turn per run: a first event over `maxHistoryBytes` must not loop). */
