@@ -97,7 +97,7 @@ export async function checkTurns(record: RunRecord, db: pg.Pool, temporal: Clien
         const history = await temporal.workflow.getHandle(sessionWorkflowId(session.sessionId)).query(getHistory);
         for (const t of history.turns) {
           live++;
-          const row = rows[t.turn - 1];
+          const row = rows.find((r) => r.turn === t.turn);
           if (!row || row.message_id !== t.messageId || row.reply !== t.reply) v.add(`${session.sessionId}: live turn ${t.turn} (${t.messageId}) differs from the archive's (${row?.message_id ?? 'none'})`);
         }
       } catch (err) {

@@ -133,8 +133,13 @@ export class ChaosClient {
   /** Reads the result URL until the final answer; approves on the way. undefined: refused (send again) or deadline. */
   async followResult(sent: SentMessage, deadline: number): Promise<SeenResult | undefined> {
     const path = `/sessions/${sent.sessionId}/messages/${sent.messageId}`;
-    while (Date.now() < deadline) {
+    for (let polls = 1; Date.now() < deadline; polls++) {
       const a = await this.call('GET', path, 'GET /sessions/:id/messages/:mid');
+      if (a.status === 202 && a.body?.status === 'running' && polls % 4 === 0) {
+        // A turn sent with ?wait=false that waits for approval says so only in the session's state (and its events).
+        const state = await this.call('GET', `/sessions/${sent.sessionId}`, 'GET /sessions/:id');
+        if (state.status === 200 && state.body?.pendingApprovals?.length) await this.approve(sent.sessionId, state.body.pendingApprovals, deadline);
+      }
       if (a.status === 200 && a.body?.pendingApprovals?.length) {
         await this.approve(sent.sessionId, a.body.pendingApprovals, deadline);
         continue;

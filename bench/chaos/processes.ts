@@ -49,6 +49,16 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** Every child started here, SIGKILLed if this process exits first (a test timed out, an error): no orphans. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+const adopt = (c: ChildProcess) => {
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+};
+
 const exited = (child: ChildProcess) =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
 
@@ -57,7 +67,7 @@ export async function startTemporal(binary: string, dir: string): Promise<ChaosP
   const port = await freePort();
   const dbFile = join(dir, 'temporal.sqlite');
   const log = createWriteStream(join(dir, 'temporal.log'), { flags: 'a' });
-  const start = () => startDevServer({ binary, port, dbFile, uiPort: false, onOutput: (t) => log.write(t) });
+  const start = () => startDevServer({ binary, port, dbFile, uiPort: false, onOutput: (t) => log.write(t), onSpawn: adopt });
   let server: DevServer | undefined = await start();
   const slot = {
     name: 'temporal',
@@ -88,7 +98,7 @@ export async function startTemporal(binary: string, dir: string): Promise<ChaosP
 
 /** A PostgreSQL cluster (one database, `stepwise_chaos`) that survives SIGKILL of its postmaster. */
 export async function startPostgres(): Promise<ChaosProcess & { databaseUrl: string; pg: TestPostgres }> {
-  const pg = await startTestPostgres();
+  const pg = await startTestPostgres({ durableCommits: true });
   const databaseUrl = await pg.createDatabase({ name: 'stepwise_chaos' });
   let up = true;
   const slot = {
@@ -154,6 +164,7 @@ export async function startNodeProcess(
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = c;
+    adopt(c);
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} not ready within 90 s:\n${output.slice(-2_000)}`)), 90_000);

@@ -91,11 +91,12 @@ function postgresUser(): { uid: number; gid: number } {
 }
 
 /**
- * Starts a fresh cluster and waits until it accepts connections (typically 1-3 s). Retries on a new port if the
+ * Starts a fresh cluster and waits until it accepts connections (typically 1-3 s). `durableCommits` (default false):
+ * acknowledged commits survive a SIGKILL of the server (the chaos suite). Retries on a new port if the
  * chosen one was taken meanwhile. @throws Error if the binaries are missing or the server will not start (with the
  * server log's tail).
  */
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(options: { durableCommits?: boolean } = {}): Promise<TestPostgres> {
   const bin = findPostgresBinDir();
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? postgresUser() : undefined;
@@ -132,8 +133,9 @@ export async function startTestPostgres(): Promise<TestPostgres> {
         `-p ${p}`,
         `-c listen_addresses=127.0.0.1`,
         `-c unix_socket_directories=${dir}`,
-        // Throwaway data: durability off for speed.
-        '-c fsync=off -c synchronous_commit=off -c full_page_writes=off',
+        // Throwaway data: durability off for speed. `durableCommits` keeps synchronous commits, so a server killed
+        // with SIGKILL keeps every transaction it acknowledged (fsync stays off: the machine does not crash).
+        options.durableCommits ? '-c fsync=off' : '-c fsync=off -c synchronous_commit=off -c full_page_writes=off',
         '-c max_connections=100', // the chaos suite runs four processes with pools of 10 or more
       ].join(' ');
     for (let attempt = 1; ; attempt++) {
