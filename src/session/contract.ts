@@ -37,6 +37,11 @@ export const PATCH_IDS = {
   idleTimerFirst: 'idle-timer-first',
   /** `decide` as a local activity. */
   decideLocalActivity: 'decide-local-activity',
+  /**
+   * The activity executors (and so the `decide-local-activity` marker) set up in the run's first activation, before
+   * the archive start: after it, the marker could fall into the next workflow task and replay failed on it.
+   */
+  executorsFirst: 'executors-first',
   /** NOMOS flow semantics (engine semantics 2) for new sessions. */
   nomosSemantics: 'nomos-semantics',
   /**

@@ -34,6 +34,15 @@ export interface TestPostgres {
   createDatabase(options?: { name?: string; template?: string }): Promise<string>;
   /** `pg_ctl stop -m immediate`, then removes the temp dir. Idempotent. */
   stop(): Promise<void>;
+  /** Pid of the running postmaster (from `postmaster.pid`), or undefined while it is down. */
+  pid(): number | undefined;
+  /** SIGKILLs the postmaster (a crash: no shutdown checkpoint; its backends exit on their own). Data stays. */
+  crash(): Promise<void>;
+  /**
+   * Starts the same cluster again on the same port after {@link crash} (crash recovery runs); retries for up to
+   * 30 s while the killed server's backends still hold its shared memory. @throws Error with the log's tail.
+   */
+  restart(): Promise<void>;
 }
 
 /**
@@ -82,11 +91,12 @@ function postgresUser(): { uid: number; gid: number } {
 }
 
 /**
- * Starts a fresh cluster and waits until it accepts connections (typically 1-3 s). Retries on a new port if the
+ * Starts a fresh cluster and waits until it accepts connections (typically 1-3 s). `durableCommits` (default false):
+ * acknowledged commits survive a SIGKILL of the server (the chaos suite). Retries on a new port if the
  * chosen one was taken meanwhile. @throws Error if the binaries are missing or the server will not start (with the
  * server log's tail).
  */
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(options: { durableCommits?: boolean } = {}): Promise<TestPostgres> {
   const bin = findPostgresBinDir();
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? postgresUser() : undefined;
@@ -118,16 +128,19 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   try {
     await pgExec('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
     let port = 0;
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
-      const serverOptions = [
-        `-p ${port}`,
+    const optionsFor = (p: number) =>
+      [
+        `-p ${p}`,
         `-c listen_addresses=127.0.0.1`,
         `-c unix_socket_directories=${dir}`,
-        // Throwaway data: durability off for speed.
-        '-c fsync=off -c synchronous_commit=off -c full_page_writes=off',
-        '-c max_connections=50',
+        // Throwaway data: durability off for speed. `durableCommits` keeps synchronous commits, so a server killed
+        // with SIGKILL keeps every transaction it acknowledged (fsync stays off: the machine does not crash).
+        options.durableCommits ? '-c fsync=off' : '-c fsync=off -c synchronous_commit=off -c full_page_writes=off',
+        '-c max_connections=100', // the chaos suite runs four processes with pools of 10 or more
       ].join(' ');
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const serverOptions = optionsFor(port);
       try {
         await pgExec('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', serverOptions], 90_000);
         break;
@@ -138,9 +151,34 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       }
     }
     const databaseUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const pid = () => {
+      try {
+        return Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || undefined;
+      } catch {
+        return undefined;
+      }
+    };
     return {
       databaseUrl,
       port,
+      pid,
+      async crash() {
+        const p = pid();
+        if (p) process.kill(p, 'SIGKILL');
+      },
+      async restart() {
+        for (const deadline = Date.now() + 30_000; ; ) {
+          try {
+            await pgExec('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', optionsFor(port)], 90_000);
+            return;
+          } catch (err) {
+            if (Date.now() > deadline) {
+              throw new Error(`PostgreSQL did not restart: ${(err as Error).message}\n${readFileSync(logFile, 'utf8').slice(-2_000)}`);
+            }
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+      },
       async createDatabase(options = {}) {
         const name = options.name ?? `test_${randomBytes(6).toString('hex')}`;
         const client = new pg.Client({ connectionString: databaseUrl });

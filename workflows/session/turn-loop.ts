@@ -6,21 +6,22 @@
 import { allHandlersFinished, condition } from '@temporalio/workflow';
 import { playTurn } from '../../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, resumeTurn, startTurn } from '../../src/engine/engine.js';
-import { activityExecutors, now } from '../activity-executors.js';
+import type { TurnExecutors } from '../../src/engine/driver.js';
+import { now } from '../activity-executors.js';
 import type { ApprovalInbox } from '../approvals.js';
 import { endedRefusal } from '../message-queue.js';
 import type { SessionRun } from './run.js';
 import type { SessionOutcome } from './lifecycle.js';
 
 /**
- * Runs turns until the session ends or the run is due to continue as new.
+ * Runs turns until the session ends or the run is due to continue as new, playing the engine's commands with `exec`
+ * (../activity-executors.ts: activities, local activities, timers).
  *
  * @returns why the session ended, or `undefined` to continue as new (every accepted update has its result then).
  */
-export async function runTurns(run: SessionRun, approvals: ApprovalInbox): Promise<SessionOutcome['reason'] | undefined> {
+export async function runTurns(run: SessionRun, approvals: ApprovalInbox, exec: TurnExecutors): Promise<SessionOutcome['reason'] | undefined> {
   const { agent, queue } = run;
   const idle = run.idle!;
-  const exec = activityExecutors();
   for (;;) {
     if (run.continueAsNewDue()) {
       // An update must complete in the run that accepted it, so a busy session could postpone continue-as-new forever.

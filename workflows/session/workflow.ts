@@ -15,6 +15,7 @@
  * Sandbox-safe: imports `@temporalio/workflow`, pure code and activity *types* only.
  */
 import { ApplicationFailure, ContinueAsNew, TemporalFailure, WorkflowError, isCancellation, log, patched } from '@temporalio/workflow';
+import { activityExecutors } from '../activity-executors.js';
 import { startArchive } from '../archive-writes.js';
 import { IdleTimer } from '../idle-timer.js';
 import { openSessionState } from '../session-start.js';
@@ -62,6 +63,10 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   // an update accepted in the same workflow task, and replay then failed on it (seen in compat.int.test.ts, ~1 run in
   // 5). Older sessions keep the old place (no marker for the new patch in their history).
   run.idle = patched(PATCH_IDS.idleTimerFirst) ? new IdleTimer(input.agent.session.idleTimeoutMs) : undefined;
+  // The same for the activity executors and their `decide-local-activity` marker (patch `executors-first`): asked
+  // after the archive start, the marker landed in the next workflow task whenever that local activity finished while
+  // the first activation still ran, and replay (which resolves the local activity within the first task) failed.
+  const executorsFirst = patched(PATCH_IDS.executorsFirst) ? activityExecutors() : undefined;
   if (run.run === 1) {
     run.memo();
     run.archived = await startArchive(
@@ -71,7 +76,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   }
   run.idle ??= new IdleTimer(input.agent.session.idleTimeoutMs);
 
-  const reason = await runTurns(run, approvals);
+  const reason = await runTurns(run, approvals, executorsFirst ?? activityExecutors());
   if (reason) return endSession(run, reason);
   return continueAsNew(run);
 }

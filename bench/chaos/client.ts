@@ -1,0 +1,219 @@
+/**
+ * A REST client that behaves like a careful real one (docs/client-retries.md): it spreads requests over the API
+ * processes, sends a message again with the same `messageId` after a connection error, a time-out, 429 or 503 (waiting
+ * what `Retry-After` says), follows 202 to the result URL, approves the tool calls a turn waits on, and records every
+ * status and every answer in the run's {@link RunRecord}.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Prng } from './prng.js';
+import type { RunRecord, SeenResult, SentMessage } from './record.js';
+
+/** An HTTP answer (status 0: no answer: connection refused or reset, or our time-out). */
+export interface Answer {
+  status: number;
+  body: any;
+  retryAfter?: string;
+  error?: string;
+}
+
+/** Longest a client waits for one HTTP answer, ms (the API's own turn wait is 100 s; a stalled worker is 40 s). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Longest a message may take to get its final answer, ms, before the client gives up (a violation). */
+export const MESSAGE_DEADLINE_MS = 180_000;
+
+/** Statuses a valid request may get while faults run, with the codes that go with them (invariant 5). */
+const DOCUMENTED: Record<number, string[] | undefined> = {
+  429: ['RATE_LIMITED'],
+  503: ['TEMPORAL_UNAVAILABLE', 'ARCHIVE_UNAVAILABLE'],
+};
+
+export class ChaosClient {
+  #next = 0;
+
+  constructor(
+    readonly apis: string[],
+    readonly record: RunRecord,
+    readonly rng: Prng,
+  ) {}
+
+  /** The API to use next (round robin; after a connection error the next attempt goes to the other one). */
+  api(): string {
+    return this.apis[this.#next++ % this.apis.length]!;
+  }
+
+  /**
+   * One HTTP request to one API; records its status under `route`. Never throws: a connection error or time-out is
+   * status 0.
+   */
+  async call(method: string, path: string, route: string, body?: unknown, init: { base?: string; raw?: RequestInit; bad?: { expected: number; note: string } } = {}): Promise<Answer> {
+    const base = init.base ?? this.api();
+    let answer: Answer;
+    try {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        ...init.raw,
+      });
+      const text = await res.text();
+      let parsed: any = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON (kept as text)
+      }
+      answer = { status: res.status, body: parsed, retryAfter: res.headers.get('retry-after') ?? undefined };
+    } catch (err) {
+      answer = { status: 0, body: undefined, error: (err as Error).cause ? String((err as any).cause?.code ?? (err as Error).message) : (err as Error).name };
+    }
+    this.record.statuses.push({
+      route,
+      status: answer.status,
+      ...(answer.body?.error?.code ? { code: answer.body.error.code } : {}),
+      ...(answer.retryAfter ? { retryAfter: answer.retryAfter } : {}),
+      bad: Boolean(init.bad),
+      ...(init.bad ? { expected: init.bad.expected, note: init.bad.note } : {}),
+      ...(answer.error ? { note: answer.error } : {}),
+    });
+    return answer;
+  }
+
+  /** How long to wait before retrying after `a`: `Retry-After` seconds for 429/503, else a jittered 200-1,000 ms. */
+  backoffMs(a: Answer): number {
+    const seconds = Number(a.retryAfter);
+    if ((a.status === 429 || a.status === 503) && Number.isFinite(seconds) && seconds >= 0) return seconds * 1000 + this.rng.int(0, 200);
+    return this.rng.int(200, 1_000);
+  }
+
+  /**
+   * Starts session `sessionId` (retrying; 409 SESSION_EXISTS after a retry means an earlier attempt made it).
+   * @throws Error when it cannot within {@link MESSAGE_DEADLINE_MS}.
+   */
+  async startSession(agentId: string, sessionId: string): Promise<void> {
+    const deadline = Date.now() + MESSAGE_DEADLINE_MS;
+    for (let attempt = 1; Date.now() < deadline; attempt++) {
+      const a = await this.call('POST', '/sessions', 'POST /sessions', { agentId, sessionId });
+      if (a.status === 201 || (a.status === 409 && a.body?.error?.code === 'SESSION_EXISTS' && attempt > 1)) return;
+      await sleep(this.backoffMs(a));
+    }
+    throw new Error(`session ${sessionId} could not be started within ${MESSAGE_DEADLINE_MS} ms`);
+  }
+
+  /**
+   * Sends one message until it has its final answer (the turn result without pending approvals), approving the tool
+   * calls its turn waits on. `wait: false` asks for 202 and follows the result URL. Records everything in `sent`.
+   * @returns the final answer, or undefined when it gave up (`sent.gaveUp` says why).
+   */
+  async converse(sent: SentMessage, text: string, opts: { waitFalse: boolean }): Promise<SeenResult | undefined> {
+    const deadline = Date.now() + MESSAGE_DEADLINE_MS;
+    const path = `/sessions/${sent.sessionId}/messages${opts.waitFalse ? '?wait=false' : ''}`;
+    while (Date.now() < deadline) {
+      sent.attempts++;
+      const a = await this.call('POST', path, 'POST /sessions/:id/messages', { text, messageId: sent.messageId });
+      if (a.status === 200 || a.status === 202) this.#ack(sent);
+      if (a.status === 200 && !a.body?.pendingApprovals?.length) return this.#answered(sent, a.body);
+      if (a.status === 200 || a.status === 202) {
+        if (a.status === 200) await this.approve(sent.sessionId, a.body.pendingApprovals, deadline);
+        const final = await this.followResult(sent, deadline);
+        if (final) return final;
+        continue; // refused at the result URL (429: queue full): send it again
+      }
+      if (a.status === 409 && a.body?.error?.code === 'SESSION_ENDED') {
+        sent.gaveUp = 'SESSION_ENDED';
+        return undefined;
+      }
+      await sleep(this.backoffMs(a));
+    }
+    sent.gaveUp ??= `no final answer within ${MESSAGE_DEADLINE_MS} ms`;
+    return undefined;
+  }
+
+  /** Reads the result URL until the final answer; approves on the way. undefined: refused (send again) or deadline. */
+  async followResult(sent: SentMessage, deadline: number): Promise<SeenResult | undefined> {
+    const path = `/sessions/${sent.sessionId}/messages/${sent.messageId}`;
+    for (let polls = 1; Date.now() < deadline; polls++) {
+      const a = await this.call('GET', path, 'GET /sessions/:id/messages/:mid');
+      if (a.status === 202 && a.body?.status === 'running' && polls % 4 === 0) {
+        // A turn sent with ?wait=false that waits for approval says so only in the session's state (and its events).
+        const state = await this.call('GET', `/sessions/${sent.sessionId}`, 'GET /sessions/:id');
+        if (state.status === 200 && state.body?.pendingApprovals?.length) await this.approve(sent.sessionId, state.body.pendingApprovals, deadline);
+      }
+      if (a.status === 200 && a.body?.pendingApprovals?.length) {
+        await this.approve(sent.sessionId, a.body.pendingApprovals, deadline);
+        continue;
+      }
+      if (a.status === 200) return this.#answered(sent, a.body);
+      if (a.status === 429) {
+        // Refused (the queue was full) or the per-caller limit: either way, wait and send it again with the same id.
+        await sleep(this.backoffMs(a));
+        return undefined;
+      }
+      if (a.status === 404) {
+        // An acknowledged message the session does not know: lost. Recorded; sending it again is what a client does.
+        sent.gaveUp = undefined;
+        this.record.statuses.push({ route: 'lost acknowledged message', status: 404, bad: false, note: `${sent.sessionId}/${sent.messageId}` });
+        return undefined;
+      }
+      if (a.status === 409) {
+        sent.gaveUp = `result URL answered 409 ${a.body?.error?.code}`;
+        return undefined;
+      }
+      await sleep(a.status === 202 ? 250 : this.backoffMs(a));
+    }
+    return undefined;
+  }
+
+  /** Approves every call in `pending` (retrying; 409 already decided / 404 no longer waiting mean it was decided). */
+  async approve(sessionId: string, pending: Array<{ callId: string }>, deadline: number): Promise<void> {
+    for (const p of pending) {
+      while (Date.now() < deadline) {
+        const a = await this.call('POST', `/sessions/${sessionId}/approvals/${p.callId}`, 'POST /sessions/:id/approvals/:callId', {
+          decision: 'approve',
+          approver: 'chaos',
+        });
+        if (a.status === 200 || a.status === 409 || a.status === 404) break;
+        await sleep(this.backoffMs(a));
+      }
+    }
+  }
+
+  /**
+   * Ends the session (DELETE, retried; 409 SESSION_ENDED after a retry means an earlier attempt ended it).
+   * @returns whether it is known ended.
+   */
+  async endSession(sessionId: string): Promise<boolean> {
+    const deadline = Date.now() + MESSAGE_DEADLINE_MS;
+    for (let attempt = 1; Date.now() < deadline; attempt++) {
+      const a = await this.call('DELETE', `/sessions/${sessionId}`, 'DELETE /sessions/:id');
+      if (a.status === 200 || (a.status === 409 && attempt > 1)) return true;
+      await sleep(this.backoffMs(a));
+    }
+    return false;
+  }
+
+  #ack(sent: SentMessage): void {
+    if (sent.ackedAt !== undefined) return;
+    sent.ackedAt = Date.now();
+    this.record.acked++;
+  }
+
+  #answered(sent: SentMessage, body: any): SeenResult {
+    const seen: SeenResult = {
+      turn: body.turn,
+      reply: body.reply,
+      messageId: body.messageId,
+      events: (body.events ?? []).map((e: any) => ({ seq: e.seq, type: e.type, ...(e.callId ? { callId: e.callId, tool: e.tool } : {}), ...(e.type === 'tool_result' ? { result: e.result } : {}) })),
+    };
+    sent.answers.push(seen);
+    sent.answeredAt ??= Date.now();
+    return seen;
+  }
+}
+
+/** Whether `status`+`code` is a documented answer for a valid request during faults (invariant 5). */
+export function documentedFaultAnswer(status: number, code: string | undefined, retryAfter: string | undefined): boolean {
+  const codes = DOCUMENTED[status];
+  return Boolean(codes && code && codes.includes(code) && retryAfter !== undefined);
+}
