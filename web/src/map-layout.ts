@@ -1,0 +1,78 @@
+/**
+ * Auto-layout of an agent's map with elkjs (ELK's layered, Sugiyama-style algorithm): flows are compound nodes
+ * around their steps (`hierarchyHandling: INCLUDE_CHILDREN`, so routes may cross flow borders), routes run left to
+ * right, tools sit beside the steps that call them. Positions come back relative to the parent (a flow), which is
+ * how React Flow places a node with `parentId`.
+ */
+import ELK, { type ElkNode } from 'elkjs/lib/elk.bundled.js';
+import type { AgentGraph, GraphNode } from '../../src/config/graph.js';
+
+export const STEP_SIZE = { width: 190, height: 58 };
+export const TOOL_SIZE = { width: 150, height: 34 };
+
+export interface Placed {
+  node: GraphNode;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** Node id of the flow around it. */
+  parentId?: string;
+}
+
+const elk = new ELK();
+
+/** Lays the graph out; resolves with every node placed (flows before their steps). Rejects only on an ELK bug. */
+export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
+  const byFlow = new Map<string, GraphNode[]>();
+  for (const n of graph.nodes) if (n.kind === 'step' && n.flowId) byFlow.set(n.flowId, [...(byFlow.get(n.flowId) ?? []), n]);
+  const sized = (n: GraphNode): ElkNode => ({ id: n.id, ...(n.kind === 'tool' ? TOOL_SIZE : STEP_SIZE) });
+  const children: ElkNode[] = [];
+  for (const n of graph.nodes) {
+    if (n.kind === 'flow') {
+      const steps = byFlow.get(n.label) ?? [];
+      children.push({
+        id: n.id,
+        layoutOptions: { 'elk.padding': '[top=36,left=20,bottom=20,right=20]' },
+        children: steps.map(sized),
+        ...(steps.length === 0 ? STEP_SIZE : {}),
+      });
+    } else if (n.kind === 'tool' || !n.flowId || !graph.nodes.some((f) => f.kind === 'flow' && f.label === n.flowId)) {
+      children.push(sized(n));
+    }
+  }
+  const ids = new Set(graph.nodes.map((n) => n.id));
+  const root: ElkNode = {
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '90',
+      'elk.spacing.nodeNode': '36',
+      'elk.spacing.edgeNode': '24',
+      'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
+      // Keep the YAML's order where the graph allows: the start step first, routes forward, loops drawn back.
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
+      'elk.edgeLabels.inline': 'true',
+    },
+    children,
+    edges: graph.edges
+      .filter((e) => ids.has(e.from) && ids.has(e.to) && e.from !== e.to)
+      .map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),
+  };
+  const laid = await elk.layout(root);
+  const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
+  const out: Placed[] = [];
+  const visit = (list: ElkNode[] | undefined, parentId?: string) => {
+    for (const c of list ?? []) {
+      const node = nodes.get(c.id);
+      if (!node) continue;
+      out.push({ node, x: c.x ?? 0, y: c.y ?? 0, width: c.width ?? STEP_SIZE.width, height: c.height ?? STEP_SIZE.height, ...(parentId ? { parentId } : {}) });
+      visit(c.children, c.id);
+    }
+  };
+  visit(laid.children);
+  return out;
+}
