@@ -239,8 +239,10 @@ function appendItem(text: string, key: 'steps' | 'flows', value: Obj): string {
   const column = columnOf(text, last.range[0]);
   const [body] = trailing(text.slice(last.range[0], last.range[1]));
   const insertAt = last.range[0] + body.length;
+  // Items separated by blank lines (as the examples write steps) get one before the new item too.
   const first = seq.items[0]!;
-  const spaced = seq.items.length > 1 && /\n\s*\n\s*$/.test(text.slice(first.range![0], seq.items[1]!.range![0]));
+  const [firstBody] = trailing(text.slice(first.range![0], first.range![1]));
+  const spaced = seq.items.length > 1 && /^\s*\n/.test(text.slice(first.range![0] + firstBody.length, lineStart(text, seq.items[1]!.range![0])));
   const item = indent(serialize(new Document(value), column, text), column);
   const lead = body.endsWith('\n') ? '' : '\n';
   return text.slice(0, insertAt) + lead + (spaced ? '\n' : '') + `${' '.repeat(Math.max(0, column - 2))}- ${item}` + text.slice(insertAt);
@@ -283,7 +285,9 @@ export function addStep(text: string, id: string, description = ''): string {
   const draft = readDraft(text);
   if (draft.steps.some((s) => s.id === id)) throw new EditError(`a step "${id}" exists already`);
   const nomos = parse(text).toJS()?.steps?.some?.((s: unknown) => isObj(s) && 'id' in s && !('step_id' in s));
-  return appendItem(text, 'steps', nomos ? { id, desc: description } : { step_id: id, description });
+  const step: Obj = nomos ? { id } : { step_id: id };
+  if (description !== '') step[nomos ? 'desc' : 'description'] = description;
+  return appendItem(text, 'steps', step);
 }
 
 /** Deletes a step with the routes leading to it and its places in flows (a flow left without entry or exit goes too). */
@@ -343,10 +347,10 @@ export function setStart(text: string, stepId: string): string {
 
 /** Sets (or, with an empty string, removes) a step's description, under the key the step uses. */
 export function setStepDescription(text: string, stepId: string, description: string): string {
-  return editItem(text, 'steps', stepIndex(text, stepId), (map) => {
+  return editItem(text, 'steps', stepIndex(text, stepId), (map, doc) => {
     const key = keyIn(map, 'description', 'desc');
     if (description === '') map.delete(key);
-    else map.set(key, description);
+    else map.set(key, doc.createNode(description)); // a new node: written plain (or quoted if it must be), not in the old style
   });
 }
 

@@ -70,7 +70,7 @@ describe('edits', () => {
     const withRoute = edit.addRoute(withStep, 'finalize_order', 'loyalty', 'The order is placed');
     expect(withRoute.startsWith(barista.slice(0, barista.indexOf('  - step_id: finalize_order')))).toBe(true);
     for (const comment of barista.split('\n').filter((l) => l.trim().startsWith('#'))) expect(withRoute).toContain(comment);
-    expect(withRoute).toContain('  - step_id: loyalty\n    description: Offer the loyalty card.\n');
+    expect(withRoute).toContain('\n\n  - step_id: loyalty\n    description: Offer the loyalty card.\n');
     expect(withRoute).toContain('      - target: loyalty\n        condition: The order is placed\n');
     const draft = edit.readDraft(withRoute);
     expect(draft.steps.map((s) => s.id)).toEqual(['greeting', 'take_order', 'finalize_order', 'loyalty']);

@@ -27,20 +27,28 @@ export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
   const byFlow = new Map<string, GraphNode[]>();
   for (const n of graph.nodes) if (n.kind === 'step' && n.flowId) byFlow.set(n.flowId, [...(byFlow.get(n.flowId) ?? []), n]);
   const sized = (n: GraphNode): ElkNode => ({ id: n.id, ...(n.kind === 'tool' ? TOOL_SIZE : STEP_SIZE) });
+  // Children in the YAML's order (a flow where its first step is, tools last), which ELK keeps where it can.
   const children: ElkNode[] = [];
+  const flowIds = new Set(graph.nodes.filter((n) => n.kind === 'flow').map((n) => n.label));
+  const placedFlows = new Set<string>();
+  const flowNode = (flowId: string): ElkNode => {
+    const steps = byFlow.get(flowId) ?? [];
+    return {
+      id: `flow:${flowId}`,
+      layoutOptions: { 'elk.padding': '[top=36,left=20,bottom=20,right=20]' },
+      children: steps.map(sized),
+      ...(steps.length === 0 ? STEP_SIZE : {}),
+    };
+  };
   for (const n of graph.nodes) {
-    if (n.kind === 'flow') {
-      const steps = byFlow.get(n.label) ?? [];
-      children.push({
-        id: n.id,
-        layoutOptions: { 'elk.padding': '[top=36,left=20,bottom=20,right=20]' },
-        children: steps.map(sized),
-        ...(steps.length === 0 ? STEP_SIZE : {}),
-      });
-    } else if (n.kind === 'tool' || !n.flowId || !graph.nodes.some((f) => f.kind === 'flow' && f.label === n.flowId)) {
-      children.push(sized(n));
-    }
+    if (n.kind !== 'step') continue;
+    if (n.flowId && flowIds.has(n.flowId)) {
+      if (!placedFlows.has(n.flowId)) children.push(flowNode(n.flowId));
+      placedFlows.add(n.flowId);
+    } else children.push(sized(n));
   }
+  for (const id of flowIds) if (!placedFlows.has(id)) children.push(flowNode(id));
+  for (const n of graph.nodes) if (n.kind === 'tool') children.push(sized(n));
   const ids = new Set(graph.nodes.map((n) => n.id));
   const root: ElkNode = {
     id: 'root',
@@ -54,7 +62,7 @@ export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
       'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
       // Keep the YAML's order where the graph allows: the start step first, routes forward, loops drawn back.
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-      'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
+      'elk.layered.cycleBreaking.strategy': 'DEPTH_FIRST',
       'elk.edgeLabels.inline': 'true',
     },
     children,

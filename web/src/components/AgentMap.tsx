@@ -198,7 +198,7 @@ function MapInner(props: AgentMapProps) {
     >
       <Background />
       <Controls showInteractive={false} />
-      <MiniMap pannable zoomable ariaLabel="Minimap of the agent" />
+      <MiniMap pannable zoomable ariaLabel="Minimap of the agent" style={{ width: 150, height: 100 }} />
     </ReactFlow>
   );
 }

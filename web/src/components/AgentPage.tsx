@@ -366,7 +366,7 @@ function SessionPicker({ agentId, sessions, sessionId, connection }: { agentId: 
         ))}
       </select>
       <input aria-label="Session id" placeholder="or a session id" value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
-      {connection && <span class={`conn conn-${connection}`} data-testid="map-stream">{connection}</span>}
+      {connection && <span class={`conn conn-${connection}`} data-testid="map-stream" title="event stream">live: {connection}</span>}
       {sessionId && <a href={paths.session(sessionId)}>open session</a>}
     </form>
   );
