@@ -56,8 +56,8 @@ export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
       'elk.algorithm': 'layered',
       'elk.direction': 'RIGHT',
       'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '90',
-      'elk.spacing.nodeNode': '36',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '170',
+      'elk.spacing.nodeNode': '48',
       'elk.spacing.edgeNode': '24',
       'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
       // Keep the YAML's order where the graph allows: the start step first, routes forward, loops drawn back.
