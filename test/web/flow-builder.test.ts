@@ -178,6 +178,13 @@ describe('editing (Chromium)', () => {
     await page.getByRole('button', { name: 'Redo' }).click();
     await page.getByRole('button', { name: 'Redo' }).click();
     await expect.poll(() => route.count()).toBe(1);
+    // Select the route on the map and delete it with the Delete key; undo brings it back.
+    await route.locator('.react-flow__edge-text').click({ force: true });
+    await expect.poll(() => page.getByTestId('route-panel').count()).toBe(1);
+    await page.keyboard.press('Delete');
+    await expect.poll(() => route.count()).toBe(0);
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => route.count()).toBe(1);
     const edited = await page.getByTestId('yaml').inputValue();
     expect(edited).toContain('condition: The order is placed');
     const editedMap = await mapContents(page);

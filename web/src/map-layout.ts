@@ -22,6 +22,9 @@ export interface Placed {
 
 const elk = new ELK();
 
+/** Room between layers for a route's label, and between nodes of a layer (set on the root and on every flow). */
+const SPACING = { 'elk.layered.spacing.nodeNodeBetweenLayers': '150', 'elk.spacing.nodeNode': '44', 'elk.spacing.edgeNode': '24' };
+
 /** Lays the graph out; resolves with every node placed (flows before their steps). Rejects only on an ELK bug. */
 export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
   const byFlow = new Map<string, GraphNode[]>();
@@ -35,7 +38,7 @@ export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
     const steps = byFlow.get(flowId) ?? [];
     return {
       id: `flow:${flowId}`,
-      layoutOptions: { 'elk.padding': '[top=36,left=20,bottom=20,right=20]' },
+      layoutOptions: { 'elk.padding': '[top=36,left=20,bottom=20,right=20]', ...SPACING },
       children: steps.map(sized),
       ...(steps.length === 0 ? STEP_SIZE : {}),
     };
@@ -56,9 +59,7 @@ export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
       'elk.algorithm': 'layered',
       'elk.direction': 'RIGHT',
       'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '170',
-      'elk.spacing.nodeNode': '48',
-      'elk.spacing.edgeNode': '24',
+      ...SPACING,
       'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
       // Keep the YAML's order where the graph allows: the start step first, routes forward, loops drawn back.
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',

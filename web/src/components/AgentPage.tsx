@@ -168,11 +168,30 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const undo = () => setHistory((h) => (h && h.past.length > 0 ? { past: h.past.slice(0, -1), present: h.past.at(-1)!, future: [h.present, ...h.future] } : h));
   const redo = () => setHistory((h) => (h && h.future.length > 0 ? { past: [...h.past, h.present], present: h.future[0]!, future: h.future.slice(1) } : h));
 
+  // Delete / Backspace on the map deletes the selected step, route or flow (read through a ref: the key handler is
+  // registered once).
+  const deleteSelected = useRef<() => void>(() => undefined);
+  deleteSelected.current = () => {
+    if (text === undefined || !selected) return;
+    const route = /^route:(.*):(\d+)$/.exec(selected);
+    if (selected.startsWith('step:')) apply((t) => doc.deleteStep(t, selected.slice('step:'.length)));
+    else if (route) apply((t) => doc.deleteRoute(t, route[1]!, Number(route[2])));
+    else if (selected.startsWith('flow:')) apply((t) => doc.deleteFlow(t, selected.slice('flow:'.length)));
+    else if (selected.startsWith('uses:')) {
+      const [, from, tool] = /^uses:(.*):(.*)$/.exec(selected) ?? [];
+      const tools = draft?.steps.find((x) => x.id === from)?.tools ?? [];
+      if (from) apply((t) => doc.setStepTools(t, from, tools.filter((n) => n !== tool)));
+    } else return;
+    setSelected(undefined);
+  };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement | null;
       if (target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z') {
+      if ((e.key === 'Delete' || e.key === 'Backspace') && !e.ctrlKey && !e.metaKey) {
+        e.preventDefault();
+        deleteSelected.current();
+      } else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z') {
         e.preventDefault();
         if (e.shiftKey) redo();
         else undo();
