@@ -155,6 +155,7 @@ async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor
     [
       'stepwise dev is running',
       `  Web app:     ${api}/`,
+      `  Agent maps:  ${api}/app/agents (the flow builder: edit and Save agents' YAML files)`,
       `  API:         ${api}`,
       `  API docs:    ${api}/docs`,
       `  Temporal:    ${connection.address} (namespace ${namespace}, task queue ${taskQueue})`,
