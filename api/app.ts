@@ -21,6 +21,7 @@ import webPlugin, { type WebPluginOptions } from './plugins/web.js';
 import agentosRoutes from './routes/agentos.js';
 import aiSdkRoutes from './routes/ai-sdk.js';
 import agentRoutes from './routes/agents.js';
+import agentBuilderRoutes, { type AgentSourceStore } from './routes/agent-builder.js';
 import archiveRoutes from './routes/archive.js';
 import codecRoutes, { type CodecRoutesOptions } from './routes/codec.js';
 import eventRoutes, { type EventRoutesOptions } from './routes/events.js';
@@ -75,6 +76,8 @@ export interface BuildAppOptions {
   trustProxy?: boolean | string[];
   /** NOMOS-compatible routes: default agent, `POST /auth/token` (off by default). See `./routes/nomos.ts`. */
   nomos?: NomosRoutesOptions;
+  /** The agents' YAML files, readable and writable by the flow builder (`stepwise dev` only). Default: none. */
+  agentSources?: AgentSourceStore;
 }
 
 /**
@@ -117,6 +120,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(swaggerPlugin);
   await app.register(healthRoutes);
   await app.register(agentRoutes);
+  await app.register(agentBuilderRoutes, { sources: opts.agentSources });
   await app.register(sessionRoutes, { approvalWaitMs: opts.approvalWaitMs });
   await app.register(approvalRoutes);
   await app.register(archiveRoutes);

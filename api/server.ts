@@ -17,6 +17,7 @@ import type { ArchiveStore } from '../src/archive/store.js';
 import { createTokenListener, type TokenListener, type TokenSubscriber } from '../archive/token-notify.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { buildApp } from './app.js';
+import type { AgentSourceStore } from './routes/agent-builder.js';
 import { type ApiConfig, loadApiConfig } from './config.js';
 import type { SessionBackend } from './sessions.js';
 import { ReconnectingSessions } from './reconnecting-sessions.js';
@@ -46,6 +47,8 @@ export interface StartServerOptions {
   tracing?: Tracing;
   /** Event stream poll interval in ms. Default 250 (see `api/routes/events.ts`). */
   eventsPollIntervalMs?: number;
+  /** The agents' YAML files for the flow builder's save (`stepwise dev` only; see api/routes/agent-builder.ts). */
+  agentSources?: AgentSourceStore;
 }
 
 export interface RunningServer {
@@ -121,6 +124,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       trustProxy: config.trustProxy,
       web: { temporalUiUrl: config.temporalUiUrl, namespace: config.temporal.namespace },
       nomos: nomosOptionsFromEnv(process.env),
+      ...(options.agentSources ? { agentSources: options.agentSources } : {}),
     });
   } catch (err) {
     await listener?.close();

@@ -26,6 +26,8 @@ import { createSessionWorker } from '../workers/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { connectArchiveFromEnv, listenEnv, loadAgentsFromEnv, temporalConnectionOptions } from '../runtime/env.js';
 import { type ChildSupervisor, superviseChildren } from './child-supervisor.js';
+import { devAgentSources } from './dev-sources.js';
+import { toolMap } from '../activities/index.js';
 import { ensureTemporalCli, TemporalCliNotFoundError } from './temporal-cli.js';
 import { type DevServer, startDevServer } from './temporal-server.js';
 
@@ -70,6 +72,9 @@ export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<numb
 async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor): Promise<number> {
   const loaded = await loadAgentsFromEnv(env);
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
+  // The flow builder's Save rewrites an agent's file and reloads it into these two maps (./dev-sources.ts).
+  const tools = toolMap(loaded);
+  const agentSources = devAgentSources(loaded, agents, tools, env);
   const taskQueue = env.STEPWISE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
   // Dev mode serves without auth unless credentials are set, so it listens on loopback unless told otherwise.
@@ -129,6 +134,7 @@ async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor
     namespace,
     taskQueue,
     agents: loaded,
+    tools,
     archive,
     codec,
     tracing,
@@ -142,12 +148,14 @@ async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor
     backend: new TemporalSessions({ client, taskQueue }),
     tracing,
     handleSignals: false,
+    agentSources,
   });
   const api = server.address.replace('0.0.0.0', 'localhost');
   console.log(
     [
       'stepwise dev is running',
       `  Web app:     ${api}/`,
+      `  Agent maps:  ${api}/app/agents (the flow builder: edit and Save agents' YAML files)`,
       `  API:         ${api}`,
       `  API docs:    ${api}/docs`,
       `  Temporal:    ${connection.address} (namespace ${namespace}, task queue ${taskQueue})`,
@@ -176,6 +184,7 @@ async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor
     await archive?.close();
     await devServer?.stop();
     await tracing?.shutdown();
+    await agentSources.close();
     stopped();
   }
   return 0;

@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'CODEC_KEY_UNKNOWN',
   'CODEC_DECRYPT_FAILED',
+  'SOURCE_CHANGED',
   'INTERNAL',
 ] as const;
 
@@ -75,6 +76,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CODEC_KEY_UNKNOWN: 400,
   CODEC_DECRYPT_FAILED: 400,
+  SOURCE_CHANGED: 409,
   INTERNAL: 500,
 };
 

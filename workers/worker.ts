@@ -10,6 +10,7 @@ import { createActivities, toolMap } from '../activities/index.js';
 import type { ArchiveStore } from '../src/archive/store.js';
 import { createTokenPublisher } from '../archive/token-notify.js';
 import { ModelCache } from '../activities/models/model.js';
+import type { ToolRegistry } from '../activities/tools.js';
 import type { LoadedAgent } from '../runtime/agents/load.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 import { codecDataConverter, codecFromEnv } from '../runtime/payload-codec.js';
@@ -31,6 +32,8 @@ export interface SessionWorkerOptions {
   /** Default `stepwise`. */
   taskQueue?: string;
   agents: LoadedAgent[];
+  /** Tool registries by agent id (default: the `agents`' own); `stepwise dev` passes one it updates on reload. */
+  tools?: Map<string, ToolRegistry>;
   archive?: ArchiveStore;
   models?: ModelCache;
   /** Publishes streamed model tokens (best effort, e.g. PostgreSQL NOTIFY); omit for none. */
@@ -54,7 +57,7 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
   await warnIfSearchAttributesMissing(opts.connection, opts.namespace ?? 'default', opts.log);
   const activities = createActivities({
     models: opts.models ?? new ModelCache(),
-    tools: toolMap(opts.agents),
+    tools: opts.tools ?? toolMap(opts.agents),
     archive: opts.archive,
     publishToken: opts.publishToken,
   });

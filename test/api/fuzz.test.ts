@@ -92,6 +92,12 @@ function bodyFor(op: Operation): fc.Arbitrary<string | undefined> {
     input: fc.string({ minLength: 1, maxLength: 50 }),
     content: fc.string({ minLength: 1, maxLength: 50 }),
     user_input: fc.string({ minLength: 1, maxLength: 50 }),
+    // POST /agents/validate: agent YAML, near-agent YAML, broken YAML, anything.
+    yaml: fc.oneof(
+      fc.constantFrom('name: test-agent\npersona: p\nstart_step_id: a\nsteps:\n  - id: a\n    desc: d\n', 'name: [', 'a: &a [*a]', '- - - x', '', 'steps: {}'),
+      fc.jsonValue({ maxDepth: 3 }).map((v) => `name: test-agent\nsteps: ${JSON.stringify(v)}\n`),
+      fc.string({ maxLength: 200 }),
+    ),
   };
   const plausible = fc.record(
     Object.fromEntries(op.bodyNames.map((n) => [n, fc.oneof({ weight: 5, arbitrary: plausibleValue[n] ?? jsonish }, { weight: 1, arbitrary: jsonish })])),

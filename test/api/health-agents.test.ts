@@ -101,6 +101,8 @@ describe('OpenAPI at /docs', () => {
         'GET /health',
         'GET /agents',
         'GET /agents/{agentId}',
+        'GET /agents/{agentId}/graph',
+        'POST /agents/validate',
         'POST /ai-sdk/chat',
         'GET /ai-sdk/chat/{id}/stream',
         'POST /sessions',

@@ -4,6 +4,9 @@
  * Stepwise features add (userId, suggestions, approvals) are optional here so the app works with and without them.
  */
 import type { SessionEvent as EngineEvent, TurnResult as EngineTurnResult } from '../../src/engine/types.js';
+import type { AgentSnapshot } from '../../src/config/agent.js';
+import type { AgentGraph } from '../../src/config/graph.js';
+import type { AgentSource, ValidateReply } from '../../src/builder/shapes.js';
 
 /** A tool call waiting for a human decision (`pendingApprovals` items). */
 export interface PendingApproval {
@@ -159,8 +162,18 @@ export function newMessageId(): string {
   return `web-${Date.now().toString(36)}-${rand[0].toString(36)}${rand[1].toString(36)}`;
 }
 
+export type { AgentGraph, AgentSnapshot, AgentSource, ValidateReply };
+
 export const api = {
   config: () => request<WebConfig>('GET', '/app/config.json'),
+  /** The snapshot new sessions get (llm header values redacted). */
+  agent: (agentId: string) => request<AgentSnapshot>('GET', `/agents/${enc(agentId)}`),
+  graph: (agentId: string) => request<AgentGraph>('GET', `/agents/${enc(agentId)}/graph`),
+  /** `stepwise dev` only (404 `NOT_FOUND` elsewhere): the agent's YAML file. */
+  source: (agentId: string) => request<AgentSource>('GET', `/agents/${enc(agentId)}/source`),
+  /** `stepwise dev` only: writes the file and reloads the agent; 409 `SOURCE_CHANGED` when the file changed since `baseHash`. */
+  saveSource: (agentId: string, yaml: string, baseHash: string) => request<AgentSource>('PUT', `/agents/${enc(agentId)}/source`, { yaml, baseHash }),
+  validate: (yaml: string, agentId?: string) => request<ValidateReply>('POST', '/agents/validate', agentId ? { yaml, agentId } : { yaml }),
   agents: async () => (await request<{ agents: AgentSummary[] }>('GET', '/agents')).agents,
   /** Starts a session; with `initiate` the agent speaks first (its turn result comes back). */
   startSession: (body: { agentId: string; initiate?: boolean; message?: string; userId?: string }) =>

@@ -46,11 +46,12 @@ function writeCache(sessionId: string, events: SessionEvent[]): void {
 /** Delay before re-opening a stream the browser gave up on (an HTTP error reply, e.g. 503 while Temporal is down). */
 const REOPEN_MS = 3_000;
 
-/** Subscribes to a session's events while mounted. */
-export function useLiveSession(sessionId: string): LiveSession {
-  const [live, setLive] = useState<LiveSession>(() => ({ events: readCache(sessionId), tokens: '', connection: 'connecting', gaps: [] }));
+/** Subscribes to a session's events while mounted (none while `sessionId` is undefined: the map without a session). */
+export function useLiveSession(sessionId: string | undefined): LiveSession {
+  const [live, setLive] = useState<LiveSession>(() => ({ events: sessionId ? readCache(sessionId) : [], tokens: '', connection: 'connecting', gaps: [] }));
 
   useEffect(() => {
+    if (!sessionId) return setLive({ events: [], tokens: '', connection: 'closed', gaps: [] });
     let events = readCache(sessionId);
     let tokens = '';
     const gaps: Array<[number, number]> = [];

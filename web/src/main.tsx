@@ -1,5 +1,6 @@
 /** Entry point: the app shell (header, navigation) and the page for the current path. */
 import { render } from 'preact';
+import type * as preact from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, type WebConfig } from './api.js';
 import { SessionPage } from './components/SessionPage.js';
@@ -7,6 +8,16 @@ import { SessionsPage } from './components/SessionsPage.js';
 import { StartPage } from './components/StartPage.js';
 import { onLinkClick, parseRoute, paths, useLocation } from './router.js';
 import './styles.css';
+
+/** The Agent pages load on first use: the map (React Flow, elkjs, the YAML editor) is most of the bundle. */
+type AgentModule = typeof import('./components/AgentPage.js');
+function Lazy({ render: draw }: { render(m: AgentModule): preact.ComponentChildren }) {
+  const [mod, setMod] = useState<AgentModule>();
+  useEffect(() => {
+    import('./components/AgentPage.js').then(setMod, () => undefined);
+  }, []);
+  return mod ? <>{draw(mod)}</> : <p class="muted page">Loading…</p>;
+}
 
 const FALLBACK_CONFIG: WebConfig = { temporalUiUrl: 'http://localhost:8233', namespace: 'default' };
 
@@ -37,6 +48,7 @@ function App() {
         <nav aria-label="Main">
           {nav(paths.start(), 'Chat', route.page === 'start' || route.page === 'chat')}
           {nav(paths.sessions(), 'Sessions', route.page === 'sessions' || route.page === 'session')}
+          {nav(paths.agents(), 'Agents', route.page === 'agents' || route.page === 'agent')}
           <a href="/docs">API docs</a>
         </nav>
       </header>
@@ -45,6 +57,8 @@ function App() {
         {route.page === 'chat' && <SessionPage key={`c:${route.sessionId}`} sessionId={route.sessionId} interactive config={config} />}
         {route.page === 'session' && <SessionPage key={`s:${route.sessionId}`} sessionId={route.sessionId} interactive={false} config={config} />}
         {route.page === 'sessions' && <SessionsPage />}
+        {route.page === 'agents' && <Lazy render={(m) => <m.AgentsPage />} />}
+        {route.page === 'agent' && <Lazy key={`a:${route.agentId}`} render={(m) => <m.AgentPage agentId={route.agentId} />} />}
         {route.page === 'missing' && (
           <section class="page">
             <h1 tabIndex={-1}>Not found</h1>

@@ -10,6 +10,8 @@ export type Route =
   | { page: 'chat'; sessionId: string }
   | { page: 'sessions' }
   | { page: 'session'; sessionId: string }
+  | { page: 'agents' }
+  | { page: 'agent'; agentId: string }
   | { page: 'missing' };
 
 /** Parses a pathname into a route. */
@@ -21,6 +23,8 @@ export function parseRoute(pathname: string): Route {
   if (parts[1] === 'chat' && parts.length === 3) return { page: 'chat', sessionId: parts[2] };
   if (parts[1] === 'sessions' && parts.length === 2) return { page: 'sessions' };
   if (parts[1] === 'sessions' && parts.length === 3) return { page: 'session', sessionId: parts[2] };
+  if (parts[1] === 'agents' && parts.length === 2) return { page: 'agents' };
+  if (parts[1] === 'agents' && parts.length === 3) return { page: 'agent', agentId: parts[2] };
   return { page: 'missing' };
 }
 
@@ -29,6 +33,10 @@ export const paths = {
   chat: (id: string) => `/app/chat/${encodeURIComponent(id)}`,
   sessions: () => '/app/sessions',
   session: (id: string) => `/app/sessions/${encodeURIComponent(id)}`,
+  agents: () => '/app/agents',
+  /** The agent's map; with a session drawn on it (and one of its turns picked). */
+  agent: (agentId: string, session?: { sessionId: string; turn?: number }) =>
+    `/app/agents/${encodeURIComponent(agentId)}${session ? `?session=${encodeURIComponent(session.sessionId)}${session.turn === undefined ? '' : `&turn=${session.turn}`}` : ''}`,
 };
 
 export function navigate(to: string, replace = false): void {

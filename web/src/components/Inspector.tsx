@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { type SessionEvent, type SessionState, temporalUiLink, type WebConfig } from '../api.js';
 import type { Connection } from '../live.js';
 import { DataView } from './DataView.js';
+import { paths } from '../router.js';
 
 export interface InspectorProps {
   sessionId: string;
@@ -88,7 +89,15 @@ export function Inspector(props: InspectorProps) {
         <ol class="timeline" aria-label="Turn timeline">
           {[...turns.entries()].map(([turn, list]) => (
             <li key={turn} class="turn">
-              <h4>Turn {turn}</h4>
+              <h4>
+                Turn {turn}
+                {state?.agentName && (
+                  <>
+                    {' '}
+                    <a class="turn-map" href={paths.agent(state.agentName, { sessionId: props.sessionId, turn })}>on the map</a>
+                  </>
+                )}
+              </h4>
               <ol>
                 {list.map((e) => (
                   <TimelineItem key={e.seq} event={e} />
