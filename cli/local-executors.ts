@@ -74,7 +74,8 @@ export function localExecutors(
       : {}),
     async summarize(request): Promise<SummarizeOutcome> {
       try {
-        return { type: 'summarized', summary: await withRetry(() => activities.summarize(request), sleep) };
+        const out = await withRetry(() => activities.summarize(request), sleep);
+        return { type: 'summarized', summary: out.summary };
       } catch (err) {
         return { type: 'summarizeFailed', message: message(err) };
       }

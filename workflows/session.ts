@@ -38,6 +38,7 @@ import { IdleTimer } from './idle-timer.js';
 import { endedRefusal, MessageQueue } from './message-queue.js';
 import { openSessionState } from './session-start.js';
 import { SessionIndex, sessionView } from './session-view.js';
+import { UsageAndTitle } from './usage-and-title.js';
 import {
   decideApproval,
   endSessionSignal,
@@ -123,8 +124,10 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   let draining = false;
 
   const isQueued = (messageId: string) => queue.has(messageId);
+  /** The `getState` view (with the session's usage once summed; `extras` is set before any handler can run). */
+  const view = (): SessionView => ({ ...sessionView(agent, state, info, run, queue.length, busy), ...extras.viewFields() });
 
-  setHandler(getState, () => ({ ...sessionView(agent, state, info, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
+  setHandler(getState, () => ({ ...view(), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
     const result = resultOf(messageId);
     if (result) return { status: 'done', result };
@@ -230,7 +233,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     async (): Promise<SessionView> => {
       requestEnd();
       await condition(() => state.status === 'ended');
-      return sessionView(agent, state, info, run, queue.length, busy);
+      return view();
     },
     {
       // Ending an ended session changes nothing: refused before it reaches history (the API answers with the state).
@@ -252,7 +255,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       info = { ...info, ...patch };
       if (patch.name !== undefined) upsertMemo({ name: patch.name });
       await archived.write({ kind: 'info', input: { sessionId: state.sessionId, ...patch } });
-      return sessionView(agent, state, info, run, queue.length, busy);
+      return view();
     },
     {
       validator: (patch: SessionInfoPatch): void => {
@@ -272,6 +275,15 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   // an update accepted in the same workflow task, and replay then failed on it (seen in compat.int.test.ts, ~1 run in
   // 5). Older sessions keep the old place (no marker for the new patch in their history).
   let idle = patched(PATCH_IDS.idleTimerFirst) ? new IdleTimer(agent.session.idleTimeoutMs) : undefined;
+  // Token usage and generated titles: their patches are asked here too, in the run's first activation.
+  const extras = new UsageAndTitle(input);
+  /** A generated title becomes the name unless the user named the session first. */
+  const applyTitle = async (title: string): Promise<void> => {
+    if (info.name !== undefined) return;
+    info = { ...info, name: title };
+    upsertMemo({ name: title });
+    await archived.write({ kind: 'info', input: { sessionId: state.sessionId, name: title } });
+  };
   if (run === 1) {
     memo();
     archived = await startArchive(
@@ -282,7 +294,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
 
   idle ??= new IdleTimer(agent.session.idleTimeoutMs);
 
-  const exec = activityExecutors();
+  const exec = activityExecutors(extras.report);
   let endReason: SessionOutcome['reason'] | undefined;
 
   /** Continue-as-new is due (at least one turn per run: a first event over `maxHistoryBytes` must not loop). */
@@ -323,13 +335,14 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     busy = true;
     running = item.kind === 'resume' ? state.turn!.messageId : item.message.messageId;
     const startedAt = now();
+    extras.startTurn();
     const first = item.kind === 'resume' ? resumeTurn(state) : startTurn(agent, state, { ...item.message, now: now(), ...(item.opening ? { opening: true } : {}) });
     const out = await playTurn(agent, first, {
       ...exec,
       onState: (s) => {
         state = s; // queries see events live, mid-turn
       },
-      onPaused: (result) => paused.set(result.messageId, result),
+      onPaused: (result) => paused.set(result.messageId, extras.withUsage(result)),
       // While paused, the run may continue as new (carrying the wait) once no caller waits on it, or end on request.
       awaitApproval: (command) => approvals.wait(command, () => endRequested || (continueAsNewDue() && allHandlersFinished())),
     });
@@ -348,15 +361,19 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       draining = true;
       break;
     }
-    paused.delete(out.result.messageId);
+    const result = extras.withUsage(out.result);
+    state = extras.keepUsage(state, result);
+    paused.delete(result.messageId);
     turnsThisRun++;
-    finished.set(out.result.messageId, out.result);
-    rememberAnswer(out.result.messageId, out.result.turn);
+    finished.set(result.messageId, result);
+    rememberAnswer(result.messageId, result.turn);
     idle.restart();
     memo();
+    extras.updateMemo();
+    extras.afterTurn(result, info.name !== undefined, applyTitle);
     await archived.write({
       kind: 'turn',
-      input: { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, run, startedAt, finishedAt: now(), turn: out.result },
+      input: { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, run, startedAt, finishedAt: now(), turn: result },
     });
     if (state.status === 'ended') {
       endReason = 'end_action';
@@ -369,6 +386,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     // handlers fail with SESSION_ENDED.
     queue.refuseQueued(endedRefusal(state.sessionId));
     memo();
+    await extras.settle();
     await archived.write(endWrite(agent, state, endReason));
     await drainAfterEnd(archived);
     await condition(allHandlersFinished);
@@ -377,7 +395,9 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
 
   // Continue-as-new between turns; every update handler has returned its result (checked above).
   // The memo and search attributes go along explicitly: the next run starts with the current step, not the first one.
-  const next = makeContinueAsNewFunc<typeof sessionWorkflow>(index.continueAsNewOptions(info));
+  await extras.settle();
+  const options = index.continueAsNewOptions(info);
+  const next = makeContinueAsNewFunc<typeof sessionWorkflow>({ ...options, memo: { ...options.memo, ...extras.memoFields() } });
   const bounded = nextRunInput(input, {
     state,
     info,
@@ -387,6 +407,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     answered: [...answered],
     archive: archived.on,
     unarchived: archived.pending,
+    ...extras.carried(),
   });
   const { shed } = bounded;
   if (shed.unarchived + shed.answered + shed.pending.length > 0) {

@@ -315,7 +315,7 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
   issues.push(...applied.issues.map((i) => locator.toIssue(i)));
 
   const expanded = expandToolGroups(raw, external.groups, new Set(tools.descriptors.map((d) => d.name)));
-  const normalized = normalizeAgent(expanded, { baseDir, tools: applied.descriptors });
+  const normalized = normalizeAgent(expanded, { baseDir, tools: applied.descriptors, env });
   issues.push(...normalized.issues.map((i) => locator.toIssue(i)));
   const llmNames = new Set(llmEntries(raw).map(([name]) => name));
   const toolNames = tools.failed ? undefined : new Set(tools.descriptors.map((d) => d.name));

@@ -29,6 +29,7 @@ import { normalizeAnswerModel } from './answer-model.js';
 import { agentIdFromName, canonicalTools } from './nomos.js';
 import { parsePythonType } from './python-type.js';
 import { DEFAULT_LLM, type RawAgent, type RawFlow, type RawLlmConfig, type RawStep } from './schema.js';
+import { modelPrices, sessionTitleConfig } from './titles-and-pricing.js';
 import type { KeyPath, PathIssue } from './validate.js';
 
 type RawMemory = NonNullable<RawAgent['memory']>;
@@ -40,6 +41,8 @@ export interface NormalizeContext {
   baseDir: string;
   /** Descriptors of the loaded tools (with `tool_defs` applied). */
   tools: ToolDescriptor[];
+  /** The loading process's environment: `CHAT_NAME_*` defaults of `session_title`. Default none. */
+  env?: Record<string, string | undefined>;
 }
 
 /** The snapshot (absent when any error was found) and the problems found while normalising. */
@@ -65,6 +68,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
   const session = sessionLimits(raw.session, issues);
   const embeddingModel = agentEmbeddingModel(raw.embedding_model, llms.global, ctx.baseDir, issues);
   const approvals = approvalPolicies(raw.tools, approvalTimeoutMs, issues);
+  const sessionTitle = sessionTitleConfig(raw.session_title, llms, ctx.env ?? {}, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
   const body: Omit<AgentSnapshot, 'configHash'> = dropUndefined({
     schemaVersion: AGENT_SCHEMA_VERSION,
@@ -86,6 +90,8 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
     maxExamples: raw.max_examples,
     exampleThreshold: raw.threshold,
     embeddingModel,
+    sessionTitle,
+    prices: modelPrices(raw.pricing),
   });
   const snapshot = AgentSnapshot.parse({ ...body, configHash: configHash(body) });
   return { snapshot, issues };
@@ -172,6 +178,9 @@ function llmConfig(c: RawLlmConfig, path: KeyPath, baseDir: string, issues: Path
     headers: c.headers,
     kwargs: c.kwargs,
     embeddingModel: c.embedding_model,
+    summary: c.summary
+      ? dropUndefined({ model: c.summary.model, temperature: c.summary.temperature, maxTokens: c.summary.max_tokens, kwargs: c.summary.kwargs })
+      : undefined,
   });
 }
 

@@ -8,6 +8,8 @@
  * Pure: no Node imports.
  */
 import { z } from 'zod';
+import { RawPricing, RawSessionTitle } from './raw-titles-and-pricing.js';
+import { RawSummaryOverrides } from './summary-llm.js';
 
 /**
  * Model providers. `openai` and `anthropic` use their official SDKs; `azure` uses the `openai` SDK's `AzureOpenAI`;
@@ -77,6 +79,8 @@ export const RawLlmConfig = z
      * expanded); a literal key is an error.
      */
     api_key: z.string().optional(),
+    /** Settings of flow-memory summaries made with this llm (OmniAgent's `SummaryLLMOverrides`). */
+    summary: RawSummaryOverrides.optional(),
   })
   .superRefine((llm, ctx) => {
     if (llm.provider === 'scripted' && !llm.script) {
@@ -434,5 +438,9 @@ export const RawAgent = z.strictObject({
   schemas: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), z.string().min(1)).optional(),
   server: RawServer.optional(),
   logging: RawLogging.optional(),
+  /** Generated session titles (off unless written; see src/config/titles-and-pricing.ts). */
+  session_title: RawSessionTitle.optional(),
+  /** US dollars per million tokens by model name: usage gets a cost. */
+  pricing: RawPricing.optional(),
 });
 export type RawAgent = z.infer<typeof RawAgent>;

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { JsonSchema, LlmConfig } from '../config/agent.js';
+import { ProviderUsage, TokenUsage } from './usage.js';
 
 /** ISO-8601 timestamp string, always passed in by the host (the engine never reads a clock). */
 export const Timestamp = z.string();
@@ -139,6 +140,8 @@ export const TurnResult = z.object({
    * approval is pending; the turn's final result follows (events, `GET /sessions/:id/messages/:messageId`).
    */
   pendingApprovals: z.array(PendingApproval).optional(),
+  /** Tokens (and cost, with a price table) of the turn's provider calls; sessions since the `token-usage` patch. */
+  usage: TokenUsage.optional(),
 });
 export type TurnResult = z.infer<typeof TurnResult>;
 
@@ -333,7 +336,7 @@ export type DecideRequest = z.infer<typeof DecideRequest>;
 export const DecideResult = z.object({
   decision: z.unknown(),
   model: z.string().optional(),
-  usage: z.object({ inputTokens: z.number().optional(), outputTokens: z.number().optional() }).optional(),
+  usage: ProviderUsage.optional(),
 });
 export type DecideResult = z.infer<typeof DecideResult>;
 
@@ -375,6 +378,13 @@ export const SummarizeRequest = z.object({
 });
 export type SummarizeRequest = z.infer<typeof SummarizeRequest>;
 
+/**
+ * Output of `summarize` (workers since token usage): the summary with the call's usage. Histories recorded before
+ * hold a bare string, which the workflow still reads.
+ */
+export const SummarizeResult = z.object({ summary: z.string(), model: z.string().optional(), usage: ProviderUsage.optional() });
+export type SummarizeResult = z.infer<typeof SummarizeResult>;
+
 /** Candidates one `rank` asks about at most: 64 (48 older memory items, the newest, then 16 dynamic examples). */
 export const MAX_RANK_CANDIDATES = 64;
 /** Older memory items ranked at most (the newest ones; older still are not retrievable by embeddings). */
@@ -400,7 +410,7 @@ export const RankRequest = z.object({
 export type RankRequest = z.infer<typeof RankRequest>;
 
 /** Output of `rank`: cosine similarity (-1..1) of each candidate to the query, in candidate order. No vectors. */
-export const RankResult = z.object({ scores: z.array(z.number()), model: z.string().optional() });
+export const RankResult = z.object({ scores: z.array(z.number()), model: z.string().optional(), usage: ProviderUsage.optional() });
 export type RankResult = z.infer<typeof RankResult>;
 
 // ---------------------------------------------------------------------------------------------------------------
