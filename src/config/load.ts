@@ -18,6 +18,7 @@ import { type AgentSnapshot, MAX_AGENT_SNAPSHOT_BYTES, type ToolDescriptor } fro
 import { jsonBytes } from '../engine/state.js';
 import { interpolateDocument } from './interpolate.js';
 import { canonicalTools, nomosKeyWarnings } from './nomos.js';
+import { inferLlmProviders } from './model-inference.js';
 import { applyToolDefs, llmEntries, normalizeAgent, type ToolArgDefaults } from './normalize.js';
 import { RawAgent } from './schema.js';
 import { suggestKey } from './suggest.js';
@@ -279,11 +280,20 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
     const p = formatKeyPath(i.path);
     return !unsetPaths.some((u) => p === u || p.startsWith(`${u}.`) || p.startsWith(`${u}[`));
   };
-  const plain: unknown = doc.toJS();
+  // Model strings (`llm: gpt-4.1-mini`, `model` without `provider`) get their provider first (./model-inference.ts).
+  const inferred = inferLlmProviders(doc.toJS(), env);
+  issues.push(...inferred.issues.map((i) => locator.toIssue(i)));
+  const plain: unknown = inferred.doc;
   const parsed = RawAgent.safeParse(plain);
   const suggest = (p: (string | number)[], key: string) => suggestKey(RawAgent, p, key);
   const shapeIssues = [...aliasIssues(plain), ...(parsed.success ? [] : zodPathIssues(parsed.error.issues, (p) => locator.has(p), [], suggest))];
-  issues.push(...dedupe(shapeIssues.filter(notCascade)).map((i) => locator.toIssue(i)));
+  // A model string without a known provider was reported above; the schema's "expected object" there is its echo.
+  const inferredPaths = inferred.issues.flatMap((i) => {
+    const p = formatKeyPath(i.path);
+    return p.endsWith('.model') ? [p, `${p.slice(0, -'.model'.length)}.provider`] : [p];
+  });
+  const notInferred = (i: PathIssue) => !inferredPaths.some((p) => formatKeyPath(i.path) === p || formatKeyPath(i.path).startsWith(`${p}.`));
+  issues.push(...dedupe(shapeIssues.filter(notCascade).filter(notInferred)).map((i) => locator.toIssue(i)));
   const namePosition = locator.position(['name']);
   if (!parsed.success || hasErrors(issues)) return { issues: byLine(issues), namePosition };
   const raw = parsed.data;

@@ -52,8 +52,9 @@ export function buildTitlePrompt(req: TitleRequest): { system: string; user: str
  */
 export function cleanTitle(text: string, maxChars: number): string {
   const line = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l.length > 0) ?? '';
-  let t = line.replace(/^(?:title|chat name)\s*:\s*/i, '').replace(/^[#*_\s]+|[*_\s]+$/g, '');
-  t = t.replace(/^["'“”‘’`]+|["'“”‘’`]+$/g, '').replace(/\s+/g, ' ').trim();
+  const unquote = (s: string) => s.replace(/^[#*_\s"'“”‘’`]+|[*_\s"'“”‘’`]+$/g, '');
+  let t = unquote(unquote(line).replace(/^(?:title|chat name)\s*:\s*/i, ''));
+  t = t.replace(/\s+/g, ' ').trim();
   t = t.replace(/[.。]+$/, '').trim();
   if (t.length <= maxChars) return t;
   const cut = t.slice(0, maxChars + 1);
