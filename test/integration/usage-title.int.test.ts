@@ -5,6 +5,8 @@
  * - every provider call of a session (decisions, a flow-memory summary, the title) is summed per turn (turn results,
  *   `GET /sessions/:id/messages/:messageId`), per session (`GET /sessions/:id`, the workflow memo) and priced by the
  *   agent's `pricing`; the AgentOS run reply carries it as `metadata.metrics`; the history is recorded for replay;
+ * - the agent's llm is written as a model string without `provider` (inferred: openai), and its flow-memory summary
+ *   goes out with `llm.summary`'s own model and temperature;
  * - after the first exchange the session is named by the `generateTitle` activity (prompt, temperature and length
  *   as configured), shown in the state and the memo;
  * - a title call that fails (503 three times: retried, then given up) leaves the conversation exactly as it was;
@@ -59,11 +61,13 @@ describe('token usage and session titles on the real Temporal dev server', () =>
     });
 
   it('sums decisions, a summary and the title per turn and per session, prices them, and names the session', async () => {
+    const { provider: _inferred, ...withoutProvider } = openai();
     const agent = await writeAgent(`usage-${run}`, [], {}, {
-      llm: openai(),
-      pricing: { 'gpt-test': { input: 1, output: 2 } },
+      llm: { ...withoutProvider, summary: { model: 'gpt-summary', temperature: 0 } },
+      pricing: { 'gpt-test': { input: 1, output: 2 }, 'gpt-summary': { input: 0.5, output: 1 } },
       session_title: { max_chars: 40, temperature: 0.2 },
     });
+    expect(agent.snapshot.llms.global).toMatchObject({ provider: 'openai', model: 'gpt-test' });
     expect(agent.snapshot.sessionTitle).toMatchObject({ maxChars: 40, llm: { provider: 'openai', model: 'gpt-test', temperature: 0.2 } });
     const id = sid('full');
     models.requests.length = 0;
@@ -92,16 +96,18 @@ describe('token usage and session titles on the real Temporal dev server', () =>
       expect(second.statusCode).toBe(200);
       const turn2 = TurnResult.parse(second.json());
       expect(turn2.events.map((e) => e.type)).toContain('flow_enter');
-      expect(turn2.usage).toEqual({ inputTokens: 33, outputTokens: 21, totalTokens: 54, calls: 3, costUsd: 0.000075 });
+      expect(models.requests[3]!.body).toMatchObject({ model: 'gpt-summary', temperature: 0 });
+      // Two decisions at $1/$2 per million, the summary at $0.50/$1: 2 × 25 + 12.5 millionths.
+      expect(turn2.usage).toEqual({ inputTokens: 33, outputTokens: 21, totalTokens: 54, calls: 3, costUsd: 0.0000625 });
       const again = TurnResult.parse((await app.inject({ method: 'GET', url: `/sessions/${id}/messages/m2` })).json());
       expect(again.usage).toEqual(turn2.usage);
 
       // The session: 2 + 3 model calls of the turns and the title's.
       const view = await state(app, id);
-      const sessionUsage = { inputTokens: 55, outputTokens: 35, totalTokens: 90, calls: 5, costUsd: 0.000125 };
+      const sessionUsage = { inputTokens: 55, outputTokens: 35, totalTokens: 90, calls: 5, costUsd: 0.0001125 };
       expect(view.usage).toEqual(sessionUsage);
       const { memo } = await env.client.workflow.getHandle(sessionWorkflowId(id)).describe();
-      expect(memo).toMatchObject({ name: 'Green tea order', usage: { inputTokens: 55, outputTokens: 35, totalTokens: 90, costUsd: 0.000125 } });
+      expect(memo).toMatchObject({ name: 'Green tea order', usage: { inputTokens: 55, outputTokens: 35, totalTokens: 90, costUsd: 0.0001125 } });
 
       // AgentOS reads: the run reply's `metadata.metrics` (agno's names), the session's `name`.
       models.enqueue({ action: 'RESPOND', response: 'Anything else?' });
