@@ -166,6 +166,11 @@ function llmConfig(c: RawLlmConfig, path: KeyPath, baseDir: string, issues: Path
       issues.push({ path: [...path, 'kwargs', key], at: 'key', message: `kwargs.${key} looks like a secret, which would enter workflow history: use api_key_env` });
     }
   }
+  for (const key of Object.keys(c.summary?.kwargs ?? {})) {
+    if (SECRET_KWARG.test(key)) {
+      issues.push({ path: [...path, 'summary', 'kwargs', key], at: 'key', message: `summary.kwargs.${key} looks like a secret, which would enter workflow history: use api_key_env` });
+    }
+  }
   return dropUndefined({
     provider: c.provider,
     model: c.model,

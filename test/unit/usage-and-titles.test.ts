@@ -104,6 +104,8 @@ describe('summary overrides', () => {
     const file = agentFile('llm:\n  provider: openai\n  model: gpt-4.1\n  temperature: 0.7\n  summary: { model: gpt-4.1-mini, temperature: 0, max_tokens: 300 }\n');
     const { snapshot } = await loadAgent(file, { env: {} });
     expect(snapshot.llms.global!.summary).toEqual({ model: 'gpt-4.1-mini', temperature: 0, maxTokens: 300 });
+    const secret = await validateAgentFile(agentFile('llm:\n  model: gpt-4.1\n  summary: { kwargs: { api_token: x } }\n'), { env: {} });
+    expect(secret.issues.find((i) => i.severity === 'error')).toMatchObject({ path: 'llm.summary.kwargs.api_token', line: 8 });
   });
 });
 
