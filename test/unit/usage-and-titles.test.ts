@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { loadAgent, validateAgentFile } from '../../src/config/load.js';
 import { DEFAULT_MODEL_PROVIDER_MAP, inferProvider, modelProviderMap } from '../../src/config/model-inference.js';
 import { summaryLlm } from '../../src/config/summary-llm.js';
-import { cleanTitle, scriptedTitle } from '../../src/engine/title.js';
+import { cleanTitle, scriptedTitle, TitleRequest, TitleResult } from '../../src/engine/title.js';
+import { SummarizeResult } from '../../src/engine/types.js';
 import { addUsage, callUsage, priceOf, TokenUsage, UsageMeter, ZERO_USAGE } from '../../src/engine/usage.js';
 
 function agentFile(body: string): string {
@@ -84,6 +85,16 @@ describe('titles', () => {
     expect(cleanTitle('Ordering two flat whites and a croissant for pickup', 30)).toBe('Ordering two flat whites and a');
     expect(cleanTitle('Supercalifragilisticexpialidocious', 10)).toBe('Supercalif');
     expect(cleanTitle(' \n ', 60)).toBe('');
+  });
+
+  it('title and summary payloads survive JSON (they cross Temporal)', () => {
+    const request: TitleRequest = { sessionId: 's', agentName: 'a', llm: { provider: 'openai', model: 'gpt-4.1-mini', temperature: 0.2 }, userText: 'hi', replyText: 'hello', maxChars: 60 };
+    const result: TitleResult = { title: 'Greeting', model: 'gpt-4.1-mini', usage: { inputTokens: 11, outputTokens: 7 } };
+    const summary: SummarizeResult = { summary: 'The user said hi.', usage: { inputTokens: 3, outputTokens: 2, cachedInputTokens: 1 } };
+    expect(TitleRequest.parse(JSON.parse(JSON.stringify(request)))).toEqual(request);
+    expect(TitleResult.parse(JSON.parse(JSON.stringify(result)))).toEqual(result);
+    expect(SummarizeResult.parse(JSON.parse(JSON.stringify(summary)))).toEqual(summary);
+    expect(TitleRequest.safeParse({ ...request, maxChars: 61 }).success).toBe(false);
   });
 
   it('the scripted title is the user message cleaned, never empty', () => {
