@@ -66,12 +66,21 @@ export class Embeddings {
    *   (a response without one vector per text).
    */
   async rank(req: RankRequest, signal?: AbortSignal): Promise<RankResult> {
-    const [query, ...candidates] = await this.embed(req.llm, [req.query, ...req.candidates], signal);
-    return { scores: candidates.map((v) => cosine(query!, v)), model: req.llm.model };
+    const { vectors, inputTokens } = await this.embedCounted(req.llm, [req.query, ...req.candidates], signal);
+    const [query, ...candidates] = vectors;
+    return { scores: candidates.map((v) => cosine(query!, v)), model: req.llm.model, usage: { inputTokens, outputTokens: 0 } };
   }
 
   /** Vectors of `texts` (cached ones from the cache, the rest in one request). Throws as {@link rank}. */
   async embed(llm: LlmConfig, texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    return (await this.embedCounted(llm, texts, signal)).vectors;
+  }
+
+  /**
+   * {@link embed}, with the input tokens the provider reported for the texts it was sent (`usage.prompt_tokens`; 0 when
+   * every vector came from the cache or the provider reports no usage). Throws as {@link rank}.
+   */
+  async embedCounted(llm: LlmConfig, texts: string[], signal?: AbortSignal): Promise<{ vectors: Float32Array[]; inputTokens: number }> {
     if (llm.provider === 'anthropic' || llm.provider === 'scripted') {
       throw ApplicationFailure.create({ type: 'INVALID_CONFIG', message: `the ${llm.provider} provider has no embeddings API`, nonRetryable: true });
     }
@@ -79,19 +88,24 @@ export class Embeddings {
     const scope = `${llm.provider}\n${providerBaseUrl(llm) ?? ''}\n${llm.model}\n`;
     const keys = texts.map((t) => createHash('sha256').update(scope).update(t).digest('base64url'));
     const missing = [...new Set(keys.filter((k) => !this.#vectors.has(k)))];
+    let inputTokens = 0;
     if (missing.length > 0) {
       const input = missing.map((k) => texts[keys.indexOf(k)]!);
-      const vectors = await this.#request(llm, input, signal);
-      missing.forEach((k, i) => this.#vectors.set(k, vectors[i]!));
+      const sent = await this.#request(llm, input, signal);
+      missing.forEach((k, i) => this.#vectors.set(k, sent.vectors[i]!));
       this.embedded += input.length;
+      inputTokens += sent.inputTokens;
     }
     // Read back what was just set even if the cache evicted it meanwhile (a tiny cache): fetch again in that case.
     const out = keys.map((k) => this.#vectors.get(k));
-    if (out.some((v) => v === undefined)) return this.#request(llm, texts, signal);
-    return out as Float32Array[];
+    if (out.some((v) => v === undefined)) {
+      const again = await this.#request(llm, texts, signal);
+      return { vectors: again.vectors, inputTokens: inputTokens + again.inputTokens };
+    }
+    return { vectors: out as Float32Array[], inputTokens };
   }
 
-  async #request(llm: LlmConfig, input: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+  async #request(llm: LlmConfig, input: string[], signal?: AbortSignal): Promise<{ vectors: Float32Array[]; inputTokens: number }> {
     const apiKey = resolveApiKey(llm, this.#env) ?? '';
     let res: OpenAI.CreateEmbeddingResponse;
     try {
@@ -107,7 +121,7 @@ export class Embeddings {
         nonRetryable: true,
       });
     }
-    return data.map((d) => Float32Array.from(d.embedding));
+    return { vectors: data.map((d) => Float32Array.from(d.embedding)), inputTokens: res.usage?.prompt_tokens ?? 0 };
   }
 
   /** One SDK client per endpoint and key (a rotated key gets a new client). */

@@ -5,7 +5,8 @@
  * - `decide`: one LLM decision. Heartbeats while the model works so a dead worker is noticed in seconds.
  * - `runTool`: one tool call. Tool misbehaviour comes back as `{ ok: false }`; only a tool missing on this worker
  *   fails the activity (non-retryable `TOOL_NOT_FOUND`).
- * - `summarize`: a flow-memory summary.
+ * - `summarize`: a flow-memory summary (with the llm's `summary` overrides), and its usage.
+ * - `generateTitle`: a session title after the first exchange (sessions with `session_title`).
  * - `rank`: cosine similarities of candidate texts to a query through the provider's embeddings API (./embeddings.ts).
  * - `archiveTurn` / `archiveSessionEnd`: idempotent writes to the archive; no-ops when the archive is off.
  *
@@ -15,6 +16,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { AgentSnapshot } from '../src/config/agent.js';
+import { summaryLlm } from '../src/config/summary-llm.js';
+import type { TitleRequest, TitleResult } from '../src/engine/title.js';
 import { isStepwiseError } from '../src/errors.js';
 import type {
   ArchiveSessionEndInput,
@@ -28,6 +31,7 @@ import type {
   SessionActivities,
   SessionEvent,
   SummarizeRequest,
+  SummarizeResult,
   ToolCallRequest,
   ToolCallResult,
   TurnResult,
@@ -136,11 +140,31 @@ export function createActivities(deps: ActivityDeps): SessionActivities {
       }
     },
 
-    /** A flow-memory summary. @throws ApplicationFailure `MODEL_REQUEST_FAILED`. */
-    async summarize(req: SummarizeRequest): Promise<string> {
+    /**
+     * A flow-memory summary, made with `req.llm`'s `summary` overrides applied (model, temperature, max tokens,
+     * kwargs), and the call's usage. @throws ApplicationFailure `MODEL_REQUEST_FAILED`, `MODEL_OUTPUT_INVALID`.
+     */
+    async summarize(req: SummarizeRequest): Promise<SummarizeResult> {
       const stop = keepHeartbeating();
       try {
-        return await deps.models.get(req.llm).summarize(req, { signal: cancellationSignal() });
+        const llm = summaryLlm(req.llm);
+        return await deps.models.get(llm).summarize({ ...req, llm }, { signal: cancellationSignal() });
+      } catch (err) {
+        throw cancellationOr(err);
+      } finally {
+        stop();
+      }
+    },
+
+    /**
+     * A title for the session's first exchange (at most `req.maxChars` characters) and the call's usage.
+     * @throws ApplicationFailure `MODEL_REQUEST_FAILED` (retryable or not, as for decisions), `MODEL_OUTPUT_INVALID`
+     *   (non-retryable: an empty title), `INVALID_CONFIG`. The workflow never lets a failure touch the conversation.
+     */
+    async generateTitle(req: TitleRequest): Promise<TitleResult> {
+      const stop = keepHeartbeating();
+      try {
+        return await deps.models.get(req.llm).title(req, { signal: cancellationSignal() });
       } catch (err) {
         throw cancellationOr(err);
       } finally {

@@ -6,8 +6,9 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { SessionActivities } from '../src/engine/types.js';
-import type { DecideOutcome, RankOutcome, SummarizeOutcome } from '../src/engine/driver.js';
+import type { CallReport, DecideOutcome, RankOutcome, SummarizeOutcome } from '../src/engine/driver.js';
 import type { ToolCallResult } from '../src/engine/types.js';
+import type { ProviderUsage } from '../src/engine/usage.js';
 import type { AgentExecutors } from './local-sessions.js';
 
 /** Attempts per call, backoff start and cap (a short version of the workflow's policy, for interactive use). */
@@ -33,6 +34,12 @@ async function withRetry<T>(fn: () => Promise<T>, sleep: (ms: number) => Promise
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** The usage and model of an activity result, for the host to sum (see `CallReport`). */
+const report = (out: { usage?: ProviderUsage; model?: string }): CallReport => ({
+  ...(out.usage ? { usage: out.usage } : {}),
+  ...(out.model ? { model: out.model } : {}),
+});
+
 /** Builds executors over activity functions. `sleep` is injectable for tests. */
 export function localExecutors(
   activities: Pick<SessionActivities, 'decide' | 'runTool' | 'summarize'> & Partial<Pick<SessionActivities, 'rank'>>,
@@ -42,7 +49,7 @@ export function localExecutors(
     async decide(request): Promise<DecideOutcome> {
       try {
         const out = await withRetry(() => activities.decide(request), sleep);
-        return { type: 'decided', decision: out.decision };
+        return { type: 'decided', decision: out.decision, ...report(out) };
       } catch (err) {
         if (err instanceof ApplicationFailure && err.type === 'MODEL_OUTPUT_INVALID') {
           return { type: 'decisionInvalid', message: err.message };
@@ -65,7 +72,8 @@ export function localExecutors(
       ? {
           async rank(request): Promise<RankOutcome> {
             try {
-              return { type: 'ranked', scores: (await withRetry(() => activities.rank!(request), sleep)).scores };
+              const out = await withRetry(() => activities.rank!(request), sleep);
+              return { type: 'ranked', scores: out.scores, ...report(out) };
             } catch (err) {
               return { type: 'rankFailed', message: message(err) };
             }
@@ -74,7 +82,8 @@ export function localExecutors(
       : {}),
     async summarize(request): Promise<SummarizeOutcome> {
       try {
-        return { type: 'summarized', summary: await withRetry(() => activities.summarize(request), sleep) };
+        const out = await withRetry(() => activities.summarize(request), sleep);
+        return { type: 'summarized', summary: out.summary, ...report(out) };
       } catch (err) {
         return { type: 'summarizeFailed', message: message(err) };
       }

@@ -12,6 +12,7 @@
 import type { BackendHealth, SessionBackend } from '../api/sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { playTurn, type TurnExecutors } from '../src/engine/driver.js';
+import { callUsage, UsageMeter } from '../src/engine/usage.js';
 import { endSession, findResult, initialState, pendingApprovals, startTurn } from '../src/engine/engine.js';
 import { loadSessionSeed, type SessionSeed, seededState } from '../src/engine/seed.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
@@ -71,6 +72,8 @@ interface LocalSession {
   /** Called at the running turn's next pause for approval, or its end (see {@link LocalSessions.nextResult}). */
   listeners: Array<(result: TurnResult) => void>;
   approvals: LocalApprovals;
+  /** Token usage of the running turn and of the session (as the workflow sums it). */
+  usage: UsageMeter;
 }
 
 /**
@@ -115,6 +118,7 @@ export class LocalSessions implements SessionBackend {
       busy: false,
       approvals: new LocalApprovals(this.now),
       listeners: [],
+      usage: new UsageMeter(),
     });
   }
 
@@ -270,14 +274,16 @@ export class LocalSessions implements SessionBackend {
     session.running = message.messageId;
     const before = session.state;
     try {
-      const exec = this.executors(session.agent);
+      const exec = counted(session, this.executors(session.agent));
+      session.usage.startTurn();
       const out = await playTurn(session.agent, startTurn(session.agent, session.state, { ...message, now: this.now(), ...(opening ? { opening: true } : {}) }), {
         ...exec,
         now: this.now,
         onState: (s) => {
           session.state = s;
         },
-        onPaused: (result) => {
+        onPaused: (paused) => {
+          const result = { ...paused, usage: session.usage.turn };
           session.paused = result;
           onPaused(result);
           this.notify(session, result);
@@ -287,11 +293,14 @@ export class LocalSessions implements SessionBackend {
       session.state = out.state;
       // Suspended: `end` abandoned the wait; the caller already has the "approval pending" reply.
       if ('suspended' in out) return session.paused!;
-      session.answered.set(out.result.messageId, out.result.turn);
+      const result: TurnResult = { ...out.result, usage: session.usage.turn };
+      const usage = result.usage;
+      session.state = { ...out.state, recentResults: out.state.recentResults.map((r) => (r.messageId === result.messageId ? { ...r, usage } : r)) };
+      session.answered.set(result.messageId, result.turn);
       if (session.answered.size > MAX_REMEMBERED_MESSAGE_IDS) session.answered.delete(session.answered.keys().next().value!);
-      await this.options.onTurn?.({ agent: session.agent, state: out.state, result: out.result });
-      this.notify(session, out.result);
-      return out.result;
+      await this.options.onTurn?.({ agent: session.agent, state: session.state, result });
+      this.notify(session, result);
+      return result;
     } catch (err) {
       session.state = before; // a turn that threw leaves no half-applied state behind
       if (err instanceof StepwiseError) throw err;
@@ -325,8 +334,38 @@ export class LocalSessions implements SessionBackend {
       updatedAt: s.updatedAt,
       ...structuredClone(session.info),
       pendingApprovals: pendingApprovals(s),
+      usage: session.usage.session,
     };
   }
+}
+
+/** `exec` with each successful provider call's usage summed into the session's meter (priced by the agent's table). */
+function counted(session: LocalSession, exec: AgentExecutors): AgentExecutors {
+  const prices = session.agent.prices;
+  const add = (report: { usage?: Parameters<typeof callUsage>[0]; model?: string }, model: string | undefined) =>
+    session.usage.add(callUsage(report.usage, { prices, model, reportedModel: report.model }));
+  return {
+    ...exec,
+    async decide(request) {
+      const out = await exec.decide(request);
+      if (out.type === 'decided') add(out, request.llm.model);
+      return out;
+    },
+    async summarize(request) {
+      const out = await exec.summarize(request);
+      if (out.type === 'summarized') add(out, request.llm.summary?.model ?? request.llm.model);
+      return out;
+    },
+    ...(exec.rank
+      ? {
+          async rank(request) {
+            const out = await exec.rank!(request);
+            if (out.type === 'ranked') add(out, request.llm.model);
+            return out;
+          },
+        }
+      : {}),
+  };
 }
 
 /** A refusal by the shared admission rules as the backend's error: the queue bound is RATE_LIMITED (retry later). */

@@ -40,6 +40,11 @@ export const ATTR = {
   decisionIndex: 'stepwise.decision_index',
   inputTokens: 'stepwise.usage.input_tokens',
   outputTokens: 'stepwise.usage.output_tokens',
+  /** OpenTelemetry GenAI semantic conventions (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/). */
+  genAiInputTokens: 'gen_ai.usage.input_tokens',
+  genAiOutputTokens: 'gen_ai.usage.output_tokens',
+  genAiRequestModel: 'gen_ai.request.model',
+  genAiResponseModel: 'gen_ai.response.model',
 } as const;
 
 const require = createRequire(import.meta.url);
@@ -110,8 +115,9 @@ function field(value: unknown, key: string): unknown {
 
 /**
  * Puts Stepwise attributes on the activity span the OpenTelemetry interceptor opened (it runs inside it): session,
- * agent, step, tool and call id from the input; model and token usage from a `decide` result. Reads only ids and
- * numbers, never text.
+ * agent, step, tool and call id from the input; model and token usage from a `decide`, `summarize`, `rank` or
+ * `generateTitle` result, also as the GenAI conventions' `gen_ai.usage.input_tokens` / `output_tokens` and
+ * `gen_ai.request.model` / `gen_ai.response.model`. Reads only ids and numbers, never text.
  */
 export const stepwiseActivityInterceptor: ActivityInboundCallsInterceptor = {
   async execute(input, next) {
@@ -125,12 +131,17 @@ export const stepwiseActivityInterceptor: ActivityInboundCallsInterceptor = {
       setIf(span, ATTR.callId, field(req, 'callId'));
       setIf(span, ATTR.decisionIndex, field(req, 'decisionIndex'));
       setIf(span, ATTR.model, field(field(req, 'llm'), 'model'));
+      setIf(span, ATTR.genAiRequestModel, field(field(req, 'llm'), 'model'));
     }
     const result = await next(input);
     if (span) {
       setIf(span, ATTR.model, field(result, 'model'));
-      setIf(span, ATTR.inputTokens, field(field(result, 'usage'), 'inputTokens'));
-      setIf(span, ATTR.outputTokens, field(field(result, 'usage'), 'outputTokens'));
+      setIf(span, ATTR.genAiResponseModel, field(result, 'model'));
+      const usage = field(result, 'usage');
+      setIf(span, ATTR.inputTokens, field(usage, 'inputTokens'));
+      setIf(span, ATTR.outputTokens, field(usage, 'outputTokens'));
+      setIf(span, ATTR.genAiInputTokens, field(usage, 'inputTokens'));
+      setIf(span, ATTR.genAiOutputTokens, field(usage, 'outputTokens'));
     }
     return result;
   },

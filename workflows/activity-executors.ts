@@ -17,7 +17,9 @@ import {
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../src/engine/types.js';
 import type { DecideOutcome, RankOutcome, SummarizeOutcome, TurnExecutors } from '../src/engine/driver.js';
-import type { ToolCallResult } from '../src/engine/types.js';
+import type { TitleRequest, TitleResult } from '../src/engine/title.js';
+import type { SummarizeResult, ToolCallResult } from '../src/engine/types.js';
+import type { ProviderUsage, UsagePurpose } from '../src/engine/usage.js';
 import { PATCH_IDS } from './shared.js';
 
 /**
@@ -73,6 +75,43 @@ const ranker = proxyLocalActivities<SessionActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['INVALID_CONFIG', 'MODEL_OUTPUT_INVALID'] },
 });
 
+/**
+ * Session titles (sessions with `session_title`, since the `session-title` patch): 30 s per attempt, 3 s heartbeat
+ * timeout, 3 attempts 1 s then 2 s apart, at most 2 min in all; an empty title, a bad config or a refused request are
+ * not retried. A failure only means the session keeps its unnamed state.
+ */
+const titler = proxyActivities<SessionActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '3 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['MODEL_OUTPUT_INVALID', 'INVALID_CONFIG'] },
+});
+
+/**
+ * Asks for a session title; never throws but for cancellation (a failure is logged and answered `undefined`, so the
+ * conversation is never touched by it).
+ */
+export async function generateTitle(request: TitleRequest): Promise<TitleResult | undefined> {
+  try {
+    return await titler.generateTitle.executeWithOptions({ summary: `title by ${request.llm.model ?? request.llm.provider}` }, [request]);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('session title failed; the session stays unnamed', { sessionId: request.sessionId, error: failureMessage(err) });
+    return undefined;
+  }
+}
+
+/**
+ * Called with each finished provider call's usage: what it was for, the usage reported (undefined: none, e.g. a
+ * result recorded before usage), the configured model and the one the provider reported.
+ */
+export type UsageReport = (purpose: UsagePurpose, usage: ProviderUsage | undefined, model: string | undefined, reportedModel: string | undefined) => void;
+
+/** A `summarize` result as recorded: a bare string before token usage, an object since. */
+function summaryOf(out: SummarizeResult | string): SummarizeResult {
+  return typeof out === 'string' ? { summary: out } : out;
+}
+
 /** Workflow time as an ISO timestamp (deterministic). */
 export const now = (): string => new Date().toISOString();
 
@@ -83,7 +122,7 @@ export function failureMessage(err: unknown): string {
 }
 
 /** Plays engine commands as activities (call-site `summary` is deep-merged over the proxy's options); failures become engine inputs, never crashed turns. */
-export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
+export function activityExecutors(onUsage?: UsageReport): Omit<TurnExecutors, 'onState'> {
   // Sessions started before the patch keep deciding through regular activities when they replay.
   const decider = patched(PATCH_IDS.decideLocalActivity) ? llmLocal : llm;
   return {
@@ -94,6 +133,7 @@ export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
           { summary: `decide ${request.stepId} #${request.decisionIndex}` },
           [request],
         );
+        onUsage?.('decide', out.usage, request.llm.model, out.model);
         return { type: 'decided', decision: out.decision };
       } catch (err) {
         if (isCancellation(err)) throw err;
@@ -120,6 +160,7 @@ export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
     async rank(request): Promise<RankOutcome> {
       try {
         const out = await ranker.rank.executeWithOptions({ summary: `rank ${request.candidates.length} by ${request.llm.model}` }, [request]);
+        onUsage?.('rank', out.usage, request.llm.model, out.model);
         return { type: 'ranked', scores: out.scores };
       } catch (err) {
         if (isCancellation(err)) throw err;
@@ -129,11 +170,11 @@ export function activityExecutors(): Omit<TurnExecutors, 'onState'> {
     },
     async summarize(request): Promise<SummarizeOutcome> {
       try {
-        const summary = await llm.summarize.executeWithOptions(
-          { summary: `summarize ${request.purpose} ${request.flowId}` },
-          [request],
+        const out = summaryOf(
+          await llm.summarize.executeWithOptions({ summary: `summarize ${request.purpose} ${request.flowId}` }, [request]),
         );
-        return { type: 'summarized', summary };
+        onUsage?.('summarize', out.usage, request.llm.summary?.model ?? request.llm.model, out.model);
+        return { type: 'summarized', summary: out.summary };
       } catch (err) {
         if (isCancellation(err)) throw err;
         // The engine goes on with an extractive summary (semantics ≥ 3 also records a `summary_failed` event).

@@ -13,6 +13,7 @@
 import type { MAX_AGENT_SNAPSHOT_BYTES } from '../src/config/agent.js';
 import { jsonBytes } from '../src/engine/state.js';
 import type { SessionState } from '../src/engine/types.js';
+import type { TokenUsage } from '../src/engine/usage.js';
 import { MAX_CONTINUE_AS_NEW_INPUT_BYTES, type MessageRefusal, QUEUE_FULL, type SessionInfo, type SessionWorkflowInput, type UserMessage } from './shared.js';
 
 type Carried = NonNullable<SessionWorkflowInput['carried']>;
@@ -75,6 +76,8 @@ export interface RunHandover {
   /** Whether the session writes to an archive. */
   archive: boolean;
   unarchived: unknown[];
+  /** The session's token usage so far, when summed. */
+  usage?: TokenUsage;
 }
 
 /**
@@ -98,6 +101,7 @@ export function nextRunInput(input: SessionWorkflowInput, run: RunHandover): { i
         answered: run.answered,
         ...(run.unarchived.length > 0 ? { unarchived: run.unarchived } : {}),
         ...(run.refused.length > 0 ? { refused: run.refused } : {}),
+        ...(run.usage ? { usage: run.usage } : {}),
       },
     },
     MAX_CONTINUE_AS_NEW_INPUT_BYTES,

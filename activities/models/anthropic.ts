@@ -9,10 +9,12 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import type { LlmConfig } from '../../src/config/agent.js';
-import type { ChatMessage, DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
+import { buildTitlePrompt, type TitleRequest, type TitleResult } from '../../src/engine/title.js';
+import type { ChatMessage, DecideRequest, DecideResult, SummarizeRequest, SummarizeResult } from '../../src/engine/types.js';
+import type { ProviderUsage } from '../../src/engine/usage.js';
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './decision-model.js';
-import { buildSummaryPrompt, finishSummary } from './output.js';
+import { buildSummaryPrompt, finishSummary, finishTitle } from './output.js';
 import { splitKwargs } from './providers.js';
 
 /** Name of the forced tool that carries the decision. */
@@ -126,10 +128,22 @@ export function fromAnthropicResponse(res: Anthropic.Message, provider = 'anthro
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
     throw modelOutputInvalid(provider, 'tool input is not an object', JSON.stringify(input) ?? String(input));
   }
+  const usage = anthropicUsage(res.usage);
+  return { decision: input, model: res.model, ...(usage ? { usage } : {}) };
+}
+
+/**
+ * Messages usage as {@link ProviderUsage}. Anthropic counts cache reads and cache writes apart from `input_tokens`, so
+ * input is their sum and `cache_read_input_tokens` is the cached part.
+ */
+export function anthropicUsage(usage: Anthropic.Usage | null | undefined): ProviderUsage | undefined {
+  if (!usage) return undefined;
+  const read = usage.cache_read_input_tokens ?? 0;
+  const created = usage.cache_creation_input_tokens ?? 0;
   return {
-    decision: input,
-    model: res.model,
-    usage: { inputTokens: res.usage?.input_tokens, outputTokens: res.usage?.output_tokens },
+    inputTokens: (usage.input_tokens ?? 0) + read + created,
+    outputTokens: usage.output_tokens ?? 0,
+    ...(read ? { cachedInputTokens: read } : {}),
   };
 }
 
@@ -177,14 +191,35 @@ export class AnthropicModel implements DecisionModel {
   }
 
   /** A plain message (no tool) asking for a summary, clipped to `req.maxChars`. Throws as {@link DecisionModel}. */
-  async summarize(req: SummarizeRequest, opts: SummarizeOptions = {}): Promise<string> {
-    const prompt = buildSummaryPrompt(req);
+  async summarize(req: SummarizeRequest, opts: SummarizeOptions = {}): Promise<SummarizeResult> {
+    const out = await this.#complete(buildSummaryPrompt(req), {}, opts);
+    const summary = finishSummary(out.text, req.maxChars, this.#llm.provider);
+    return { summary, model: out.model, ...(out.usage ? { usage: out.usage } : {}) };
+  }
+
+  /** A plain message asking for a session title (`req.llm.temperature` sent as `temperature` when set). */
+  async title(req: TitleRequest, opts: SummarizeOptions = {}): Promise<TitleResult> {
+    const extra = {
+      ...(req.llm.temperature !== undefined ? { temperature: req.llm.temperature } : {}),
+      ...(req.llm.maxTokens !== undefined ? { max_tokens: req.llm.maxTokens } : {}),
+    };
+    const out = await this.#complete(buildTitlePrompt(req), extra, opts);
+    return { title: finishTitle(out.text, req.maxChars, this.#llm.provider), model: out.model, ...(out.usage ? { usage: out.usage } : {}) };
+  }
+
+  /** One plain Messages call: its text, model and usage. `extra` is merged over the request. */
+  async #complete(
+    prompt: { system: string; user: string },
+    extra: Record<string, unknown>,
+    opts: SummarizeOptions,
+  ): Promise<{ text: string; model: string; usage?: ProviderUsage }> {
     const res = await this.#call(() =>
       this.client.messages.create(
         {
           model: this.#llm.model ?? '',
           max_tokens: this.#llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
           ...splitKwargs(this.#llm.kwargs).request,
+          ...extra,
           system: prompt.system,
           messages: [{ role: 'user', content: prompt.user }],
         },
@@ -195,7 +230,8 @@ export class AnthropicModel implements DecisionModel {
       .filter((b): b is Anthropic.TextBlock => b.type === 'text')
       .map((b) => b.text)
       .join('');
-    return finishSummary(text, req.maxChars, this.#llm.provider);
+    const usage = anthropicUsage(res.usage);
+    return { text, model: res.model, ...(usage ? { usage } : {}) };
   }
 
   async #call<T>(fn: () => Promise<T>): Promise<T> {

@@ -2,7 +2,8 @@
  * The provider-neutral model interface used by the `decide` and `summarize` activities, implemented by every adapter
  * (`./openai.ts`, `./anthropic.ts`, `./scripted.ts`) and built by the factory in `./model.ts`.
  */
-import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
+import type { TitleRequest, TitleResult } from '../../src/engine/title.js';
+import type { DecideRequest, DecideResult, SummarizeRequest, SummarizeResult } from '../../src/engine/types.js';
 
 /** Per-call options of {@link DecisionModel.decide}. */
 export interface DecideOptions {
@@ -30,6 +31,11 @@ export interface SummarizeOptions {
 export interface DecisionModel {
   /** Asks for one decision; the result is parsed JSON, not yet validated against the step (the engine does that). */
   decide(req: DecideRequest, opts?: DecideOptions): Promise<DecideResult>;
-  /** Returns a plain-text summary of `req.items`, at most `req.maxChars` characters. */
-  summarize(req: SummarizeRequest, opts?: SummarizeOptions): Promise<string>;
+  /** Returns a plain-text summary of `req.items`, at most `req.maxChars` characters, with the call's usage. */
+  summarize(req: SummarizeRequest, opts?: SummarizeOptions): Promise<SummarizeResult>;
+  /**
+   * Returns a session title for the first exchange, cleaned (`cleanTitle`) to at most `req.maxChars` characters.
+   * Throws as the other methods; an empty title is `MODEL_OUTPUT_INVALID` (non-retryable).
+   */
+  title(req: TitleRequest, opts?: SummarizeOptions): Promise<TitleResult>;
 }

@@ -11,6 +11,7 @@
 import type OpenAI from 'openai';
 import type { LlmConfig } from '../../src/config/agent.js';
 import type { ChatMessage, DecideRequest, DecideResult } from '../../src/engine/types.js';
+import type { ProviderUsage } from '../../src/engine/usage.js';
 import { modelOutputInvalid } from './errors.js';
 import { parseDecisionText } from './output.js';
 import { splitKwargs } from './providers.js';
@@ -79,16 +80,30 @@ export function responseText(res: OpenAI.Responses.Response, provider = 'openai'
 }
 
 /**
- * Pure converter: a Response to a {@link DecideResult}. Usage maps `input_tokens` → `inputTokens` and
- * `output_tokens` → `outputTokens`; `DecideResult.usage` has no field for `input_tokens_details.cached_tokens` or
- * `output_tokens_details.reasoning_tokens`, so those are not carried.
+ * Responses usage as {@link ProviderUsage}: `input_tokens`, `output_tokens`, `input_tokens_details.cached_tokens`,
+ * `output_tokens_details.reasoning_tokens` (undefined without `usage`).
+ */
+export function responsesUsage(usage: OpenAI.Responses.ResponseUsage | null | undefined): ProviderUsage | undefined {
+  if (!usage) return undefined;
+  const cached = usage.input_tokens_details?.cached_tokens;
+  const reasoning = usage.output_tokens_details?.reasoning_tokens;
+  return {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    ...(cached ? { cachedInputTokens: cached } : {}),
+    ...(reasoning ? { reasoningTokens: reasoning } : {}),
+  };
+}
+
+/**
+ * Pure converter: a Response to a {@link DecideResult}, usage by {@link responsesUsage}.
  *
  * @throws ApplicationFailure non-retryable `MODEL_OUTPUT_INVALID` as {@link responseText}, and on empty or non-JSON
  *   text (see `parseDecisionText`).
  */
 export function fromResponsesResponse(res: OpenAI.Responses.Response, provider = 'openai'): DecideResult {
   const decision = parseDecisionText(responseText(res, provider), provider);
-  const usage = res.usage ? { inputTokens: res.usage.input_tokens, outputTokens: res.usage.output_tokens } : undefined;
+  const usage = responsesUsage(res.usage);
   return { decision, model: res.model, ...(usage ? { usage } : {}) };
 }
 

@@ -9,13 +9,16 @@
 import OpenAI from 'openai';
 import type { LlmConfig } from '../../src/config/agent.js';
 import type { LlmApiType } from '../../src/config/schema.js';
-import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
+import { buildTitlePrompt, type TitleRequest, type TitleResult } from '../../src/engine/title.js';
+import type { DecideRequest, DecideResult, SummarizeRequest, SummarizeResult } from '../../src/engine/types.js';
+import type { ProviderUsage } from '../../src/engine/usage.js';
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './decision-model.js';
-import { buildSummaryPrompt, finishSummary, parseDecisionText } from './output.js';
+import { buildSummaryPrompt, finishSummary, finishTitle, parseDecisionText } from './output.js';
 import {
   fromResponsesResponse,
   readResponsesStream,
+  responsesUsage,
   responseText,
   toResponsesRequest,
   toResponsesSummaryRequest,
@@ -72,10 +75,24 @@ export function fromOpenAIResponse(res: OpenAI.ChatCompletion, provider = 'opena
   }
   if (choice.finish_reason === 'content_filter') throw modelOutputInvalid(provider, 'output blocked by the content filter');
   const decision = parseDecisionText(message.content, provider);
-  const usage = res.usage
-    ? { inputTokens: res.usage.prompt_tokens, outputTokens: res.usage.completion_tokens }
-    : undefined;
+  const usage = chatUsage(res.usage);
   return { decision, model: res.model, ...(usage ? { usage } : {}) };
+}
+
+/**
+ * Chat Completions usage as {@link ProviderUsage}: `prompt_tokens`, `completion_tokens`,
+ * `prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens` (undefined without `usage`).
+ */
+export function chatUsage(usage: OpenAI.CompletionUsage | null | undefined): ProviderUsage | undefined {
+  if (!usage) return undefined;
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+  return {
+    inputTokens: usage.prompt_tokens,
+    outputTokens: usage.completion_tokens,
+    ...(cached ? { cachedInputTokens: cached } : {}),
+    ...(reasoning ? { reasoningTokens: reasoning } : {}),
+  };
 }
 
 /**
@@ -181,29 +198,47 @@ export class OpenAIModel implements DecisionModel {
   }
 
   /** A plain completion (or response) asking for a summary, clipped to `req.maxChars`. Throws as {@link DecisionModel}. */
-  async summarize(req: SummarizeRequest, opts: SummarizeOptions = {}): Promise<string> {
-    const prompt = buildSummaryPrompt(req);
+  async summarize(req: SummarizeRequest, opts: SummarizeOptions = {}): Promise<SummarizeResult> {
+    const out = await this.#complete(this.#llm, buildSummaryPrompt(req), opts);
+    const summary = finishSummary(out.text, req.maxChars, this.#llm.provider);
+    return { summary, ...(out.model ? { model: out.model } : {}), ...(out.usage ? { usage: out.usage } : {}) };
+  }
+
+  /** A plain completion asking for a session title (the request's `llm` carries the title temperature). */
+  async title(req: TitleRequest, opts: SummarizeOptions = {}): Promise<TitleResult> {
+    const out = await this.#complete({ ...this.#llm, ...pickSampling(req.llm) }, buildTitlePrompt(req), opts);
+    return { title: finishTitle(out.text, req.maxChars, this.#llm.provider), ...(out.model ? { model: out.model } : {}), ...(out.usage ? { usage: out.usage } : {}) };
+  }
+
+  /** One plain-text call (Chat Completions, or Responses with `api_type: responses`): its text, model and usage. */
+  async #complete(
+    llm: LlmConfig,
+    prompt: { system: string; user: string },
+    opts: SummarizeOptions,
+  ): Promise<{ text: string | null | undefined; model?: string; usage?: ProviderUsage }> {
     if (this.apiType === 'responses') {
-      const body = toResponsesSummaryRequest(this.#llm, prompt);
+      const body = toResponsesSummaryRequest(llm, prompt);
       const res = await this.#call(() => this.client.responses.create(body, { signal: opts.signal }));
-      return finishSummary(responseText(res, this.#llm.provider), req.maxChars, this.#llm.provider);
+      const usage = responsesUsage(res.usage);
+      return { text: responseText(res, llm.provider), model: res.model, ...(usage ? { usage } : {}) };
     }
     const res = await this.#call(() =>
       this.client.chat.completions.create(
         {
-          model: this.#llm.model ?? '',
+          model: llm.model ?? '',
           messages: [
             { role: 'system', content: prompt.system },
             { role: 'user', content: prompt.user },
           ],
-          ...samplingParams(this.#llm),
+          ...samplingParams(llm),
         },
         { signal: opts.signal },
       ),
     );
     const message = res.choices?.[0]?.message;
-    if (message?.refusal) throw modelOutputInvalid(this.#llm.provider, 'the model refused', message.refusal);
-    return finishSummary(message?.content, req.maxChars, this.#llm.provider);
+    if (message?.refusal) throw modelOutputInvalid(llm.provider, 'the model refused', message.refusal);
+    const usage = chatUsage(res.usage);
+    return { text: message?.content, model: res.model, ...(usage ? { usage } : {}) };
   }
 
   async #call<T>(fn: () => Promise<T>): Promise<T> {
@@ -220,5 +255,13 @@ function samplingParams(llm: LlmConfig): { temperature?: number; max_tokens?: nu
     ...(llm.temperature !== undefined ? { temperature: llm.temperature } : {}),
     ...(llm.maxTokens !== undefined ? { [PROVIDER_PRESETS[llm.provider].tokenLimitField]: llm.maxTokens } : {}),
     ...splitKwargs(llm.kwargs).request,
+  };
+}
+
+/** The sampling fields of a per-call llm (title temperature / token limit) to lay over the adapter's config. */
+function pickSampling(llm: LlmConfig): Partial<LlmConfig> {
+  return {
+    ...(llm.temperature !== undefined ? { temperature: llm.temperature } : {}),
+    ...(llm.maxTokens !== undefined ? { maxTokens: llm.maxTokens } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * prompt shared by the OpenAI and Anthropic adapters.
  */
 import { clip } from '../../src/engine/memory.js';
+import { cleanTitle } from '../../src/engine/title.js';
 import type { SummarizeRequest } from '../../src/engine/types.js';
 import { modelOutputInvalid, type ProviderName } from './errors.js';
 
@@ -64,4 +65,15 @@ export function finishSummary(text: string | null | undefined, maxChars: number,
   const trimmed = (text ?? '').trim();
   if (!trimmed) throw modelOutputInvalid(provider, 'empty summary');
   return clip(trimmed, maxChars);
+}
+
+/**
+ * Normalises a model's title answer with `cleanTitle` (first line, no quotes or trailing period, at most `maxChars`).
+ *
+ * @throws ApplicationFailure non-retryable `MODEL_OUTPUT_INVALID` if nothing usable is left.
+ */
+export function finishTitle(text: string | null | undefined, maxChars: number, provider: ProviderName): string {
+  const title = cleanTitle(text ?? '', maxChars);
+  if (!title) throw modelOutputInvalid(provider, 'empty title', text ?? '');
+  return title;
 }

@@ -10,7 +10,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
 import type { LlmConfig } from '../../src/config/agent.js';
-import type { DecideRequest, DecideResult, SummarizeRequest } from '../../src/engine/types.js';
+import { scriptedTitle, type TitleRequest, type TitleResult } from '../../src/engine/title.js';
+import type { DecideRequest, DecideResult, SummarizeRequest, SummarizeResult } from '../../src/engine/types.js';
 import type { DecideOptions, DecisionModel } from './decision-model.js';
 import { clip } from '../../src/engine/memory.js';
 import { parseDecisionText } from './output.js';
@@ -19,7 +20,10 @@ import { parseDecisionText } from './output.js';
 export type ScriptEntry = Record<string, unknown> | string;
 
 /** One request a {@link ScriptedModel} received. */
-export type ScriptedRequest = { kind: 'decide'; request: DecideRequest } | { kind: 'summarize'; request: SummarizeRequest };
+export type ScriptedRequest =
+  | { kind: 'decide'; request: DecideRequest }
+  | { kind: 'summarize'; request: SummarizeRequest }
+  | { kind: 'title'; request: TitleRequest };
 
 /** Requests kept in {@link ScriptedModel.requests} (newest); a long-running worker must not grow without bound. */
 export const MAX_RECORDED_REQUESTS = 1_000;
@@ -104,18 +108,25 @@ export class ScriptedModel implements DecisionModel {
       });
     }
     const decision = typeof entry === 'string' ? parseDecisionText(entry, 'scripted') : structuredClone(entry);
-    return { decision, model: `scripted:${path}` };
+    return { decision, model: `scripted:${path}`, usage: { inputTokens: 0, outputTokens: 0 } };
   }
 
   /**
    * Deterministic extractive summary consuming no script entry: the newest {@link SCRIPTED_SUMMARY_ITEMS} items as
    * `role: text` lines (oldest first), or the last previous summary when there are no items, clipped to `maxChars`.
+   * Usage zero.
    */
-  async summarize(req: SummarizeRequest): Promise<string> {
+  async summarize(req: SummarizeRequest): Promise<SummarizeResult> {
     this.#record({ kind: 'summarize', request: req });
     const lines = req.items.slice(-SCRIPTED_SUMMARY_ITEMS).map((i) => `${i.role}: ${i.text}`);
     const text = lines.length ? lines.join('\n') : (req.previousSummaries.at(-1) ?? '(nothing to summarise)');
-    return clip(text, req.maxChars);
+    return { summary: clip(text, req.maxChars), model: 'scripted', usage: { inputTokens: 0, outputTokens: 0 } };
+  }
+
+  /** Deterministic title consuming no script entry: the user's first words (`scriptedTitle`). Usage zero. */
+  async title(req: TitleRequest): Promise<TitleResult> {
+    this.#record({ kind: 'title', request: req });
+    return { title: scriptedTitle(req), model: 'scripted', usage: { inputTokens: 0, outputTokens: 0 } };
   }
 
   #scriptPath(): string {

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { SessionEvent, TurnResult } from '../../src/engine/types.js';
+import { TokenUsage } from '../../src/engine/usage.js';
 
 /** Response headers of a UI message stream (`UI_MESSAGE_STREAM_HEADERS` in ai@6, without `connection`). */
 export const UI_MESSAGE_STREAM_HEADERS: Readonly<Record<string, string>> = {
@@ -26,8 +27,17 @@ export function uiChunkFrame(chunk: UiChunk): string {
 /** The frame that ends every stream. */
 export const UI_STREAM_DONE_FRAME = 'data: [DONE]\n\n';
 
-/** `messageMetadata` of `finish`: where the session is after the turn (`flow` null outside flows). */
-export const StepwiseMessageMetadata = z.strictObject({ step: z.string(), flow: z.string().nullable(), ended: z.boolean() });
+/**
+ * `messageMetadata` of `finish`: where the session is after the turn (`flow` null outside flows), and the turn's token
+ * usage when the session sums it (field names as AI SDK's `LanguageModelUsage`: `inputTokens`, `outputTokens`,
+ * `totalTokens`, `cachedInputTokens`, `reasoningTokens`; plus `calls` and, with a price table, `costUsd`).
+ */
+export const StepwiseMessageMetadata = z.strictObject({
+  step: z.string(),
+  flow: z.string().nullable(),
+  ended: z.boolean(),
+  usage: TokenUsage.optional(),
+});
 export type StepwiseMessageMetadata = z.infer<typeof StepwiseMessageMetadata>;
 
 /** `data-stepwise-step` data: the session moved between steps. */
@@ -63,8 +73,8 @@ export const UiChunk = z.discriminatedUnion('type', [
 export type UiChunk = z.infer<typeof UiChunk>;
 
 /** Where the session is after `result`'s turn, as `finish` metadata. */
-export function metadataOf(result: Pick<TurnResult, 'stepId' | 'flowId' | 'ended'>): StepwiseMessageMetadata {
-  return { step: result.stepId, flow: result.flowId ?? null, ended: result.ended };
+export function metadataOf(result: Pick<TurnResult, 'stepId' | 'flowId' | 'ended' | 'usage'>): StepwiseMessageMetadata {
+  return { step: result.stepId, flow: result.flowId ?? null, ended: result.ended, ...(result.usage ? { usage: result.usage } : {}) };
 }
 
 /** The assistant message id of the turn for user message `messageId` (stable, so a retried POST replaces, not adds). */

@@ -83,9 +83,23 @@ function runInput(body: AgentOsRunRequest): string {
   return count === 1 ? 'Media request (1 attachment)' : `Media request (${count} attachments)`;
 }
 
-/** `metadata` of a run reply and of the `complete` event. */
+/**
+ * `metadata` of a run reply and of the `complete` event; `metrics` carries the turn's token usage (when the session
+ * sums it) under agno's `Metrics` names: `input_tokens`, `output_tokens`, `total_tokens`, `cache_read_tokens`,
+ * `reasoning_tokens`, `cost` (US dollars, with a price table).
+ */
 function runMetadata(agentId: string, result: TurnResult, body: AgentOsRunRequest): Record<string, unknown> {
+  const u = result.usage;
+  const metrics = u && {
+    input_tokens: u.inputTokens,
+    output_tokens: u.outputTokens,
+    total_tokens: u.totalTokens,
+    ...(u.cachedInputTokens ? { cache_read_tokens: u.cachedInputTokens } : {}),
+    ...(u.reasoningTokens ? { reasoning_tokens: u.reasoningTokens } : {}),
+    ...(u.costUsd !== undefined ? { cost: u.costUsd } : {}),
+  };
   return {
+    ...(metrics ? { metrics } : {}),
     agent_id: agentId,
     step_id: result.stepId,
     ...(result.flowId === undefined ? {} : { flow_id: result.flowId }),

@@ -14,6 +14,7 @@ import type { McpToolSource } from '../../activities/tools-mcp.js';
 import { checkToolDefinition, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
 import { type AgentSnapshot, MAX_AGENT_SNAPSHOT_BYTES, type ToolDescriptor } from '../../src/config/agent.js';
 import { interpolateDocument } from '../../src/config/interpolate.js';
+import { inferLlmProviders } from '../../src/config/model-inference.js';
 import { nomosKeyWarnings } from '../../src/config/nomos.js';
 import { llmEntries, normalizeAgent } from '../../src/config/normalize.js';
 import { applyToolDefs, type ToolArgDefaults } from '../../src/config/tool-defs.js';
@@ -237,11 +238,20 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
     const p = formatKeyPath(i.path);
     return !unsetPaths.some((u) => p === u || p.startsWith(`${u}.`) || p.startsWith(`${u}[`));
   };
-  const plain: unknown = doc.toJS();
+  // Model strings (`llm: gpt-4.1-mini`, `model` without `provider`) get their provider first (./model-inference.ts).
+  const inferred = inferLlmProviders(doc.toJS(), env);
+  issues.push(...inferred.issues.map((i) => locator.toIssue(i)));
+  const plain: unknown = inferred.doc;
   const parsed = RawAgent.safeParse(plain);
   const suggest = (p: (string | number)[], key: string) => suggestKey(RawAgent, p, key);
   const shapeIssues = [...aliasIssues(plain), ...(parsed.success ? [] : zodPathIssues(parsed.error.issues, (p) => locator.has(p), [], suggest))];
-  issues.push(...dedupe(shapeIssues.filter(notCascade)).map((i) => locator.toIssue(i)));
+  // A model string without a known provider was reported above; the schema's "expected object" there is its echo.
+  const inferredPaths = inferred.issues.flatMap((i) => {
+    const p = formatKeyPath(i.path);
+    return p.endsWith('.model') ? [p, `${p.slice(0, -'.model'.length)}.provider`] : [p];
+  });
+  const notInferred = (i: PathIssue) => !inferredPaths.some((p) => formatKeyPath(i.path) === p || formatKeyPath(i.path).startsWith(`${p}.`));
+  issues.push(...dedupe(shapeIssues.filter(notCascade).filter(notInferred)).map((i) => locator.toIssue(i)));
   const namePosition = locator.position(['name']);
   if (!parsed.success || hasErrors(issues)) return { issues: byLine(issues), namePosition };
   const raw = parsed.data;
@@ -273,7 +283,7 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
   issues.push(...applied.issues.map((i) => locator.toIssue(i)));
 
   const expanded = expandToolGroups(raw, external.groups, new Set(tools.descriptors.map((d) => d.name)));
-  const normalized = normalizeAgent(expanded, { files: nodeConfigFiles(baseDir), tools: applied.descriptors });
+  const normalized = normalizeAgent(expanded, { files: nodeConfigFiles(baseDir), tools: applied.descriptors, env });
   issues.push(...normalized.issues.map((i) => locator.toIssue(i)));
   const llmNames = new Set(llmEntries(raw).map(([name]) => name));
   const toolNames = tools.failed ? undefined : new Set(tools.descriptors.map((d) => d.name));

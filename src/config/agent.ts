@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { LlmApiType, LlmProvider } from './schema.js';
+import { SummaryOverrides } from './summary-llm.js';
+import { ModelPrices } from '../engine/usage.js';
 
 /** A JSON Schema object (as produced by `z.toJSONSchema` or written by hand). */
 export const JsonSchema = z.record(z.string(), z.unknown());
@@ -31,6 +33,8 @@ export const LlmConfig = z.object({
   kwargs: z.record(z.string(), z.unknown()).optional(),
   /** Embeddings model of this provider (NOMOS `embedding_model`). */
   embeddingModel: z.string().optional(),
+  /** Settings of flow-memory summaries made with this llm, over its own (`summaryLlm`, ./summary-llm.ts). */
+  summary: SummaryOverrides.optional(),
 });
 export type LlmConfig = z.infer<typeof LlmConfig>;
 
@@ -195,6 +199,13 @@ export const AgentSnapshot = z.object({
   exampleThreshold: z.number().optional(),
   /** NOMOS `embedding_model`, when written (a name is resolved on the global llm's provider at load). */
   embeddingModel: LlmConfig.optional(),
+  /**
+   * Generated session titles (YAML `session_title`, with the loading process's `CHAT_NAME_*` defaults): the model
+   * asked after the first exchange and the longest title. Absent: titles off.
+   */
+  sessionTitle: z.object({ llm: LlmConfig, maxChars: z.number().int().min(1).max(60) }).optional(),
+  /** Price table (YAML `pricing`, US dollars per million tokens by model name): usage gets `costUsd`. */
+  prices: ModelPrices.optional(),
 });
 export type AgentSnapshot = z.infer<typeof AgentSnapshot>;
 

@@ -28,6 +28,7 @@ import { normalizeAnswerModel } from './answer-model.js';
 import type { ConfigFiles } from './config-files.js';
 import { agentIdFromName, canonicalTools } from './nomos.js';
 import { DEFAULT_LLM, type RawAgent, type RawFlow, type RawLlmConfig, type RawStep } from './schema.js';
+import { modelPrices, sessionTitleConfig } from './titles-and-pricing.js';
 import type { KeyPath, PathIssue } from './validate.js';
 
 type RawMemory = NonNullable<RawAgent['memory']>;
@@ -39,6 +40,8 @@ export interface NormalizeContext {
   files: ConfigFiles;
   /** Descriptors of the loaded tools (with `tool_defs` applied). */
   tools: ToolDescriptor[];
+  /** The loading process's environment: `CHAT_NAME_*` defaults of `session_title`. Default none. */
+  env?: Record<string, string | undefined>;
 }
 
 /** The snapshot (absent when any error was found) and the problems found while normalising. */
@@ -64,6 +67,7 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
   const session = sessionLimits(raw.session, issues);
   const embeddingModel = agentEmbeddingModel(raw.embedding_model, llms.global, ctx.files, issues);
   const approvals = approvalPolicies(raw.tools, approvalTimeoutMs, issues);
+  const sessionTitle = sessionTitleConfig(raw.session_title, llms, ctx.env ?? {}, issues);
   if (issues.some((i) => (i.severity ?? 'error') === 'error')) return { issues };
   const body: Omit<AgentSnapshot, 'configHash'> = dropUndefined({
     schemaVersion: AGENT_SCHEMA_VERSION,
@@ -85,6 +89,8 @@ export function normalizeAgent(raw: RawAgent, ctx: NormalizeContext): NormalizeR
     maxExamples: raw.max_examples,
     exampleThreshold: raw.threshold,
     embeddingModel,
+    sessionTitle,
+    prices: modelPrices(raw.pricing),
   });
   const snapshot = AgentSnapshot.parse({ ...body, configHash: configHash(body) });
   return { snapshot, issues };
@@ -159,6 +165,11 @@ function llmConfig(c: RawLlmConfig, path: KeyPath, files: ConfigFiles, issues: P
       issues.push({ path: [...path, 'kwargs', key], at: 'key', message: `kwargs.${key} looks like a secret, which would enter workflow history: use api_key_env` });
     }
   }
+  for (const key of Object.keys(c.summary?.kwargs ?? {})) {
+    if (SECRET_KWARG.test(key)) {
+      issues.push({ path: [...path, 'summary', 'kwargs', key], at: 'key', message: `summary.kwargs.${key} looks like a secret, which would enter workflow history: use api_key_env` });
+    }
+  }
   return dropUndefined({
     provider: c.provider,
     model: c.model,
@@ -171,6 +182,9 @@ function llmConfig(c: RawLlmConfig, path: KeyPath, files: ConfigFiles, issues: P
     headers: c.headers,
     kwargs: c.kwargs,
     embeddingModel: c.embedding_model,
+    summary: c.summary
+      ? dropUndefined({ model: c.summary.model, temperature: c.summary.temperature, maxTokens: c.summary.max_tokens, kwargs: c.summary.kwargs })
+      : undefined,
   });
 }
 

@@ -20,6 +20,7 @@ export * from './schema/llm.js';
 export * from './schema/session.js';
 export * from './schema/steps.js';
 export * from './schema/tools.js';
+import { RawPricing, RawSessionTitle } from './raw-titles-and-pricing.js';
 
 export const RawAgent = z.strictObject({
   schema_version: z.literal(1).optional(),
@@ -59,5 +60,9 @@ export const RawAgent = z.strictObject({
   schemas: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), z.string().min(1)).optional(),
   server: RawServer.optional(),
   logging: RawLogging.optional(),
+  /** Generated session titles (off unless written; see src/config/titles-and-pricing.ts). */
+  session_title: RawSessionTitle.optional(),
+  /** US dollars per million tokens by model name: usage gets a cost. */
+  pricing: RawPricing.optional(),
 });
 export type RawAgent = z.infer<typeof RawAgent>;

@@ -22,18 +22,28 @@ import type {
   ToolCallResult,
   TurnResult,
 } from './types.js';
+import type { ProviderUsage } from './usage.js';
+
+/**
+ * What a host may add to a successful outcome: the provider call's token usage and the model that answered (hosts
+ * sum it, see ./usage.ts; the engine ignores it).
+ */
+export interface CallReport {
+  usage?: ProviderUsage;
+  model?: string;
+}
 
 /** Outcome of asking the model: a raw decision, unusable output, or a failure to get any. */
 export type DecideOutcome =
-  | { type: 'decided'; decision: unknown }
+  | ({ type: 'decided'; decision: unknown } & CallReport)
   | { type: 'decisionInvalid'; message: string }
   | { type: 'decideFailed'; message: string };
 
 /** Outcome of summarising. */
-export type SummarizeOutcome = { type: 'summarized'; summary: string } | { type: 'summarizeFailed'; message: string };
+export type SummarizeOutcome = ({ type: 'summarized'; summary: string } & CallReport) | { type: 'summarizeFailed'; message: string };
 
 /** Outcome of ranking by embeddings. */
-export type RankOutcome = { type: 'ranked'; scores: number[] } | { type: 'rankFailed'; message: string };
+export type RankOutcome = ({ type: 'ranked'; scores: number[] } & CallReport) | { type: 'rankFailed'; message: string };
 
 /** Why a host without a `rank` executor falls back to BM25. */
 export const NO_RANKER_MESSAGE = 'this host does not rank with embeddings';

@@ -10,6 +10,7 @@ import { AgentSnapshot } from '../config/agent.js';
 import { SessionSeed } from '../engine/seed.js';
 import { jsonBytes } from '../engine/state.js';
 import { ApprovalDecision, PendingApproval, SessionEvent, SessionState, SessionStatus, TurnResult } from '../engine/types.js';
+import { TokenUsage } from '../engine/usage.js';
 
 /** Default task queue; override with `STEPWISE_TASK_QUEUE`. */
 export const DEFAULT_TASK_QUEUE = 'stepwise';
@@ -54,6 +55,13 @@ export const PATCH_IDS = {
    * such agents, so other sessions' histories carry no marker.
    */
   embeddingRetrieval: 'embedding-retrieval',
+  /** Token usage summed per turn and per session (turn result, state, memo, carried across continue-as-new). */
+  tokenUsage: 'token-usage',
+  /**
+   * A generated title after the first exchange (`generateTitle` activity); checked only for agents with
+   * `session_title`, so other sessions' histories carry no marker.
+   */
+  sessionTitle: 'session-title',
 } as const;
 
 /**
@@ -195,6 +203,8 @@ export const SessionWorkflowInput = z.object({
       unarchived: z.array(z.unknown()).optional(),
       /** `[messageId, refusal]` of the newest refused messages (at most MAX_REMEMBERED_REFUSALS), oldest first. */
       refused: z.array(z.tuple([z.string(), MessageRefusal])).optional(),
+      /** The session's token usage so far (sessions since the `token-usage` patch). */
+      usage: TokenUsage.optional(),
     })
     .optional(),
 });
@@ -235,6 +245,8 @@ export const SessionView = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
   /** Tool calls of the running turn waiting for a human decision (empty when none). */
   pendingApprovals: z.array(PendingApproval),
+  /** Token usage of the whole session (every run); absent in sessions started before the `token-usage` patch. */
+  usage: TokenUsage.optional(),
 });
 export type SessionView = z.infer<typeof SessionView>;
 

@@ -232,7 +232,8 @@ describe('Anthropic model against the fake server', () => {
   it('summarize: a plain message without tools, clipped to maxChars', async () => {
     const model = createModel(llm, { env });
     server.enqueue({ text: 'The user ordered green tea and checked out.' });
-    const summary = await model.summarize(sampleSummarizeRequest(llm, { purpose: 'flow_enter', maxChars: 20 }));
+    const { summary, usage } = await model.summarize(sampleSummarizeRequest(llm, { purpose: 'flow_enter', maxChars: 20 }));
+    expect(usage).toEqual({ inputTokens: 13, outputTokens: 5 });
     expect(summary.length).toBeLessThanOrEqual(20);
     expect(summary.startsWith('The user ordered')).toBe(true);
     const sent = server.requests[0]!.body;

@@ -88,11 +88,11 @@ describe('Responses converters (pure)', () => {
     expect('timeout' in kw).toBe(false);
   });
 
-  it('parses output_text JSON with usage; cached/reasoning tokens have no field in DecideResult', () => {
+  it('parses output_text JSON with usage, cached tokens included (reasoning 0 is left out)', () => {
     expect(fromResponsesResponse(response(text('{"action":"END"}')))).toEqual({
       decision: { action: 'END' },
       model: 'gpt-test',
-      usage: { inputTokens: 5, outputTokens: 3 },
+      usage: { inputTokens: 5, outputTokens: 3, cachedInputTokens: 1 },
     });
   });
 
@@ -124,7 +124,7 @@ describe('OpenAI Responses API against the fake server', () => {
     const req = sampleDecideRequest(llm);
     fake.server.enqueue({ action: 'RESPOND', response: 'Yes, green and black.' });
     const res = await model.decide(req);
-    expect(res).toEqual({ decision: { action: 'RESPOND', response: 'Yes, green and black.' }, model: 'gpt-test', usage: { inputTokens: 17, outputTokens: 9 } });
+    expect(res).toEqual({ decision: { action: 'RESPOND', response: 'Yes, green and black.' }, model: 'gpt-test', usage: { inputTokens: 17, outputTokens: 9, cachedInputTokens: 4, reasoningTokens: 2 } });
 
     expect(fake.server.requests).toHaveLength(1);
     const sent = fake.server.requests[0]!;
@@ -148,7 +148,7 @@ describe('OpenAI Responses API against the fake server', () => {
     fake.server.enqueue(decision);
     const tokens: string[] = [];
     const res = await model.decide(sampleDecideRequest(llm), { onToken: (t) => tokens.push(t) });
-    expect(res).toEqual({ decision, model: 'gpt-test', usage: { inputTokens: 17, outputTokens: 9 } });
+    expect(res).toEqual({ decision, model: 'gpt-test', usage: { inputTokens: 17, outputTokens: 9, cachedInputTokens: 4, reasoningTokens: 2 } });
     expect(tokens.length).toBeGreaterThan(1);
     expect(tokens.join('')).toBe(JSON.stringify(decision));
     expect(fake.server.requests).toHaveLength(1);
@@ -236,8 +236,9 @@ describe('OpenAI Responses API against the fake server', () => {
   it('summarize goes through the Responses API: instructions + one user item, no text.format', async () => {
     const model = createModel(llm, { env });
     fake.server.enqueue({ text: '  The user ordered green tea and asked to check out.  ' });
-    const summary = await model.summarize(sampleSummarizeRequest(llm, { maxChars: 200 }));
+    const { summary, usage } = await model.summarize(sampleSummarizeRequest(llm, { maxChars: 200 }));
     expect(summary).toBe('The user ordered green tea and asked to check out.');
+    expect(usage).toEqual({ inputTokens: 17, outputTokens: 9, cachedInputTokens: 4, reasoningTokens: 2 });
     const sent = fake.server.requests[0]!;
     expect(sent.path).toBe('/v1/responses');
     expect(sent.body.instructions).toContain('leaving the flow "ordering"');

@@ -229,9 +229,11 @@ describe('OpenAI model against the fake server', () => {
     const model = createModel(llm, { env });
     const req = sampleSummarizeRequest(llm, { maxChars: 40 });
     server.enqueue({ text: `  The user ordered green tea and asked to check out. ${'More. '.repeat(20)}` });
-    const summary = await model.summarize(req);
+    const { summary, usage } = await model.summarize(req);
     expect(summary.length).toBeLessThanOrEqual(40);
     expect(summary.startsWith('The user ordered green tea')).toBe(true);
+    // The fake server's numbers for a completion (prompt 11, completion 7).
+    expect(usage).toEqual({ inputTokens: 11, outputTokens: 7 });
     const sent = server.requests[0]!.body;
     expect(sent.response_format).toBeUndefined();
     expect(sent.messages[0].role).toBe('system');

@@ -99,7 +99,7 @@ describe('presets against the fake model server (base URL overridden)', () => {
   it('openai: kwargs reach summaries too, token limit as max_completion_tokens', async () => {
     const llm: LlmConfig = { provider: 'openai', model: 'gpt-x', baseUrl: server.openaiBaseUrl, maxTokens: 99, kwargs: { top_p: 0.3 } };
     server.enqueue({ text: 'a summary' });
-    const text = await createModel(llm, { env: { OPENAI_API_KEY: 'k' } }).summarize(sampleSummarizeRequest(llm));
+    const { summary: text } = await createModel(llm, { env: { OPENAI_API_KEY: 'k' } }).summarize(sampleSummarizeRequest(llm));
     expect(text).toBe('a summary');
     expect(server.requests.at(-1)!.body).toMatchObject({ model: 'gpt-x', max_completion_tokens: 99, top_p: 0.3 });
   });

@@ -73,11 +73,13 @@ describe('scripted model', () => {
   it('summarize is deterministic, extractive, clipped, and consumes no script entry', async () => {
     const model = new ScriptedModel(llm);
     const req = sampleSummarizeRequest(llm);
-    const a = await model.summarize(req);
+    const first = await model.summarize(req);
+    const a = first.summary;
     expect(a).toBe('user: I want green tea.\nassistant: Added green tea to your cart.\nuser: Checkout please.');
-    expect(await model.summarize(req)).toBe(a);
-    expect((await model.summarize({ ...req, maxChars: 12 })).length).toBeLessThanOrEqual(12);
-    expect(await model.summarize({ ...req, items: [] })).toBe('The user asked about tea.');
+    expect(first.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+    expect((await model.summarize(req)).summary).toBe(a);
+    expect((await model.summarize({ ...req, maxChars: 12 })).summary.length).toBeLessThanOrEqual(12);
+    expect((await model.summarize({ ...req, items: [] })).summary).toBe('The user asked about tea.');
     expect(model.summarizeRequests).toHaveLength(4);
     // The decision position is untouched: index 0 is still the first entry.
     expect((await model.decide(sampleDecideRequest(llm, { decisionIndex: 0 }))).decision).toMatchObject({ action: 'TOOL_CALL' });

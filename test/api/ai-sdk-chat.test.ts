@@ -116,7 +116,8 @@ describe('AI SDK chat endpoint (in-process backend, real AI SDK client)', () => 
       expect.objectContaining({ type: 'data-stepwise-flow', data: expect.objectContaining({ event: 'enter', flowId: 'ordering' }) }),
     ]);
     expect(assistant!.parts.map((p) => p.type).filter((t) => t === 'step-start')).toHaveLength(3); // MOVE, TOOL_CALL, RESPOND
-    expect(assistant!.metadata).toEqual({ step: 'order', flow: 'ordering', ended: false });
+    // With the turn's usage: scripted models report zero tokens; 3 decisions and the flow-entry summary are counted.
+    expect(assistant!.metadata).toEqual({ step: 'order', flow: 'ordering', ended: false, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, calls: 4 } });
   });
 
   it('an approval: tool-approval-request, then the answer on the next POST decides it and streams the rest of the turn', async () => {
@@ -128,7 +129,7 @@ describe('AI SDK chat endpoint (in-process backend, real AI SDK client)', () => 
     await c.settled();
     expect(toolParts(c.messages[1])).toEqual([expect.objectContaining({ toolCallId: 't1.1', state: 'approval-requested', approval: { id: 't1.1' } })]);
     expect(textOf(c.messages[1])).toBe(''); // no "waiting for approval" text: the part is the question
-    expect(c.messages[1]!.metadata).toEqual({ step: 'order', flow: null, ended: false });
+    expect(c.messages[1]!.metadata).toEqual({ step: 'order', flow: null, ended: false, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, calls: 1 } });
     expect(SessionView.parse((await call(h.app, 'GET', '/sessions/approve-1')).body).pendingApprovals).toHaveLength(1);
 
     await c.addToolApprovalResponse({ id: 't1.1', approved: true });

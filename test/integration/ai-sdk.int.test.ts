@@ -71,7 +71,8 @@ describe('AI SDK chat endpoint on the real Temporal dev server', () => {
         expect.objectContaining({ type: 'data-stepwise-step', data: { from: 'chat', to: 'work' } }),
         expect.objectContaining({ type: 'data-stepwise-flow', data: expect.objectContaining({ event: 'enter', flowId: 'working' }) }),
       ]);
-      expect(assistant!.metadata).toEqual({ step: 'work', flow: 'working', ended: false });
+      // Scripted models: zero tokens; 3 decisions and the flow-entry summary counted.
+      expect(assistant!.metadata).toEqual({ step: 'work', flow: 'working', ended: false, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, calls: 4 } });
       // The UI message id is the turn's message id in the workflow.
       const turn = await app.inject({ method: 'GET', url: `/sessions/${id}/messages/${user!.id}` });
       expect(TurnResult.parse(turn.json()).reply).toBe('echoed hi');

@@ -110,7 +110,7 @@ describe('embeddings retrieval on the real Temporal dev server', () => {
     // Turns 2 and 3 ranked (turn 1 had nothing older to rank): two `rank` local activities, their scores (not
     // vectors) in history.
     expect(markerText.match(/"activity_type":"rank"/g)).toHaveLength(2);
-    expect(markerText).toMatch(/\{"scores":\[[-0-9.e,]+\],"model":"fake-embed"\}/);
+    expect(markerText).toMatch(/\{"scores":\[[-0-9.e,]+\],"model":"fake-embed","usage":\{"inputTokens":\d+,"outputTokens":0\}\}/);
     await Worker.runReplayHistory({ workflowsPath }, history, `embed-ok-${run}`);
     await recordHistory('embedding-retrieval', env.client.workflow.getHandle(sessionWorkflowId(`embed-ok-${run}`)));
   });

@@ -28,6 +28,7 @@ class FailingSummaries extends ModelCache {
       summarize: async () => {
         throw ApplicationFailure.create({ message: 'summariser down', type: 'MODEL_REQUEST_FAILED', nonRetryable: true });
       },
+      title: (req, opts) => model.title(req, opts),
     };
   }
 }

@@ -107,6 +107,8 @@ describe('OpenTelemetry traces (real dev server)', () => {
     expect(tool!.attributes).toMatchObject({ [ATTR.sessionId]: sessionId, [ATTR.tool]: 'echo', [ATTR.step]: 'chat', [ATTR.callId]: 't1.1' });
     for (const decide of decides) {
       expect(decide.attributes).toMatchObject({ [ATTR.sessionId]: sessionId, [ATTR.step]: 'chat', [ATTR.model]: 'gpt-test', [ATTR.inputTokens]: 11, [ATTR.outputTokens]: 7 });
+      // The OpenTelemetry GenAI semantic-convention names too.
+      expect(decide.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 11, 'gen_ai.usage.output_tokens': 7, 'gen_ai.request.model': 'gpt-test', 'gen_ai.response.model': 'gpt-test' });
     }
     // No conversation text in span attributes.
     expect(JSON.stringify(spans.map((s) => s.attributes))).not.toMatch(/ping|pong|"hi"/);

@@ -33,6 +33,11 @@ describe('replay of recorded histories', () => {
     expect(files).toContain('v5-iteration-rules.json');
   });
 
+  it('has a recorded history with token usage and a generated title (patches token-usage, session-title)', () => {
+    const text = readFileSync(join(dir, 'v5-usage-title.json'), 'utf8');
+    expect(text).toContain('generateTitle');
+  });
+
   for (const file of files) {
     it(`replays ${file}`, async () => {
       await expect(Worker.runReplayHistory({ workflowsPath }, history(file), file)).resolves.toBeUndefined();

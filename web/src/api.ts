@@ -83,6 +83,19 @@ export interface SessionState {
   userId?: string;
   name?: string;
   pendingApprovals?: PendingApproval[];
+  /** Token usage of the whole session (sessions since token accounting); `costUsd` with a price table. */
+  usage?: TokenUsage;
+}
+
+/** Summed token usage (`usage` of a session or turn). */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  cachedInputTokens?: number;
+  reasoningTokens?: number;
+  calls: number;
+  costUsd?: number;
 }
 
 /** One row of `GET /sessions`. */

@@ -8,6 +8,7 @@ import { drainAfterEnd, endWrite } from '../archive-writes.js';
 import { nextRunInput } from '../carried.js';
 import { endedRefusal } from '../message-queue.js';
 import type { SessionWorkflowInput } from '../shared.js';
+import type { UsageAndTitle } from '../usage-and-title.js';
 import type { SessionRun } from './run.js';
 
 /** The workflow's result when the session ends. */
@@ -22,12 +23,13 @@ export interface SessionOutcome {
 type SessionWorkflow = (input: SessionWorkflowInput) => Promise<SessionOutcome>;
 
 /** Ends the session: refuses what is still queued, archives the end, waits for the handlers, returns the outcome. */
-export async function endSession(run: SessionRun, reason: SessionOutcome['reason']): Promise<SessionOutcome> {
+export async function endSession(run: SessionRun, reason: SessionOutcome['reason'], extras: UsageAndTitle): Promise<SessionOutcome> {
   const { state } = run;
   // Messages still queued cannot be answered: recorded as refused (their result URLs answer SESSION_ENDED), their
   // handlers fail with SESSION_ENDED.
   run.queue.refuseQueued(endedRefusal(state.sessionId));
   run.memo();
+  await extras.settle();
   await run.archived.write(endWrite(run.agent, state, reason));
   await drainAfterEnd(run.archived);
   await condition(allHandlersFinished);
@@ -40,8 +42,10 @@ export async function endSession(run: SessionRun, reason: SessionOutcome['reason
  *
  * @throws ContinueAsNew (Temporal's, always): the run ends here.
  */
-export async function continueAsNew(run: SessionRun): Promise<never> {
-  const next = makeContinueAsNewFunc<SessionWorkflow>(run.index.continueAsNewOptions(run.info));
+export async function continueAsNew(run: SessionRun, extras: UsageAndTitle): Promise<never> {
+  await extras.settle();
+  const options = run.index.continueAsNewOptions(run.info);
+  const next = makeContinueAsNewFunc<SessionWorkflow>({ ...options, memo: { ...options.memo, ...extras.memoFields() } });
   const bounded = nextRunInput(run.input, {
     state: run.state,
     info: run.info,
@@ -51,6 +55,7 @@ export async function continueAsNew(run: SessionRun): Promise<never> {
     answered: [...run.answered],
     archive: run.archived.on,
     unarchived: run.archived.pending,
+    ...extras.carried(),
   });
   const { shed } = bounded;
   if (shed.unarchived + shed.answered + shed.pending.length > 0) {

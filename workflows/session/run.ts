@@ -5,7 +5,7 @@
  *
  * Sandbox-safe: pure bookkeeping, no commands are issued here except by `continueAsNewDue()` reading `workflowInfo()`.
  */
-import { workflowInfo } from '@temporalio/workflow';
+import { upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import { findResult } from '../../src/engine/engine.js';
 import type { SessionState, TurnResult } from '../../src/engine/types.js';
@@ -13,6 +13,7 @@ import { ArchiveWrites, type ArchiveWrite } from '../archive-writes.js';
 import type { IdleTimer } from '../idle-timer.js';
 import { MessageQueue } from '../message-queue.js';
 import { SessionIndex, sessionView } from '../session-view.js';
+import type { UsageAndTitle } from '../usage-and-title.js';
 import { MAX_REMEMBERED_MESSAGE_IDS, type SessionInfo, type SessionView, type SessionWorkflowInput } from '../shared.js';
 
 /** The run's shared state. Fields are read and written by the handlers (./inbox.ts), the turn loop and the lifecycle. */
@@ -41,6 +42,8 @@ export class SessionRun {
   archived: ArchiveWrites;
   /** Set once the run has set up its idle timer (see ./workflow.ts for where). */
   idle: IdleTimer | undefined;
+  /** Token usage and the generated title (../usage-and-title.ts); set in the run's first activation, before any handler runs. */
+  extras: UsageAndTitle | undefined;
 
   constructor(
     readonly input: SessionWorkflowInput,
@@ -99,9 +102,17 @@ export class SessionRun {
     return this.turnsThisRun > 0 && (info.continueAsNewSuggested || this.turnsThisRun >= limits.maxTurnsPerRun || info.historySize >= limits.maxHistoryBytes);
   }
 
-  /** The `getState` view (also the reply of `endSession` and `updateSessionInfo`). */
+  /** The `getState` view (also the reply of `endSession` and `updateSessionInfo`), with the session's usage once summed. */
   view(): SessionView {
-    return sessionView(this.agent, this.state, this.info, this.run, this.queue.length, this.busy);
+    return { ...sessionView(this.agent, this.state, this.info, this.run, this.queue.length, this.busy), ...this.extras?.viewFields() };
+  }
+
+  /** A generated title becomes the name unless the user named the session first (memo and archive follow). */
+  async applyTitle(title: string): Promise<void> {
+    if (this.info.name !== undefined) return;
+    this.info = { ...this.info, name: title };
+    upsertMemo({ name: title });
+    await this.archived.write({ kind: 'info', input: { sessionId: this.sessionId, name: title } });
   }
 
   /** Updates the memo and search attributes from the current state. */

@@ -9,6 +9,7 @@ import { endSession as endEngineSession, findResult, resumeTurn, startTurn } fro
 import type { TurnExecutors } from '../../src/engine/driver.js';
 import { now } from '../activity-executors.js';
 import type { ApprovalInbox } from '../approvals.js';
+import type { UsageAndTitle } from '../usage-and-title.js';
 import { endedRefusal } from '../message-queue.js';
 import type { SessionRun } from './run.js';
 import type { SessionOutcome } from './lifecycle.js';
@@ -19,7 +20,12 @@ import type { SessionOutcome } from './lifecycle.js';
  *
  * @returns why the session ended, or `undefined` to continue as new (every accepted update has its result then).
  */
-export async function runTurns(run: SessionRun, approvals: ApprovalInbox, exec: TurnExecutors): Promise<SessionOutcome['reason'] | undefined> {
+export async function runTurns(
+  run: SessionRun,
+  approvals: ApprovalInbox,
+  exec: Omit<TurnExecutors, 'onState'>,
+  extras: UsageAndTitle,
+): Promise<SessionOutcome['reason'] | undefined> {
   const { agent, queue } = run;
   const idle = run.idle!;
   for (;;) {
@@ -49,6 +55,7 @@ export async function runTurns(run: SessionRun, approvals: ApprovalInbox, exec: 
     run.busy = true;
     run.running = item.kind === 'resume' ? run.state.turn!.messageId : item.message.messageId;
     const startedAt = now();
+    extras.startTurn();
     const first =
       item.kind === 'resume' ? resumeTurn(run.state) : startTurn(agent, run.state, { ...item.message, now: now(), ...(item.opening ? { opening: true } : {}) });
     const out = await playTurn(agent, first, {
@@ -56,7 +63,7 @@ export async function runTurns(run: SessionRun, approvals: ApprovalInbox, exec: 
       onState: (s) => {
         run.state = s; // queries see events live, mid-turn
       },
-      onPaused: (result) => run.paused.set(result.messageId, result),
+      onPaused: (result) => run.paused.set(result.messageId, extras.withUsage(result)),
       // While paused, the run may continue as new (carrying the wait) once no caller waits on it, or end on request.
       awaitApproval: (command) => approvals.wait(command, () => run.endRequested || (run.continueAsNewDue() && allHandlersFinished())),
     });
@@ -75,15 +82,19 @@ export async function runTurns(run: SessionRun, approvals: ApprovalInbox, exec: 
       run.draining = true;
       return undefined;
     }
-    run.paused.delete(out.result.messageId);
+    const result = extras.withUsage(out.result);
+    run.state = extras.keepUsage(run.state, result);
+    run.paused.delete(result.messageId);
     run.turnsThisRun++;
-    run.finished.set(out.result.messageId, out.result);
-    run.rememberAnswer(out.result.messageId, out.result.turn);
+    run.finished.set(result.messageId, result);
+    run.rememberAnswer(result.messageId, result.turn);
     idle.restart();
     run.memo();
+    extras.updateMemo();
+    extras.afterTurn(result, run.info.name !== undefined, (title) => run.applyTitle(title));
     await run.archived.write({
       kind: 'turn',
-      input: { sessionId: run.sessionId, agentName: agent.name, configHash: agent.configHash, run: run.run, startedAt, finishedAt: now(), turn: out.result },
+      input: { sessionId: run.sessionId, agentName: agent.name, configHash: agent.configHash, run: run.run, startedAt, finishedAt: now(), turn: result },
     });
     if (run.state.status === 'ended') return 'end_action';
   }

@@ -19,6 +19,7 @@ import { activityExecutors } from '../activity-executors.js';
 import { startArchive } from '../archive-writes.js';
 import { IdleTimer } from '../idle-timer.js';
 import { openSessionState } from '../session-start.js';
+import { UsageAndTitle } from '../usage-and-title.js';
 import { OPENING_MESSAGE_ID, PATCH_IDS, type SessionWorkflowInput } from '../shared.js';
 import { registerInfoHandler, registerMessageHandlers } from './inbox.js';
 import { continueAsNew, endSession, type SessionOutcome } from './lifecycle.js';
@@ -66,7 +67,10 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   // The same for the activity executors and their `decide-local-activity` marker (patch `executors-first`): asked
   // after the archive start, the marker landed in the next workflow task whenever that local activity finished while
   // the first activation still ran, and replay (which resolves the local activity within the first task) failed.
-  const executorsFirst = patched(PATCH_IDS.executorsFirst) ? activityExecutors() : undefined;
+  // Token usage and generated titles: their patches are asked here too, in the run's first activation.
+  const extras = new UsageAndTitle(input);
+  run.extras = extras;
+  const executorsFirst = patched(PATCH_IDS.executorsFirst) ? activityExecutors(extras.report) : undefined;
   if (run.run === 1) {
     run.memo();
     run.archived = await startArchive(
@@ -76,7 +80,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   }
   run.idle ??= new IdleTimer(input.agent.session.idleTimeoutMs);
 
-  const reason = await runTurns(run, approvals, executorsFirst ?? activityExecutors());
-  if (reason) return endSession(run, reason);
-  return continueAsNew(run);
+  const reason = await runTurns(run, approvals, executorsFirst ?? activityExecutors(extras.report), extras);
+  if (reason) return endSession(run, reason, extras);
+  return continueAsNew(run, extras);
 }

@@ -1,5 +1,6 @@
 /** Zod schema of the agent YAML: the `llm` section (providers, API types, one model's settings). */
 import { z } from 'zod';
+import { RawSummaryOverrides } from '../summary-llm.js';
 
 /**
  * Model providers. `openai` and `anthropic` use their official SDKs; `azure` uses the `openai` SDK's `AzureOpenAI`;
@@ -69,6 +70,8 @@ export const RawLlmConfig = z
      * expanded); a literal key is an error.
      */
     api_key: z.string().optional(),
+    /** Settings of flow-memory summaries made with this llm (OmniAgent's `SummaryLLMOverrides`). */
+    summary: RawSummaryOverrides.optional(),
   })
   .superRefine((llm, ctx) => {
     if (llm.provider === 'scripted' && !llm.script) {

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { JsonSchema, LlmConfig } from '../../config/agent.js';
+import { type TitleRequest, type TitleResult } from '../title.js';
+import { ProviderUsage } from '../usage.js';
 import { MemoryItem } from './common.js';
 import type { SessionEvent, TurnResult } from './events.js';
 
@@ -30,7 +32,7 @@ export type DecideRequest = z.infer<typeof DecideRequest>;
 export const DecideResult = z.object({
   decision: z.unknown(),
   model: z.string().optional(),
-  usage: z.object({ inputTokens: z.number().optional(), outputTokens: z.number().optional() }).optional(),
+  usage: ProviderUsage.optional(),
 });
 export type DecideResult = z.infer<typeof DecideResult>;
 
@@ -72,6 +74,13 @@ export const SummarizeRequest = z.object({
 });
 export type SummarizeRequest = z.infer<typeof SummarizeRequest>;
 
+/**
+ * Output of `summarize` (workers since token usage): the summary with the call's usage. Histories recorded before
+ * hold a bare string, which the workflow still reads.
+ */
+export const SummarizeResult = z.object({ summary: z.string(), model: z.string().optional(), usage: ProviderUsage.optional() });
+export type SummarizeResult = z.infer<typeof SummarizeResult>;
+
 /** Candidates one `rank` asks about at most: 64 (48 older memory items, the newest, then 16 dynamic examples). */
 export const MAX_RANK_CANDIDATES = 64;
 /** Older memory items ranked at most (the newest ones; older still are not retrievable by embeddings). */
@@ -97,7 +106,7 @@ export const RankRequest = z.object({
 export type RankRequest = z.infer<typeof RankRequest>;
 
 /** Output of `rank`: cosine similarity (-1..1) of each candidate to the query, in candidate order. No vectors. */
-export const RankResult = z.object({ scores: z.array(z.number()), model: z.string().optional() });
+export const RankResult = z.object({ scores: z.array(z.number()), model: z.string().optional(), usage: ProviderUsage.optional() });
 export type RankResult = z.infer<typeof RankResult>;
 
 /** Input of `archiveTurn`. */
@@ -149,8 +158,10 @@ export interface SessionActivities {
   decide(req: DecideRequest): Promise<DecideResult>;
   /** One tool call; tool misbehaviour comes back as `{ ok: false }`. */
   runTool(req: ToolCallRequest): Promise<ToolCallResult>;
-  /** A flow-memory summary. */
-  summarize(req: SummarizeRequest): Promise<string>;
+  /** A flow-memory summary, with the call's usage (workers before token usage answered a bare string). */
+  summarize(req: SummarizeRequest): Promise<SummarizeResult>;
+  /** A short session title after the first exchange (agents with `session_title`). */
+  generateTitle(req: TitleRequest): Promise<TitleResult>;
   /** Cosine similarities of candidate texts to a query (embeddings). */
   rank(req: RankRequest): Promise<RankResult>;
   /** Idempotent archive writes: no-ops (and `archive: 'off'`) when the worker has no archive. */

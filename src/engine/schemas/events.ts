@@ -1,5 +1,6 @@
 /** Session events (everything that happened, numbered by `seq`) and the result of a turn. */
 import { z } from 'zod';
+import { TokenUsage } from '../usage.js';
 import { ApprovalDecision, PendingApproval, Timestamp } from './common.js';
 
 
@@ -87,5 +88,7 @@ export const TurnResult = z.object({
    * approval is pending; the turn's final result follows (events, `GET /sessions/:id/messages/:messageId`).
    */
   pendingApprovals: z.array(PendingApproval).optional(),
+  /** Tokens (and cost, with a price table) of the turn's provider calls; sessions since the `token-usage` patch. */
+  usage: TokenUsage.optional(),
 });
 export type TurnResult = z.infer<typeof TurnResult>;

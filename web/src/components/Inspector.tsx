@@ -69,6 +69,15 @@ export function Inspector(props: InspectorProps) {
               <dd title="continue-as-new runs">{state.run}</dd>
             </div>
           )}
+          {state?.usage && (
+            <div>
+              <dt>Tokens</dt>
+              <dd data-testid="session-usage" title={`${state.usage.calls} model call${state.usage.calls === 1 ? '' : 's'}`}>
+                {state.usage.inputTokens.toLocaleString('en')} in · {state.usage.outputTokens.toLocaleString('en')} out
+                {state.usage.costUsd !== undefined && ` · $${state.usage.costUsd.toFixed(state.usage.costUsd < 0.01 ? 6 : 4)}`}
+              </dd>
+            </div>
+          )}
           <div>
             <dt>Stream</dt>
             <dd class={`conn conn-${props.connection}`}>{props.connection}</dd>

@@ -93,7 +93,7 @@ export function SessionPage({ sessionId, interactive, config }: SessionPageProps
       <section class="chat" aria-labelledby="chat-title">
         <header class="chat-head">
           <h1 id="chat-title" tabIndex={-1}>
-            {state?.agentName ?? 'Session'} <span class="muted session-id">{sessionId}</span>
+            {state?.name ?? state?.agentName ?? 'Session'} <span class="muted session-id">{sessionId}</span>
           </h1>
           <span class={`badge badge-${ended ? 'ended' : 'active'}`}>{ended ? 'ended' : 'active'}</span>
           {!interactive && !ended && <a href={paths.chat(sessionId)}>Continue in chat</a>}
