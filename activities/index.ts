@@ -28,6 +28,7 @@ import type {
   TurnResult,
 } from '../src/engine/types.js';
 import type { ArchiveStore } from '../archive/store.js';
+import { hasTimeTravel } from '../archive/time-travel.js';
 import { Embeddings } from './embeddings.js';
 import type { ModelCache } from './models/model.js';
 import type { ToolRegistry } from './tools.js';
@@ -54,6 +55,26 @@ export interface ArchiveTurnInput {
   startedAt: string;
   finishedAt: string;
   turn: TurnResult;
+  /** The run's workflow run id: a turn written again by another run (a Temporal reset) supersedes the later turns. */
+  runId?: string;
+  /** The session state after the turn, its exact JSON text (time travel's snapshot; docs/time-travel.md). */
+  state?: string;
+}
+
+/** Input of `archiveRewind`: turns after `toTurn` become branch `branch`; `event` is the session's `rewound` event. */
+export interface ArchiveRewindInput {
+  sessionId: string;
+  toTurn: number;
+  branch: string;
+  reason: 'rewind' | 'reset';
+  at: string;
+  event: SessionEvent;
+}
+
+/** Input of `loadTurnState`. */
+export interface LoadTurnStateInput {
+  sessionId: string;
+  turn: number;
 }
 
 /** Input of `archiveSessionEnd`. */
@@ -76,6 +97,10 @@ export interface ArchiveSessionStartInput {
   userId?: string;
   name?: string;
   metadata?: Record<string, unknown>;
+  parentSessionId?: string;
+  forkedAtTurn?: number;
+  /** The session's starting state, exact JSON text: the snapshot of turn `state.counters.turns` (0, or a fork's). */
+  state?: string;
 }
 
 /** Input of `archiveSessionInfo`: the fields given replace the archived ones (`metadata` as a whole). */
@@ -219,6 +244,27 @@ export function createActivities(deps: ActivityDeps) {
     /** Marks the session ended in the archive. Idempotent; no-op when the archive is off. */
     async archiveSessionEnd(input: ArchiveSessionEndInput): Promise<void> {
       await archiveCall(() => deps.archive?.recordSessionEnd(input));
+    },
+
+    /** Moves the turns a rewind superseded to their branch (docs/time-travel.md). Idempotent; no-op without an archive. */
+    async archiveRewind(input: ArchiveRewindInput): Promise<void> {
+      const store = deps.archive;
+      if (hasTimeTravel(store)) await archiveCall(() => store.supersedeTurns(input));
+    },
+
+    /**
+     * The archived snapshot after a turn (`{state}`, its exact JSON text), or null when the archive has none (or
+     * there is no archive, or it cannot time travel). ARCHIVE_UNAVAILABLE is retryable.
+     */
+    async loadTurnState(input: LoadTurnStateInput): Promise<{ state: string } | null> {
+      const store = deps.archive;
+      if (!hasTimeTravel(store)) return null;
+      let found: { state: string } | null = null;
+      await archiveCall(async () => {
+        const record = await store.getTurnState(input.sessionId, input.turn);
+        found = record ? { state: record.state } : null;
+      });
+      return found;
     },
   };
 }

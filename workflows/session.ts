@@ -38,6 +38,7 @@ import { IdleTimer } from './idle-timer.js';
 import { endedRefusal, MessageQueue } from './message-queue.js';
 import { openSessionState } from './session-start.js';
 import { SessionIndex, sessionView } from './session-view.js';
+import { TimeTravel } from './time-travel.js';
 import {
   decideApproval,
   endSessionSignal,
@@ -45,12 +46,14 @@ import {
   getEvents,
   getHistory,
   getState,
+  getTurnState,
   getTurnResult,
   MAX_REMEMBERED_MESSAGE_IDS,
   OPENING_MESSAGE_ID,
   openSession,
   PATCH_IDS,
   postMessage,
+  rewind,
   sendMessage,
   type SessionInfo,
   SessionInfoPatch,
@@ -110,7 +113,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   let endRequested = false;
   let turnsThisRun = 0;
   /** Turn of each remembered answered message id (carried across runs; see MAX_REMEMBERED_MESSAGE_IDS). */
-  const answered = new Map<string, number>(input.carried?.answered ?? []);
+  const answered = new Map<string, number>(input.carried?.answered ?? input.fork?.answered ?? []);
   const rememberAnswer = (messageId: string, turn: number) => {
     answered.set(messageId, turn);
     if (answered.size > MAX_REMEMBERED_MESSAGE_IDS) answered.delete(answered.keys().next().value!);
@@ -123,6 +126,29 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   let draining = false;
 
   const isQueued = (messageId: string) => queue.has(messageId);
+
+  // Time travel (docs/time-travel.md): this run's turn snapshots, `getTurnState` (forks) and `rewind`.
+  const travel = new TimeTravel({
+    state: () => state,
+    setState: (s) => {
+      state = s;
+    },
+    blocked: () =>
+      state.status !== 'active' || endRequested ? 'ended' : draining ? 'continuing' : busy || running !== undefined || queue.length > 0 || state.turn !== null ? 'in_flight' : undefined,
+    archiveOn: () => archived.on,
+    answered: () => [...answered],
+    forgetAfter: (turn) => {
+      for (const [id, t] of [...answered]) if (t > turn) answered.delete(id);
+      for (const [id, result] of [...finished]) if (result.turn > turn) finished.delete(id);
+    },
+    archiveWrite: (write) => archived.write(write),
+    changed: () => {
+      memo();
+      idle?.restart();
+    },
+  });
+  setHandler(getTurnState, (turn: number) => travel.lookup(turn));
+  setHandler(rewind, (request) => travel.rewind(request), { validator: (request) => travel.validate(request) });
 
   setHandler(getState, () => ({ ...sessionView(agent, state, info, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
@@ -161,6 +187,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     {
       // The rules shared with the in-process backend (./admission.ts); a refusal never reaches history.
       validator: (message: UserMessage): void => {
+        if (travel.rewinding) throw ApplicationFailure.nonRetryable(`session ${state.sessionId} is applying a rewind; send again`, 'REWIND_IN_PROGRESS');
         const id = message?.messageId;
         const refusal = refuseMessage(message, {
           sessionId: state.sessionId,
@@ -275,7 +302,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   if (run === 1) {
     memo();
     archived = await startArchive(
-      { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt, ...info },
+      { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, createdAt: state.createdAt, ...info, state: JSON.stringify(state) },
       archived,
     );
   }
@@ -307,7 +334,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       }
     }
 
-    if (!(await idle.wait(() => queue.length > 0))) {
+    if (!(await idle.wait(() => queue.length > 0 && !travel.rewinding))) {
       state = endEngineSession(state, 'idle_timeout', now());
       endReason = 'idle_timeout';
       break;
@@ -354,9 +381,20 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     rememberAnswer(out.result.messageId, out.result.turn);
     idle.restart();
     memo();
+    travel.record(state);
     await archived.write({
       kind: 'turn',
-      input: { sessionId: state.sessionId, agentName: agent.name, configHash: agent.configHash, run, startedAt, finishedAt: now(), turn: out.result },
+      input: {
+        sessionId: state.sessionId,
+        agentName: agent.name,
+        configHash: agent.configHash,
+        run,
+        startedAt,
+        finishedAt: now(),
+        turn: out.result,
+        runId: workflowInfo().runId,
+        state: JSON.stringify(state),
+      },
     });
     if (state.status === 'ended') {
       endReason = 'end_action';

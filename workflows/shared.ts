@@ -11,6 +11,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { AgentSnapshot } from '../src/config/agent.js';
+import { RewindReply, RewindRequest, TurnStateLookup } from '../src/engine/rewind.js';
 import { SessionSeed } from '../src/engine/seed.js';
 import { jsonBytes } from '../src/engine/state.js';
 import { ApprovalDecision, PendingApproval, SessionEvent, SessionState, SessionStatus, TurnResult } from '../src/engine/types.js';
@@ -53,6 +54,8 @@ export const PATCH_IDS = {
    * such agents, so other sessions' histories carry no marker.
    */
   embeddingRetrieval: 'embedding-retrieval',
+  /** Time travel: the first `rewind` a session applies (docs/time-travel.md); absent from every older history. */
+  timeTravel: 'time-travel',
 } as const;
 
 /**
@@ -131,6 +134,9 @@ export const SessionInfo = z.object({
   userId: SessionUserId.optional(),
   name: SessionName.optional(),
   metadata: SessionMetadata.optional(),
+  /** Set on a fork (`POST /sessions/:id/fork`): the session it was forked from, and after which of its turns. */
+  parentSessionId: SessionId.optional(),
+  forkedAtTurn: z.number().int().min(0).optional(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 
@@ -186,6 +192,12 @@ export const SessionWorkflowInput = z.object({
    * `carried` is set, and not passed on by continue-as-new). Absent in every other session.
    */
   seed: SessionSeed.optional(),
+  /**
+   * A fork's start (docs/time-travel.md): the parent's snapshot after turn `info.forkedAtTurn` (JSON text, under the
+   * fork's session id) and the message ids it had answered by then. Read only by the first run, like `seed`; absent
+   * in every session that is not a fork.
+   */
+  fork: z.object({ state: z.string(), answered: z.array(z.tuple([z.string(), z.number().int()])) }).optional(),
   /** Previous run's state (see `loadSessionState`), plus messages that arrived but were not yet processed. */
   carried: z
     .object({
@@ -239,6 +251,9 @@ export const SessionView = z.object({
   userId: z.string().optional(),
   name: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Set on a fork: the session it was forked from and after which of its turns. */
+  parentSessionId: z.string().optional(),
+  forkedAtTurn: z.number().int().optional(),
   /** Tool calls of the running turn waiting for a human decision (empty when none). */
   pendingApprovals: z.array(PendingApproval),
 });
@@ -300,6 +315,14 @@ export const openSession = defineUpdate<TurnResult, []>('openSession');
  * SESSION_ENDED, INVALID_REQUEST — all before anything reaches history.
  */
 export const decideApproval = defineUpdate<ApprovalReply, [ApprovalRequest]>('decideApproval');
+/**
+ * Takes the session back to its state after turn `toTurn` (docs/time-travel.md). Validator (nothing reaches history):
+ * INVALID_REQUEST, TURN_NOT_FOUND, TURN_IN_FLIGHT, REWIND_IN_PROGRESS, SESSION_ENDED, TURN_STATE_UNAVAILABLE (no
+ * archive and the turn is older than this run's snapshots), SESSION_CONTINUING.
+ */
+export const rewind = defineUpdate<RewindReply, [RewindRequest]>('rewind');
+/** The snapshot after a turn, when this run holds it (a fork's source; works on closed workflows too). */
+export const getTurnState = defineQuery<TurnStateLookup, [number]>('getTurnState');
 export const getState = defineQuery<SessionView>('getState');
 export const getHistory = defineQuery<SessionHistory>('getHistory');
 export const getEvents = defineQuery<EventsPage, [number]>('getEvents');
