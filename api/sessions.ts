@@ -8,6 +8,7 @@
  * caller), `INVALID_REQUEST`.
  */
 import type { AgentSnapshot } from '../src/config/agent.js';
+import type { RewindReply, TurnStateLookup } from '../src/engine/rewind.js';
 import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
 import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
@@ -79,4 +80,13 @@ export interface SessionBackend {
   /** Ends the session (idempotent on an ended session; a turn waiting for approval is abandoned) and returns its final state. */
   end(sessionId: string): Promise<SessionView>;
   close(): Promise<void>;
+  /**
+   * Time travel (docs/time-travel.md), where the backend has it (Temporal; the in-process backend does not: the routes
+   * answer REWIND_NOT_SUPPORTED). `rewind` runs the `rewind` update (errors: TURN_NOT_FOUND, TURN_IN_FLIGHT,
+   * REWIND_IN_PROGRESS, SESSION_ENDED, TURN_STATE_UNAVAILABLE, INVALID_REQUEST); `turnState` asks the live (or closed)
+   * workflow for the snapshot after a turn; `startFork` starts a new session from a snapshot (SESSION_EXISTS).
+   */
+  rewind?(sessionId: string, toTurn: number): Promise<RewindReply>;
+  turnState?(sessionId: string, turn: number): Promise<TurnStateLookup>;
+  startFork?(agent: AgentSnapshot, sessionId: string, info: SessionInfo, fork: { state: string; answered: Array<[string, number]> }): Promise<void>;
 }

@@ -28,10 +28,12 @@ import {
   getEvents,
   getHistory,
   getState,
+  getTurnState,
   getTurnResult,
   OPENING_MESSAGE_ID,
   openSession,
   postMessage,
+  rewind,
   sendMessage,
   sessionWorkflowId,
   updateSessionInfo,
@@ -42,6 +44,8 @@ import { isContinuing, mapTemporalError } from './temporal-errors.js';
 import { GateFullError, UpdateGate } from './update-gate.js';
 import { MIN_SEND_MS, retryDelayMs, untilRunStarted, withRetries } from './update-retries.js';
 import { sessionStartOptions } from './session-start-options.js';
+import type { RewindReply, TurnStateLookup } from '../src/engine/rewind.js';
+import { forkStartOptions } from './fork-start-options.js';
 
 export interface TemporalSessionsOptions {
   client: Client;
@@ -277,6 +281,22 @@ export class TemporalSessions implements SessionBackend {
    */
   async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
     return this.control(sessionId, () => this.handle(sessionId).executeUpdate(decideApproval, { args: [request] }));
+  }
+
+  /** The `rewind` update, as a control update (docs/time-travel.md; errors in `SessionBackend.rewind`). */
+  async rewind(sessionId: string, toTurn: number): Promise<RewindReply> {
+    return this.control(sessionId, () => this.handle(sessionId).executeUpdate(rewind, { args: [{ toTurn }] }));
+  }
+
+  /** The `getTurnState` query (answers on closed workflows too, within the namespace's retention). */
+  turnState(sessionId: string, turn: number): Promise<TurnStateLookup> {
+    return this.query(sessionId, () => this.handle(sessionId).query(getTurnState, turn));
+  }
+
+  /** Starts a fork (a new session workflow with `fork` input; see `forkStartOptions`). @throws SESSION_EXISTS. */
+  async startFork(agent: AgentSnapshot, sessionId: string, info: SessionInfo, fork: { state: string; answered: Array<[string, number]> }): Promise<void> {
+    const options = forkStartOptions(await this.startOptions(agent, sessionId, { info }), fork);
+    await this.call(sessionId, this.rpcTimeoutMs, () => this.client.workflow.start(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'FAIL' }));
   }
 
   async close(): Promise<void> {
