@@ -68,8 +68,8 @@ export class ReconnectingSessions implements SessionBackend {
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
     return this.backend().updateInfo(sessionId, patch);
   }
-  async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
-    return this.backend().send(sessionId, message);
+  async send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult> {
+    return this.backend().send(sessionId, message, options);
   }
   async post(sessionId: string, message: UserMessage): Promise<void> {
     return this.backend().post(sessionId, message);

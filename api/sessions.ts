@@ -61,9 +61,11 @@ export interface SessionBackend {
   /**
    * Runs a turn and waits for its result. A repeated `messageId` returns the first result without a new turn. A turn
    * that pauses for approval answers early: a reply saying approval is pending, with `pendingApprovals`; its final
-   * result then comes from `turnResult` (`running` until then) and the events.
+   * result then comes from `turnResult` (`running` until then) and the events. `options.updateId` (Temporal only;
+   * default the message id) is the update id: after a rewind, a superseded message id is sent again under a new one,
+   * since Temporal answers an update id it has already seen in the run with its first outcome (docs/time-travel.md).
    */
-  send(sessionId: string, message: UserMessage): Promise<TurnResult>;
+  send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult>;
   /** Where message `messageId` is: done (with its result), running, queued, answered long ago, or unknown. */
   turnResult(sessionId: string, messageId: string): Promise<TurnLookup>;
   /** Queues a message without waiting (signal). */

@@ -209,12 +209,12 @@ export class TemporalSessions implements SessionBackend {
     return sessionStartOptions(agent, sessionId, how, this.taskQueue, await this.searchAttributesRegistered());
   }
 
-  async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
+  async send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult> {
     try {
       return await this.update(sessionId, () =>
         this.handle(sessionId).startUpdate(sendMessage, {
           args: [message],
-          updateId: message.messageId,
+          updateId: options?.updateId ?? message.messageId,
           waitForStage: WorkflowUpdateStage.ACCEPTED,
         }),
         message.messageId,

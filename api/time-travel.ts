@@ -102,9 +102,32 @@ export async function forkSession(app: FastifyInstance, request: FastifyRequest,
   return { ...(await app.backend.state(newId)), source: 'live' };
 }
 
+/** Sessions this process rewound, with their latest branch (insertion order = oldest first), at most 10,000. */
+const rewound = new Map<string, string>();
+const MAX_REWOUND_REMEMBERED = 10_000;
+
+function rememberRewind(sessionId: string, done: RewindReply): void {
+  if (!done.branch) return;
+  rewound.delete(sessionId);
+  rewound.set(sessionId, done.branch);
+  if (rewound.size > MAX_REWOUND_REMEMBERED) rewound.delete(rewound.keys().next().value!);
+}
+
+/**
+ * Send options of `POST /sessions/:id/messages` for a session this process rewound: the update id
+ * `<messageId>@<branch>`, so a superseded message id sent again runs a new turn instead of getting Temporal's cached
+ * outcome of its first update. Retry-safe (same message, same branch, same update id). Other API processes do not
+ * know of the rewind (docs/time-travel.md: send superseded messages again with a new id, `regenerate` or `edit`).
+ */
+export function resendAfterRewind(sessionId: string, messageId: string): { updateId?: string } | undefined {
+  const branch = rewound.get(sessionId);
+  return branch ? resendOptions(messageId, { toTurn: 0, fromTurn: 0, branch }) : undefined;
+}
+
 /** Rewinds session `sessionId` to its state after `toTurn`; returns what the update did and the new state. */
 export async function rewindSession(app: FastifyInstance, sessionId: string, toTurn: number): Promise<RewindReply & { session: SessionStateReply }> {
   const done = await timeTravelBackend(app).rewind(sessionId, toTurn);
+  rememberRewind(sessionId, done);
   return { ...done, session: { ...(await app.backend.state(sessionId)), source: 'live' } };
 }
 
@@ -128,8 +151,9 @@ export async function regenerate(app: FastifyInstance, sessionId: string): Promi
   if (view.turns === 0) throw new CallerError('TURN_NOT_FOUND', `session ${sessionId} has no turn to regenerate`);
   const message = await userMessageOf(app, sessionId, view.turns);
   if (!message) throw new CallerError('INVALID_REQUEST', `turn ${view.turns} of session ${sessionId} has no user message to send again (an opening turn)`);
-  await timeTravelBackend(app).rewind(sessionId, view.turns - 1);
-  return app.backend.send(sessionId, message);
+  const done = await timeTravelBackend(app).rewind(sessionId, view.turns - 1);
+  rememberRewind(sessionId, done);
+  return app.backend.send(sessionId, message, resendOptions(message.messageId, done));
 }
 
 /**
@@ -141,8 +165,9 @@ export async function editMessage(app: FastifyInstance, sessionId: string, messa
   if (turn === undefined) throw new CallerError('TURN_NOT_FOUND', `no turn of session ${sessionId} answered message ${messageId}`, { messageId });
   const message = UserMessageSchema.safeParse({ messageId: newMessageId ?? messageId, text });
   if (!message.success) throw new CallerError('INVALID_REQUEST', message.error.issues.map((i) => i.message).join('; '));
-  await timeTravelBackend(app).rewind(sessionId, turn - 1);
-  return app.backend.send(sessionId, message.data);
+  const done = await timeTravelBackend(app).rewind(sessionId, turn - 1);
+  rememberRewind(sessionId, done);
+  return app.backend.send(sessionId, message.data, resendOptions(message.data.messageId, done));
 }
 
 /** The turn that answered `messageId` (live lookup: done or answered long ago), if any. */
@@ -168,14 +193,26 @@ export async function branchHistory(app: FastifyInstance, sessionId: string, bra
  * Rewinds to before the turn that answered `messageId` (AI SDK `regenerate-message`), so that sending it again runs a
  * new turn; nothing when no turn answered it yet. @throws the rewind's errors (TURN_IN_FLIGHT, SESSION_ENDED, ...).
  */
-export async function rewindBefore(app: FastifyInstance, sessionId: string, messageId: string): Promise<void> {
+export async function rewindBefore(app: FastifyInstance, sessionId: string, messageId: string): Promise<{ updateId?: string } | undefined> {
   const backend = timeTravelBackend(app);
   let turn: number | undefined;
   try {
     turn = await turnOfMessage(app, sessionId, messageId);
   } catch (err) {
-    if (isStepwiseError(err) && err.code === 'SESSION_NOT_FOUND') return; // a new chat: its first message starts it
+    if (isStepwiseError(err) && err.code === 'SESSION_NOT_FOUND') return undefined; // a new chat: its first message starts it
     throw err;
   }
-  if (turn !== undefined) await backend.rewind(sessionId, turn - 1);
+  if (turn === undefined) return undefined;
+  const done = await backend.rewind(sessionId, turn - 1);
+  rememberRewind(sessionId, done);
+  return resendOptions(messageId, done);
+}
+
+/**
+ * Send options of a message sent again after `rewind`: a new update id (`<messageId>@<branch>`), since Temporal
+ * answers an update id it has already seen in the run with its first outcome. Unique per rewind, so a retried
+ * regenerate or edit is a new one.
+ */
+export function resendOptions(messageId: string, rewind: RewindReply): { updateId?: string } {
+  return rewind.branch ? { updateId: `${messageId}@${rewind.branch}`.slice(0, 200) } : {};
 }

@@ -68,7 +68,15 @@ function refused(refusal: { code: string; message: string }, messageId: string):
  * already has (a retried POST). @throws CallerError (INVALID_REQUEST, AGENT_NOT_FOUND, SESSION_EXISTS,
  * SESSION_ENDED, MESSAGE_ALREADY_ANSWERED) and backend errors, before the stream opens.
  */
-async function userTurn(app: FastifyInstance, request: FastifyRequest, sessionId: string, agentId: string | undefined, last: UiMessage): Promise<Omit<FollowTurnOptions, 'backend' | 'pollMs'>> {
+async function userTurn(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  sessionId: string,
+  agentId: string | undefined,
+  last: UiMessage,
+  /** Send options after a rewind (`regenerate-message`). */
+  resend?: { updateId?: string },
+): Promise<Omit<FollowTurnOptions, 'backend' | 'pollMs'>> {
   const user = UserUiMessage.safeParse(last);
   if (!user.success) throw new CallerError('INVALID_REQUEST', 'the last message id must be a Stepwise message id (letters, digits, _ - . : only, 1-128 chars)');
   const parsed = UserMessage.safeParse({ messageId: user.data.id, text: userText(last) });
@@ -105,7 +113,7 @@ async function userTurn(app: FastifyInstance, request: FastifyRequest, sessionId
     }
     case 'unknown':
       if (view.status !== 'active') throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
-      return { sessionId, messageId: message.messageId, fromSeq, kick: app.backend.send(sessionId, message) };
+      return { sessionId, messageId: message.messageId, fromSeq, kick: app.backend.send(sessionId, message, resend) };
   }
 }
 
@@ -199,7 +207,8 @@ const aiSdkRoutes: FastifyPluginAsyncZod<AiSdkRoutesOptions> = async (app, opts)
       const last = messages[messages.length - 1]!;
       if (trigger === 'regenerate-message') {
         if (last.role !== 'user') throw new CallerError('INVALID_REQUEST', 'regenerate-message: the last message must be the user message to answer again');
-        await rewindBefore(app, sessionId, last.id);
+        const resend = await rewindBefore(app, sessionId, last.id);
+        return stream(reply, await userTurn(app, request, sessionId, request.body.agentId ?? request.query.agentId, last, resend));
       }
       const agentId = request.body.agentId ?? request.query.agentId;
       if (last.role === 'user') return stream(reply, await userTurn(app, request, sessionId, agentId, last));

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../archive/store.js';
 import { BranchId } from '../../archive/time-travel.js';
-import { branchHistory } from '../time-travel.js';
+import { branchHistory, resendAfterRewind } from '../time-travel.js';
 import { CallerError, type StepwiseError, isStepwiseError, sendAgainLater } from '../../src/errors.js';
 import {
   FIRST_MESSAGE_ID,
@@ -191,7 +191,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
         return pending('queued');
       }
       try {
-        const result = await app.backend.send(sessionId, message);
+        const result = await app.backend.send(sessionId, message, resendAfterRewind(sessionId, message.messageId));
         if (request.query.wait === 'true' && result.pendingApprovals) {
           const done = await finalResult(app, sessionId, message.messageId, approvalWaitMs);
           return done ? reply.code(200).send(done) : pending('running');
