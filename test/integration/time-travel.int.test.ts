@@ -16,6 +16,7 @@ import { migrateArchive } from '../../archive/migrate.js';
 import { createPgArchive, type PgArchiveStore } from '../../archive/pg-store.js';
 import { getEvents, getTurnState, sessionWorkflowId } from '../../workflows/shared.js';
 import { call, expectError } from '../support/api.js';
+import { recordHistory } from '../support/histories.js';
 import { serveOnTemporal } from '../support/int-api.js';
 import { writeAgent } from '../support/int-agent.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
@@ -147,6 +148,8 @@ describe('time travel over Temporal and PostgreSQL (real dev server, real CLI)',
       [4, id],
       [5, null],
     ]);
+    expect((await call(app, 'DELETE', `/sessions/${fork4}`)).res.statusCode).toBe(200);
+    await recordHistory('time-travel-fork', handle(fork4)); // `npm run record:histories` with this file
 
     // An ended session can still be forked.
     expect((await call(app, 'DELETE', `/sessions/${id}`)).res.statusCode).toBe(200);
@@ -217,6 +220,8 @@ describe('time travel over Temporal and PostgreSQL (real dev server, real CLI)',
       [1, 2],
     ]);
     expectError(await call(app, 'POST', `/sessions/${id}/messages/nope/edit`, { text: 'x' }), 404, 'TURN_NOT_FOUND');
+    expect((await call(app, 'DELETE', `/sessions/${id}`)).res.statusCode).toBe(200);
+    await recordHistory('time-travel-rewind', handle(id));
   });
 
   it('refuses what it cannot do, and changes nothing then', { timeout: 180_000 }, async () => {
@@ -308,5 +313,7 @@ describe('time travel over Temporal and PostgreSQL (real dev server, real CLI)',
     expect(branches).toEqual([expect.objectContaining({ fromTurn: 2, turns: 2, reason: 'reset' })]);
     const old = (await call(app, 'GET', `/sessions/${id}/history?branch=${branches[0].branch}`)).body.turns;
     expect(old.map((t: { messageId: string }) => t.messageId)).toEqual(['r3', 'r4']);
+    expect((await call(app, 'DELETE', `/sessions/${id}`)).res.statusCode).toBe(200);
+    await recordHistory('time-travel-reset', handle(id));
   });
 });
