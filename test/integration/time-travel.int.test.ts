@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateArchive } from '../../archive/migrate.js';
 import { createPgArchive, type PgArchiveStore } from '../../archive/pg-store.js';
+import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { getEvents, getTurnState, sessionWorkflowId } from '../../workflows/shared.js';
 import { call, expectError } from '../support/api.js';
 import { recordHistory } from '../support/histories.js';
@@ -276,6 +277,43 @@ describe('time travel over Temporal and PostgreSQL (real dev server, real CLI)',
       expect(back.res.statusCode).toBe(200);
       expect(back.body).toMatchObject({ toTurn: 4, fromTurn: 5, source: 'live', session: { turns: 4 } });
       expectError(await call(served.app, 'GET', `/sessions/${id}/branches`), 503, 'ARCHIVE_UNAVAILABLE');
+    } finally {
+      await served.stop();
+    }
+  });
+
+  it('measures a fork at turn 10 and at turn 1,000: milliseconds and bytes (printed for the docs)', { timeout: 600_000 }, async () => {
+    const long = await writeAgent(`cost-${tag}`, Array.from({ length: 1_100 }, (_, i) => respond(`reply number ${i} with a few more words in it`)));
+    const served = await serveOnTemporal(env, { agents: [long], taskQueue: `${taskQueue}-cost`, archive });
+    try {
+      const id = `cost-${tag}`;
+      expect((await call(served.app, 'POST', '/sessions', { agentId: long.snapshot.name, sessionId: id })).res.statusCode).toBe(201);
+      const costs: Record<string, unknown>[] = [];
+      const forkAt = async (turn: number, source: 'live' | 'archive') => {
+        const forkId = `${id}-at${turn}-${source}`;
+        const started = performance.now();
+        const forked = await call(served.app, 'POST', `/sessions/${id}/fork`, { atTurn: turn, sessionId: forkId });
+        const ms = Math.round(performance.now() - started);
+        expect(forked.res.statusCode, JSON.stringify(forked.body)).toBe(201);
+        const history = await handle(forkId).fetchHistory();
+        const startedEvent = history.events![0]!.workflowExecutionStartedEventAttributes!;
+        const inputBytes = (startedEvent.input?.payloads ?? []).reduce((n, p) => n + (p.data?.length ?? 0), 0);
+        const snapshotBytes = Buffer.byteLength((await archive.getTurnState(id, turn))!.state);
+        costs.push({ turn, source, ms, workflowInputBytes: inputBytes, snapshotBytes });
+        expect((await call(served.app, 'POST', `/sessions/${forkId}/messages`, { text: 'next', messageId: 'next' })).res.statusCode).toBe(200);
+      };
+      // Straight to the backend: the API's per-session message rate limit would stop a 1,000-turn burst.
+      const sessions = new TemporalSessions({ client: env.client, taskQueue: `${taskQueue}-cost` });
+      for (let t = 1; t <= 1_000; t++) {
+        expect((await sessions.send(id, { text: `message number ${t}`, messageId: `c${t}` })).turn).toBe(t);
+        if (t === 10) await forkAt(10, 'live');
+      }
+      await forkAt(1_000, 'live');
+      await forkAt(10, 'archive'); // run 1 is long gone: the archive's snapshot
+      await forkAt(400, 'archive');
+      // eslint-disable-next-line no-console
+      console.log(`time travel cost: ${JSON.stringify(costs)}`);
+      for (const c of costs) expect(c.workflowInputBytes as number).toBeLessThan(1536 * 1024);
     } finally {
       await served.stop();
     }
