@@ -83,8 +83,8 @@ export interface SessionBackend {
   end(sessionId: string): Promise<SessionView>;
   close(): Promise<void>;
   /**
-   * Time travel (docs/time-travel.md), where the backend has it (Temporal; the in-process backend does not: the routes
-   * answer REWIND_NOT_SUPPORTED). `rewind` runs the `rewind` update (errors: TURN_NOT_FOUND, TURN_IN_FLIGHT,
+   * Time travel (docs/time-travel.md), where the backend has it (Temporal, durably; the in-process backend, over the
+   * snapshots its process holds); without them the routes answer REWIND_NOT_SUPPORTED. `rewind` runs the `rewind` update (errors: TURN_NOT_FOUND, TURN_IN_FLIGHT,
    * REWIND_IN_PROGRESS, SESSION_ENDED, TURN_STATE_UNAVAILABLE, INVALID_REQUEST); `turnState` asks the live (or closed)
    * workflow for the snapshot after a turn; `startFork` starts a new session from a snapshot (SESSION_EXISTS).
    */

@@ -20,7 +20,7 @@ import type { SessionBackend } from './sessions.js';
 function timeTravelBackend(app: FastifyInstance): Required<Pick<SessionBackend, 'rewind' | 'turnState' | 'startFork'>> & SessionBackend {
   const b = app.backend;
   if (!b.rewind || !b.turnState || !b.startFork) {
-    throw new CallerError('REWIND_NOT_SUPPORTED', 'this API runs sessions in-process (stepwise chat, tests): time travel needs the Temporal backend');
+    throw new CallerError('REWIND_NOT_SUPPORTED', 'this session backend has no time travel (rewind, turnState, startFork)');
   }
   return b as Required<Pick<SessionBackend, 'rewind' | 'turnState' | 'startFork'>> & SessionBackend;
 }
@@ -74,7 +74,7 @@ export interface ForkRequest {
  * Forks session `parentId` after turn `atTurn` into a new session owned by the caller (their user id; an unbound
  * caller's fork keeps the parent's), pinned to the same agent, and returns the fork's state.
  * @throws CallerError TURN_NOT_FOUND, TURN_STATE_UNAVAILABLE (also when the agent loaded here is no longer the
- *   parent's config), AGENT_NOT_FOUND, SESSION_EXISTS (`sessionId` taken), REWIND_NOT_SUPPORTED (in-process backend).
+ *   parent's config), AGENT_NOT_FOUND, SESSION_EXISTS (`sessionId` taken), REWIND_NOT_SUPPORTED (a backend without time travel).
  */
 export async function forkSession(app: FastifyInstance, request: FastifyRequest, parentId: string, body: ForkRequest, newId: string): Promise<SessionStateReply> {
   const parent = await sessionState(app, parentId, request.log);

@@ -11,7 +11,7 @@
  *   live (`../live/turn-follower.ts`). Requests that cannot start a turn are answered before the stream opens, with
  *   Stepwise's JSON error (the transport throws its text).
  * - `trigger: 'regenerate-message'` rewinds the session to before the last user message's turn (docs/time-travel.md)
- *   and runs that message again; the in-process backend answers 409 REWIND_NOT_SUPPORTED.
+ *   and runs that message again.
  * - `GET /ai-sdk/chat/:id/stream` replays and follows the session's running turn (or one paused for approval); 204
  *   when none runs.
  */
