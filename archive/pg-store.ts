@@ -28,7 +28,7 @@ import {
   type TurnsPage,
   ARCHIVE_SCHEMA_VERSION,
 } from './store.js';
-import { insertTurnState, selectBranches, selectBranchTurns, selectTurns, selectTurnState, supersede, supersedeIfReset } from './pg-time-travel.js';
+import { copyInheritedTurns, insertTurnState, selectBranches, selectBranchTurns, selectTurns, selectTurnState, supersede, supersedeIfReset } from './pg-time-travel.js';
 import {
   type ArchivedBranch,
   BranchTurnsQuery,
@@ -99,6 +99,7 @@ export class PgArchiveStore implements ArchiveStore, TimeTravelArchive {
           r.userId ?? null, r.name ?? null, r.forkedAtTurn ?? 0, r.parentSessionId ?? null,
         ],
       );
+      if (r.parentSessionId !== undefined) await copyInheritedTurns(c, r.sessionId, r.parentSessionId, r.forkedAtTurn ?? 0);
       if (r.state !== undefined) {
         const turn = (JSON.parse(r.state) as { counters?: { turns?: unknown } }).counters?.turns;
         if (typeof turn === 'number') await insertTurnState(c, r.sessionId, turn, r.state);

@@ -121,31 +121,39 @@ export async function selectTurnState(c: Queryable, sessionId: string, turn: num
   let state = own.rows[0]?.state as string | undefined;
   if (state === undefined && inherited && depth < 32) state = (await selectTurnState(c, row.parent_session_id!, turn, depth + 1))?.state;
   if (state === undefined) return null;
-  return { turn, state, answered: await answeredUpTo(c, sessionId, turn, row, MAX_ANSWERED_IDS, depth) };
+  return { turn, state, answered: await answeredUpTo(c, sessionId, turn, MAX_ANSWERED_IDS) };
 }
 
-/** `[messageId, turn]` of the live turns up to `turn` (a fork's inherited ones from its parent), oldest first. */
-async function answeredUpTo(
-  c: Queryable,
-  sessionId: string,
-  turn: number,
-  row: { parent_session_id: string | null; forked_at_turn: number | null },
-  limit: number,
-  depth: number,
-): Promise<Array<[string, number]>> {
-  const own = await c.query(
-    'SELECT message_id, turn FROM stepwise_turns WHERE session_id = $1 AND turn <= $2 AND turn > $3 ORDER BY turn DESC LIMIT $4',
-    [sessionId, turn, row.forked_at_turn ?? 0, limit],
+/** `[messageId, turn]` of the live turns up to `turn` (a fork holds copies of its inherited ones), oldest first. */
+async function answeredUpTo(c: Queryable, sessionId: string, turn: number, limit: number): Promise<Array<[string, number]>> {
+  const res = await c.query('SELECT message_id, turn FROM stepwise_turns WHERE session_id = $1 AND turn <= $2 ORDER BY turn DESC LIMIT $3', [
+    sessionId,
+    turn,
+    limit,
+  ]);
+  return res.rows.map((r): [string, number] => [r.message_id as string, r.turn as number]).reverse();
+}
+
+/**
+ * A fork's archive start: copies the parent's live turns up to `forkedAtTurn` and their events into the fork's rows
+ * (idempotent), so its transcript reads like any session's and survives the parent's later rewinds. Snapshots are not
+ * copied: `selectTurnState` reads them from the parent.
+ */
+export async function copyInheritedTurns(c: ClientBase, sessionId: string, parentSessionId: string, forkedAtTurn: number): Promise<void> {
+  await c.query(
+    `INSERT INTO stepwise_turns (session_id, turn, run, message_id, status, reply, answer, step_id, flow_id, ended,
+       event_seqs, started_at, finished_at, run_id)
+     SELECT $1, turn, run, message_id, status, reply, answer, step_id, flow_id, ended, event_seqs, started_at, finished_at, NULL
+     FROM stepwise_turns WHERE session_id = $2 AND turn <= $3
+     ON CONFLICT DO NOTHING`,
+    [sessionId, parentSessionId, forkedAtTurn],
   );
-  const pairs: Array<[string, number]> = own.rows.map((r) => [r.message_id as string, r.turn as number]);
-  if (pairs.length < limit && row.parent_session_id !== null && row.forked_at_turn !== null && depth < 32) {
-    const parent = await c.query('SELECT parent_session_id, forked_at_turn FROM stepwise_sessions WHERE session_id = $1', [row.parent_session_id]);
-    if (parent.rows[0]) {
-      const older = await answeredUpTo(c, row.parent_session_id, Math.min(turn, row.forked_at_turn), parent.rows[0], limit - pairs.length, depth + 1);
-      return [...older, ...pairs.reverse()];
-    }
-  }
-  return pairs.reverse();
+  await c.query(
+    `INSERT INTO stepwise_events (session_id, seq, turn, type, event)
+     SELECT $1, seq, turn, type, event FROM stepwise_events WHERE session_id = $2 AND turn <= $3
+     ON CONFLICT DO NOTHING`,
+    [sessionId, parentSessionId, forkedAtTurn],
+  );
 }
 
 /** See `TimeTravelArchive.listBranches`. */
