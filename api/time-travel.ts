@@ -179,12 +179,14 @@ export async function turnOfMessage(app: FastifyInstance, sessionId: string, mes
 }
 
 /**
- * Turns of a superseded branch as a history page (`GET /sessions/:sessionId/history?branch=`).
- * @throws SystemError ARCHIVE_UNAVAILABLE (503) without an archive that time travels.
+ * Turns of a superseded branch as a history page (`GET /sessions/:sessionId/history?branch=`); empty for an unknown
+ * branch, and with an archive that keeps no branches (the in-memory one).
+ * @throws SystemError ARCHIVE_UNAVAILABLE (503) without an archive.
  */
 export async function branchHistory(app: FastifyInstance, sessionId: string, branch: string, afterTurn: number, limit: number): Promise<SessionHistoryReply> {
   const archive = app.archive;
-  if (!hasTimeTravel(archive)) throw new SystemError('ARCHIVE_UNAVAILABLE', 'superseded branches live in the archive: DATABASE_URL is not set on this API');
+  if (!archive) throw new SystemError('ARCHIVE_UNAVAILABLE', 'superseded branches live in the archive: DATABASE_URL is not set on this API');
+  if (!hasTimeTravel(archive)) return { sessionId, source: 'archive', turns: [] };
   const page = await archive.getBranchTurns(sessionId, branch, { afterTurn, limit });
   return { sessionId, source: 'archive', turns: page.turns.map(historyTurnOf), ...(page.nextAfterTurn !== undefined ? { nextAfterTurn: page.nextAfterTurn } : {}) };
 }

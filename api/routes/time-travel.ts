@@ -53,10 +53,10 @@ const BranchQuerystring = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_TURNS_LIMIT),
 });
 
-/** The archive's time travel, or 503 ARCHIVE_UNAVAILABLE without one. */
-function branchArchive(archive: Parameters<typeof hasTimeTravel>[0]) {
-  if (!hasTimeTravel(archive)) throw new SystemError('ARCHIVE_UNAVAILABLE', 'superseded branches live in the archive: DATABASE_URL is not set on this API');
-  return archive;
+/** The session's branches (none with an archive that keeps none, the in-memory one); 503 ARCHIVE_UNAVAILABLE without an archive. */
+async function branchesOf(archive: Parameters<typeof hasTimeTravel>[0], sessionId: string) {
+  if (!archive) throw new SystemError('ARCHIVE_UNAVAILABLE', 'superseded branches live in the archive: DATABASE_URL is not set on this API');
+  return hasTimeTravel(archive) ? archive.listBranches(sessionId) : [];
 }
 
 const timeTravelRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -138,7 +138,7 @@ const timeTravelRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: BranchesReply, ...errorReplies(404, 503) },
       },
     },
-    async (request) => ({ sessionId: request.params.sessionId, branches: await branchArchive(app.archive).listBranches(request.params.sessionId) }),
+    async (request) => ({ sessionId: request.params.sessionId, branches: await branchesOf(app.archive, request.params.sessionId) }),
   );
 
   app.get(
