@@ -148,7 +148,6 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
     },
   });
   setHandler(getTurnState, (turn: number) => travel.lookup(turn));
-  setHandler(rewind, (request) => travel.rewind(request), { validator: (request) => travel.validate(request) });
 
   setHandler(getState, () => ({ ...sessionView(agent, state, info, run, queue.length, busy), ...(endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
@@ -308,6 +307,9 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   }
 
   idle ??= new IdleTimer(agent.session.idleTimeoutMs);
+  // `rewind` is registered once everything it touches exists (archive writer, memo, idle timer): a rewind buffered
+  // before the run's first activation (one retried into a new run) is dispatched here, synchronously.
+  setHandler(rewind, (request) => travel.rewind(request), { validator: (request) => travel.validate(request) });
 
   const exec = activityExecutors();
   let endReason: SessionOutcome['reason'] | undefined;

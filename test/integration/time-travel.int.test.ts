@@ -341,7 +341,9 @@ describe('time travel over Temporal and PostgreSQL (real dev server, real CLI)',
     const next = await send(id, 'after the reset', 'r3b');
     expect(next.res.statusCode, JSON.stringify(next.body)).toBe(200);
     expect(next.body.turn).toBe(3);
-    const live = (await call(app, 'GET', `/sessions/${id}/history`)).body.turns;
+    const liveHistory = await call(app, 'GET', `/sessions/${id}/history`);
+    expect(liveHistory.res.statusCode, JSON.stringify(liveHistory.body)).toBe(200);
+    const live = liveHistory.body.turns;
     expect(live.map((t: { turn: number; messageId: string }) => [t.turn, t.messageId])).toEqual([
       [1, 'r1'],
       [2, 'r2'],
