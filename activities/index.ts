@@ -20,12 +20,14 @@ import { summaryLlm } from '../src/config/summary-llm.js';
 import type { TitleRequest, TitleResult } from '../src/engine/title.js';
 import { isStepwiseError } from '../src/errors.js';
 import type {
+  ArchiveRewindInput,
   ArchiveSessionEndInput,
   ArchiveSessionInfoInput,
   ArchiveSessionStartInput,
   ArchiveTurnInput,
   DecideRequest,
   DecideResult,
+  LoadTurnStateInput,
   RankRequest,
   RankResult,
   SessionActivities,
@@ -37,6 +39,7 @@ import type {
   TurnResult,
 } from '../src/engine/types.js';
 import type { ArchiveStore } from '../src/archive/store.js';
+import { hasTimeTravel } from '../src/archive/time-travel.js';
 import { Embeddings } from './embeddings.js';
 import type { ModelCache } from './models/model.js';
 import type { ToolRegistry } from './tools.js';
@@ -208,6 +211,27 @@ export function createActivities(deps: ActivityDeps): SessionActivities {
     /** Marks the session ended in the archive. Idempotent; no-op when the archive is off. */
     async archiveSessionEnd(input: ArchiveSessionEndInput): Promise<void> {
       await archiveCall(() => deps.archive?.recordSessionEnd(input));
+    },
+
+    /** Moves the turns a rewind superseded to their branch (docs/time-travel.md). Idempotent; no-op without an archive. */
+    async archiveRewind(input: ArchiveRewindInput): Promise<void> {
+      const store = deps.archive;
+      if (hasTimeTravel(store)) await archiveCall(() => store.supersedeTurns(input));
+    },
+
+    /**
+     * The archived snapshot after a turn (`{state}`, its exact JSON text), or null when the archive has none (or
+     * there is no archive, or it cannot time travel). ARCHIVE_UNAVAILABLE is retryable.
+     */
+    async loadTurnState(input: LoadTurnStateInput): Promise<{ state: string } | null> {
+      const store = deps.archive;
+      if (!hasTimeTravel(store)) return null;
+      let found: { state: string } | null = null;
+      await archiveCall(async () => {
+        const record = await store.getTurnState(input.sessionId, input.turn);
+        found = record ? { state: record.state } : null;
+      });
+      return found;
     },
   };
 }

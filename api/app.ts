@@ -29,6 +29,7 @@ import healthRoutes from './routes/health.js';
 import nomosRoutes, { type NomosRoutesOptions } from './routes/nomos.js';
 import approvalRoutes from './routes/approvals.js';
 import sessionRoutes from './routes/sessions.js';
+import timeTravelRoutes from './routes/time-travel.js';
 import type { SessionBackend } from './sessions.js';
 
 export interface BuildAppOptions {
@@ -123,6 +124,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(agentBuilderRoutes, { sources: opts.agentSources });
   await app.register(sessionRoutes, { approvalWaitMs: opts.approvalWaitMs });
   await app.register(approvalRoutes);
+  await app.register(timeTravelRoutes);
   await app.register(archiveRoutes);
   await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
   await app.register(aiSdkRoutes, { tokens: opts.tokens, pollIntervalMs: opts.events?.pollIntervalMs, heartbeatMs: opts.events?.heartbeatMs });

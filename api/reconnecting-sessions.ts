@@ -5,7 +5,8 @@
 import type { AgentSnapshot } from '../src/config/agent.js';
 import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
-import { SystemError } from '../src/errors.js';
+import { CallerError, SystemError } from '../src/errors.js';
+import type { RewindReply, TurnStateLookup } from '../src/engine/rewind.js';
 import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
 import type { BackendHealth, SessionBackend } from './sessions.js';
 
@@ -67,8 +68,8 @@ export class ReconnectingSessions implements SessionBackend {
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
     return this.backend().updateInfo(sessionId, patch);
   }
-  async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
-    return this.backend().send(sessionId, message);
+  async send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult> {
+    return this.backend().send(sessionId, message, options);
   }
   async post(sessionId: string, message: UserMessage): Promise<void> {
     return this.backend().post(sessionId, message);
@@ -90,6 +91,21 @@ export class ReconnectingSessions implements SessionBackend {
   }
   async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
     return this.backend().decideApproval(sessionId, request);
+  }
+  async rewind(sessionId: string, toTurn: number): Promise<RewindReply> {
+    const b = this.backend();
+    if (!b.rewind) throw new CallerError('REWIND_NOT_SUPPORTED', 'this backend cannot rewind sessions');
+    return b.rewind(sessionId, toTurn);
+  }
+  async turnState(sessionId: string, turn: number): Promise<TurnStateLookup> {
+    const b = this.backend();
+    if (!b.turnState) throw new CallerError('REWIND_NOT_SUPPORTED', 'this backend cannot read past turns');
+    return b.turnState(sessionId, turn);
+  }
+  async startFork(agent: AgentSnapshot, sessionId: string, info: SessionInfo, fork: { state: string; answered: Array<[string, number]> }): Promise<void> {
+    const b = this.backend();
+    if (!b.startFork) throw new CallerError('REWIND_NOT_SUPPORTED', 'this backend cannot fork sessions');
+    return b.startFork(agent, sessionId, info, fork);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   archivedSessionView,
   type HistoryTurn,
   historyTurnOf,
+  markInherited,
   type SessionHistoryReply,
   type SessionStateReply,
   type ViewSource,
@@ -87,7 +88,7 @@ export async function archivedState(app: FastifyInstance, sessionId: string): Pr
 export async function archivedHistory(app: FastifyInstance, sessionId: string, afterTurn: number, limit: number): Promise<SessionHistoryReply> {
   const archive = app.archive!;
   const page = await archive.getTurns(sessionId, { afterTurn, limit });
-  const turns: HistoryTurn[] = page.turns.map(historyTurnOf);
+  const turns: HistoryTurn[] = markInherited(page.turns.length > 0 ? await archive.getSession(sessionId) : null, page.turns.map(historyTurnOf));
   if (page.nextAfterTurn !== undefined) return { sessionId, source: 'archive', turns, nextAfterTurn: page.nextAfterTurn };
   let live: TurnResult[] = [];
   try {

@@ -8,6 +8,7 @@
  * caller), `INVALID_REQUEST`.
  */
 import type { AgentSnapshot } from '../src/config/agent.js';
+import type { RewindReply, TurnStateLookup } from '../src/engine/rewind.js';
 import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
 import type { ApprovalReply, ApprovalRequest, EventsPage, SessionHistory, SessionInfo, SessionInfoPatch, SessionView, TurnLookup, UserMessage } from '../workflows/shared.js';
@@ -60,9 +61,11 @@ export interface SessionBackend {
   /**
    * Runs a turn and waits for its result. A repeated `messageId` returns the first result without a new turn. A turn
    * that pauses for approval answers early: a reply saying approval is pending, with `pendingApprovals`; its final
-   * result then comes from `turnResult` (`running` until then) and the events.
+   * result then comes from `turnResult` (`running` until then) and the events. `options.updateId` (Temporal only;
+   * default the message id) is the update id: after a rewind, a superseded message id is sent again under a new one,
+   * since Temporal answers an update id it has already seen in the run with its first outcome (docs/time-travel.md).
    */
-  send(sessionId: string, message: UserMessage): Promise<TurnResult>;
+  send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult>;
   /** Where message `messageId` is: done (with its result), running, queued, answered long ago, or unknown. */
   turnResult(sessionId: string, messageId: string): Promise<TurnLookup>;
   /** Queues a message without waiting (signal). */
@@ -79,4 +82,13 @@ export interface SessionBackend {
   /** Ends the session (idempotent on an ended session; a turn waiting for approval is abandoned) and returns its final state. */
   end(sessionId: string): Promise<SessionView>;
   close(): Promise<void>;
+  /**
+   * Time travel (docs/time-travel.md), where the backend has it (Temporal, durably; the in-process backend, over the
+   * snapshots its process holds); without them the routes answer REWIND_NOT_SUPPORTED. `rewind` runs the `rewind` update (errors: TURN_NOT_FOUND, TURN_IN_FLIGHT,
+   * REWIND_IN_PROGRESS, SESSION_ENDED, TURN_STATE_UNAVAILABLE, INVALID_REQUEST); `turnState` asks the live (or closed)
+   * workflow for the snapshot after a turn; `startFork` starts a new session from a snapshot (SESSION_EXISTS).
+   */
+  rewind?(sessionId: string, toTurn: number): Promise<RewindReply>;
+  turnState?(sessionId: string, turn: number): Promise<TurnStateLookup>;
+  startFork?(agent: AgentSnapshot, sessionId: string, info: SessionInfo, fork: { state: string; answered: Array<[string, number]> }): Promise<void>;
 }

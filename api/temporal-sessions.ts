@@ -27,10 +27,12 @@ import {
   getEvents,
   getHistory,
   getState,
+  getTurnState,
   getTurnResult,
   OPENING_MESSAGE_ID,
   openSession,
   postMessage,
+  rewind,
   sendMessage,
   sessionWorkflowId,
   updateSessionInfo,
@@ -42,6 +44,8 @@ import type { BackendHealth, SessionBackend } from './sessions.js';
 import { connectTemporalClient, type TemporalConnectOptions } from './temporal-client.js';
 
 export type { TemporalConnectOptions } from './temporal-client.js';
+import type { RewindReply, TurnStateLookup } from '../src/engine/rewind.js';
+import { forkStartOptions } from './fork-start-options.js';
 
 export interface TemporalSessionsOptions {
   client: Client;
@@ -167,12 +171,12 @@ export class TemporalSessions implements SessionBackend {
     return sessionStartOptions(agent, sessionId, how, this.taskQueue, await this.searchAttributesRegistered());
   }
 
-  async send(sessionId: string, message: UserMessage): Promise<TurnResult> {
+  async send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult> {
     try {
       return await this.calls.message(sessionId, () =>
         this.handle(sessionId).startUpdate(sendMessage, {
           args: [message],
-          updateId: message.messageId,
+          updateId: options?.updateId ?? message.messageId,
           waitForStage: WorkflowUpdateStage.ACCEPTED,
         }),
         message.messageId,
@@ -236,6 +240,22 @@ export class TemporalSessions implements SessionBackend {
    */
   async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
     return this.calls.control(sessionId, () => this.handle(sessionId).executeUpdate(decideApproval, { args: [request] }));
+  }
+
+  /** The `rewind` update, as a control update (docs/time-travel.md; errors in `SessionBackend.rewind`). */
+  async rewind(sessionId: string, toTurn: number): Promise<RewindReply> {
+    return this.calls.control(sessionId, () => this.handle(sessionId).executeUpdate(rewind, { args: [{ toTurn }] }));
+  }
+
+  /** The `getTurnState` query (answers on closed workflows too, within the namespace's retention). */
+  turnState(sessionId: string, turn: number): Promise<TurnStateLookup> {
+    return this.calls.query(sessionId, () => this.handle(sessionId).query(getTurnState, turn));
+  }
+
+  /** Starts a fork (a new session workflow with `fork` input; see `forkStartOptions`). @throws SESSION_EXISTS. */
+  async startFork(agent: AgentSnapshot, sessionId: string, info: SessionInfo, fork: { state: string; answered: Array<[string, number]> }): Promise<void> {
+    const options = forkStartOptions(await this.startOptions(agent, sessionId, { info }), fork);
+    await this.calls.call(sessionId, this.rpcTimeoutMs, () => this.client.workflow.start(SESSION_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'FAIL' }));
   }
 
   async close(): Promise<void> {

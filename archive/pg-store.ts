@@ -28,6 +28,15 @@ import {
   type TurnsPage,
   ARCHIVE_SCHEMA_VERSION,
 } from '../src/archive/store.js';
+import { copyInheritedTurns, insertTurnState, selectBranches, selectBranchTurns, selectTurns, selectTurnState, supersede, supersedeIfReset } from './pg-time-travel.js';
+import {
+  type ArchivedBranch,
+  BranchTurnsQuery,
+  type BranchTurnsPage,
+  SupersedeRecord,
+  type TimeTravelArchive,
+  type TurnStateRecord,
+} from '../src/archive/time-travel.js';
 
 /** Pool settings for {@link createPgArchive}. */
 export interface PgArchiveOptions {
@@ -59,10 +68,10 @@ export function createPgArchive(databaseUrl: string, options: PgArchiveOptions =
 }
 
 const SESSION_COLUMNS = `session_id, schema_version, agent_name, config_hash, status, step_id, flow_id, turn_count,
-  last_seq, created_at, updated_at, ended_at, end_reason, user_id, name, metadata`;
+  last_seq, created_at, updated_at, ended_at, end_reason, user_id, name, metadata, parent_session_id, forked_at_turn`;
 
 /** The PostgreSQL archive. Errors: see {@link toArchiveError}. */
-export class PgArchiveStore implements ArchiveStore {
+export class PgArchiveStore implements ArchiveStore, TimeTravelArchive {
   readonly #pool: Pool;
   readonly #ownsPool: boolean;
   #closed = false;
@@ -78,8 +87,8 @@ export class PgArchiveStore implements ArchiveStore {
     await this.#transaction(async (c) => {
       await c.query(
         `INSERT INTO stepwise_sessions AS s (session_id, schema_version, agent_name, config_hash, status, turn_count,
-           created_at, updated_at, metadata, user_id, name)
-         VALUES ($1, $2, $3, $4, 'active', 0, $5, $5, $6::jsonb, $7, $8)
+           created_at, updated_at, metadata, user_id, name, parent_session_id, forked_at_turn)
+         VALUES ($1, $2, $3, $4, 'active', $9, $5, $5, $6::jsonb, $7, $8, $10, $9)
          ON CONFLICT (session_id) DO UPDATE SET
            created_at = LEAST(s.created_at, EXCLUDED.created_at),
            metadata = s.metadata || EXCLUDED.metadata,
@@ -87,9 +96,14 @@ export class PgArchiveStore implements ArchiveStore {
            name = COALESCE(s.name, EXCLUDED.name)`,
         [
           r.sessionId, ARCHIVE_SCHEMA_VERSION, r.agentName, r.configHash, r.createdAt, JSON.stringify(r.metadata ?? {}),
-          r.userId ?? null, r.name ?? null,
+          r.userId ?? null, r.name ?? null, r.forkedAtTurn ?? 0, r.parentSessionId ?? null,
         ],
       );
+      if (r.parentSessionId !== undefined) await copyInheritedTurns(c, r.sessionId, r.parentSessionId, r.forkedAtTurn ?? 0);
+      if (r.state !== undefined) {
+        const turn = (JSON.parse(r.state) as { counters?: { turns?: unknown } }).counters?.turns;
+        if (typeof turn === 'number') await insertTurnState(c, r.sessionId, turn, r.state);
+      }
     });
   }
 
@@ -100,6 +114,11 @@ export class PgArchiveStore implements ArchiveStore {
     const lastSeq = seqs.length > 0 ? Math.max(...seqs) : null;
     const ended = turn.ended ? r.finishedAt : null;
     await this.#transaction(async (c) => {
+      // Another run wrote this turn (a Temporal reset): the later turns become a branch first (lock the row first).
+      if (r.runId !== undefined) {
+        await c.query('SELECT 1 FROM stepwise_sessions WHERE session_id = $1 FOR UPDATE', [r.sessionId]);
+        await supersedeIfReset(c, r.sessionId, turn.turn, r.runId, r.startedAt);
+      }
       // Session row first: it moves only forward, and its row lock serialises writers of this session.
       await c.query(
         `INSERT INTO stepwise_sessions AS s (session_id, schema_version, agent_name, config_hash, status, step_id,
@@ -121,15 +140,16 @@ export class PgArchiveStore implements ArchiveStore {
       );
       await c.query(
         `INSERT INTO stepwise_turns (session_id, turn, run, message_id, status, reply, answer, step_id, flow_id, ended,
-           event_seqs, started_at, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11::integer[], $12, $13)
+           event_seqs, started_at, finished_at, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11::integer[], $12, $13, $14)
          ON CONFLICT (session_id, turn) DO NOTHING`,
         [
           r.sessionId, turn.turn, r.run, turn.messageId, r.status, turn.reply,
           turn.answer === undefined ? null : JSON.stringify(turn.answer), turn.stepId, turn.flowId ?? null,
-          turn.ended, seqs, r.startedAt, r.finishedAt,
+          turn.ended, seqs, r.startedAt, r.finishedAt, r.runId ?? null,
         ],
       );
+      if (r.state !== undefined) await insertTurnState(c, r.sessionId, turn.turn, r.state);
       await insertEvents(c, r.sessionId, turn.events);
     });
   }
@@ -205,42 +225,52 @@ export class PgArchiveStore implements ArchiveStore {
 
   async getTurns(sessionId: string, query: TurnsQuery = {}): Promise<TurnsPage> {
     const q = parseArchiveInput(TurnsQuery, query, 'turns query');
-    const turns = await this.#query(
-      `SELECT session_id, turn, run, message_id, status, reply, answer, answer IS NULL AS answer_absent, step_id,
-         flow_id, ended, event_seqs, started_at, finished_at
-       FROM stepwise_turns WHERE session_id = $1 AND turn > $2 ORDER BY turn LIMIT $3`,
-      [sessionId, q.afterTurn, q.limit + 1],
-    );
-    const rows = turns.rows.slice(0, q.limit);
-    const seqs = rows.flatMap((t) => t.event_seqs as number[]);
-    const events = new Map<number, SessionEvent>();
-    if (seqs.length > 0) {
-      const res = await this.#query(
-        'SELECT event FROM stepwise_events WHERE session_id = $1 AND seq = ANY($2::integer[])',
-        [sessionId, seqs],
-      );
-      for (const row of res.rows) {
-        const e = SessionEvent.parse(row.event);
-        events.set(e.seq, e);
-      }
+    let rows: ArchivedTurn[];
+    try {
+      rows = await selectTurns(this.#pool, sessionId, q.afterTurn, q.limit + 1);
+    } catch (err) {
+      throw toArchiveError(err);
     }
-    const page = rows.map((t): ArchivedTurn => ({
-      sessionId: t.session_id,
-      turn: t.turn,
-      run: t.run,
-      messageId: t.message_id,
-      status: t.status,
-      reply: t.reply,
-      ...(t.answer_absent ? {} : { answer: t.answer }),
-      stepId: t.step_id,
-      ...(t.flow_id === null ? {} : { flowId: t.flow_id }),
-      ended: t.ended,
-      events: (t.event_seqs as number[]).flatMap((seq) => events.get(seq) ?? []),
-      startedAt: (t.started_at as Date).toISOString(),
-      finishedAt: (t.finished_at as Date).toISOString(),
-    }));
+    const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    return { turns: page, ...(turns.rows.length > q.limit && last ? { nextAfterTurn: last.turn } : {}) };
+    return { turns: page, ...(rows.length > q.limit && last ? { nextAfterTurn: last.turn } : {}) };
+  }
+
+  async getTurnState(sessionId: string, turn: number): Promise<TurnStateRecord | null> {
+    try {
+      return await selectTurnState(this.#pool, sessionId, turn);
+    } catch (err) {
+      throw toArchiveError(err);
+    }
+  }
+
+  async supersedeTurns(input: SupersedeRecord): Promise<void> {
+    const r = parseArchiveInput(SupersedeRecord, input, 'supersede record');
+    await this.#transaction(async (c) => {
+      const locked = await c.query('SELECT 1 FROM stepwise_sessions WHERE session_id = $1 FOR UPDATE', [r.sessionId]);
+      if (locked.rowCount === 0) throw new CallerError('SESSION_NOT_FOUND', `session ${r.sessionId} is not in the archive`);
+      await supersede(c, r);
+    });
+  }
+
+  async listBranches(sessionId: string): Promise<ArchivedBranch[]> {
+    try {
+      return await selectBranches(this.#pool, sessionId);
+    } catch (err) {
+      throw toArchiveError(err);
+    }
+  }
+
+  async getBranchTurns(sessionId: string, branch: string, query: BranchTurnsQuery = {}): Promise<BranchTurnsPage> {
+    const q = parseArchiveInput(BranchTurnsQuery, query, 'branch turns query');
+    let page: { turns: ArchivedTurn[]; more: boolean };
+    try {
+      page = await selectBranchTurns(this.#pool, sessionId, branch, q.afterTurn, q.limit);
+    } catch (err) {
+      throw toArchiveError(err);
+    }
+    const last = page.turns[page.turns.length - 1];
+    return { turns: page.turns, ...(page.more && last ? { nextAfterTurn: last.turn } : {}) };
   }
 
   async getEvents(sessionId: string, query: EventsQuery = {}): Promise<ArchivedEventsPage> {
@@ -329,6 +359,8 @@ function sessionFromRow(row: Record<string, unknown>): ArchivedSession {
     userId: opt(row.user_id),
     name: opt(row.name),
     metadata: row.metadata,
+    parentSessionId: opt(row.parent_session_id),
+    forkedAtTurn: row.parent_session_id === null ? undefined : opt(row.forked_at_turn),
   });
 }
 

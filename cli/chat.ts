@@ -9,12 +9,18 @@
  * A tool call that needs approval is asked about on the terminal: `approve <tool> (call <id>) <arguments>? [y/N]`;
  * the next input line decides: `y`/`yes` approves, anything else denies, with the text after `n `/`no ` as the
  * reason (`n too expensive`). Without a terminal the question goes to stderr and the next stdin line answers it.
+ *
+ * Time travel (docs/time-travel.md, over this process's snapshots): `/rewind N` takes the session back to its state
+ * after turn N; `/fork N` starts a new session from it and goes on chatting there. Each prints one line (a JSON line
+ * `{"rewound": ...}` / `{"forked": ...}` with `--json`).
  */
 import { createInterface } from 'node:readline';
 import { createActivities } from '../activities/index.js';
 import { ModelCache } from '../activities/models/model.js';
 import { loadAgent } from '../runtime/agents/load.js';
 import type { PendingApproval, TurnResult } from '../src/engine/types.js';
+import { forkState } from '../src/engine/rewind.js';
+import { loadSessionState } from '../src/engine/state.js';
 import { localExecutors } from './local-executors.js';
 import { LocalSessions } from './local-sessions.js';
 
@@ -51,8 +57,24 @@ export async function runChat(configPath: string, opts: ChatOptions = {}): Promi
   for (const w of loaded.warnings) errors.write(`warning: ${w.file}:${w.line ?? '?'} ${w.path}: ${w.message}\n`);
   const activities = createActivities({ models: new ModelCache(), tools: new Map([[loaded.snapshot.name, loaded.tools]]) });
   const sessions = new LocalSessions({ executors: () => localExecutors(activities) });
-  const sessionId = opts.sessionId ?? `chat-${process.pid}-${Date.now()}`;
+  let sessionId = opts.sessionId ?? `chat-${process.pid}-${Date.now()}`;
   await sessions.start(loaded.snapshot, sessionId);
+  /** `/rewind N` and `/fork N`; returns the line to print. @throws the backend's CallerError (printed, chat goes on). */
+  const timeTravel = async (command: 'rewind' | 'fork', turn: number): Promise<string> => {
+    if (command === 'rewind') {
+      const done = await sessions.rewind(sessionId, turn);
+      if (opts.json) return JSON.stringify({ rewound: done });
+      return done.branch ? `(rewound to turn ${done.toTurn}; turns ${done.toTurn + 1}-${done.fromTurn} superseded)` : `(already at turn ${done.toTurn})`;
+    }
+    const held = await sessions.turnState(sessionId, turn);
+    if (held.status !== 'held') throw new Error(held.status === 'unknown' ? `there is no turn ${turn} (the session has ${held.turns})` : `the state after turn ${turn} is no longer held`);
+    const forkId = `${sessionId}-fork${turn}-${Date.now().toString(36)}`;
+    const state = JSON.stringify(forkState(loadSessionState(JSON.parse(held.state)), forkId));
+    await sessions.startFork(loaded.snapshot, forkId, { parentSessionId: sessionId, forkedAtTurn: turn }, { state, answered: held.answered });
+    const parent = sessionId;
+    sessionId = forkId;
+    return opts.json ? JSON.stringify({ forked: { sessionId: forkId, parentSessionId: parent, forkedAtTurn: turn } }) : `(forked ${parent} after turn ${turn}: now in ${forkId})`;
+  };
 
   const print = (result: TurnResult) => {
     if (opts.json) output.write(`${JSON.stringify(result)}\n`);
@@ -75,6 +97,16 @@ export async function runChat(configPath: string, opts: ChatOptions = {}): Promi
   for (let next = await lines.next(); !next.done; next = await lines.next()) {
     const text = next.value.trim();
     if (!text) {
+      if (interactive) output.write('you> ');
+      continue;
+    }
+    const travel = /^\/(rewind|fork)\s+(\d+)$/.exec(text);
+    if (travel) {
+      try {
+        output.write(`${await timeTravel(travel[1] as 'rewind' | 'fork', Number(travel[2]))}\n`);
+      } catch (err) {
+        errors.write(`error: ${(err as Error).message}\n`);
+      }
       if (interactive) output.write('you> ');
       continue;
     }

@@ -30,6 +30,7 @@ import { devAgentSources } from './dev-sources.js';
 import { toolMap } from '../activities/index.js';
 import { ensureTemporalCli, TemporalCliNotFoundError } from './temporal-cli.js';
 import { type DevServer, startDevServer } from './temporal-server.js';
+import { type DevArchive, startDevArchive } from './dev-archive.js';
 
 /** Where `stepwise dev` listens when neither `HOST` nor an agent's `server.host` says: loopback only. */
 export const DEV_HOST = '127.0.0.1';
@@ -60,16 +61,25 @@ const DEV_STOP_GRACE_MS = 45_000;
  * @throws ConfigError (not retryable) when an agent config is invalid; SystemError `ARCHIVE_UNAVAILABLE` when
  *   `DATABASE_URL` is set and the database cannot be reached.
  */
-export async function runDev(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runDev(env: NodeJS.ProcessEnv = process.env, options: DevOptions = {}): Promise<number> {
   const supervisor = superviseChildren({ graceMs: DEV_STOP_GRACE_MS });
   try {
-    return await runSupervised(env, supervisor);
+    return await runSupervised(env, supervisor, options);
   } finally {
     supervisor.dispose();
   }
 }
 
-async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor): Promise<number> {
+/** `stepwise dev` flags. */
+export interface DevOptions {
+  /**
+   * `false` (`--no-archive`): no archive unless `DATABASE_URL` is set. Default true: without `DATABASE_URL`, the
+   * embedded PGlite archive in `.stepwise/archive` (./dev-archive.ts).
+   */
+  archive?: boolean;
+}
+
+async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor, options: DevOptions): Promise<number> {
   const loaded = await loadAgentsFromEnv(env);
   const agents = new Map<string, AgentSnapshot>(loaded.map((a) => [a.snapshot.name, a.snapshot]));
   // The flow builder's Save rewrites an agent's file and reloads it into these two maps (./dev-sources.ts).
@@ -127,7 +137,16 @@ async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor
     return 1;
   }
 
-  const archive = await connectArchiveFromEnv(env);
+  // DATABASE_URL wins; else the embedded archive (PGlite under .stepwise/), unless --no-archive.
+  let embedded: DevArchive | undefined;
+  if (!env.DATABASE_URL && options.archive !== false) {
+    try {
+      embedded = await startDevArchive(resolve('.stepwise', 'archive'));
+    } catch (err) {
+      console.error(`stepwise dev: the embedded archive in .stepwise/archive did not open (${(err as Error).message}); running without an archive`);
+    }
+  }
+  const archive = await connectArchiveFromEnv(embedded ? { ...env, DATABASE_URL: embedded.databaseUrl } : env);
   const tokens = env.DATABASE_URL ? createTokenPublisher(env.DATABASE_URL) : undefined;
   const worker = await createSessionWorker({
     connection: nativeConnection,
@@ -161,7 +180,7 @@ async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor
       `  Temporal:    ${connection.address} (namespace ${namespace}, task queue ${taskQueue})`,
       `  Temporal UI: ${uiUrl}`,
       `  agents:      ${[...agents.keys()].join(', ')}`,
-      `  archive:     ${archive ? 'on' : 'off (set DATABASE_URL to keep transcripts)'}`,
+      `  archive:     ${embedded ? 'on (embedded PGlite in .stepwise/archive; DATABASE_URL for your PostgreSQL)' : archive ? 'on' : 'off (set DATABASE_URL to keep transcripts)'}`,
       `  encryption:  ${codec ? `on (key ${codec.currentKeyId}; codec endpoint ${api}/codec)` : 'off (set STEPWISE_CODEC_KEYS to encrypt payloads)'}`,
       `try: curl -s ${api}/sessions -H 'content-type: application/json' -d '{"agentId":"${[...agents.keys()][0]}","message":"hi"}'`,
     ].join('\n'),
@@ -182,6 +201,7 @@ async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor
     await nativeConnection.close();
     await tokens?.close();
     await archive?.close();
+    await embedded?.stop();
     await devServer?.stop();
     await tracing?.shutdown();
     await agentSources.close();

@@ -16,7 +16,7 @@ import { callUsage, UsageMeter } from '../src/engine/usage.js';
 import { endSession, findResult, initialState, pendingApprovals, startTurn } from '../src/engine/engine.js';
 import { loadSessionSeed, type SessionSeed, seededState } from '../src/engine/seed.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
-import { jsonBytes } from '../src/engine/state.js';
+import { jsonBytes, loadSessionState } from '../src/engine/state.js';
 import { CallerError, StepwiseError, sendAgainLater } from '../src/errors.js';
 import { type Refusal, refuseMessage } from '../workflows/admission.js';
 import {
@@ -34,6 +34,8 @@ import {
   type UserMessage,
 } from '../workflows/shared.js';
 import { LocalApprovals } from './local-approvals.js';
+import { lookupTurnState, recordSnapshot, rewindLocal } from './local-time-travel.js';
+import type { RewindReply, TurnStateLookup } from '../src/engine/rewind.js';
 
 /** Executors for one agent, without the clock (supplied by {@link LocalSessions}). */
 export type AgentExecutors = Omit<TurnExecutors, 'now' | 'onState' | 'awaitApproval' | 'onPaused'>;
@@ -74,6 +76,8 @@ interface LocalSession {
   approvals: LocalApprovals;
   /** Token usage of the running turn and of the session (as the workflow sums it). */
   usage: UsageMeter;
+  /** Time travel: the states after the newest turns (./local-time-travel.ts). */
+  snapshots: Map<number, SessionState>;
 }
 
 /**
@@ -119,7 +123,34 @@ export class LocalSessions implements SessionBackend {
       approvals: new LocalApprovals(this.now),
       listeners: [],
       usage: new UsageMeter(),
+      snapshots: new Map([[state.counters.turns, state]]),
     });
+  }
+
+  /** Rewinds the session (./local-time-travel.ts; errors as `SessionBackend.rewind`). */
+  async rewind(sessionId: string, toTurn: number): Promise<RewindReply> {
+    return rewindLocal(this.get(sessionId), { toTurn }, this.now());
+  }
+
+  /** The snapshot after `turn`, when this process still holds it. */
+  async turnState(sessionId: string, turn: number): Promise<TurnStateLookup> {
+    return lookupTurnState(this.get(sessionId), turn);
+  }
+
+  /** Starts a fork from a snapshot (JSON text, already under `sessionId`). @throws SESSION_EXISTS, INVALID_REQUEST. */
+  async startFork(agent: AgentSnapshot, sessionId: string, info: SessionInfo, fork: { state: string; answered: Array<[string, number]> }): Promise<void> {
+    if (this.sessions.has(sessionId)) throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists`);
+    let state: SessionState;
+    try {
+      state = loadSessionState(JSON.parse(fork.state));
+    } catch (err) {
+      throw new CallerError('INVALID_REQUEST', (err as Error).message);
+    }
+    await this.start(agent, sessionId, info);
+    const session = this.get(sessionId);
+    session.state = state;
+    session.answered = new Map(fork.answered);
+    session.snapshots = new Map([[state.counters.turns, state]]);
   }
 
   /** Done (a result still held), running, queued, answered long ago (remembered id), or unknown. */
@@ -296,6 +327,7 @@ export class LocalSessions implements SessionBackend {
       const result: TurnResult = { ...out.result, usage: session.usage.turn };
       const usage = result.usage;
       session.state = { ...out.state, recentResults: out.state.recentResults.map((r) => (r.messageId === result.messageId ? { ...r, usage } : r)) };
+      recordSnapshot(session.snapshots, session.state);
       session.answered.set(result.messageId, result.turn);
       if (session.answered.size > MAX_REMEMBERED_MESSAGE_IDS) session.answered.delete(session.answered.keys().next().value!);
       await this.options.onTurn?.({ agent: session.agent, state: session.state, result });

@@ -13,9 +13,10 @@ program
 program
   .command('dev')
   .description('Temporal dev server + worker + API in one process (uses TEMPORAL_ADDRESS instead if set)')
-  .action(async () => {
+  .option('--no-archive', 'no embedded archive (PGlite in .stepwise/archive) when DATABASE_URL is not set')
+  .action(async (opts: { archive: boolean }) => {
     const { runDev } = await import('./dev.js');
-    process.exitCode = await runDev(process.env);
+    process.exitCode = await runDev(process.env, { archive: opts.archive });
   });
 
 program

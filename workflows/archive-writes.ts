@@ -8,6 +8,7 @@ import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyLocalAct
 import type {
   ArchiveSessionEndInput,
   ArchiveSessionInfoInput,
+  ArchiveRewindInput,
   ArchiveSessionStartInput,
   ArchiveTurnInput,
   SessionActivities,
@@ -42,7 +43,8 @@ export type ArchiveWrite =
   | { kind: 'start'; input: ArchiveSessionStartInput }
   | { kind: 'turn'; input: ArchiveTurnInput }
   | { kind: 'info'; input: ArchiveSessionInfoInput }
-  | { kind: 'end'; input: ArchiveSessionEndInput };
+  | { kind: 'end'; input: ArchiveSessionEndInput }
+  | { kind: 'rewind'; input: ArchiveRewindInput };
 
 /**
  * The session's archive writes, in order. A write that fails after its attempts is kept (`pending`, carried across
@@ -87,7 +89,8 @@ export class ArchiveWrites {
     }
     for (let i = 0; i < this.pending.length && jsonBytes(this.pending) > MAX_UNARCHIVED_BYTES; i++) {
       const w = this.pending[i];
-      if (w.kind === 'turn') this.pending[i] = { kind: 'turn', input: { ...w.input, turn: clipTurnResult(w.input.turn) } };
+      // A waiting turn's state snapshot goes first (time travel then falls back to the live run's snapshots).
+      if (w.kind === 'turn') this.pending[i] = { kind: 'turn', input: { ...w.input, state: undefined, turn: clipTurnResult(w.input.turn) } };
     }
   }
 }
@@ -97,6 +100,7 @@ async function attempt(write: ArchiveWrite): Promise<'written' | 'rejected' | 'd
     if (write.kind === 'start') await archive.archiveSessionStart(write.input);
     else if (write.kind === 'turn') await archive.archiveTurn.executeWithOptions({ summary: `archive turn ${write.input.turn.turn}` }, [write.input]);
     else if (write.kind === 'info') await archive.archiveSessionInfo(write.input);
+    else if (write.kind === 'rewind') await archive.archiveRewind(write.input);
     else await archive.archiveSessionEnd(write.input);
     return 'written';
   } catch (err) {

@@ -27,6 +27,8 @@ export async function openSessionState(input: SessionWorkflowInput): Promise<Ses
   const agent = input.agent;
   try {
     if (input.carried) return loadSessionState(input.carried.state);
+    // A fork starts from its parent's snapshot (docs/time-travel.md), already under the fork's session id.
+    if (input.fork) return loadSessionState(JSON.parse(input.fork.state));
     const semantics = sessionSemantics();
     const embeddings = embeddingsLlm(agent) !== undefined && patched(PATCH_IDS.embeddingRetrieval);
     return input.seed

@@ -10,6 +10,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RewindReply, RewindRequest, TurnStateLookup } from '../src/engine/rewind.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import type {
   ApprovalReply,
@@ -44,6 +45,14 @@ export const openSession = defineUpdate<TurnResult, []>('openSession');
  * SESSION_ENDED, INVALID_REQUEST — all before anything reaches history.
  */
 export const decideApproval = defineUpdate<ApprovalReply, [ApprovalRequest]>('decideApproval');
+/**
+ * Takes the session back to its state after turn `toTurn` (docs/time-travel.md). Validator (nothing reaches history):
+ * INVALID_REQUEST, TURN_NOT_FOUND, TURN_IN_FLIGHT, REWIND_IN_PROGRESS, SESSION_ENDED, TURN_STATE_UNAVAILABLE (no
+ * archive and the turn is older than this run's snapshots), SESSION_CONTINUING.
+ */
+export const rewind = defineUpdate<RewindReply, [RewindRequest]>('rewind');
+/** The snapshot after a turn, when this run holds it (a fork's source; works on closed workflows too). */
+export const getTurnState = defineQuery<TurnStateLookup, [number]>('getTurnState');
 export const getState = defineQuery<SessionView>('getState');
 export const getHistory = defineQuery<SessionHistory>('getHistory');
 export const getEvents = defineQuery<EventsPage, [number]>('getEvents');

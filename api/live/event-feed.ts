@@ -116,7 +116,9 @@ export class SessionEventFeed {
     for (const e of events) {
       if (this.#ended || sink.closed) break;
       if (e.seq < this.#next) continue;
-      if (e.seq > this.#next) {
+      // A `rewound` event follows the restored turn's events after a hole: the superseded turns' events, which are
+      // now a branch's (docs/time-travel.md), not lost.
+      if (e.seq > this.#next && e.type !== 'rewound') {
         await this.#fillFromArchive(sink, e.seq, true); // a hole in the live page
         if (this.#ended || sink.closed) break;
       }
@@ -160,7 +162,7 @@ export class SessionEventFeed {
         for (const e of page.events) {
           if (this.#ended || sink.closed) return;
           if (upTo !== undefined && e.seq >= upTo) break;
-          if (e.seq > this.#next) {
+          if (e.seq > this.#next && e.type !== 'rewound') {
             if (!final) return;
             this.#gap(sink, e.seq - 1);
           }

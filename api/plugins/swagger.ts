@@ -26,6 +26,7 @@ const swaggerPlugin: FastifyPluginAsync = async (app) => {
         { name: 'system', description: 'Health' },
         { name: 'agents', description: 'Loaded agent configs' },
         { name: 'sessions', description: 'Conversation sessions' },
+        { name: 'time travel', description: 'Fork, rewind, regenerate and edit (docs/time-travel.md)' },
       ],
     },
     transform: jsonSchemaTransform,

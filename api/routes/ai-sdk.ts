@@ -10,7 +10,8 @@
  * - The reply streams as AI SDK's UI message stream protocol v1 (`../live/ui-message-chunks.ts`), following the turn
  *   live (`../live/turn-follower.ts`). Requests that cannot start a turn are answered before the stream opens, with
  *   Stepwise's JSON error (the transport throws its text).
- * - `trigger: 'regenerate-message'` is 409 REWIND_NOT_SUPPORTED: a durable session cannot take a turn back (yet).
+ * - `trigger: 'regenerate-message'` rewinds the session to before the last user message's turn (docs/time-travel.md)
+ *   and runs that message again.
  * - `GET /ai-sdk/chat/:id/stream` replays and follows the session's running turn (or one paused for approval); 204
  *   when none runs.
  */
@@ -22,6 +23,7 @@ import { TurnResult } from '../../src/engine/types.js';
 import { CallerError, isStepwiseError, StepwiseError } from '../../src/errors.js';
 import { type SessionView, UserMessage } from '../../workflows/shared.js';
 import { callerSessionInfo } from '../auth/user-binding.js';
+import { rewindBefore } from '../time-travel.js';
 import { errorReplies } from '../errors.js';
 import { DEFAULT_HEARTBEAT_MS, SseStream } from '../live/sse.js';
 import { type ChunkSink, type FollowTurnOptions, followTurn } from '../live/turn-follower.js';
@@ -66,7 +68,15 @@ function refused(refusal: { code: string; message: string }, messageId: string):
  * already has (a retried POST). @throws CallerError (INVALID_REQUEST, AGENT_NOT_FOUND, SESSION_EXISTS,
  * SESSION_ENDED, MESSAGE_ALREADY_ANSWERED) and backend errors, before the stream opens.
  */
-async function userTurn(app: FastifyInstance, request: FastifyRequest, sessionId: string, agentId: string | undefined, last: UiMessage): Promise<Omit<FollowTurnOptions, 'backend' | 'pollMs'>> {
+async function userTurn(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  sessionId: string,
+  agentId: string | undefined,
+  last: UiMessage,
+  /** Send options after a rewind (`regenerate-message`). */
+  resend?: { updateId?: string },
+): Promise<Omit<FollowTurnOptions, 'backend' | 'pollMs'>> {
   const user = UserUiMessage.safeParse(last);
   if (!user.success) throw new CallerError('INVALID_REQUEST', 'the last message id must be a Stepwise message id (letters, digits, _ - . : only, 1-128 chars)');
   const parsed = UserMessage.safeParse({ messageId: user.data.id, text: userText(last) });
@@ -103,7 +113,7 @@ async function userTurn(app: FastifyInstance, request: FastifyRequest, sessionId
     }
     case 'unknown':
       if (view.status !== 'active') throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
-      return { sessionId, messageId: message.messageId, fromSeq, kick: app.backend.send(sessionId, message) };
+      return { sessionId, messageId: message.messageId, fromSeq, kick: app.backend.send(sessionId, message, resend) };
   }
 }
 
@@ -186,7 +196,7 @@ const aiSdkRoutes: FastifyPluginAsyncZod<AiSdkRoutesOptions> = async (app, opts)
         description:
           'Body as `DefaultChatTransport` sends it: `{id, messages, trigger, messageId, ...body}`; `id` is the session id ' +
           '(started with `agentId` on first use). Only the last message is read. Replies with a UI message stream (protocol v1). ' +
-          '`trigger: regenerate-message` is 409 REWIND_NOT_SUPPORTED.',
+          '`trigger: regenerate-message` rewinds to before the last user message and runs it again (409 TURN_IN_FLIGHT while a turn runs).',
         querystring: ChatQuery,
         body: ChatRequestBody,
         response: { 200: STREAM_REPLY, ...errorReplies(404, 409, 413, 429, 503) },
@@ -194,10 +204,12 @@ const aiSdkRoutes: FastifyPluginAsyncZod<AiSdkRoutesOptions> = async (app, opts)
     },
     async (request, reply) => {
       const { id: sessionId, messages, trigger } = request.body;
-      if (trigger === 'regenerate-message') {
-        throw new CallerError('REWIND_NOT_SUPPORTED', 'regenerate is not supported: a Stepwise session cannot take a turn back yet; send a new message instead');
-      }
       const last = messages[messages.length - 1]!;
+      if (trigger === 'regenerate-message') {
+        if (last.role !== 'user') throw new CallerError('INVALID_REQUEST', 'regenerate-message: the last message must be the user message to answer again');
+        const resend = await rewindBefore(app, sessionId, last.id);
+        return stream(reply, await userTurn(app, request, sessionId, request.body.agentId ?? request.query.agentId, last, resend));
+      }
       const agentId = request.body.agentId ?? request.query.agentId;
       if (last.role === 'user') return stream(reply, await userTurn(app, request, sessionId, agentId, last));
       if (last.role === 'assistant') return stream(reply, await approvalTurn(app, sessionId, last));

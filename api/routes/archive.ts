@@ -61,6 +61,8 @@ export const HistoryTurn = TurnResult.extend({
   /** Archive only: ISO-8601 start and end of the turn. */
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  /** A fork's turns up to its fork point: the session they were inherited from (docs/time-travel.md). */
+  inheritedFrom: z.string().optional(),
 });
 export type HistoryTurn = z.infer<typeof HistoryTurn>;
 
@@ -111,6 +113,7 @@ export function archivedSessionView(row: ArchivedSession, options: { startStepId
     ...(row.userId === undefined ? {} : { userId: row.userId }),
     ...(row.name === undefined ? {} : { name: row.name }),
     ...(Object.keys(row.metadata).length === 0 ? {} : { metadata: row.metadata }),
+    ...(row.parentSessionId === undefined ? {} : { parentSessionId: row.parentSessionId, forkedAtTurn: row.forkedAtTurn ?? 0 }),
     // The archive holds finished turns only: a paused turn's calls are known to the live session alone.
     pendingApprovals: [],
     source: 'archive',
@@ -123,6 +126,13 @@ export function archivedSessionView(row: ArchivedSession, options: { startStepId
 export function historyTurnOf(turn: ArchivedTurn): HistoryTurn {
   const { sessionId: _sessionId, ...rest } = turn;
   return rest;
+}
+
+/** A fork's history items up to its fork point, marked with the session they were inherited from. */
+export function markInherited(row: ArchivedSession | null, turns: HistoryTurn[]): HistoryTurn[] {
+  if (!row?.parentSessionId) return turns;
+  const at = row.forkedAtTurn ?? 0;
+  return turns.map((t) => (t.turn <= at ? { ...t, inheritedFrom: row.parentSessionId } : t));
 }
 
 const archiveRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -13,6 +13,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnResult } from '../../src/engine/types.js';
 import { DEFAULT_TURNS_LIMIT, MAX_TURNS_LIMIT } from '../../src/archive/store.js';
+import { BranchId } from '../../src/archive/time-travel.js';
+import { branchHistory, resendAfterRewind } from '../time-travel.js';
 import { CallerError, type StepwiseError, isStepwiseError, sendAgainLater } from '../../src/errors.js';
 import {
   FIRST_MESSAGE_ID,
@@ -103,6 +105,8 @@ export const SessionParams = z.object({ sessionId: SessionId });
 export const HistoryQuerystring = z.object({
   afterTurn: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_TURNS_LIMIT),
+  /** A superseded branch (`GET /sessions/:sessionId/branches`) instead of the live history (docs/time-travel.md). */
+  branch: BranchId.optional(),
 });
 
 
@@ -187,7 +191,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
         return pending('queued');
       }
       try {
-        const result = await app.backend.send(sessionId, message);
+        const result = await app.backend.send(sessionId, message, resendAfterRewind(sessionId, message.messageId));
         if (request.query.wait === 'true' && result.pendingApprovals) {
           const done = await finalResult(app, sessionId, message.messageId, approvalWaitMs);
           return done ? reply.code(200).send(done) : pending('running');
@@ -271,7 +275,8 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
     },
     async (request): Promise<SessionHistoryReply> => {
       const { sessionId } = request.params;
-      const { afterTurn, limit } = request.query;
+      const { afterTurn, limit, branch } = request.query;
+      if (branch !== undefined) return branchHistory(app, sessionId, branch, afterTurn, limit);
       if (!app.archive) return pageOf(sessionId, 'live', (await app.backend.history(sessionId)).turns, afterTurn, limit);
       return archivedHistory(app, sessionId, afterTurn, limit);
     },

@@ -77,6 +77,9 @@ export const ArchivedSession = z.object({
   /** Display name (set at start, changed by `PATCH /sessions/:id`). */
   name: z.string().optional(),
   metadata: SessionMetadata,
+  /** A fork's parent session and the parent's turn it was forked after (docs/time-travel.md). */
+  parentSessionId: z.string().optional(),
+  forkedAtTurn: z.number().int().optional(),
 });
 export type ArchivedSession = z.infer<typeof ArchivedSession>;
 
@@ -104,6 +107,10 @@ export const SessionStartRecord = z.object({
   userId: SessionUserId.optional(),
   name: SessionName.optional(),
   metadata: SessionInfoMetadata.optional(),
+  parentSessionId: SessionId.optional(),
+  forkedAtTurn: z.number().int().min(0).optional(),
+  /** Starting state, exact JSON text: the snapshot of its turn (`counters.turns`), for time travel. */
+  state: z.string().optional(),
 });
 export type SessionStartRecord = z.input<typeof SessionStartRecord>;
 
@@ -125,6 +132,10 @@ export const TurnRecord = z
     startedAt: ArchiveTimestamp,
     finishedAt: ArchiveTimestamp,
     status: TurnStatus.optional(),
+    /** Workflow run id: another run writing the same turn (a Temporal reset) supersedes the later turns. */
+    runId: z.string().min(1).optional(),
+    /** State after the turn, exact JSON text (time travel's snapshot). */
+    state: z.string().optional(),
   })
   .refine((r) => r.finishedAt >= r.startedAt, { message: 'finishedAt must not be before startedAt', path: ['finishedAt'] })
   .transform((r) => ({ ...r, status: r.status ?? turnStatusOf(r.turn) }));

@@ -146,6 +146,7 @@ export function clipEvent(event: SessionEvent, maxBytes = MAX_KEPT_FIELD_BYTES):
     case 'turn_started':
     case 'step_change':
     case 'session_ended':
+    case 'rewound':
       return event; // ids and enums only
   }
 }

@@ -62,6 +62,8 @@ export const PATCH_IDS = {
    * `session_title`, so other sessions' histories carry no marker.
    */
   sessionTitle: 'session-title',
+  /** Time travel: the first `rewind` a session applies (docs/time-travel.md); absent from every older history. */
+  timeTravel: 'time-travel',
 } as const;
 
 /**
@@ -140,6 +142,9 @@ export const SessionInfo = z.object({
   userId: SessionUserId.optional(),
   name: SessionName.optional(),
   metadata: SessionMetadata.optional(),
+  /** Set on a fork (`POST /sessions/:id/fork`): the session it was forked from, and after which of its turns. */
+  parentSessionId: SessionId.optional(),
+  forkedAtTurn: z.number().int().min(0).optional(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 
@@ -188,6 +193,12 @@ export const SessionWorkflowInput = z.object({
    * `carried` is set, and not passed on by continue-as-new). Absent in every other session.
    */
   seed: SessionSeed.optional(),
+  /**
+   * A fork's start (docs/time-travel.md): the parent's snapshot after turn `info.forkedAtTurn` (JSON text, under the
+   * fork's session id) and the message ids it had answered by then. Read only by the first run, like `seed`; absent
+   * in every session that is not a fork.
+   */
+  fork: z.object({ state: z.string(), answered: z.array(z.tuple([z.string(), z.number().int()])) }).optional(),
   /** Previous run's state (see `loadSessionState`), plus messages that arrived but were not yet processed. */
   carried: z
     .object({
@@ -243,6 +254,9 @@ export const SessionView = z.object({
   userId: z.string().optional(),
   name: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Set on a fork: the session it was forked from and after which of its turns. */
+  parentSessionId: z.string().optional(),
+  forkedAtTurn: z.number().int().optional(),
   /** Tool calls of the running turn waiting for a human decision (empty when none). */
   pendingApprovals: z.array(PendingApproval),
   /** Token usage of the whole session (every run); absent in sessions started before the `token-usage` patch. */

@@ -2,7 +2,7 @@
  * `POST /ai-sdk/chat` and `GET /ai-sdk/chat/:id/stream` driven by AI SDK's real client (ai@6 `AbstractChat` +
  * `DefaultChatTransport`, the code `useChat` runs; `readUIMessageStream` for raw streams) over a listening server on
  * the in-process backend: a plain reply, tool calls, an approval answered on the next POST, steps and flows, a
- * retried POST (same turn, no second), a resumed stream, a failed turn, regenerate refused.
+ * retried POST (same turn, no second), a resumed stream, a failed turn, regenerate (a rewind and the message again).
  */
 import { type DynamicToolUIPart, lastAssistantMessageIsCompleteWithApprovalResponses, readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -204,16 +204,20 @@ describe('AI SDK chat endpoint (in-process backend, real AI SDK client)', () => 
     expect(errors.map((e) => e.message)).toEqual(['model is down']);
   });
 
-  it('refuses regenerate (409 REWIND_NOT_SUPPORTED), unknown agents and sessions without an agent, before any stream', async () => {
-    await serve([{ action: 'RESPOND', response: 'hi' }]);
+  it('regenerates the last reply (a rewind, then the same message again); refuses unknown agents and sessions without an agent, before any stream', async () => {
+    await serve([{ action: 'RESPOND', response: 'hi' }, { action: 'RESPOND', response: 'never asked' }]);
     const c = chat('regen-1');
     await c.sendMessage({ text: 'hi' });
     await c.settled();
     await c.regenerate();
-    expect(c.status).toBe('error');
-    expect(c.error?.message).toMatch(/REWIND_NOT_SUPPORTED/);
+    await c.settled();
+    expect(c.status).toBe('ready');
+    // The scripted model answers decision #0 again: the same reply, and the session is still at turn 1.
+    expect(c.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(textOf(c.messages.at(-1))).toBe('hi');
+    expect((await call(h.app, 'GET', '/sessions/regen-1')).body.turns).toBe(1);
     const post = (body: Record<string, unknown>) => call(h.app, 'POST', '/ai-sdk/chat', { messages: [userMessage('m1', 'hi')], trigger: 'submit-message', ...body });
-    expect((await post({ id: 'x-1', trigger: 'regenerate-message' })).res.statusCode).toBe(409);
+    expect((await post({ id: 'x-1', trigger: 'regenerate-message' })).body.error.code).toBe('INVALID_REQUEST'); // no such chat, no agentId
     expect((await post({ id: 'x-1', agentId: 'nope' })).body.error.code).toBe('AGENT_NOT_FOUND');
     expect((await post({ id: 'x-1' })).body.error.code).toBe('INVALID_REQUEST');
     expect((await post({ id: 'regen-1', agentId: 'other-agent' })).body.error.code).toBe('INVALID_REQUEST');

@@ -115,6 +115,12 @@ describe('OpenAPI at /docs', () => {
         'DELETE /sessions/{sessionId}',
         'PATCH /sessions/{sessionId}',
         'POST /sessions/{sessionId}/approvals/{callId}',
+        'POST /sessions/{sessionId}/fork',
+        'POST /sessions/{sessionId}/rewind',
+        'POST /sessions/{sessionId}/regenerate',
+        'POST /sessions/{sessionId}/messages/{messageId}/edit',
+        'GET /sessions/{sessionId}/branches',
+        'GET /sessions/{sessionId}/branches/{branch}',
       ].sort(),
     );
     // Request schemas come from zod: body fields, required list, limits and the strict-object rule.

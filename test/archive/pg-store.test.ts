@@ -37,7 +37,7 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 
 /** An empty archive: TRUNCATE is ~100x cheaper than CREATE DATABASE, and as isolating for sequential tests. */
 async function freshStore(options?: Parameters<typeof createPgArchive>[1]) {
-  await withClient(archiveUrl, (c) => c.query('TRUNCATE stepwise_events, stepwise_turns, stepwise_sessions'));
+  await withClient(archiveUrl, (c) => c.query('TRUNCATE stepwise_branch_turns, stepwise_branches, stepwise_turn_states, stepwise_events, stepwise_turns, stepwise_sessions'));
   return createPgArchive(archiveUrl, options);
 }
 
@@ -76,7 +76,15 @@ describe('archive migrations', () => {
     expect(await migrateArchive(url)).toEqual([]);
     await withClient(url, async (c) => {
       const tables = await c.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
-      expect(tables.rows.map((r) => r.tablename)).toEqual(['stepwise_events', 'stepwise_migrations', 'stepwise_sessions', 'stepwise_turns']);
+      expect(tables.rows.map((r) => r.tablename)).toEqual([
+        'stepwise_branch_turns',
+        'stepwise_branches',
+        'stepwise_events',
+        'stepwise_migrations',
+        'stepwise_sessions',
+        'stepwise_turn_states',
+        'stepwise_turns',
+      ]);
       const ran = await c.query(`SELECT name FROM ${ARCHIVE_MIGRATIONS_TABLE} ORDER BY name`);
       expect(ran.rows).toEqual(MIGRATIONS.map((name) => ({ name })));
       const indexes = await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename LIKE 'stepwise_%'`);

@@ -64,3 +64,24 @@ describe('stepwise chat: approvals on the terminal', () => {
     expect(parseApprovalAnswer('nope, never')).toEqual({ decision: 'deny', reason: 'nope, never' });
   });
 });
+
+describe('stepwise chat: /rewind N and /fork N', () => {
+  it('rewinds the session, forks it, and goes on in the fork; a bad turn is an error line, the chat goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-chat-travel-'));
+    writeFileSync(join(dir, 'script.yaml'), stringify(['first', 'second', 'third', 'fourth'].map((r) => ({ action: 'RESPOND', response: r }))));
+    writeFileSync(join(dir, 'agent.yaml'), stringify({ name: 'traveller', start_step_id: 'main', steps: [{ step_id: 'main', description: 'main' }], llm: { provider: 'scripted', script: './script.yaml' } }));
+    const { code, out, err } = await chat(join(dir, 'agent.yaml'), 'a\nb\n/rewind 1\nb again\n/rewind 9\n/fork 1\nin the fork\n');
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ turn: 1, reply: 'first' });
+    expect(lines[1]).toMatchObject({ turn: 2, reply: 'second' });
+    expect(lines[2]).toEqual({ rewound: { toTurn: 1, fromTurn: 2, branch: expect.stringMatching(/^r1-/), source: 'live' } });
+    // Turn 2 again, from the state after turn 1: the scripted model answers decision #1 as before.
+    expect(lines[3]).toMatchObject({ turn: 2, reply: 'second' });
+    expect(lines[3].events.find((e: { type: string }) => e.type === 'user_message')).toMatchObject({ text: 'b again' });
+    expect(err).toContain('error: session');
+    expect(lines[4]).toEqual({ forked: { sessionId: expect.stringContaining('-fork1-'), parentSessionId: expect.any(String), forkedAtTurn: 1 } });
+    expect(lines[5]).toMatchObject({ turn: 2, reply: 'second' });
+    expect(lines[5].events.find((e: { type: string }) => e.type === 'user_message')).toMatchObject({ text: 'in the fork' });
+  });
+});

@@ -38,6 +38,10 @@ describe('replay of recorded histories', () => {
     expect(text).toContain('generateTitle');
   });
 
+  it('has recorded histories of a rewind (with regenerate and edit), a fork and a Temporal reset (v6 on: time travel)', () => {
+    for (const name of ['time-travel-rewind', 'time-travel-fork', 'time-travel-reset']) expect(files).toContain(`v6-${name}.json`);
+  });
+
   for (const file of files) {
     it(`replays ${file}`, async () => {
       await expect(Worker.runReplayHistory({ workflowsPath }, history(file), file)).resolves.toBeUndefined();

@@ -57,6 +57,7 @@ export const EVENT_TYPES: readonly SessionEventType[] = [
   'session_ended',
   'approval_requested',
   'approval_decided',
+  'rewound',
 ];
 
 export type TurnResult = EngineTurnResult & { suggestions?: string[]; pendingApprovals?: PendingApproval[] };
@@ -203,6 +204,12 @@ export const api = {
     for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== '') q.set(k, String(v));
     return request<{ sessions: SessionRow[]; nextCursor?: string }>('GET', `/sessions?${q}`);
   },
+  /** Time travel (docs/time-travel.md): a new session from the state after `atTurn`. */
+  fork: (sessionId: string, atTurn: number) => request<SessionState>('POST', `/sessions/${enc(sessionId)}/fork`, { atTurn }),
+  /** Takes the session back to its state after `toTurn`. */
+  rewind: (sessionId: string, toTurn: number) => request<{ toTurn: number; fromTurn: number; branch?: string }>('POST', `/sessions/${enc(sessionId)}/rewind`, { toTurn }),
+  /** Runs the last turn again (same user message). */
+  regenerate: (sessionId: string) => request<TurnResult>('POST', `/sessions/${enc(sessionId)}/regenerate`),
   /** Approves or denies a pending tool call; `approver` (e.g. the user id given at start) is recorded with it. */
   decide: (sessionId: string, callId: string, decision: 'approve' | 'deny', approver?: string) =>
     request<{ callId: string; decision: string; decidedAt: string }>(

@@ -81,7 +81,8 @@ export function useLiveSession(sessionId: string | undefined): LiveSession {
         const e = JSON.parse(msg.data) as SessionEvent;
         if (e.seq <= lastSeq) return;
         lastSeq = e.seq;
-        events = [...events, e];
+        // A rewind: the turns after `toTurn` are superseded (kept in the archive as a branch), so they leave the view.
+        events = e.type === 'rewound' ? [...events.filter((x) => x.turn <= e.toTurn), e] : [...events, e];
         if (e.type === 'decision' || e.type === 'reply' || e.type === 'turn_started' || e.type === 'turn_failed') tokens = '';
         if (e.type === 'session_ended') {
           ended = true;

@@ -16,6 +16,7 @@ import {
   OPENING_MESSAGE_ID,
   openSession,
   postMessage,
+  rewind,
   sendMessage,
   SessionInfoPatch,
   type SessionView,
@@ -50,6 +51,7 @@ export function registerMessageHandlers(run: SessionRun): ApprovalInbox {
     {
       // The rules shared with the in-process backend (../admission.ts); a refusal never reaches history.
       validator: (message: UserMessage): void => {
+        if (run.travel.rewinding) throw ApplicationFailure.nonRetryable(`session ${run.sessionId} is applying a rewind; send again`, 'REWIND_IN_PROGRESS');
         const id = message?.messageId;
         const refusal = refuseMessage(message, {
           sessionId: run.sessionId,
@@ -144,4 +146,9 @@ export function registerInfoHandler(run: SessionRun): void {
       },
     },
   );
+}
+
+/** Registers `rewind` (docs/time-travel.md): validated and applied by the run's {@link SessionRun.travel}. */
+export function registerRewind(run: SessionRun): void {
+  setHandler(rewind, (request) => run.travel.rewind(request), { validator: (request) => run.travel.validate(request) });
 }

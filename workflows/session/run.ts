@@ -13,6 +13,7 @@ import { ArchiveWrites, type ArchiveWrite } from '../archive-writes.js';
 import type { IdleTimer } from '../idle-timer.js';
 import { MessageQueue } from '../message-queue.js';
 import { SessionIndex, sessionView } from '../session-view.js';
+import type { TimeTravel } from '../time-travel.js';
 import type { UsageAndTitle } from '../usage-and-title.js';
 import { MAX_REMEMBERED_MESSAGE_IDS, type SessionInfo, type SessionView, type SessionWorkflowInput } from '../shared.js';
 
@@ -42,6 +43,8 @@ export class SessionRun {
   archived: ArchiveWrites;
   /** Set once the run has set up its idle timer (see ./workflow.ts for where). */
   idle: IdleTimer | undefined;
+  /** Time travel (../time-travel.ts): this run's turn snapshots, `getTurnState` and `rewind`; set before any handler. */
+  travel!: TimeTravel;
   /** Token usage and the generated title (../usage-and-title.ts); set in the run's first activation, before any handler runs. */
   extras: UsageAndTitle | undefined;
 
@@ -54,7 +57,7 @@ export class SessionRun {
     this.run = (input.carried?.run ?? 0) + 1;
     this.info = input.info ?? {};
     this.queue = new MessageQueue(input.carried?.pending, input.carried?.refused);
-    this.answered = new Map<string, number>(input.carried?.answered ?? []);
+    this.answered = new Map<string, number>(input.carried?.answered ?? input.fork?.answered ?? []);
     this.index = new SessionIndex(this.agent, () => this.state);
     this.archived = new ArchiveWrites(input.carried?.archive ?? true, (input.carried?.unarchived ?? []) as ArchiveWrite[]);
   }
@@ -93,6 +96,19 @@ export class SessionRun {
       this.endRequested = true;
       this.queue.pushEnd();
     }
+  }
+
+  /** Why nothing may be rewound now: ended or ending, continuing as new, or a turn running, waiting or queued. */
+  rewindBlocked(): 'ended' | 'in_flight' | 'continuing' | undefined {
+    if (this.closed) return 'ended';
+    if (this.draining) return 'continuing';
+    return this.busy || this.running !== undefined || this.queue.length > 0 || this.state.turn !== null ? 'in_flight' : undefined;
+  }
+
+  /** Forgets the message ids (and held results) of turns after `turn`: after a rewind they may be sent again. */
+  forgetAfter(turn: number): void {
+    for (const [id, t] of [...this.answered]) if (t > turn) this.answered.delete(id);
+    for (const [id, result] of [...this.finished]) if (result.turn > turn) this.finished.delete(id);
   }
 
   /** Continue-as-new is due (at least one turn per run: a first event over `maxHistoryBytes` must not loop). */

@@ -3,7 +3,7 @@
  * turn (`playTurn` plays its commands as activities and timers), records the result and archives it. It returns
  * when the session ends (the reason) or when the run should continue as new (`undefined`).
  */
-import { allHandlersFinished, condition } from '@temporalio/workflow';
+import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
 import { playTurn } from '../../src/engine/driver.js';
 import { endSession as endEngineSession, findResult, resumeTurn, startTurn } from '../../src/engine/engine.js';
 import type { TurnExecutors } from '../../src/engine/driver.js';
@@ -41,7 +41,7 @@ export async function runTurns(
       }
     }
 
-    if (!(await idle.wait(() => queue.length > 0))) {
+    if (!(await idle.wait(() => queue.length > 0 && !run.travel.rewinding))) {
       run.state = endEngineSession(run.state, 'idle_timeout', now());
       return 'idle_timeout';
     }
@@ -92,9 +92,20 @@ export async function runTurns(
     run.memo();
     extras.updateMemo();
     extras.afterTurn(result, run.info.name !== undefined, (title) => run.applyTitle(title));
+    run.travel.record(run.state);
     await run.archived.write({
       kind: 'turn',
-      input: { sessionId: run.sessionId, agentName: agent.name, configHash: agent.configHash, run: run.run, startedAt, finishedAt: now(), turn: result },
+      input: {
+        sessionId: run.sessionId,
+        agentName: agent.name,
+        configHash: agent.configHash,
+        run: run.run,
+        startedAt,
+        finishedAt: now(),
+        turn: result,
+        runId: workflowInfo().runId,
+        state: JSON.stringify(run.state),
+      },
     });
     if (run.state.status === 'ended') return 'end_action';
   }

@@ -1,14 +1,16 @@
 /**
- * The session's read side: the `getState`, `getTurnResult`, `getHistory` and `getEvents` queries. Queries never
+ * The session's read side: the `getState`, `getTurnResult`, `getHistory`, `getEvents` and `getTurnState` (time
+ * travel) queries. Queries never
  * change the workflow (Temporal runs them on any worker, also on closed sessions replayed from history).
  */
 import { setHandler } from '@temporalio/workflow';
 import { clipEvent } from '../../src/engine/state.js';
-import { getEvents, getHistory, getState, getTurnResult, type TurnLookup } from '../shared.js';
+import { getEvents, getHistory, getState, getTurnResult, getTurnState, type TurnLookup } from '../shared.js';
 import type { SessionRun } from './run.js';
 
 /** Registers the queries of `run`. */
 export function registerViews(run: SessionRun): void {
+  setHandler(getTurnState, (turn: number) => run.travel.lookup(turn));
   setHandler(getState, () => ({ ...run.view(), ...(run.endRequested ? { ending: true } : {}) }));
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
     const result = run.resultOf(messageId);

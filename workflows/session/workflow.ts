@@ -19,9 +19,10 @@ import { activityExecutors } from '../activity-executors.js';
 import { startArchive } from '../archive-writes.js';
 import { IdleTimer } from '../idle-timer.js';
 import { openSessionState } from '../session-start.js';
+import { TimeTravel } from '../time-travel.js';
 import { UsageAndTitle } from '../usage-and-title.js';
 import { OPENING_MESSAGE_ID, PATCH_IDS, type SessionWorkflowInput } from '../shared.js';
-import { registerInfoHandler, registerMessageHandlers } from './inbox.js';
+import { registerInfoHandler, registerMessageHandlers, registerRewind } from './inbox.js';
 import { continueAsNew, endSession, type SessionOutcome } from './lifecycle.js';
 import { SessionRun } from './run.js';
 import { runTurns } from './turn-loop.js';
@@ -55,6 +56,22 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   if (input.initiate && !input.carried) run.queue.pushMessage({ messageId: OPENING_MESSAGE_ID, text: '' }, true);
   if (run.state.turn?.approval) run.queue.unshiftResume();
 
+  // Time travel (docs/time-travel.md): this run's turn snapshots, `getTurnState` (forks) and `rewind`.
+  run.travel = new TimeTravel({
+    state: () => run.state,
+    setState: (state) => {
+      run.state = state;
+    },
+    blocked: () => run.rewindBlocked(),
+    archiveOn: () => run.archived.on,
+    answered: () => [...run.answered],
+    forgetAfter: (turn) => run.forgetAfter(turn),
+    archiveWrite: (write) => run.archived.write(write),
+    changed: () => {
+      run.memo();
+      run.idle?.restart();
+    },
+  });
   registerViews(run);
   const approvals = registerMessageHandlers(run);
   registerInfoHandler(run);
@@ -74,11 +91,21 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   if (run.run === 1) {
     run.memo();
     run.archived = await startArchive(
-      { sessionId: run.sessionId, agentName: run.agent.name, configHash: run.agent.configHash, createdAt: run.state.createdAt, ...run.info },
+      {
+        sessionId: run.sessionId,
+        agentName: run.agent.name,
+        configHash: run.agent.configHash,
+        createdAt: run.state.createdAt,
+        ...run.info,
+        state: JSON.stringify(run.state),
+      },
       run.archived,
     );
   }
   run.idle ??= new IdleTimer(input.agent.session.idleTimeoutMs);
+  // `rewind` is registered once everything it touches exists (archive writer, memo, idle timer): a rewind buffered
+  // before the run's first activation (one retried into a new run) is dispatched here, synchronously.
+  registerRewind(run);
 
   const reason = await runTurns(run, approvals, executorsFirst ?? activityExecutors(extras.report), extras);
   if (reason) return endSession(run, reason, extras);

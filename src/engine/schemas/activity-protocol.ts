@@ -118,6 +118,26 @@ export interface ArchiveTurnInput {
   startedAt: string;
   finishedAt: string;
   turn: TurnResult;
+  /** The run's workflow run id: a turn written again by another run (a Temporal reset) supersedes the later turns. */
+  runId?: string;
+  /** The session state after the turn, its exact JSON text (time travel's snapshot; docs/time-travel.md). */
+  state?: string;
+}
+
+/** Input of `archiveRewind`: turns after `toTurn` become branch `branch`; `event` is the session's `rewound` event. */
+export interface ArchiveRewindInput {
+  sessionId: string;
+  toTurn: number;
+  branch: string;
+  reason: 'rewind' | 'reset';
+  at: string;
+  event: SessionEvent;
+}
+
+/** Input of `loadTurnState`. */
+export interface LoadTurnStateInput {
+  sessionId: string;
+  turn: number;
 }
 
 /** Input of `archiveSessionEnd`. */
@@ -140,6 +160,10 @@ export interface ArchiveSessionStartInput {
   userId?: string;
   name?: string;
   metadata?: Record<string, unknown>;
+  parentSessionId?: string;
+  forkedAtTurn?: number;
+  /** The session's starting state, exact JSON text: the snapshot of turn `state.counters.turns` (0, or a fork's). */
+  state?: string;
 }
 
 /** Input of `archiveSessionInfo`: the fields given replace the archived ones (`metadata` as a whole). */
@@ -169,4 +193,8 @@ export interface SessionActivities {
   archiveSessionInfo(input: ArchiveSessionInfoInput): Promise<void>;
   archiveTurn(input: ArchiveTurnInput): Promise<void>;
   archiveSessionEnd(input: ArchiveSessionEndInput): Promise<void>;
+  /** Time travel: the turns after `toTurn` become a superseded branch (no-op without an archive that can). */
+  archiveRewind(input: ArchiveRewindInput): Promise<void>;
+  /** Time travel: the archived snapshot after a turn (its exact JSON text), or null when there is none. */
+  loadTurnState(input: LoadTurnStateInput): Promise<{ state: string } | null>;
 }

@@ -58,6 +58,11 @@ export const SessionEvent = z.discriminatedUnion('type', [
     message: z.string(),
   }),
   z.object({ ...base, type: z.literal('session_ended'), reason: z.enum(['end_action', 'idle_timeout', 'end_session']) }),
+  /**
+   * The session went back to its state after turn `toTurn` (rewind, docs/time-travel.md): turns `toTurn+1..fromTurn`
+   * are kept in the archive as branch `branch`. `seq` continues the session's sequence, so live streams see it.
+   */
+  z.object({ ...base, type: z.literal('rewound'), toTurn: z.number().int(), fromTurn: z.number().int(), branch: z.string() }),
 ]);
 export type SessionEvent = z.infer<typeof SessionEvent>;
 export type SessionEventType = SessionEvent['type'];

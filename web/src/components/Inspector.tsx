@@ -9,6 +9,7 @@ import { type SessionEvent, type SessionState, temporalUiLink, type WebConfig } 
 import type { Connection } from '../live.js';
 import { DataView } from './DataView.js';
 import { paths } from '../router.js';
+import { toolCallsOf, TurnMenu } from './TurnMenu.js';
 
 export interface InspectorProps {
   sessionId: string;
@@ -97,7 +98,7 @@ export function Inspector(props: InspectorProps) {
         {events.length === 0 && <p class="muted">No events yet.</p>}
         <ol class="timeline" aria-label="Turn timeline">
           {[...turns.entries()].map(([turn, list]) => (
-            <li key={turn} class="turn">
+            <li key={turn} class="turn" data-turn={turn}>
               <h4>
                 Turn {turn}
                 {state?.agentName && (
@@ -106,7 +107,15 @@ export function Inspector(props: InspectorProps) {
                     <a class="turn-map" href={paths.agent(state.agentName, { sessionId: props.sessionId, turn })}>on the map</a>
                   </>
                 )}
+                {toolCallsOf(list).length > 0 && (
+                  <span class="side-effects" title="Its tools ran: rewinding or forking does not undo what they did">
+                    {' '}tools ran: {toolCallsOf(list).join(', ')}
+                  </span>
+                )}
               </h4>
+              {turn > 0 && list.some((e) => e.type === 'reply') && (
+                <TurnMenu sessionId={props.sessionId} turn={turn} last={turn === Math.max(...turns.keys())} ended={props.ended} />
+              )}
               <ol>
                 {list.map((e) => (
                   <TimelineItem key={e.seq} event={e} />
@@ -197,6 +206,8 @@ export function TimelineItem({ event: e }: { event: SessionEvent }) {
       );
     case 'session_ended':
       return <Item kind={e.type} label={`Session ended (${e.reason})`} />;
+    case 'rewound':
+      return <Item kind={e.type} tone="warn" label={<>Rewound to turn <strong>{e.toTurn}</strong> (turns {e.toTurn + 1}–{e.fromTurn} kept as branch <span class="muted">{e.branch}</span>)</>} />;
     case 'approval_requested':
       return (
         <Item kind={e.type} tone="warn" label={<>Approval requested for <strong>{e.tool}</strong> <span class="muted">{e.callId}</span></>}>
