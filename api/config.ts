@@ -68,6 +68,8 @@ const ApiEnv = z.object({
   STEPWISE_SESSION_MESSAGES_PER_MINUTE: nonNegativeInt.default(DEFAULT_SESSION_MESSAGES_PER_MINUTE),
   /** Redis shared by every API instance for rate-limit counters (`redis://` or `rediss://`); unset: per-process counters. */
   STEPWISE_RATE_LIMIT_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** `true`: `GET /metrics` (Prometheus) on the API's port. */
+  STEPWISE_API_METRICS: flag.default(false),
   STEPWISE_CORS_ORIGINS: commaList.optional(),
   /** `true`, `false`, or comma-separated proxy addresses/CIDRs whose `X-Forwarded-For` is believed. */
   STEPWISE_TRUST_PROXY: z.string().optional(),
@@ -108,6 +110,8 @@ export interface ApiConfig {
   authOff: boolean;
   /** Rate limits and CORS origins. */
   guards: Required<Omit<RateLimitOptions, 'redisUrl'> & HeadersOptions> & Pick<RateLimitOptions, 'redisUrl'>;
+  /** `STEPWISE_API_METRICS`: serve `GET /metrics`. */
+  metrics: boolean;
   /** Fastify `trustProxy` (`STEPWISE_TRUST_PROXY`). */
   trustProxy: boolean | string[];
   /** `STEPWISE_TEMPORAL_UI_URL`, without a trailing slash. Default {@link DEFAULT_TEMPORAL_UI_URL}. */
@@ -163,6 +167,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       ...(e.STEPWISE_RATE_LIMIT_REDIS_URL ? { redisUrl: e.STEPWISE_RATE_LIMIT_REDIS_URL } : {}),
       corsOrigins: e.STEPWISE_CORS_ORIGINS ?? [],
     },
+    metrics: e.STEPWISE_API_METRICS,
     trustProxy: trustProxyOf(e.STEPWISE_TRUST_PROXY),
     temporalUiUrl: e.STEPWISE_TEMPORAL_UI_URL.replace(/\/+$/, ''),
     ...(warnings.length > 0 ? { warnings } : {}),
