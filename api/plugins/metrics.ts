@@ -9,7 +9,9 @@
  *   (`/sessions/:sessionId/messages`), `unmatched` for unknown paths. Event streams count when they end.
  * - `http_request_duration_seconds{method,route,status_code}` (histogram): time to the end of the response; event
  *   streams are left out (they last as long as the client listens).
- * - `sse_streams_open` (gauge): event streams open right now (`/sessions/:id/events`, AgentOS and AI SDK streams).
+ * - `sse_streams_open` (gauge): event streams open right now (`/sessions/:id/events` and AgentOS
+ *   `run/stream`, the streams `../live/sse.ts` opens; the AI SDK chat route writes its own stream and is timed as a
+ *   request instead).
  * - `rate_limited_total{route}` (counter): requests refused with 429 RATE_LIMITED.
  * - `live_queries_total{kind}` (counter): `getEvents` queries the shared event polls sent (`round`: one per session
  *   per interval; `catch_up`: a subscriber resuming below the shared buffer). See `../live/event-hub.ts`.
