@@ -2,7 +2,8 @@
  * `GET /metrics`: the API's Prometheus metrics (prom-client, text exposition format 0.0.4), on when
  * `STEPWISE_API_METRICS=true` (`buildApp({ metrics: true })`). An open route like `/health` (Prometheus scrapes
  * without credentials): it names routes and status codes, never session ids, users or message text; keep it off a
- * public ingress. Not encapsulated: its hooks see every route. Each app has its own registry (tests build several).
+ * public ingress. Not rate limited (registered before the limiter, which hooks only the routes added after it), so a
+ * scraper never gets a 429. Not encapsulated: its hooks see every route. Each app has its own registry (tests build several).
  *
  * Series (all prefixed `stepwise_api_`):
  * - `http_requests_total{method,route,status_code}` (counter): finished requests; `route` is the route pattern
