@@ -12,6 +12,7 @@ import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { errorHandler, MAX_PARAM_LENGTH, registerErrorHandling } from './errors.js';
 import authPlugin, { type AuthOptions } from './plugins/auth.js';
 import headersPlugin, { type HeadersOptions } from './plugins/headers.js';
+import metricsPlugin, { ApiMetrics } from './plugins/metrics.js';
 import rateLimitsPlugin, { type RateLimitOptions } from './plugins/rate-limits.js';
 import backendPlugin from './plugins/backend.js';
 import swaggerPlugin from './plugins/swagger.js';
@@ -79,6 +80,8 @@ export interface BuildAppOptions {
   nomos?: NomosRoutesOptions;
   /** The agents' YAML files, readable and writable by the flow builder (`stepwise dev` only). Default: none. */
   agentSources?: AgentSourceStore;
+  /** `GET /metrics` (Prometheus, `./plugins/metrics.ts`) and the hooks feeding it. Default false. */
+  metrics?: boolean;
 }
 
 /**
@@ -110,6 +113,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   registerErrorHandling(app);
   // First, so every route below gets a request span.
   if (opts.tracing) await app.register(tracingPlugin);
+  // Before the routes, so its hooks time every one of them.
+  const metrics = opts.metrics ? new ApiMetrics() : undefined;
+  if (metrics) await app.register(metricsPlugin, { metrics });
 
   await app.register(backendPlugin, { backend: opts.backend, agents: opts.agents, archive: opts.archive });
   // Order matters: CORS answers preflights before auth; auth resolves the principal the rate limiter counts by.
@@ -126,7 +132,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(approvalRoutes);
   await app.register(timeTravelRoutes);
   await app.register(archiveRoutes);
-  await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens });
+  await app.register(eventRoutes, { ...opts.events, tokens: opts.tokens, ...(metrics ? { onLiveQuery: metrics.liveQuery } : {}) });
   await app.register(aiSdkRoutes, { tokens: opts.tokens, pollIntervalMs: opts.events?.pollIntervalMs, heartbeatMs: opts.events?.heartbeatMs });
   if (opts.codec) await app.register(codecRoutes, { ...opts.codec, prefix: '/codec' });
   await app.register(webPlugin, opts.web ?? {});

@@ -66,6 +66,10 @@ const ApiEnv = z.object({
   STEPWISE_AUTH: z.enum(['off']).optional(),
   STEPWISE_RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(DEFAULT_REQUESTS_PER_MINUTE),
   STEPWISE_SESSION_MESSAGES_PER_MINUTE: nonNegativeInt.default(DEFAULT_SESSION_MESSAGES_PER_MINUTE),
+  /** Redis shared by every API instance for rate-limit counters (`redis://` or `rediss://`); unset: per-process counters. */
+  STEPWISE_RATE_LIMIT_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** `true`: `GET /metrics` (Prometheus) on the API's port. */
+  STEPWISE_API_METRICS: flag.default(false),
   STEPWISE_CORS_ORIGINS: commaList.optional(),
   /** `true`, `false`, or comma-separated proxy addresses/CIDRs whose `X-Forwarded-For` is believed. */
   STEPWISE_TRUST_PROXY: z.string().optional(),
@@ -105,7 +109,9 @@ export interface ApiConfig {
   /** `STEPWISE_AUTH=off`: serving without credentials is deliberate (`stepwise api` refuses otherwise). */
   authOff: boolean;
   /** Rate limits and CORS origins. */
-  guards: Required<RateLimitOptions & HeadersOptions>;
+  guards: Required<Omit<RateLimitOptions, 'redisUrl'> & HeadersOptions> & Pick<RateLimitOptions, 'redisUrl'>;
+  /** `STEPWISE_API_METRICS`: serve `GET /metrics`. */
+  metrics: boolean;
   /** Fastify `trustProxy` (`STEPWISE_TRUST_PROXY`). */
   trustProxy: boolean | string[];
   /** `STEPWISE_TEMPORAL_UI_URL`, without a trailing slash. Default {@link DEFAULT_TEMPORAL_UI_URL}. */
@@ -158,8 +164,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     guards: {
       requestsPerMinute: e.STEPWISE_RATE_LIMIT_PER_MINUTE,
       sessionMessagesPerMinute: e.STEPWISE_SESSION_MESSAGES_PER_MINUTE,
+      ...(e.STEPWISE_RATE_LIMIT_REDIS_URL ? { redisUrl: e.STEPWISE_RATE_LIMIT_REDIS_URL } : {}),
       corsOrigins: e.STEPWISE_CORS_ORIGINS ?? [],
     },
+    metrics: e.STEPWISE_API_METRICS,
     trustProxy: trustProxyOf(e.STEPWISE_TRUST_PROXY),
     temporalUiUrl: e.STEPWISE_TEMPORAL_UI_URL.replace(/\/+$/, ''),
     ...(warnings.length > 0 ? { warnings } : {}),

@@ -121,6 +121,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       tracing: Boolean(options.tracing),
       ...(config.auth ? { auth: config.auth } : {}),
       guards: config.guards,
+      metrics: config.metrics,
       trustProxy: config.trustProxy,
       web: { temporalUiUrl: config.temporalUiUrl, namespace: config.temporal.namespace },
       nomos: nomosOptionsFromEnv(process.env),

@@ -17,6 +17,7 @@ import { codecDataConverter, codecFromEnv } from '../runtime/payload-codec.js';
 import { missingSearchAttributes, registerSearchAttributesHint } from '../runtime/search-attributes.js';
 import { type Tracing, tracingFromEnv } from '../runtime/tracing.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
+import { installWorkerMetrics, workerMetricsAddress } from './metrics.js';
 import { workflowsPath } from './workflows-path.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions, workflowCacheSize } from '../runtime/env.js';
 
@@ -118,6 +119,8 @@ async function warnIfSearchAttributesMissing(connection: NativeConnection, names
  * `DATABASE_URL` is set (running migrations), and runs until SIGINT/SIGTERM.
  */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const metricsAddress = workerMetricsAddress(env);
+  if (metricsAddress) installWorkerMetrics(metricsAddress); // before the connection creates the default runtime
   const agents = await loadAgentsFromEnv(env);
   const cacheSize = workflowCacheSize(env);
   const codec = codecFromEnv(env);
@@ -140,7 +143,8 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     });
     console.log(
       `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}, ` +
-        `payload encryption ${codec ? `on (key ${codec.currentKeyId})` : 'off'}, tracing ${tracing ? 'on (OTLP)' : 'off'}`,
+        `payload encryption ${codec ? `on (key ${codec.currentKeyId})` : 'off'}, tracing ${tracing ? 'on (OTLP)' : 'off'}, ` +
+        `metrics ${metricsAddress ? `on (http://${metricsAddress}/metrics)` : 'off'}`,
     );
     await worker.run();
   } finally {

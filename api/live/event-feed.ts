@@ -33,7 +33,8 @@ export interface EventSink {
 export type PollOutcome = 'continue' | 'done';
 
 export interface SessionEventFeedOptions {
-  backend: SessionBackend;
+  /** Where live events come from: the backend, or this API instance's shared poll of the session (`./event-hub.ts`). */
+  backend: Pick<SessionBackend, 'events'>;
   archive?: ArchiveStore;
   sessionId: string;
   /** The last `seq` the client already has (`Last-Event-ID`); -1 for everything. */
@@ -53,7 +54,7 @@ type LiveAnswer =
  * streamed at all), then {@link poll} until it returns `'done'`. Not safe for concurrent `poll` calls.
  */
 export class SessionEventFeed {
-  readonly #backend: SessionBackend;
+  readonly #backend: Pick<SessionBackend, 'events'>;
   readonly #archive: ArchiveStore | undefined;
   readonly #sessionId: string;
   /** The next `seq` the client needs. */

@@ -159,7 +159,27 @@ export function sseStreams(app: FastifyInstance, options: SseStreamOptions = {})
     reply.hijack();
     const stream = new SseStream(reply.raw, options);
     open.add(stream);
-    stream.onClose(() => open.delete(stream));
+    streamResponses.add(reply.raw);
+    openByServer.set(app.server, (openByServer.get(app.server) ?? 0) + 1);
+    stream.onClose(() => {
+      open.delete(stream);
+      openByServer.set(app.server, (openByServer.get(app.server) ?? 1) - 1);
+    });
     return stream;
   };
+}
+
+/** Open streams by HTTP server (every plugin of one app shares its server), for the API's metrics. */
+const openByServer = new WeakMap<object, number>();
+/** Responses that are (or were) event streams. */
+const streamResponses = new WeakSet<object>();
+
+/** Event streams open now on `server` (an app's `app.server`), over all its plugins. */
+export function openSseStreams(server: object): number {
+  return openByServer.get(server) ?? 0;
+}
+
+/** Whether `res` was turned into an event stream by {@link sseStreams}. */
+export function isSseResponse(res: object): boolean {
+  return streamResponses.has(res);
 }

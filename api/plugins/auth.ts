@@ -5,7 +5,7 @@
  * `POST /auth/token`. Header parsing and the 401 path are `@fastify/bearer-auth`'s; key hashes
  * are compared in `../auth/keys.ts`, JWTs verified by `jose` in `../auth/jwt.ts`.
  *
- * - Open (no credential needed): `/health`, `/docs*`, the web app's static files (`/`, `/assets/*`, `/app*`), and
+ * - Open (no credential needed): `/health`, `/metrics` (when on), `/docs*`, the web app's static files (`/`, `/assets/*`, `/app*`), and
  *   CORS preflights (`OPTIONS`).
  * - Everything else: 401 UNAUTHORIZED without a valid credential; 403 FORBIDDEN when the credential lacks the
  *   route's scope: `config: { scope }` on the route, else `sessions:read` for GET/HEAD and `sessions:write` for the
@@ -48,6 +48,7 @@ export interface AuthOptions {
 export function isOpenPath(path: string): boolean {
   return (
     path === '/health' ||
+    path === '/metrics' ||
     path === '/docs' ||
     path.startsWith('/docs/') ||
     path === '/' ||

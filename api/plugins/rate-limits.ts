@@ -6,13 +6,15 @@
  *   without one (auth off, open routes).
  * - Messages: routes declaring `config: { sessionMessageLimit: true }` (POST /sessions/:sessionId/messages) also
  *   take at most `sessionMessagesPerMinute` per session, whoever sends them.
- * - Over a limit: 429 RATE_LIMITED with `Retry-After` (seconds) and the standard error body. Counters live in this
- *   process's memory (fixed one-minute windows): with N API instances behind a load balancer a client gets up to N
- *   times the limit.
+ * - Over a limit: 429 RATE_LIMITED with `Retry-After` (seconds) and the standard error body. Counters (fixed
+ *   one-minute windows) live in this process's memory by default: with N API instances behind a load balancer a
+ *   client gets up to N times the limit. With `redisUrl` they live in Redis, shared by every instance; if Redis is
+ *   away, requests are served uncounted (fail open, see `./rate-limit-redis.ts`).
  */
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CallerError } from '../../src/errors.js';
+import { RATE_LIMIT_KEY_PREFIX, rateLimitRedis } from './rate-limit-redis.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -33,6 +35,8 @@ export interface RateLimitOptions {
   requestsPerMinute?: number;
   /** Messages per minute per session; 0 = unlimited. Default {@link DEFAULT_SESSION_MESSAGES_PER_MINUTE}. */
   sessionMessagesPerMinute?: number;
+  /** Redis URL (`redis://[:password@]host:port[/db]`, `rediss://` for TLS) of counters shared by every API instance. Default: per-process counters. */
+  redisUrl?: string;
 }
 
 /** The 429 error every limiter throws: RATE_LIMITED, `details.retryAfterSeconds` (the error handler's `Retry-After`). */
@@ -53,7 +57,10 @@ const rateLimitsPlugin: FastifyPluginAsync<RateLimitOptions> = async (app, opts)
   const perCaller = opts.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE;
   const perSession = opts.sessionMessagesPerMinute ?? DEFAULT_SESSION_MESSAGES_PER_MINUTE;
   if (perCaller <= 0 && perSession <= 0) return;
+  const redis = opts.redisUrl ? rateLimitRedis(opts.redisUrl, app.log) : undefined;
+  if (redis) app.addHook('onClose', async () => redis.disconnect());
   await app.register(rateLimit, {
+    ...(redis ? { redis, nameSpace: RATE_LIMIT_KEY_PREFIX, skipOnError: true } : {}),
     global: perCaller > 0,
     max: perCaller,
     timeWindow: MINUTE_MS,

@@ -1,10 +1,11 @@
 /**
  * `GET /sessions/:sessionId/events`: a session's events as Server-Sent Events, resumable with `Last-Event-ID`.
  *
- * Transport: the route polls the workflow with the `getEvents` query (`backend.events`) every `pollIntervalMs`, and
- * reads the archive for what the workflow no longer holds (see `../live/event-feed.ts`). A query is answered by
- * whichever worker has the workflow, so any API instance can serve any stream: no sticky sessions, no fan-out
- * between API instances, nothing lost when an API instance restarts (the client reconnects with `Last-Event-ID`).
+ * Transport: this API instance polls the workflow with the `getEvents` query (`backend.events`) every
+ * `pollIntervalMs`, once per session whatever the number of its open streams (`../live/event-hub.ts`), and reads the
+ * archive for what the workflow no longer holds (see `../live/event-feed.ts`). A query is answered by whichever
+ * worker has the workflow, so any API instance can serve any stream: no sticky sessions, no fan-out between API
+ * instances, nothing lost when an API instance restarts (the client reconnects with `Last-Event-ID`).
  *
  * Messages: `id: <seq>` + `event: <SessionEvent type>` + `data: <event JSON>` per event; `event: gap` (id = its
  * `toSeq`) for events nobody holds any more; `event: token` (no id, never replayed) for streamed model text when a
@@ -18,6 +19,7 @@ import { CallerError } from '../../src/errors.js';
 import { SessionId } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
 import { type EventSink, SessionEventFeed } from '../live/event-feed.js';
+import { LiveEventHub, type LiveQueryKind } from '../live/event-hub.js';
 import { DEFAULT_HEARTBEAT_MS, sseStreams } from '../live/sse.js';
 
 /** Default interval between two `getEvents` queries of one stream, in ms. */
@@ -33,6 +35,8 @@ export interface EventRoutesOptions {
   heartbeatMs?: number;
   /** Streamed model tokens (PostgreSQL LISTEN); without it no `token` events are sent. */
   tokens?: TokenSubscriber;
+  /** Called for every `getEvents` query the shared polls send (the API's metrics). */
+  onLiveQuery?: (kind: LiveQueryKind) => void;
 }
 
 /** An event id as sent in `id:` lines: an integer `seq` (or -1, "before the first"). */
@@ -68,6 +72,8 @@ const STREAM_DESCRIPTION = [
 const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts) => {
   const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_EVENTS_POLL_MS;
   const openStream = sseStreams(app, { heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
+  const hub = new LiveEventHub({ source: app.backend, pollIntervalMs, maxRetryMs: MAX_EVENTS_RETRY_MS, ...(opts.onLiveQuery ? { onQuery: opts.onLiveQuery } : {}) });
+  app.addHook('onClose', async () => hub.close());
 
   app.get(
     '/sessions/:sessionId/events',
@@ -94,8 +100,14 @@ const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts)
       const afterSeq = Number(idText);
       if (!Number.isSafeInteger(afterSeq)) throw new CallerError('INVALID_REQUEST', `invalid event id ${idText}`);
 
-      const feed = new SessionEventFeed({ backend: app.backend, archive: app.archive, sessionId, afterSeq });
-      await feed.open(); // unknown session, Temporal down without an archive...: a normal JSON error reply
+      const live = hub.subscribe(sessionId);
+      const feed = new SessionEventFeed({ backend: { events: (_id, fromSeq) => live.events(fromSeq) }, archive: app.archive, sessionId, afterSeq });
+      try {
+        await feed.open(); // unknown session, Temporal down without an archive...: a normal JSON error reply
+      } catch (err) {
+        live.close();
+        throw err;
+      }
 
       const stream = openStream(reply);
       const stop = new AbortController();
@@ -106,6 +118,7 @@ const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts)
       stream.onClose(() => {
         stop.abort();
         unsubscribe?.();
+        live.close();
       });
 
       const sink: EventSink = {
@@ -131,7 +144,12 @@ const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts)
             request.log.warn({ err, sessionId, nextSeq: feed.nextSeq }, 'event stream poll failed; retrying');
           }
           await stream.drained();
-          const delayMs = failures === 0 ? pollIntervalMs : Math.min(pollIntervalMs * 2 ** failures, Math.max(MAX_EVENTS_RETRY_MS, pollIntervalMs));
+          if (failures === 0) {
+            await live.nextRound(stop.signal); // the session's shared poll (aborted: the stream closed)
+            continue;
+          }
+          // The feed failed on its own (e.g. the archive): back off before asking again.
+          const delayMs = Math.min(pollIntervalMs * 2 ** failures, Math.max(MAX_EVENTS_RETRY_MS, pollIntervalMs));
           await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => {}); // aborted: the stream closed
         }
       })();

@@ -20,6 +20,7 @@ describe('loadApiConfig', () => {
       codecCorsOrigins: ['http://localhost:8233'],
       authOff: false,
       guards: { requestsPerMinute: 600, sessionMessagesPerMinute: 60, corsOrigins: [] },
+      metrics: false,
       trustProxy: false,
       temporalUiUrl: 'http://localhost:8233',
     });

@@ -1,0 +1,94 @@
+/**
+ * `LiveEventHub` (api/live/event-hub.ts) on the in-process backend (`LocalSessions`, real engine, scripted model):
+ * answers mean what the workflow's own `getEvents` pages mean, the buffer is bounded (subscribers behind it catch up
+ * with a direct query), failures reach every subscriber until a round succeeds, and loops stop with their last
+ * subscriber. Over HTTP: ./events-fanout.test.ts.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LiveEventHub } from '../../api/live/event-hub.js';
+import { LocalSessions } from '../../cli/local-sessions.js';
+import { SystemError } from '../../src/errors.js';
+import { testAgent } from '../support/agents.js';
+import { scriptedExecutors } from '../support/scripted-executors.js';
+
+const hubs: LiveEventHub[] = [];
+afterEach(() => {
+  for (const hub of hubs.splice(0)) hub.close();
+});
+
+async function session(turns: number) {
+  const exec = scriptedExecutors(Array.from({ length: turns + 5 }, (_, i) => ({ action: 'RESPOND', response: `r${i}` })) as never);
+  const backend = new LocalSessions({ executors: () => exec, now: exec.now });
+  await backend.start(testAgent(), 's');
+  for (let i = 0; i < turns; i++) await backend.send('s', { messageId: `m${i}`, text: `t${i}` });
+  return backend;
+}
+
+function hubOver(source: { events: LocalSessions['events'] }, options: { maxBufferedEvents?: number } = {}) {
+  const kinds: string[] = [];
+  const hub = new LiveEventHub({ source, pollIntervalMs: 5, maxRetryMs: 20, onQuery: (k) => kinds.push(k), ...options });
+  hubs.push(hub);
+  return { hub, kinds };
+}
+
+describe('LiveEventHub', () => {
+  it('answers like the workflow does, from one direct query then the shared rounds', async () => {
+    const backend = await session(2); // 8 events
+    const { hub, kinds } = hubOver(backend);
+    const a = hub.subscribe('s');
+    const b = hub.subscribe('s');
+    expect(await a.events(0)).toEqual(await backend.events('s', 0));
+    expect(await b.events(3)).toEqual({ ...(await backend.events('s', 3)), firstSeq: 0 }); // from the buffer
+    expect(kinds).toEqual(['catch_up']);
+    await backend.send('s', { messageId: 'm2', text: 't2' });
+    await vi.waitFor(async () => expect((await b.events(8)).events.map((e) => e.seq)).toEqual([8, 9, 10, 11]));
+    expect(kinds.filter((k) => k === 'catch_up')).toEqual(['catch_up']);
+    expect(hub.sessionCount).toBe(1);
+    a.close();
+    b.close();
+    b.close(); // idempotent
+    expect(hub.sessionCount).toBe(0);
+    const n = kinds.length;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(kinds.length).toBe(n); // no loop left
+  });
+
+  it('keeps at most maxBufferedEvents; a subscriber behind them catches up with a direct query', async () => {
+    const backend = await session(3); // 12 events
+    const { hub, kinds } = hubOver(backend, { maxBufferedEvents: 5 });
+    const a = hub.subscribe('s');
+    const page = await a.events(0);
+    expect(page.events.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]); // the query's own answer
+    expect((await a.events(7)).events.map((e) => e.seq)).toEqual([7, 8, 9, 10, 11]); // the kept five
+    expect(kinds).toEqual(['catch_up']);
+    const late = hub.subscribe('s');
+    expect((await late.events(2)).events.map((e) => e.seq)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(kinds).toEqual(['catch_up', 'catch_up']);
+  });
+
+  it('a failing round reaches every subscriber until one succeeds; nextRound wakes them each time', async () => {
+    const backend = await session(1);
+    let down = false;
+    const source = {
+      events: (id: string, from: number) => (down ? Promise.reject(new SystemError('TEMPORAL_UNAVAILABLE', 'down')) : backend.events(id, from)),
+    };
+    const { hub } = hubOver(source);
+    const a = hub.subscribe('s');
+    await a.events(0);
+    down = true;
+    await a.nextRound();
+    await a.nextRound();
+    await expect(a.events(0)).rejects.toMatchObject({ code: 'TEMPORAL_UNAVAILABLE' });
+    down = false;
+    await vi.waitFor(async () => expect((await a.events(0)).events.length).toBe(4));
+    // An abort ends a wait at once.
+    const stop = new AbortController();
+    const waiting = a.nextRound(stop.signal);
+    stop.abort();
+    await waiting;
+    // After the session ended, nextRound resolves at once and the loop stops.
+    await backend.end('s');
+    await vi.waitFor(async () => expect((await a.events(0)).ended).toBe(true));
+    await a.nextRound();
+  });
+});
