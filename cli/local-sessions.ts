@@ -12,7 +12,8 @@
 import type { BackendHealth, SessionBackend } from '../api/sessions.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { playTurn, type TurnExecutors } from '../src/engine/driver.js';
-import { callUsage, UsageMeter } from '../src/engine/usage.js';
+import { UsageMeter } from '../src/engine/usage.js';
+import { counted } from './local-usage.js';
 import { endSession, findResult, initialState, pendingApprovals, startTurn } from '../src/engine/engine.js';
 import { loadSessionSeed, type SessionSeed, seededState } from '../src/engine/seed.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
@@ -74,7 +75,7 @@ interface LocalSession {
   /** Called at the running turn's next pause for approval, or its end (see {@link LocalSessions.nextResult}). */
   listeners: Array<(result: TurnResult) => void>;
   approvals: LocalApprovals;
-  /** Token usage of the running turn and of the session (as the workflow sums it). */
+  /** Token usage of the running turn and of the session (as the workflow sums it; ./local-usage.ts). */
   usage: UsageMeter;
   /** Time travel: the states after the newest turns (./local-time-travel.ts). */
   snapshots: Map<number, SessionState>;
@@ -369,35 +370,6 @@ export class LocalSessions implements SessionBackend {
       usage: session.usage.session,
     };
   }
-}
-
-/** `exec` with each successful provider call's usage summed into the session's meter (priced by the agent's table). */
-function counted(session: LocalSession, exec: AgentExecutors): AgentExecutors {
-  const prices = session.agent.prices;
-  const add = (report: { usage?: Parameters<typeof callUsage>[0]; model?: string }, model: string | undefined) =>
-    session.usage.add(callUsage(report.usage, { prices, model, reportedModel: report.model }));
-  return {
-    ...exec,
-    async decide(request) {
-      const out = await exec.decide(request);
-      if (out.type === 'decided') add(out, request.llm.model);
-      return out;
-    },
-    async summarize(request) {
-      const out = await exec.summarize(request);
-      if (out.type === 'summarized') add(out, request.llm.summary?.model ?? request.llm.model);
-      return out;
-    },
-    ...(exec.rank
-      ? {
-          async rank(request) {
-            const out = await exec.rank!(request);
-            if (out.type === 'ranked') add(out, request.llm.model);
-            return out;
-          },
-        }
-      : {}),
-  };
 }
 
 /** A refusal by the shared admission rules as the backend's error: the queue bound is RATE_LIMITED (retry later). */
