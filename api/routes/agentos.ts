@@ -229,7 +229,13 @@ const agentosRoutes: FastifyPluginAsyncZod<AgentOsRoutesOptions> = async (app, o
         params: AgentParams,
         querystring: StreamQuery,
         body: RunBody,
-        response: { ...agentOsErrors(404, 409, 503) },
+        response: {
+          200: {
+            description: 'The run as Server-Sent Events (`text/event-stream`: run_start, token, tool_call, step_start, complete, error); not JSON.',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
+          ...agentOsErrors(404, 409, 503),
+        },
       },
     },
     async (request, reply) => streamRun(app, streams, request.params.id, request.body, request.query.types, callerSessionInfo(request), reply),
