@@ -90,7 +90,7 @@ describe('flow builder (Chromium)', () => {
       expect(entry.x + entry.width).toBeLessThanOrEqual(box.x + box.width + 1);
     }
     const labels = await page.locator('.react-flow__edge-text').allTextContents();
-    for (const step of draft.steps) for (const r of step.routes) expect(labels).toContain(r.when!.length > 42 ? `${r.when!.slice(0, 40)}…` : r.when);
+    for (const step of draft.steps) for (const r of step.routes) expect(labels).toContain(r.when!.length > 32 ? `${r.when!.slice(0, 30)}…` : r.when);
     // Zoom, fit and the minimap are there; selecting a step shows its fields.
     expect(await page.locator('.react-flow__minimap').count()).toBe(1);
     expect(await page.locator('.react-flow__controls-fitview').count()).toBe(1);
