@@ -77,7 +77,7 @@ describe('flow builder (Chromium)', () => {
     const file = readFileSync(join(root, 'examples', agentId, `${agentId}.agent.yaml`), 'utf8');
     const draft = readDraft(file);
     // Every step, with its marks; every flow as a box around its steps; every route labelled with its condition.
-    for (const step of draft.steps) await expect.poll(() => page.locator(`[data-step="${step.id}"]`).count()).toBe(1);
+    for (const step of draft.steps) await expect.poll(() => page.locator(`[data-step="${step.id}"]`).count(), { timeout: 15_000 }).toBe(1);
     expect(await page.locator(`[data-step="${draft.startStepId}"] .mark-start`).count()).toBe(1);
     for (const flow of draft.flows) {
       expect(await page.locator(`[data-flow="${flow.id}"]`).count()).toBe(1);
@@ -90,13 +90,13 @@ describe('flow builder (Chromium)', () => {
       expect(entry.x + entry.width).toBeLessThanOrEqual(box.x + box.width + 1);
     }
     const labels = await page.locator('.react-flow__edge-text').allTextContents();
-    for (const step of draft.steps) for (const r of step.routes) expect(labels).toContain(r.when!.length > 42 ? `${r.when!.slice(0, 40)}…` : r.when);
+    for (const step of draft.steps) for (const r of step.routes) expect(labels).toContain(r.when!.length > 32 ? `${r.when!.slice(0, 30)}…` : r.when);
     // Zoom, fit and the minimap are there; selecting a step shows its fields.
     expect(await page.locator('.react-flow__minimap').count()).toBe(1);
     expect(await page.locator('.react-flow__controls-fitview').count()).toBe(1);
     await page.locator(`[data-step="${draft.steps[1]!.id}"]`).click();
     const panel = page.getByTestId('step-panel');
-    await expect.poll(() => panel.textContent()).toContain(`Step ${draft.steps[1]!.id}`);
+    await expect.poll(() => panel.textContent(), { timeout: 15_000 }).toContain(`Step ${draft.steps[1]!.id}`);
     expect(await panel.textContent()).toContain(draft.steps[1]!.tools[0]);
     await page.screenshot({ path: join(SCREENSHOTS, `flow-builder-${agentId}.png`) });
     await page.context().close();
@@ -117,11 +117,11 @@ describe('a session on the map (Chromium)', () => {
     // A message moves the session to take_order, into order_flow: the map follows the event stream.
     expect((await post(`/sessions/${sessionId}/messages`, { text: 'Can I see the menu?' })).status).toBe(200);
     await expect.poll(current, { timeout: 15_000 }).toEqual(['take_order']);
-    await expect.poll(() => page.locator('.map-flow.is-current').getAttribute('data-flow')).toBe('order_flow');
+    await expect.poll(() => page.locator('.map-flow.is-current').getAttribute('data-flow'), { timeout: 15_000 }).toBe('order_flow');
     const taken = page.locator('.react-flow__edge[data-id="route:greeting:0"]');
-    await expect.poll(() => taken.getAttribute('class')).toContain('is-taken');
+    await expect.poll(() => taken.getAttribute('class'), { timeout: 15_000 }).toContain('is-taken');
     expect(await taken.locator('.react-flow__edge-text').textContent()).toMatch(/×1$/);
-    expect(await page.locator('[data-step="greeting"] .mark-visits').textContent()).toBe('2×');
+    await expect.poll(() => page.locator('[data-step="greeting"] .mark-visits').textContent(), { timeout: 15_000 }).toBe('2×');
     await page.screenshot({ path: join(SCREENSHOTS, 'flow-builder-live.png') });
 
     // The inspector links each turn to the map, where that turn's steps are marked.
@@ -167,24 +167,24 @@ describe('editing (Chromium)', () => {
     // The new route is selected: give it its condition in the panel.
     await page.getByTestId('route-when').fill('The order is placed');
     await page.getByTestId('route-when').press('Enter');
-    await expect.poll(() => page.getByTestId('yaml').inputValue()).toContain('      - target: loyalty\n        condition: The order is placed\n');
-    await expect.poll(() => page.getByTestId('validity').textContent()).toBe('valid');
+    await expect.poll(() => page.getByTestId('yaml').inputValue(), { timeout: 15_000 }).toContain('      - target: loyalty\n        condition: The order is placed\n');
+    await expect.poll(() => page.getByTestId('validity').textContent(), { timeout: 15_000 }).toBe('valid');
     await page.screenshot({ path: join(SCREENSHOTS, 'flow-builder-editing.png') });
 
     await page.getByRole('button', { name: 'Undo' }).click(); // the condition
     await page.getByRole('button', { name: 'Undo' }).click(); // the route
-    await expect.poll(() => route.count()).toBe(0);
+    await expect.poll(() => route.count(), { timeout: 15_000 }).toBe(0);
     expect(await page.locator('[data-step="loyalty"]').count()).toBe(1);
     await page.getByRole('button', { name: 'Redo' }).click();
     await page.getByRole('button', { name: 'Redo' }).click();
-    await expect.poll(() => route.count()).toBe(1);
+    await expect.poll(() => route.count(), { timeout: 15_000 }).toBe(1);
     // Select the route on the map and delete it with the Delete key; undo brings it back.
     await route.locator('.react-flow__edge-text').click({ force: true });
-    await expect.poll(() => page.getByTestId('route-panel').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('route-panel').count(), { timeout: 15_000 }).toBe(1);
     await page.keyboard.press('Delete');
-    await expect.poll(() => route.count()).toBe(0);
+    await expect.poll(() => route.count(), { timeout: 15_000 }).toBe(0);
     await page.getByRole('button', { name: 'Undo' }).click();
-    await expect.poll(() => route.count()).toBe(1);
+    await expect.poll(() => route.count(), { timeout: 15_000 }).toBe(1);
     const edited = await page.getByTestId('yaml').inputValue();
     expect(edited).toContain('condition: The order is placed');
     const editedMap = await mapContents(page);
@@ -226,7 +226,7 @@ describe('editing (Chromium)', () => {
     const line = broken.split('\n').findIndex((l) => l.includes('finalise_order')) + 1;
     await page.getByTestId('import-file').setInputFiles({ name: 'broken.agent.yaml', mimeType: 'application/yaml', buffer: Buffer.from(broken) });
     await expect.poll(() => page.getByTestId('validity').textContent(), { timeout: 15_000 }).toBe('1 error');
-    await expect.poll(() => page.locator('.map-step.has-problem').evaluateAll((els) => els.map((e) => e.getAttribute('data-step')))).toEqual(['take_order']);
+    await expect.poll(() => page.locator('.map-step.has-problem').evaluateAll((els) => els.map((e) => e.getAttribute('data-step'))), { timeout: 15_000 }).toEqual(['take_order']);
     expect(await page.getByTestId('problems').textContent()).toContain(`line ${line} steps[1].routes[0].target: route target "finalise_order" is not a step`);
     await page.locator('[data-step="take_order"]').click();
     expect(await page.getByTestId('node-problems').textContent()).toContain(`line ${line}: route target "finalise_order" is not a step`);

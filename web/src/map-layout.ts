@@ -22,8 +22,8 @@ export interface Placed {
 
 const elk = new ELK();
 
-/** Room between layers for a route's label, and between nodes of a layer (set on the root and on every flow). */
-const SPACING = { 'elk.layered.spacing.nodeNodeBetweenLayers': '150', 'elk.spacing.nodeNode': '44', 'elk.spacing.edgeNode': '24' };
+/** Room between layers for a route's label, and between the nodes of a layer (ELK reads it per level: root and flows). */
+const SPACING = { 'elk.layered.spacing.nodeNodeBetweenLayers': '190', 'elk.spacing.nodeNode': '44', 'elk.spacing.edgeNode': '24' };
 
 /** Lays the graph out; resolves with every node placed (flows before their steps). Rejects only on an ELK bug. */
 export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
@@ -39,7 +39,11 @@ export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
     return {
       id: `flow:${flowId}`,
       layoutOptions: { 'elk.padding': '[top=36,left=20,bottom=20,right=20]', ...SPACING },
-      children: steps.map(sized),
+      // A flow reads left to right: its entry steps in its first layer, its exit steps in its last.
+      children: steps.map((n) => {
+        const side = n.entry && !n.exit ? 'FIRST' : n.exit && !n.entry ? 'LAST' : undefined;
+        return { ...sized(n), ...(side ? { layoutOptions: { 'elk.layered.layering.layerConstraint': side } } : {}) };
+      }),
       ...(steps.length === 0 ? STEP_SIZE : {}),
     };
   };
@@ -61,7 +65,8 @@ export async function layoutGraph(graph: AgentGraph): Promise<Placed[]> {
       'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
       ...SPACING,
       'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
-      // Keep the YAML's order where the graph allows: the start step first, routes forward, loops drawn back.
+      // The YAML's order where the graph allows (the start step first). (Inside a flow, entry and exit steps are
+      // placed first and last instead: these two options on a flow's level made elkjs 0.12.2 throw here.)
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
       'elk.layered.cycleBreaking.strategy': 'DEPTH_FIRST',
       'elk.edgeLabels.inline': 'true',

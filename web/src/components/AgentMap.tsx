@@ -161,7 +161,7 @@ function MapInner(props: AgentMapProps) {
     const from = e.from.slice('step:'.length);
     const count = e.kind === 'route' ? (overlay?.routeCounts[routeKey(from, e.to.slice('step:'.length))] ?? 0) : 0;
     const bad = (problems[id] ?? []).length > 0;
-    const when = e.when ? (e.when.length > 42 ? `${e.when.slice(0, 40)}…` : e.when) : '';
+    const when = e.when ? (e.when.length > 32 ? `${e.when.slice(0, 30)}…` : e.when) : '';
     return {
       id,
       source: e.from,

@@ -60,8 +60,8 @@ export function lineDiff(a: string, b: string): Array<{ op: ' ' | '-' | '+'; lin
   let j = 0;
   while (i < x.length || j < y.length) {
     if (i < x.length && j < y.length && x[i] === y[j]) out.push({ op: ' ', line: x[i++]! }), j++;
-    else if (j < y.length && (i === x.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push({ op: '+', line: y[j++]! });
-    else out.push({ op: '-', line: x[i++]! });
+    else if (i < x.length && (j === y.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push({ op: '-', line: x[i++]! });
+    else out.push({ op: '+', line: y[j++]! });
   }
   return out;
 }
@@ -317,9 +317,12 @@ export function AgentPage({ agentId }: { agentId: string }) {
         <section class="diff card" aria-label="Changes to save">
           <h2>Save these changes to {source?.file}?</h2>
           <pre class="diff-lines" data-testid="diff">
-            {diff.filter((d, i) => d.op !== ' ' || diff.slice(Math.max(0, i - 2), i + 3).some((n) => n.op !== ' ')).map((d, i) => (
-              <div key={i} class={`diff-${d.op === '+' ? 'add' : d.op === '-' ? 'del' : 'ctx'}`}>{`${d.op} ${d.line}`}</div>
-            ))}
+            {diff.map((d, i) => {
+              // Changed lines with two lines of context; "…" where unchanged lines are left out.
+              const near = (k: number) => diff.slice(Math.max(0, k - 2), k + 3).some((n) => n.op !== ' ');
+              if (!near(i)) return i > 0 && near(i - 1) ? <div key={i} class="diff-gap">…</div> : null;
+              return <div key={i} class={`diff-${d.op === '+' ? 'add' : d.op === '-' ? 'del' : 'ctx'}`}>{`${d.op} ${d.line}`}</div>;
+            })}
           </pre>
           <button type="button" class="primary" onClick={() => void save()}>Save to file</button>{' '}
           <button type="button" onClick={() => setDiff(undefined)}>Cancel</button>

@@ -1,13 +1,13 @@
 /**
- * The side panel of the Agent page (./AgentPage.tsx): the selected step, route or flow with its fields, and the edits
- * the builder offers on it (each one an edit of the YAML text through `src/config/agent-document.ts`).
+ * The Agent page's side panel: the selected step (description, routes, tools, answer model, examples, flows), route,
+ * flow or tool, or, with nothing selected, the agent's persona and the validator's errors and warnings with their
+ * YAML lines. Read-only from the snapshot, or editable on the YAML document (`src/config/agent-document.ts`).
  */
 import { useEffect, useState } from 'preact/hooks';
 import * as doc from '../../../src/config/agent-document.js';
 import type { AgentSnapshot, ValidateReply } from '../api.js';
-import type { mapOverlay } from '../map-overlay.js';
+import type { MapOverlay } from '../map-overlay.js';
 
-/** What the panel shows and how it edits. */
 export interface PanelProps {
   selected?: string;
   draft?: doc.Draft;
@@ -18,7 +18,7 @@ export interface PanelProps {
   toolNames: string[];
   apply(edit: (t: string) => string): void;
   select(id: string | undefined): void;
-  overlay?: ReturnType<typeof mapOverlay>;
+  overlay?: MapOverlay;
 }
 
 /** A text field that applies its value when it loses focus or on Enter (one undo step per change). */
@@ -40,7 +40,7 @@ function Field({ label, value, onCommit, multiline, testId }: { label: string; v
   );
 }
 
-/** The panel for the selected element (`selected`: a node or edge id of the map), or the agent's own fields. */
+/** The panel for the current selection (`step:`, `route:`, `flow:`, `tool:` ids of `./AgentMap.tsx`). */
 export function Panel(p: PanelProps) {
   const { selected, draft, snapshot } = p;
   const [flowName, setFlowName] = useState('');
