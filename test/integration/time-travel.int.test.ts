@@ -58,6 +58,7 @@ describe('time travel over Temporal and PostgreSQL (real dev server, real CLI)',
   let env: TestWorkflowEnvironment;
   let pg: TestPostgres;
   let archive: PgArchiveStore;
+  let databaseUrl: string;
   let app: FastifyInstance;
   let stop: () => Promise<void>;
   let scriptPath: string;
@@ -68,9 +69,9 @@ describe('time travel over Temporal and PostgreSQL (real dev server, real CLI)',
   beforeAll(async () => {
     env = await connectTemporal();
     pg = await startTestPostgres();
-    const url = await pg.createDatabase();
-    await migrateArchive(url);
-    archive = createPgArchive(url);
+    databaseUrl = await pg.createDatabase();
+    await migrateArchive(databaseUrl);
+    archive = createPgArchive(databaseUrl);
     // Five turns per run: the 12-turn conversation spans three runs, so most forks read the archive's snapshots.
     const script = [...TWELVE_TURNS.flat(), ...Array.from({ length: 60 }, (_, i) => respond(`more ${i}`))];
     const agent = await writeAgent(agentId, script, { max_turns_per_run: 5 });
@@ -284,7 +285,8 @@ describe('time travel over Temporal and PostgreSQL (real dev server, real CLI)',
 
   it('measures a fork at turn 10 and at turn 1,000: milliseconds and bytes (printed for the docs)', { timeout: 600_000 }, async () => {
     const long = await writeAgent(`cost-${tag}`, Array.from({ length: 1_100 }, (_, i) => respond(`reply number ${i} with a few more words in it`)));
-    const served = await serveOnTemporal(env, { agents: [long], taskQueue: `${taskQueue}-cost`, archive });
+    // Its own store on the same database: closing this app closes the store it was given.
+    const served = await serveOnTemporal(env, { agents: [long], taskQueue: `${taskQueue}-cost`, archive: createPgArchive(databaseUrl) });
     try {
       const id = `cost-${tag}`;
       expect((await call(served.app, 'POST', '/sessions', { agentId: long.snapshot.name, sessionId: id })).res.statusCode).toBe(201);
