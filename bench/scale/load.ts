@@ -61,21 +61,11 @@ export async function sessionLoad(apis: BenchProcess[], measured: BenchProcess[]
   }
   const { result, cpu } = await withCpu(
     measured,
-    async () => {
-      const times: number[] = [];
-      const started = performance.now();
-      await Promise.all(
-        ids.map(async (sessionId, s) => {
-          for (let i = 0; i < turns; i++) {
-            const t0 = performance.now();
-            const reply = await postJson(base(s), `/sessions/${sessionId}/messages`, { text: `message ${i}`, messageId: `m${i}` });
-            if (reply.reply !== `reply ${i}`) throw new Error(`${sessionId} turn ${i}: got ${JSON.stringify(reply.reply)}`);
-            times.push(performance.now() - t0);
-          }
-        }),
-      );
-      return { times, seconds: (performance.now() - started) / 1000 };
-    },
+    () =>
+      timedRounds(ids, turns, async (sessionId, i, s) => {
+        const reply = await postJson(base(s), `/sessions/${sessionId}/messages`, { text: `message ${i}`, messageId: `m${i}` });
+        if (reply.reply !== `reply ${i}`) throw new Error(`${sessionId} turn ${i}: got ${JSON.stringify(reply.reply)}`);
+      }),
     (r) => r.times.length,
   );
   return figures(sessions, turns, result.times, result.seconds, cpu);
@@ -97,24 +87,30 @@ export async function bareLoad(client: Client, measured: BenchProcess[], echoQue
   onCleanUp(`echo workflows ${prefix}`, () => Promise.all(handles.map((h) => h.signal(stopEcho).catch(() => {}))));
   const { result, cpu } = await withCpu(
     measured,
-    async () => {
-      const times: number[] = [];
-      const started = performance.now();
-      await Promise.all(
-        handles.map(async (handle) => {
-          for (let i = 0; i < turns; i++) {
-            const t0 = performance.now();
-            const echoed = await handle.executeUpdate(echoUpdate, { args: [`ping ${i}`] });
-            if (echoed !== `ping ${i}`) throw new Error(`echo ${handle.workflowId} ${i}: got ${echoed}`);
-            times.push(performance.now() - t0);
-          }
-        }),
-      );
-      return { times, seconds: (performance.now() - started) / 1000 };
-    },
+    () =>
+      timedRounds(handles, turns, async (handle, i) => {
+        const echoed = await handle.executeUpdate(echoUpdate, { args: [`ping ${i}`] });
+        if (echoed !== `ping ${i}`) throw new Error(`echo ${handle.workflowId} ${i}: got ${echoed}`);
+      }),
     (r) => r.times.length,
   );
   return figures(sessions, turns, result.times, result.seconds, cpu);
+}
+
+/** All `items` at once, each running `call` for rounds 0..`rounds`-1 in sequence; every call's time in ms, and the wall time. */
+async function timedRounds<T>(items: T[], rounds: number, call: (item: T, round: number, index: number) => Promise<void>): Promise<{ times: number[]; seconds: number }> {
+  const times: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    items.map(async (item, index) => {
+      for (let round = 0; round < rounds; round++) {
+        const t0 = performance.now();
+        await call(item, round, index);
+        times.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { times, seconds: (performance.now() - started) / 1000 };
 }
 
 function figures(sessions: number, turnsPerSession: number, times: number[], seconds: number, cpu: CpuPerTurn): LoadFigures {

@@ -8,7 +8,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, normalize, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { expandToolGroups, loadExternalTools } from '../../activities/tools-external.js';
 import type { McpToolSource } from '../../activities/tools-mcp.js';
 import { checkToolDefinition, toolParametersJsonSchema, ToolRegistry } from '../../activities/tools.js';
@@ -20,7 +19,8 @@ import { llmEntries, normalizeAgent } from '../../src/config/normalize.js';
 import { applyToolDefs, type ToolArgDefaults } from '../../src/config/tool-defs.js';
 import { RawAgent } from '../../src/config/schema.js';
 import { suggestKey } from '../../src/config/suggest.js';
-import { aliasIssues, crossReferenceIssues, formatKeyPath, YamlLocator, zodPathIssues, type PathIssue } from '../../src/config/validate.js';
+import { dedupeIssues, parseAgentText } from '../../src/config/yaml-source.js';
+import { aliasIssues, crossReferenceIssues, formatKeyPath, zodPathIssues, type PathIssue } from '../../src/config/validate.js';
 import { jsonBytes } from '../../src/engine/state.js';
 import { ConfigError, type ConfigIssue } from '../../src/errors.js';
 import type { ToolDefinition } from '../../src/tools.js';
@@ -204,20 +204,9 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
   } catch (err) {
     return { issues: [{ file, path: '', message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, severity: 'error' }] };
   }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return {
-      issues: doc.errors.map((e) => ({
-        file,
-        ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
-        path: '',
-        message: `YAML syntax error: ${e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
-        severity: 'error' as const,
-      })),
-    };
-  }
-  const locator = new YamlLocator(file, doc, lineCounter);
+  const parsedText = parseAgentText(text, file);
+  if ('issues' in parsedText) return { issues: parsedText.issues };
+  const { doc, locator } = parsedText;
   const issues: ConfigIssue[] = [];
   const { unset, kept, references } = interpolateDocument(doc, env);
   const headerRefs = references.filter((r) => isHeaderPath(r.path));
@@ -251,7 +240,7 @@ async function analyzeAgentFile(path: string, env: NodeJS.ProcessEnv, validateOn
     return p.endsWith('.model') ? [p, `${p.slice(0, -'.model'.length)}.provider`] : [p];
   });
   const notInferred = (i: PathIssue) => !inferredPaths.some((p) => formatKeyPath(i.path) === p || formatKeyPath(i.path).startsWith(`${p}.`));
-  issues.push(...dedupe(shapeIssues.filter(notCascade).filter(notInferred)).map((i) => locator.toIssue(i)));
+  issues.push(...dedupeIssues(shapeIssues.filter(notCascade).filter(notInferred)).map((i) => locator.toIssue(i)));
   const namePosition = locator.position(['name']);
   if (!parsed.success || hasErrors(issues)) return { issues: byLine(issues), namePosition };
   const raw = parsed.data;
@@ -323,13 +312,4 @@ function byLine(issues: ConfigIssue[]): ConfigIssue[] {
   return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
-function dedupe(issues: PathIssue[]): PathIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const key = `${formatKeyPath(i.path)}\u0000${i.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
 

@@ -15,7 +15,7 @@
  * Never throws: any failure of a check is reported as an error issue.
  */
 import { isAbsolute, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { parseDocument } from 'yaml';
 import { expandToolGroups } from '../../activities/tools-external.js';
 import { MAX_AGENT_SNAPSHOT_BYTES, type ToolDescriptor } from '../../src/config/agent.js';
 import type { ConfigFiles } from '../../src/config/config-files.js';
@@ -24,8 +24,9 @@ import { agentIdFromName, nomosKeyWarnings } from '../../src/config/nomos.js';
 import { llmEntries, normalizeAgent } from '../../src/config/normalize.js';
 import { RawAgent } from '../../src/config/schema.js';
 import { suggestKey } from '../../src/config/suggest.js';
+import { dedupeIssues, parseAgentText } from '../../src/config/yaml-source.js';
 import { applyToolDefs } from '../../src/config/tool-defs.js';
-import { aliasIssues, crossReferenceIssues, formatKeyPath, type KeyPath, type PathIssue, YamlLocator, zodPathIssues } from '../../src/config/validate.js';
+import { aliasIssues, crossReferenceIssues, formatKeyPath, type KeyPath, type PathIssue, zodPathIssues } from '../../src/config/validate.js';
 import { jsonBytes } from '../../src/engine/state.js';
 import type { ConfigIssue } from '../../src/errors.js';
 import { nodeConfigFiles } from './config-files.js';
@@ -78,18 +79,9 @@ export function validateAgentSource(text: string, options: SourceValidationOptio
 }
 
 function analyze(text: string, file: string, options: SourceValidationOptions): ConfigIssue[] {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return doc.errors.map((e) => ({
-      file,
-      ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
-      path: '',
-      message: `YAML syntax error: ${e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
-      severity: 'error' as const,
-    }));
-  }
-  const locator = new YamlLocator(file, doc, lineCounter);
+  const parsedText = parseAgentText(text, file);
+  if ('issues' in parsedText) return parsedText.issues;
+  const { doc, locator } = parsedText;
   const issues: ConfigIssue[] = [];
   // Every reference is "unset": the server's environment is never read here.
   const { unset, kept } = interpolateDocument(doc, {});
@@ -106,7 +98,7 @@ function analyze(text: string, file: string, options: SourceValidationOptions): 
   const parsed = RawAgent.safeParse(plain);
   const suggest = (p: KeyPath, key: string) => suggestKey(RawAgent, p, key);
   const shapeIssues = [...aliasIssues(plain), ...(parsed.success ? [] : zodPathIssues(parsed.error.issues, (p) => locator.has(p), [], suggest))];
-  issues.push(...dedupe(shapeIssues.filter(checked)).map((i) => locator.toIssue(i)));
+  issues.push(...dedupeIssues(shapeIssues.filter(checked)).map((i) => locator.toIssue(i)));
   if (!parsed.success || issues.some((i) => i.severity === 'error')) return issues;
 
   const confined = confineFiles(parsed.data, options.baseDir);
@@ -180,12 +172,3 @@ function confineFiles(raw: RawAgent, baseDir: string | undefined): { raw: RawAge
   return { raw: copy, issues };
 }
 
-function dedupe(issues: PathIssue[]): PathIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const key = `${formatKeyPath(i.path)}\u0000${i.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
