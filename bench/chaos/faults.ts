@@ -92,7 +92,7 @@ export async function injectFaults(plan: PlannedFault[], t: Targets, load: Load,
       case 'burst': {
         const n = opts.burstSize ?? 50;
         opts.log(`fault burst: ${n} simultaneous messages`);
-        target = (await load.burst(bursts++, n)) ?? '(no session yet)';
+        target = load.burst(bursts++, n) ?? '(no session yet)';
         break;
       }
       case 'bad-requests': {

@@ -27,6 +27,7 @@ export class Load {
   /** Sessions that stay live to the end (never ended by their actor): targets of bursts. */
   readonly #steady = new Set<string>();
   readonly #actors: Promise<void>[] = [];
+  readonly #bursts: Promise<unknown>[] = [];
   readonly #subscribers: Array<{ sub: Subscription; stop: AbortController; done: Promise<void> }> = [];
   /** Per session of the final round: ms to its answer, or undefined when it got none within 30 s. */
   readonly finalRound = new Map<string, number | undefined>();
@@ -43,10 +44,10 @@ export class Load {
     for (let i = 0; i < this.opts.sessions; i++) this.#actors.push(this.#actor(i, this.rng.fork(`actor-${i}`)));
   }
 
-  /** Lets each actor finish the message it is on, then waits for all of them. */
+  /** Lets each actor finish the message it is on, then waits for all of them and for the bursts' messages. */
   async stop(): Promise<void> {
     this.#running = false;
-    await Promise.all(this.#actors);
+    await Promise.all([...this.#actors, ...this.#bursts]);
   }
 
   async #actor(i: number, rng: Prng): Promise<void> {
@@ -79,21 +80,22 @@ export class Load {
   }
 
   /**
-   * Sends `count` messages at once to one steady session (ids `burst<k>-<j>`), each with the full client protocol.
+   * Sends `count` messages at once to one steady session (ids `burst<k>-<j>`), each with the full client protocol,
+   * without waiting for their answers ({@link stop} waits for them).
    * @returns the session it chose (undefined when there is none yet).
    */
-  async burst(k: number, count = 50): Promise<string | undefined> {
+  burst(k: number, count = 50): string | undefined {
     const candidates = [...this.#steady].sort();
     if (candidates.length === 0) return undefined;
     const sessionId = this.rng.pick(candidates);
     const session = this.record.session(sessionId);
-    await Promise.all(
+    this.#bursts.push(Promise.all(
       Array.from({ length: count }, (_, j) => {
         const sent = this.#newMessage(sessionId, `burst${k}-${j}`, true);
         session.messages.push(sent);
         return this.client.converse(sent, `burst ${k} message ${j}`, { waitFalse: this.rng.chance(0.3) });
       }),
-    );
+    ));
     return sessionId;
   }
 

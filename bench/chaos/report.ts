@@ -5,8 +5,8 @@
 import type { CheckResult } from './check.js';
 import { FAULT_KINDS, type RunRecord } from './record.js';
 
-/** The report's lines (printed to stdout by `npm run chaos`). */
-export function reportLines(seed: number, minutes: number, record: RunRecord, checks: CheckResult[]): string[] {
+/** The report's lines (printed to stdout by `npm run chaos`); `minutes` undefined for the progress schedule. */
+export function reportLines(seed: number, minutes: number | undefined, record: RunRecord, checks: CheckResult[]): string[] {
   const lines: string[] = [];
   for (const c of checks) {
     const counts = Object.entries(c.counts)
@@ -26,10 +26,11 @@ export function reportLines(seed: number, minutes: number, record: RunRecord, ch
     ['violations', String(violations)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  lines.push('', `chaos run: seed ${seed}, ${minutes} min`);
+  const length = minutes === undefined ? 'faults by progress' : `${minutes} min`;
+  lines.push('', `chaos run: seed ${seed}, ${length}, ${((Date.now() - record.startedAt) / 60_000).toFixed(1)} min of load and checks`);
   lines.push(`| ${'what'.padEnd(width)} | count |`, `|${'-'.repeat(width + 2)}|-------|`);
   for (const [k, n] of rows) lines.push(`| ${k.padEnd(width)} | ${n.padStart(5)} |`);
-  lines.push('', violations === 0 ? `passed (seed ${seed})` : `FAILED: ${violations} violations; reproduce with npm run chaos -- --seed ${seed} --minutes ${minutes}`);
+  lines.push('', violations === 0 ? `passed (seed ${seed})` : `FAILED: ${violations} violations; reproduce with ${minutes === undefined ? `seed ${seed} and the same options` : `npm run chaos -- --seed ${seed} --minutes ${minutes}`}`);
   return lines;
 }
 

@@ -172,7 +172,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
     ];
     for (const line of faultLines(record)) log(line);
     const violations = checks.reduce((n, c) => n + Number(c.counts.violations ?? 0), 0);
-    const lines = reportLines(options.seed, minutes, record, checks);
+    const lines = reportLines(options.seed, schedule === 'time' ? minutes : undefined, record, checks);
     await stopAll();
     if (violations === 0) rmSync(dir, { recursive: true, force: true });
     else log(`kept the run folder for inspection: ${dir}`);
