@@ -15,26 +15,9 @@ if have_initdb; then
   exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO=sudo
-else
-  SUDO=
-fi
-
-# Keep services from starting during the install (restored afterwards if we created the policy file).
-policy=/usr/sbin/policy-rc.d
-created_policy=
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" > /dev/null
-  $SUDO chmod +x "$policy"
-  created_policy=1
-fi
-cleanup() { if [ -n "$created_policy" ]; then $SUDO rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends postgresql
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install postgresql
 
 if ! have_initdb; then
   echo "install-postgres: postgresql installed but no /usr/lib/postgresql/*/bin/initdb found" >&2

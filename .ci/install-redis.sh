@@ -9,26 +9,9 @@ if command -v redis-server > /dev/null 2>&1 || [ -x /usr/bin/redis-server ]; the
   exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO=sudo
-else
-  SUDO=
-fi
-
-# Keep services from starting during the install (restored afterwards if we created the policy file).
-policy=/usr/sbin/policy-rc.d
-created_policy=
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" > /dev/null
-  $SUDO chmod +x "$policy"
-  created_policy=1
-fi
-cleanup() { if [ -n "$created_policy" ]; then $SUDO rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends redis-server
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install redis-server
 
 if [ ! -x /usr/bin/redis-server ]; then
   echo "install-redis: redis-server installed but /usr/bin/redis-server not found" >&2

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../cli/temporal-server.js';
+import { untilOutput } from '../../test/support/process-output.js';
 import { log, onCleanUp } from '../support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -40,7 +41,7 @@ export function rssBytes(pid: number): number {
 export const totalCpuMs = (processes: { pid: number }[]) => processes.reduce((n, p) => n + cpuMs(p.pid), 0);
 
 /**
- * Starts a process and resolves once a line of its stdout matches `ready` (60 s at most). Stopped at clean-up with
+ * Starts a process and resolves once its output matches `ready` (60 s at most). Stopped at clean-up with
  * SIGTERM, then SIGKILL after 10 s.
  *
  * @throws when it exits or stays silent before it is ready (with the tail of its output).
@@ -55,23 +56,7 @@ function start(kind: BenchProcess['kind'], args: string[], env: NodeJS.ProcessEn
     await exited;
     clearTimeout(timer);
   });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} not ready within 60 s:\n${output}`)), 60_000);
-    const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-4_000);
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} exited (${signal ?? code}) before it was ready:\n${output}`));
-    });
-  });
+  return untilOutput(child, ready, kind, 60_000).then(() => child);
 }
 
 /** What every Stepwise process of the bench shares: the server, task queue, agents and, optionally, the archive. */

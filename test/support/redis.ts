@@ -11,11 +11,12 @@
  * Needs `/usr/bin/redis-server` (or `STEPWISE_REDIS_SERVER`); without it it throws, telling the reader to run
  * `.ci/install-redis.sh`. Tests fail, they never skip.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../cli/temporal-server.js';
+import { untilOutput } from './process-output.js';
 
 /** A running throwaway server. */
 export interface TestRedis {
@@ -24,18 +25,6 @@ export interface TestRedis {
   port: number;
   /** SIGKILLs the server and removes its dir. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on right now (the kernel's choice). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**
@@ -60,7 +49,7 @@ export async function startTestRedis(options: { port?: number } = {}): Promise<T
     // A crashed or killed test process must not leave a server behind.
     process.once('exit', stopSync);
     try {
-      await ready(child);
+      await untilOutput(child, /Ready to accept connections/, 'redis-server', 10_000);
     } catch (err) {
       process.removeListener('exit', stopSync);
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -82,24 +71,4 @@ export async function startTestRedis(options: { port?: number } = {}): Promise<T
       },
     };
   }
-}
-
-function ready(child: ChildProcess): Promise<void> {
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server not ready within 10 s:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`));
-    });
-  });
 }

@@ -4,8 +4,8 @@
  * `stop()` (SIGTERM, then SIGKILL after 10 s).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { untilOutput } from './process-output.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -18,17 +18,7 @@ export interface StepwiseProcess {
   stop(): Promise<void>;
 }
 
-/** A port nobody listens on right now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../../cli/temporal-server.js';
 
 /**
  * Spawns `node bin/stepwise.js <command>` with `env` over this process's environment and resolves when its output
@@ -42,23 +32,10 @@ export async function startStepwise(command: 'worker' | 'api', env: Record<strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stepwise ${command} not ready within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`stepwise ${command} exited (${code}) before it was ready:\n${output}`));
-    });
-  }).catch(async (err) => {
+  await untilOutput(child, ready, `stepwise ${command}`, timeoutMs).catch(async (err) => {
     if (child.exitCode === null) child.kill('SIGKILL');
     await exited;
     throw err;
