@@ -10,7 +10,9 @@ import type { TurnResult } from '../../src/engine/types.js';
 import { refusalFailure, refuseMessage } from '../admission.js';
 import { ApprovalInbox } from '../approvals.js';
 import {
+  approvalSignal,
   decideApproval,
+  getApproval,
   endSessionSignal,
   endSessionUpdate,
   OPENING_MESSAGE_ID,
@@ -94,6 +96,8 @@ export function registerMessageHandlers(run: SessionRun): ApprovalInbox {
     () => (run.closed ? 'ended' : run.draining ? 'continuing' : undefined),
   );
   setHandler(decideApproval, (request) => approvals.accept(request), { validator: (request) => approvals.validate(request) });
+  setHandler(approvalSignal, (request) => approvals.signal(request));
+  setHandler(getApproval, (callId: string) => approvals.lookup(callId));
 
   setHandler(postMessage, (message: UserMessage) => {
     if (!UserMessageSchema.safeParse(message).success) {
