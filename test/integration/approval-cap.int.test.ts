@@ -11,7 +11,7 @@
  */
 import { type WorkflowUpdateHandle, WorkflowUpdateStage } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TurnResult } from '../../src/engine/types.js';
 import { getApproval, sendMessage, sessionWorkflowId } from '../../workflows/shared.js';
 import { responses, writeAgent } from '../support/int-agent.js';
@@ -64,6 +64,39 @@ describe('an approval while Temporal’s cap on in-flight updates is full', () =
       expect(first).toMatchObject({ status: 'done', result: { reply: 'echoed' } });
       // A second decision on the same call is refused as the update's validator would.
       await expect(sessions.decideApproval(id, { callId: 't1.1', decision: 'deny' })).rejects.toMatchObject({ code: 'APPROVAL_ALREADY_DECIDED' });
+    });
+  }, 120_000);
+
+  // Regression (the same chaos run, after the fix above): a turn that paused for approval while the run drained for
+  // continue-as-new (due, with updates of queued messages still unanswered) refused every decision as
+  // SESSION_CONTINUING, and the run could not continue as new before those updates were answered: stuck for good.
+  it('is decided while the run drains for continue-as-new, and the queued messages are answered', async () => {
+    const script = [
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'slow', arguments: { ms: 1_500 } }] },
+      { action: 'RESPOND', response: 'slept' },
+      { action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'hi' } }] },
+      { action: 'RESPOND', response: 'echoed' },
+      { action: 'RESPOND', response: 'last' },
+    ];
+    const agent = await writeAgent('approval-drain', script, { max_turns_per_run: 1 }, {
+      steps: [{ step_id: 'chat', description: 'chat', available_tools: ['slow', 'echo'] }],
+      flows: [],
+      tools: { tool_files: ['./tools.mjs'], tool_defs: { echo: { requires_approval: true } } },
+    });
+    const id = `approval-drain-${Date.now().toString(36)}`;
+    await withSessionWorker(env, { taskQueue, agents: [agent] }, async (sessions) => {
+      await sessions.start(agent.snapshot, id);
+      const handle = env.client.workflow.getHandle(sessionWorkflowId(id));
+      const send = (messageId: string) => handle.startUpdate(sendMessage, { args: [{ messageId, text: messageId }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const [m0, m1, m2] = [await send('m0'), await send('m1'), await send('m2')]; // m1 and m2 queue behind m0's slow tool
+      expect((await m0.result()).reply).toBe('slept');
+      // Turn 2 (m1) pauses for approval in a run that is due to continue as new (max_turns_per_run: 1).
+      await vi.waitFor(async () => expect((await sessions.state(id)).pendingApprovals).toEqual([expect.objectContaining({ callId: 't2.2' })]), { timeout: 10_000 });
+      expect(await sessions.decideApproval(id, { callId: 't2.2', decision: 'approve' })).toMatchObject({ callId: 't2.2', decision: 'approve' });
+      expect((await m1.result()).pendingApprovals).toHaveLength(1); // the update answers with the paused turn, as always
+      await vi.waitFor(async () => expect(await sessions.turnResult(id, 'm1')).toMatchObject({ status: 'done', result: { reply: 'echoed' } }), { timeout: 10_000 });
+      expect((await m2.result()).reply).toBe('last');
+      expect((await sessions.state(id)).run).toBeGreaterThanOrEqual(2);
     });
   }, 120_000);
 });
