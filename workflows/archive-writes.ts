@@ -86,8 +86,8 @@ export class ArchiveWrites {
     }
   }
 
-  /** Resolves once no write is in progress (what is left in {@link pending} then waits for a later flush). */
-  async settled(): Promise<void> {
+  /** Resolves once no write is in progress. */
+  private async settled(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
 

@@ -42,6 +42,17 @@ describe('replay of recorded histories', () => {
     for (const name of ['time-travel-rewind', 'time-travel-fork', 'time-travel-reset']) expect(files).toContain(`v6-${name}.json`);
   });
 
+  it('has recorded histories of every kind with no local activity (v7 on: patch no-local-activities)', () => {
+    for (const name of ['flow-conversation', 'continue-as-new', 'worker-crash', 'approval-restart', 'embedding-retrieval', 'usage-title', 'time-travel-rewind']) {
+      const events: any[] = history(`v7-${name}.json`).events;
+      const patches = events
+        .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+        .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details['patch-data'].payloads[0].data, 'base64').toString()).id);
+      expect(patches, name).toContain('no-local-activities');
+      expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'), name).toEqual([]);
+    }
+  });
+
   for (const file of files) {
     it(`replays ${file}`, async () => {
       await expect(Worker.runReplayHistory({ workflowsPath }, history(file), file)).resolves.toBeUndefined();

@@ -9,6 +9,7 @@ import { endSession as endEngineSession, findResult, resumeTurn, startTurn } fro
 import type { TurnExecutors } from '../../src/engine/driver.js';
 import { now } from '../activity-executors.js';
 import type { ApprovalInbox } from '../approvals.js';
+import type { ArchiveWrite } from '../archive-writes.js';
 import type { UsageAndTitle } from '../usage-and-title.js';
 import { endedRefusal } from '../message-queue.js';
 import type { SessionRun } from './run.js';
@@ -68,10 +69,10 @@ export async function runTurns(
       awaitApproval: (command) => approvals.wait(command, () => run.endRequested || (run.continueAsNewDue() && allHandlersFinished())),
     });
     run.state = out.state;
-    run.busy = false;
     const turnId = run.running;
-    run.running = undefined;
     if ('suspended' in out) {
+      run.busy = false;
+      run.running = undefined;
       if (run.endRequested) {
         // Ending a paused turn goes first: the turn ends with the session (its result URL answers SESSION_ENDED), and
         // the messages queued behind it (which could not run before it) are refused too, so the `end` item is next.
@@ -85,19 +86,7 @@ export async function runTurns(
     const result = extras.withUsage(out.result);
     run.state = extras.keepUsage(run.state, result);
     run.paused.delete(result.messageId);
-    run.turnsThisRun++;
-    run.finished.set(result.messageId, result);
-    run.rememberAnswer(result.messageId, result.turn);
-    idle.restart();
-    // One memo upsert per turn since `no-local-activities` (runs recorded before it made two: step, then usage).
-    if (run.activityMode === 'regular') run.memo(extras.memoFields());
-    else {
-      run.memo();
-      extras.updateMemo();
-    }
-    extras.afterTurn(result, run.info.name !== undefined, (title) => run.applyTitle(title));
-    run.travel.record(run.state);
-    const archived = run.archived.write({
+    const write: ArchiveWrite = {
       kind: 'turn',
       input: {
         sessionId: run.sessionId,
@@ -110,12 +99,26 @@ export async function runTurns(
         runId: workflowInfo().runId,
         state: JSON.stringify(run.state),
       },
-    });
-    // Since `no-local-activities` the next turn does not wait for the turn's archive write (a regular activity): a
-    // queued message's decision goes out in the same workflow task. Writes stay in order, one at a time, and the
-    // session's end and continue-as-new wait for them (./lifecycle.ts).
-    if (run.activityMode !== 'regular') await archived;
-    else void archived.catch(() => undefined); // only a cancellation rejects it, and the run's other awaits see that
+    };
+    // Since `no-local-activities` the turn is archived before its reply (the archive write is a regular activity now;
+    // as a local one it ran inside the task that answered): a reply still means an archived turn, and a Temporal
+    // reset right after a reply finds no write of the old run in flight. Queries see the turn running meanwhile.
+    if (run.activityMode === 'regular') await run.archived.write(write);
+    run.busy = false;
+    run.running = undefined;
+    run.turnsThisRun++;
+    run.finished.set(result.messageId, result);
+    run.rememberAnswer(result.messageId, result.turn);
+    idle.restart();
+    // One memo upsert per turn since `no-local-activities` (runs recorded before it made two: step, then usage).
+    if (run.activityMode === 'regular') run.memo(extras.memoFields());
+    else {
+      run.memo();
+      extras.updateMemo();
+    }
+    extras.afterTurn(result, run.info.name !== undefined, (title) => run.applyTitle(title));
+    run.travel.record(run.state);
+    if (run.activityMode !== 'regular') await run.archived.write(write);
     if (run.state.status === 'ended') return 'end_action';
   }
 }
