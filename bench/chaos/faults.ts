@@ -25,8 +25,8 @@ export interface PlannedFault {
  * `perKind` faults of every kind in a seeded order at seeded times spread over [`fromMs`, `toMs`] (each in its own
  * slot of the window, at a random point of its first half).
  */
-export function timeSchedule(rng: Prng, perKind: number, fromMs: number, toMs: number): PlannedFault[] {
-  const kinds = rng.shuffle(FAULT_KINDS.flatMap((k) => Array.from({ length: perKind }, () => k)));
+export function timeSchedule(rng: Prng, perKind: number, fromMs: number, toMs: number, only: readonly FaultKind[] = FAULT_KINDS): PlannedFault[] {
+  const kinds = rng.shuffle(only.flatMap((k) => Array.from({ length: perKind }, () => k)));
   const slot = (toMs - fromMs) / kinds.length;
   return kinds.map((kind, i) => ({ kind, atMs: Math.round(fromMs + i * slot + rng.next() * slot * 0.5) }));
 }

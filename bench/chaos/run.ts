@@ -20,7 +20,7 @@ import { injectFaults, type PlannedFault, progressSchedule, type Targets, timeSc
 import { Load } from './load.js';
 import { type ChaosProcess, childPids, type NodeProcess, privateMemoryBytes, startNodeProcess, startPostgres, startTemporal } from './processes.js';
 import { Prng } from './prng.js';
-import { RunRecord } from './record.js';
+import { type FaultKind, RunRecord } from './record.js';
 import { faultLines, reportLines } from './report.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -35,6 +35,8 @@ export interface ChaosOptions {
   subscribers?: number;
   /** Faults of each kind on the time schedule (default: 1 per 3⅓ minutes, at least 1: 3 in 10 minutes). */
   faultsPerKind?: number;
+  /** Only these fault kinds on the time schedule (default: all; to tell which fault a violation needs). */
+  faultKinds?: readonly FaultKind[];
   /**
    * `time` (default): faults at seeded times over the run. `{ progressEvery: n }`: one fault of each kind, the next
    * after every `n` more acknowledged messages; the load ends once the last fault is over and `n` more were acknowledged.
@@ -137,7 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
     const totalMs = minutes * 60_000;
     const plan: PlannedFault[] =
       schedule === 'time'
-        ? timeSchedule(rng.fork('faults'), options.faultsPerKind ?? Math.max(1, Math.round(minutes * 0.3)), Math.min(30_000, totalMs * 0.15), totalMs - Math.min(60_000, totalMs * 0.25))
+        ? timeSchedule(rng.fork('faults'), options.faultsPerKind ?? Math.max(1, Math.round(minutes * 0.3)), Math.min(30_000, totalMs * 0.15), totalMs - Math.min(60_000, totalMs * 0.25), options.faultKinds)
         : progressSchedule(schedule.progressEvery);
     log(`load: ${options.sessions ?? 30} sessions, ${plan.length} faults planned`);
     load.start();
