@@ -34,7 +34,7 @@ import { writeAgent } from '../test/support/int-agent.js';
 import { sessionWorkflowId } from '../workflows/shared.js';
 import { type ProbeFigures, type ProbeSetting, parseSetting, probeHeartbeats } from './crash/heartbeat-probe.js';
 import { type BenchProcess, type StepwiseEnv, startWorker } from './scale/processes.js';
-import { log, onCleanUp, percentile, runBench, temporalServer, waitFor } from './support.js';
+import { emitJson, log, onCleanUp, percentile, runBench, temporalServer, waitFor } from './support.js';
 
 /** Probe settings (see bench/crash/heartbeat-probe.ts): today's LLM and tool options, then shorter ones. */
 const DEFAULT_PROBES = ['3000/default/1000/1000', '3000/default/1000/250', '2000/1000/1000/250', '2000/500/500/250', '1500/500/500/250'];
@@ -225,12 +225,7 @@ async function measure() {
 type Figures = Awaited<ReturnType<typeof measure>>;
 
 function report(f: Figures): void {
-  const json = JSON.stringify(f, null, 2);
-  if (options.out) writeFileSync(options.out, `${json}\n`);
-  if (options.json) {
-    console.log(json);
-    return;
-  }
+  if (emitJson(f, options)) return;
   const n = (v: number) => v.toFixed(0).padStart(7);
   const out = [
     '',

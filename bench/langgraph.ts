@@ -16,7 +16,6 @@
  * The graph: ./langgraph/graph.ts. `npm run bench:scale -- --peer` runs this bench beside Stepwise in the same run
  * and prints the ratios (bench/scale/peer.ts). Figures hold for this machine only: compare ratios.
  */
-import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import pg from 'pg';
@@ -24,7 +23,7 @@ import { startTestPostgres } from '../test/support/postgres.js';
 import { peerGraph } from './langgraph/graph.js';
 import { threadBytes } from './langgraph/storage.js';
 import { figures, type LoadFigures, timedRounds, withCpu } from './scale/load.js';
-import { log, onCleanUp, percentile, runBench } from './support.js';
+import { emitJson, log, onCleanUp, percentile, runBench } from './support.js';
 
 const wholeNumber = (v: string) => {
   const n = Number(v);
@@ -127,12 +126,7 @@ async function longThread(databaseUrl: string, turn: (threadId: string, i: numbe
 export type PeerFigures = Awaited<ReturnType<typeof measure>>;
 
 function report(f: PeerFigures): void {
-  const json = JSON.stringify(f, null, 2);
-  if (options.out) writeFileSync(options.out, `${json}\n`);
-  if (options.json) {
-    console.log(json);
-    return;
-  }
+  if (emitJson(f, options)) return;
   const n = (v: number, d = 1) => v.toFixed(d);
   const out = [
     '',
