@@ -1,23 +1,28 @@
 /**
- * How fast a crashed worker's sessions move on, as worker options set from the environment (`stepwise worker`):
+ * How fast a crashed worker's sessions move on, and how safely, as worker options (`stepwise worker` reads them from
+ * the environment; `createSessionWorker` uses the defaults):
  *
  * | variable | default | worker option |
  * |---|---|---|
- * | `STEPWISE_STICKY_QUEUE_TIMEOUT_MS` | 1000 | `stickyQueueScheduleToStartTimeout` |
- * | `STEPWISE_HEARTBEAT_THROTTLE_MS` | unset: 80% of each activity's heartbeat timeout | `maxHeartbeatThrottleInterval` |
+ * | `STEPWISE_STICKY_QUEUE_TIMEOUT_MS` | 250 | `stickyQueueScheduleToStartTimeout` (SDK default 10 s) |
+ * | `STEPWISE_HEARTBEAT_THROTTLE_MS` | 1000 | `maxHeartbeatThrottleInterval` (SDK default 60 s) |
  *
- * A session's next workflow task goes to the sticky queue of the worker that ran its last one; when that worker is
- * dead, the task waits there for the sticky timeout before the shared queue gives it to another worker (which replays
- * the session's history). The SDK's default is 10 s; 1 s costs a healthy worker that is too busy to pick its task up
- * within 1 s only a replay elsewhere. `npm run bench:crash` measures it (the `tail` column: retried call's end ->
- * reply).
+ * Sticky queue: a session's next workflow task goes to the sticky queue of the worker that ran its last one; when that
+ * worker is dead, the task waits there for this timeout before the shared queue gives it to another worker (which
+ * replays the session's history). Only a worker that is dead, cut off, or out of workflow-task slots misses it (its
+ * pollers take tasks as they come), and what a miss costs is a replay on another worker, never correctness.
+ * Measured with `npm run bench:crash` (2 cores, load 6-11): from the retried tool call's end to the reply, p50 1.3 s
+ * at 1 s, 0.6 s at 250 ms; `npm run bench:scale -- --sessions 100` on one worker, twice each: worker CPU per turn
+ * 9.6-9.9 ms at 1 s, 9.9-10.0 ms at 250 ms, the same turns/s ratio to bare updates (0.30-0.36 vs 0.29-0.30).
  *
- * Heartbeats: the SDK sends an activity's heartbeats to the server at most once per throttle interval, 80% of the
- * activity's heartbeat timeout (Temporal TS SDK `WorkerOptions.maxHeartbeatThrottleInterval`, default cap 60 s). With
- * the 3 s heartbeat timeout of tools and LLM calls that is one every 2.4 s: a dead worker is noticed 0.6-3 s after it
- * died, but a healthy worker whose heartbeat is 0.6 s late is taken for dead and its call retried elsewhere while it
- * still runs. A cap below the activities' 1 s beat interval is pointless; at 1 s the server hears every beat,
- * widening that margin to 2 s (3 s timeout) for one heartbeat RPC a second per running activity.
+ * Heartbeats: the SDK sends an activity's heartbeats to the server at most once per throttle interval: 80% of the
+ * activity's heartbeat timeout, capped by `maxHeartbeatThrottleInterval` (Temporal TS SDK `WorkerOptions`). Uncapped,
+ * the 3 s heartbeat timeout of tools and LLM calls means one heartbeat every 2.4 s: a healthy worker whose heartbeat
+ * is 0.6 s late (a busy event loop, a slow RPC) is taken for dead and its call is retried elsewhere while it still
+ * runs. Capped at 1 s (the activities beat every second, activities/index.ts), the server hears every beat and that
+ * margin is 2 s, for one heartbeat RPC a second per running activity (0.42 before). Measured with the heartbeat probe
+ * of `npm run bench:crash -- --kinds probe`: a killed worker's call was retried 4.0 s after the kill (p50 of 4 rounds,
+ * twice) both uncapped and capped at 1 s: the cap costs no recovery time.
  *
  * Node only.
  */
@@ -25,7 +30,10 @@ import type { WorkerOptions } from '@temporalio/worker';
 import { ConfigError } from '../src/errors.js';
 
 /** `stickyQueueScheduleToStartTimeout` when `STEPWISE_STICKY_QUEUE_TIMEOUT_MS` is unset, in ms (the SDK's: 10 s). */
-export const DEFAULT_STICKY_QUEUE_TIMEOUT_MS = 1_000;
+export const DEFAULT_STICKY_QUEUE_TIMEOUT_MS = 250;
+
+/** `maxHeartbeatThrottleInterval` when `STEPWISE_HEARTBEAT_THROTTLE_MS` is unset, in ms (the SDK's: 60 s). */
+export const DEFAULT_HEARTBEAT_THROTTLE_MS = 1_000;
 
 /** A whole number of ms >= `min` from `name`, or `undefined` when unset or empty. @throws ConfigError otherwise. */
 function msSetting(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
@@ -39,15 +47,14 @@ function msSetting(env: NodeJS.ProcessEnv, name: string, min: number): number | 
 }
 
 /**
- * The worker options of the table above, from `env`: `stickyQueueScheduleToStartTimeout` always (ms, default
- * {@link DEFAULT_STICKY_QUEUE_TIMEOUT_MS}, at least 100), `maxHeartbeatThrottleInterval` only when set (ms, at least
- * 100).
+ * The worker options of the table above, from `env` (ms; defaults {@link DEFAULT_STICKY_QUEUE_TIMEOUT_MS} and
+ * {@link DEFAULT_HEARTBEAT_THROTTLE_MS}; each at least 100).
  *
  * @throws ConfigError (not retryable) when a variable is set to anything but a whole number of ms at or above its
  *   minimum.
  */
 export function recoveryOptions(env: NodeJS.ProcessEnv = process.env): Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'maxHeartbeatThrottleInterval'> {
   const sticky = msSetting(env, 'STEPWISE_STICKY_QUEUE_TIMEOUT_MS', 100) ?? DEFAULT_STICKY_QUEUE_TIMEOUT_MS;
-  const throttle = msSetting(env, 'STEPWISE_HEARTBEAT_THROTTLE_MS', 100);
-  return { stickyQueueScheduleToStartTimeout: sticky, ...(throttle !== undefined ? { maxHeartbeatThrottleInterval: throttle } : {}) };
+  const throttle = msSetting(env, 'STEPWISE_HEARTBEAT_THROTTLE_MS', 100) ?? DEFAULT_HEARTBEAT_THROTTLE_MS;
+  return { stickyQueueScheduleToStartTimeout: sticky, maxHeartbeatThrottleInterval: throttle };
 }

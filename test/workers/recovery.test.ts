@@ -1,12 +1,13 @@
 /** The crash-recovery worker settings of `stepwise worker` (workers/recovery.ts). */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_STICKY_QUEUE_TIMEOUT_MS, recoveryOptions } from '../../workers/recovery.js';
+import { DEFAULT_HEARTBEAT_THROTTLE_MS, DEFAULT_STICKY_QUEUE_TIMEOUT_MS, recoveryOptions } from '../../workers/recovery.js';
 
 describe('recoveryOptions', () => {
-  it('keeps the 1 s sticky-queue timeout and the SDK heartbeat throttle when nothing is set', () => {
-    expect(recoveryOptions({})).toEqual({ stickyQueueScheduleToStartTimeout: 1_000 });
+  it('is a 250 ms sticky-queue timeout and a 1 s heartbeat throttle when nothing is set', () => {
+    expect(recoveryOptions({})).toEqual({ stickyQueueScheduleToStartTimeout: 250, maxHeartbeatThrottleInterval: 1_000 });
     expect(recoveryOptions({ STEPWISE_STICKY_QUEUE_TIMEOUT_MS: '', STEPWISE_HEARTBEAT_THROTTLE_MS: ' ' })).toEqual({
       stickyQueueScheduleToStartTimeout: DEFAULT_STICKY_QUEUE_TIMEOUT_MS,
+      maxHeartbeatThrottleInterval: DEFAULT_HEARTBEAT_THROTTLE_MS,
     });
   });
 
