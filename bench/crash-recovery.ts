@@ -31,6 +31,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { startFakeModelServer } from '../test/support/fake-model-server.js';
 import { writeAgent } from '../test/support/int-agent.js';
+import { recoveryOptions } from '../workers/recovery.js';
 import { sessionWorkflowId } from '../workflows/shared.js';
 import { type ProbeFigures, type ProbeSetting, parseSetting, probeHeartbeats } from './crash/heartbeat-probe.js';
 import { type BenchProcess, type StepwiseEnv, startWorker } from './scale/processes.js';
@@ -213,8 +214,8 @@ async function measure() {
     options: {
       rounds: options.rounds,
       callMs: N,
-      // Worker settings of workers/recovery.ts the workers inherited from this process's environment.
-      worker: Object.fromEntries(['STEPWISE_STICKY_QUEUE_TIMEOUT_MS', 'STEPWISE_HEARTBEAT_THROTTLE_MS'].map((k) => [k, process.env[k] ?? 'default'])),
+      // The recovery options (workers/recovery.ts) the workers got from this process's environment, in ms.
+      worker: recoveryOptions(process.env),
     },
     results,
     probes,
@@ -230,7 +231,7 @@ function report(f: Figures): void {
   const out = [
     '',
     `worker SIGKILL mid-call -> reply (${f.machine.cpus} CPUs, load ${f.machine.loadAverage1m?.toFixed(2)} at the end, call ${f.options.callMs} ms, killed halfway, ${f.options.rounds} rounds): ms from the kill`,
-    `worker settings: ${Object.entries(f.options.worker).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    `worker options: ${Object.entries(f.options.worker).map(([k, v]) => `${k} ${v} ms`).join(', ')}`,
     `${'kind'.padEnd(8)} |        | reply ms | retry starts | overhead (reply - call) | tail (retry end -> reply)`,
   ];
   for (const [kind, r] of Object.entries(f.results)) {
