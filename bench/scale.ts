@@ -12,7 +12,9 @@
  * - `--cold`: cold sessions: a worker caching `--cache` (default 20) workflows, turn latency of an evicted session
  *   with `--run-lengths` (default 10,100,300) turns in its run, cold vs warm;
  * - `--subscribers K --stream-sessions M`: SSE delivery delay p50/p99 and the idle worker load K subscribers add;
- * - `--idle N`: worker and API memory per 1,000 open idle sessions.
+ * - `--idle N`: worker and API memory per 1,000 open idle sessions;
+ * - `--peer`: after each load phase, the peer of the same shape (LangGraph.js + PostgresSaver, bench/langgraph.ts,
+ *   run by bench/scale/peer.ts) and the ratio Stepwise / LangGraph.
  *
  * History events and bytes per turn come from one session of the largest S. Figures hold for this machine only:
  * compare the ratios. `--out FILE` also writes the JSON there (the committed `bench/results/scale-*.json`).
@@ -26,6 +28,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { startTestPostgres } from '../test/support/postgres.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
 import { type ColdFigures, type IdleFigures, type LoadFigures, type StreamFigures, bareLoad, coldSessions, idleCost, liveStreams, sessionLoad } from './scale/load.js';
+import { peerLines, peerLoad } from './scale/peer.js';
 import { type BenchProcess, profileInto, type StepwiseEnv, startApi, startEchoWorker, startWorker } from './scale/processes.js';
 import { log, onCleanUp, runBench, sessionHistory, temporalServer } from './support.js';
 
@@ -48,6 +51,7 @@ const options = new Command('bench:scale')
   .option('--subscribers <n>', 'SSE subscribers (0: skip)', positiveInt, 0)
   .option('--stream-sessions <n>', 'sessions the subscribers watch', positiveInt, 100)
   .option('--idle <n>', 'open idle sessions for the memory figure (0: skip)', positiveInt, 0)
+  .option('--peer', 'also run the LangGraph.js + PostgresSaver peer of each load phase (bench/langgraph.ts)', false)
   .option('--json', 'print one JSON object instead of the table', false)
   .option('--out <file>', 'also write the JSON figures to this file')
   .option('--profile <dir>', 'V8 CPU profiles of the worker and API processes into this folder (see bench/scale/profile.ts)')
@@ -64,6 +68,7 @@ const options = new Command('bench:scale')
     subscribers: number;
     streamSessions: number;
     idle: number;
+    peer: boolean;
     json: boolean;
     out?: string;
     profile?: string;
@@ -79,10 +84,12 @@ async function measure() {
   onCleanUp('client connection', () => connection.close());
   const client = new Client({ connection, namespace: server.namespace });
   let databaseUrl: string | undefined;
+  let peerDatabase: (() => Promise<string>) | undefined;
   if (options.archive) {
     const pg = await startTestPostgres();
     onCleanUp('PostgreSQL', () => pg.stop());
     databaseUrl = await pg.createDatabase();
+    peerDatabase = () => pg.createDatabase();
   }
   const agent = await writeAgent('scale', responses(2_000), { max_turns_per_run: 1_000 });
   const env: StepwiseEnv = {
@@ -106,12 +113,13 @@ async function measure() {
   await sessionLoad(apis, [], agentId, `warm-${run}`, 5, 5);
   await bareLoad(client, [], echoQueue, `warm-echo-${run}`, 5, 5);
 
-  const loads: { stepwise: LoadFigures; bare: LoadFigures }[] = [];
+  const loads: { stepwise: LoadFigures; bare: LoadFigures; peer?: LoadFigures }[] = [];
   for (const s of options.sessions) {
     log(`load: ${s} sessions x ${options.turns} turns, then the bare ceiling of the same shape`);
     const stepwise = await sessionLoad(apis, [...workers, ...apis, ...measuredServer] as BenchProcess[], agentId, `load-${run}-${s}`, s, options.turns);
     const bare = await bareLoad(client, [echo, ...measuredServer] as BenchProcess[], echoQueue, `bare-${run}-${s}`, s, options.turns);
-    loads.push({ stepwise, bare });
+    const peer = options.peer ? await peerLoad(s, options.turns, await peerDatabase?.()) : undefined;
+    loads.push({ stepwise, bare, ...(peer ? { peer } : {}) });
   }
   const largest = options.sessions.at(-1)!;
   const runs = await sessionHistory(client, `load-${run}-${largest}-0`);
@@ -171,12 +179,13 @@ function report(f: Figures): void {
       `${f.options.turns} turns per session): figures from one run, not assertions`,
     `${'load'.padEnd(30)} | turns/s | p50 ms | p90 ms | p99 ms | CPU ms/turn (worker / API / server)`,
   ];
-  for (const { stepwise: s, bare: b } of f.loads) {
+  for (const { stepwise: s, bare: b, peer } of f.loads) {
     out.push(
       `${`Stepwise, ${s.sessions} sessions`.padEnd(30)} | ${pad(n(s.turnsPerSecond), 7)} | ${pad(n(s.latency.p50Ms), 6)} | ${pad(n(s.latency.p90Ms), 6)} | ${pad(n(s.latency.p99Ms), 6)} | ${cpu(s.cpuMsPerTurn)}`,
       `${`bare updates, ${b.sessions} workflows`.padEnd(30)} | ${pad(n(b.turnsPerSecond), 7)} | ${pad(n(b.latency.p50Ms), 6)} | ${pad(n(b.latency.p90Ms), 6)} | ${pad(n(b.latency.p99Ms), 6)} | ${cpu(b.cpuMsPerTurn)}`,
       `${'  ratio Stepwise / bare'.padEnd(30)} | ${pad(n(s.turnsPerSecond / b.turnsPerSecond, 2), 7)} | ${pad(n(s.latency.p50Ms / b.latency.p50Ms, 2), 6)} | ${pad(n(s.latency.p90Ms / b.latency.p90Ms, 2), 6)} | ${pad(n(s.latency.p99Ms / b.latency.p99Ms, 2), 6)} | p99/p50 ${n(s.latency.p99Ms / s.latency.p50Ms, 2)}`,
     );
+    if (peer) out.push(...peerLines(s, peer, n));
   }
   out.push('', `history per turn (${f.history.turns} turns of one session): ${n(f.history.eventsPerTurn)} events, ${n(f.history.jsonBytesPerTurn, 0)} JSON bytes`);
   if (f.cold) {

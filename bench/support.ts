@@ -3,6 +3,7 @@
  * nearest-rank percentiles, the Temporal server (`TEMPORAL_ADDRESS`, else a dev server started here), and small HTTP
  * helpers. Figures go to stdout; everything else to stderr.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
@@ -175,4 +176,15 @@ export async function sessionHistory(client: Client, sessionId: string): Promise
     runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId || undefined;
   }
   return runs;
+}
+
+/**
+ * The `--out FILE` / `--json` handling of a bench's report: writes `figures` as JSON to `out` when given, prints it on
+ * stdout when `json`, and tells whether it did (the caller then prints no table).
+ */
+export function emitJson(figures: unknown, options: { out?: string; json: boolean }): boolean {
+  const json = JSON.stringify(figures, null, 2);
+  if (options.out) writeFileSync(options.out, `${json}\n`);
+  if (options.json) console.log(json);
+  return options.json;
 }

@@ -18,6 +18,7 @@ import { missingSearchAttributes, registerSearchAttributesHint } from '../runtim
 import { type Tracing, tracingFromEnv } from '../runtime/tracing.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 import { installWorkerMetrics, workerMetricsAddress } from './metrics.js';
+import { recoveryOptions } from './recovery.js';
 import { workflowsPath } from './workflows-path.js';
 import { connectArchiveFromEnv, loadAgentsFromEnv, temporalConnectionOptions, workflowCacheSize } from '../runtime/env.js';
 
@@ -65,10 +66,10 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
   const workflowModules = opts.tracing?.workerOptions.interceptors?.workflowModules ?? [];
   const bundle = opts.workerOptions?.workflowBundle ?? (await prebuiltOrNone(opts.log, workflowModules));
   return Worker.create({
-    // A dead worker's sticky queue holds the session's next workflow task until this timeout, then the task goes to
-    // the shared queue (and another worker): 1 s instead of the SDK's 10 s, part of resuming a crashed turn quickly. A
-    // busy worker that misses it costs only a replay on another worker.
-    stickyQueueScheduleToStartTimeout: '1 second',
+    // A dead worker's sticky queue holds the session's next workflow task for 250 ms instead of the SDK's 10 s, and
+    // heartbeats reach the server every second: a crashed turn resumes sooner, and a busy worker's call is not taken
+    // for dead (./recovery.ts has the measurements; `stepwise worker` reads both from the environment).
+    ...recoveryOptions({}),
     // On SIGTERM/SIGINT the worker stops polling and lets running LLM and tool calls finish for up to this long before
     // cancelling them, so a deploy does not re-run (and re-bill) them elsewhere. Keep it under the orchestrator's
     // kill delay (docker compose `stop_grace_period` is 45 s).
@@ -123,6 +124,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   if (metricsAddress) installWorkerMetrics(metricsAddress); // before the connection creates the default runtime
   const agents = await loadAgentsFromEnv(env);
   const cacheSize = workflowCacheSize(env);
+  const recovery = recoveryOptions(env);
   const codec = codecFromEnv(env);
   const tracing = await tracingFromEnv('stepwise-worker', env);
   const archive = await connectArchiveFromEnv(env);
@@ -139,7 +141,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       codec,
       tracing,
       publishToken: tokens && ((sessionId, text) => tokens.publish(sessionId, text)),
-      ...(cacheSize ? { workerOptions: { maxCachedWorkflows: cacheSize } } : {}),
+      workerOptions: { ...recovery, ...(cacheSize ? { maxCachedWorkflows: cacheSize } : {}) },
     });
     console.log(
       `stepwise worker: task queue ${taskQueue}, agents ${agents.map((a) => a.snapshot.name).join(', ')}, archive ${archive ? 'on' : 'off'}, ` +

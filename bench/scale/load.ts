@@ -21,7 +21,7 @@ const percentiles = (values: number[]): Percentiles => ({ p50Ms: percentile(valu
 export type CpuPerTurn = Partial<Record<'worker' | 'api' | 'echo' | 'server' | 'bench', number>>;
 
 /** Measures `fn`'s CPU time per process kind (the bench process itself as `bench`), divided by `turns()`. */
-async function withCpu<T>(processes: { kind: string; pid: number }[], fn: () => Promise<T>, turns: (result: T) => number): Promise<{ result: T; cpu: CpuPerTurn }> {
+export async function withCpu<T>(processes: { kind: string; pid: number }[], fn: () => Promise<T>, turns: (result: T) => number): Promise<{ result: T; cpu: CpuPerTurn }> {
   const before = processes.map((p) => cpuMs(p.pid));
   const benchBefore = process.cpuUsage();
   const result = await fn();
@@ -98,7 +98,7 @@ export async function bareLoad(client: Client, measured: BenchProcess[], echoQue
 }
 
 /** All `items` at once, each running `call` for rounds 0..`rounds`-1 in sequence; every call's time in ms, and the wall time. */
-async function timedRounds<T>(items: T[], rounds: number, call: (item: T, round: number, index: number) => Promise<void>): Promise<{ times: number[]; seconds: number }> {
+export async function timedRounds<T>(items: T[], rounds: number, call: (item: T, round: number, index: number) => Promise<void>): Promise<{ times: number[]; seconds: number }> {
   const times: number[] = [];
   const started = performance.now();
   await Promise.all(
@@ -113,7 +113,7 @@ async function timedRounds<T>(items: T[], rounds: number, call: (item: T, round:
   return { times, seconds: (performance.now() - started) / 1000 };
 }
 
-function figures(sessions: number, turnsPerSession: number, times: number[], seconds: number, cpu: CpuPerTurn): LoadFigures {
+export function figures(sessions: number, turnsPerSession: number, times: number[], seconds: number, cpu: CpuPerTurn): LoadFigures {
   return { sessions, turnsPerSession, turns: times.length, seconds, turnsPerSecond: times.length / seconds, latency: percentiles(times), cpuMsPerTurn: cpu };
 }
 

@@ -46,7 +46,7 @@ export const totalCpuMs = (processes: { pid: number }[]) => processes.reduce((n,
  *
  * @throws when it exits or stays silent before it is ready (with the tail of its output).
  */
-function start(kind: BenchProcess['kind'], args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
+export function start(kind: BenchProcess['kind'], args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   onCleanUp(`${kind} ${child.pid}`, async () => {

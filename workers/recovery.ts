@@ -1,0 +1,64 @@
+/**
+ * How fast a crashed worker's sessions move on, and how safely, as worker options (`stepwise worker` reads them from
+ * the environment; `createSessionWorker` uses the defaults):
+ *
+ * | variable | default | worker option |
+ * |---|---|---|
+ * | `STEPWISE_STICKY_QUEUE_TIMEOUT_MS` | 250 | `stickyQueueScheduleToStartTimeout` (SDK default 10 s) |
+ * | `STEPWISE_HEARTBEAT_THROTTLE_MS` | 1000 | `maxHeartbeatThrottleInterval` (SDK default 60 s) |
+ *
+ * Sticky queue: a session's next workflow task goes to the sticky queue of the worker that ran its last one; when that
+ * worker is dead, the task waits there for this timeout before the shared queue gives it to another worker (which
+ * replays the session's history). Only a worker that is dead, cut off, or out of workflow-task slots misses it (its
+ * pollers take tasks as they come), and what a miss costs is a replay on another worker, never correctness.
+ * Measured with `npm run bench:crash` (2 cores, load 6-13): from the retried tool call's end to the reply, p50
+ * 1.3 s at 1 s and 0.6 s at 250 ms (load 6-10; at load 14-18 both were about 2 s); `npm run bench:scale --
+ * --sessions 100` on one worker, twice each: worker CPU per turn 9.6-9.9 ms at 1 s, 9.9-10.0 ms at 250 ms, the same
+ * turns/s ratio to bare updates (0.30-0.36 vs 0.29-0.30).
+ *
+ * Heartbeats: the SDK sends an activity's heartbeats to the server at most once per throttle interval: 80% of the
+ * activity's heartbeat timeout, capped by `maxHeartbeatThrottleInterval` (Temporal TS SDK `WorkerOptions`). Uncapped,
+ * the 3 s heartbeat timeout of tools and LLM calls means one heartbeat every 2.4 s: a healthy worker whose heartbeat
+ * is 0.6 s late (a busy event loop, a slow RPC) is taken for dead and its call is retried elsewhere while it still
+ * runs. Capped at 1 s (the activities beat every second, activities/index.ts), the server hears every beat and that
+ * margin is 2 s, for one heartbeat RPC a second per running activity (0.42 before). The price: the last heartbeat
+ * the server heard before a crash is at most 1 s old instead of 2.4 s, so a crash may be noticed up to 1.4 s later.
+ * Measured (kill 1 s into a 2 s call, p50 of 4 rounds): the heartbeat probe of `npm run bench:crash -- --kinds probe`
+ * retried the call 4.0 s after the kill both uncapped and capped at 1 s (twice each); the tool rounds of
+ * `npm run bench:crash`, alternating, 3.2 and 4.0 s uncapped (with the 1 s sticky timeout), 4.1 and 4.1 s capped
+ * (with 250 ms), for the same 5.0-6.3 s from the kill to the reply beyond the call (load 9-18).
+ *
+ * Node only.
+ */
+import type { WorkerOptions } from '@temporalio/worker';
+import { ConfigError } from '../src/errors.js';
+
+/** `stickyQueueScheduleToStartTimeout` when `STEPWISE_STICKY_QUEUE_TIMEOUT_MS` is unset, in ms (the SDK's: 10 s). */
+export const DEFAULT_STICKY_QUEUE_TIMEOUT_MS = 250;
+
+/** `maxHeartbeatThrottleInterval` when `STEPWISE_HEARTBEAT_THROTTLE_MS` is unset, in ms (the SDK's: 60 s). */
+export const DEFAULT_HEARTBEAT_THROTTLE_MS = 1_000;
+
+/** A whole number of ms >= `min` from `name`, or `undefined` when unset or empty. @throws ConfigError otherwise. */
+function msSetting(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    throw new ConfigError([{ file: 'environment', path: name, message: `must be a whole number of milliseconds >= ${min}, got "${raw}"`, severity: 'error' }]);
+  }
+  return n;
+}
+
+/**
+ * The worker options of the table above, from `env` (ms; defaults {@link DEFAULT_STICKY_QUEUE_TIMEOUT_MS} and
+ * {@link DEFAULT_HEARTBEAT_THROTTLE_MS}; each at least 100).
+ *
+ * @throws ConfigError (not retryable) when a variable is set to anything but a whole number of ms at or above its
+ *   minimum.
+ */
+export function recoveryOptions(env: NodeJS.ProcessEnv = process.env): Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'maxHeartbeatThrottleInterval'> {
+  const sticky = msSetting(env, 'STEPWISE_STICKY_QUEUE_TIMEOUT_MS', 100) ?? DEFAULT_STICKY_QUEUE_TIMEOUT_MS;
+  const throttle = msSetting(env, 'STEPWISE_HEARTBEAT_THROTTLE_MS', 100) ?? DEFAULT_HEARTBEAT_THROTTLE_MS;
+  return { stickyQueueScheduleToStartTimeout: sticky, maxHeartbeatThrottleInterval: throttle };
+}
