@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_HEARTBEAT_THROTTLE_MS, DEFAULT_STICKY_QUEUE_TIMEOUT_MS, recoveryOptions } from '../../workers/recovery.js';
 
 describe('recoveryOptions', () => {
-  it('is a 250 ms sticky-queue timeout and a 1 s heartbeat throttle when nothing is set', () => {
-    expect(recoveryOptions({})).toEqual({ stickyQueueScheduleToStartTimeout: 250, maxHeartbeatThrottleInterval: 1_000 });
+  it('is a 1 s sticky-queue timeout and a 1 s heartbeat throttle when nothing is set', () => {
+    expect(recoveryOptions({})).toEqual({ stickyQueueScheduleToStartTimeout: 1_000, maxHeartbeatThrottleInterval: 1_000 });
     expect(recoveryOptions({ STEPWISE_STICKY_QUEUE_TIMEOUT_MS: '', STEPWISE_HEARTBEAT_THROTTLE_MS: ' ' })).toEqual({
       stickyQueueScheduleToStartTimeout: DEFAULT_STICKY_QUEUE_TIMEOUT_MS,
       maxHeartbeatThrottleInterval: DEFAULT_HEARTBEAT_THROTTLE_MS,
