@@ -5,7 +5,7 @@
  * and the engine read it.
  */
 import { z } from 'zod';
-import { LlmApiType, LlmProvider } from './schema/llm.js';
+import { LlmApiType, LlmProvider } from './schema/providers.js';
 import { SummaryOverrides } from './summary-llm.js';
 import { ModelPrices } from '../engine/usage.js';
 
