@@ -145,16 +145,26 @@ export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 export const SessionLimits = z.object({
   /** Idle sessions end after this many milliseconds without a message. Default 24 h. */
   idleTimeoutMs: z.number().int().positive(),
-  /** Turns per workflow run before continue-as-new. Default 500. */
+  /**
+   * Turns per workflow run before continue-as-new. Default 100 ({@link DEFAULT_SESSION_LIMITS}): a session evicted
+   * from a worker's cache replays its current run on its next turn, about 6 ms of worker CPU per turn in the run
+   * (`npm run bench:scale -- --cold`), so 100 bounds that first-turn delay to well under a second, and a run never
+   * holds more turns than its time-travel snapshots (`MAX_RUN_SNAPSHOTS`, src/engine/rewind.ts).
+   */
   maxTurnsPerRun: z.number().int().positive(),
   /** History bytes that trigger continue-as-new. Default 10 MiB. */
   maxHistoryBytes: z.number().int().positive(),
 });
 export type SessionLimits = z.infer<typeof SessionLimits>;
 
+/**
+ * Session limits of a YAML that sets none. Applied when the YAML is loaded, never by the workflow, so a session keeps
+ * the values pinned in its snapshot when it started (sessions started with the old default of 500 turns per run
+ * replay unchanged).
+ */
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   idleTimeoutMs: 24 * 60 * 60 * 1000,
-  maxTurnsPerRun: 500,
+  maxTurnsPerRun: 100,
   maxHistoryBytes: 10 * 1024 * 1024,
 };
 
