@@ -4,6 +4,7 @@
  * snapshot's schemas but never parses YAML, does not build the YAML schemas in every workflow it loads.
  */
 import { z } from 'zod';
+import { lazySchema } from '../../lazy-schema.js';
 
 /**
  * Model providers. `openai` and `anthropic` use their official SDKs; `azure` uses the `openai` SDK's `AzureOpenAI`;
@@ -24,7 +25,7 @@ export const LLM_PROVIDERS = [
   'openai-compatible',
   'scripted',
 ] as const;
-export const LlmProvider = z.enum(LLM_PROVIDERS);
+export const LlmProvider = lazySchema(() => z.enum(LLM_PROVIDERS));
 export type LlmProvider = z.infer<typeof LlmProvider>;
 
 /**
@@ -33,7 +34,7 @@ export type LlmProvider = z.infer<typeof LlmProvider>;
  * `LLM_API_TYPE` environment variable decides (OmniAgent's name), else `chat_completions`. docs/providers-and-tools.md "Providers".
  */
 export const LLM_API_TYPES = ['chat_completions', 'responses'] as const;
-export const LlmApiType = z.enum(LLM_API_TYPES);
+export const LlmApiType = lazySchema(() => z.enum(LLM_API_TYPES));
 export type LlmApiType = z.infer<typeof LlmApiType>;
 
 /** Providers that accept `api_type` (the ones that speak OpenAI's own API, Responses included). */
