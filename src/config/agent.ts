@@ -148,7 +148,7 @@ export const SessionLimits = lazySchema(() => z.object({
   idleTimeoutMs: z.number().int().positive(),
   /**
    * Turns per workflow run before continue-as-new. Default 100 ({@link DEFAULT_SESSION_LIMITS}): a session evicted
-   * from a worker's cache replays its current run on its next turn, about 6 ms of worker CPU per turn in the run
+   * from a worker's cache replays its current run on its next turn, about 6 ms per turn in the run
    * (`npm run bench:scale -- --cold`), so 100 bounds that first-turn delay to well under a second, and a run never
    * holds more turns than its time-travel snapshots (`MAX_RUN_SNAPSHOTS`, src/engine/rewind.ts).
    */
