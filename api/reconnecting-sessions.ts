@@ -31,6 +31,8 @@ export class ReconnectingSessions implements SessionBackend {
   private attempt: Promise<void> | undefined;
   private closed = false;
   private readonly retryMs: number;
+  /** `onTurnAnswered` listeners, handed to the real backend once connected. */
+  private readonly answered = new Set<(sessionId: string) => void>();
 
   constructor(private readonly options: ReconnectingSessionsOptions) {
     this.retryMs = options.retryMs ?? 5_000;
@@ -70,6 +72,10 @@ export class ReconnectingSessions implements SessionBackend {
   }
   async send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult> {
     return this.backend().send(sessionId, message, options);
+  }
+  onTurnAnswered(listener: (sessionId: string) => void): () => void {
+    this.answered.add(listener);
+    return () => this.answered.delete(listener);
   }
   async post(sessionId: string, message: UserMessage): Promise<void> {
     return this.backend().post(sessionId, message);
@@ -135,6 +141,9 @@ export class ReconnectingSessions implements SessionBackend {
           return;
         }
         this.current = backend;
+        backend.onTurnAnswered?.((sessionId) => {
+          for (const listener of this.answered) listener(sessionId);
+        });
         this.stopTimer();
         this.options.onAttempt?.({ connected: true });
       } catch (err) {

@@ -37,6 +37,8 @@ export class SessionCalls {
   private readonly admission: UpdateGate;
   /** {@link MIN_SEND_MS}, or a tenth of a shorter turn wait. */
   private readonly sendMarginMs: number;
+  /** Told of every answered message update (see {@link SessionCalls.onAnswered}). */
+  private readonly answered = new Set<(sessionId: string) => void>();
 
   constructor(options: SessionCallsOptions) {
     this.client = options.client;
@@ -72,6 +74,26 @@ export class SessionCalls {
     }
   }
 
+  /**
+   * Calls `listener(sessionId)` each time a message update this process sent settles after the workflow accepted it
+   * (a result, or the turn's failure): the turn's events are then in the workflow. Returns the unsubscribe function.
+   * A listener must not throw (one that does is ignored).
+   */
+  onAnswered(listener: (sessionId: string) => void): () => void {
+    this.answered.add(listener);
+    return () => this.answered.delete(listener);
+  }
+
+  private notifyAnswered(sessionId: string): void {
+    for (const listener of this.answered) {
+      try {
+        listener(sessionId);
+      } catch {
+        // A listener's failure is its own (the event streams' wake-up is best effort: they poll anyway).
+      }
+    }
+  }
+
   private admitAndWait<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, deadline: number, onAccepted: (yes: boolean) => void): Promise<T> {
     return this.call(sessionId, this.turnTimeoutMs, () =>
       this.gate.run(
@@ -89,11 +111,16 @@ export class SessionCalls {
             );
             onAccepted(true);
             try {
-              return await handle.result();
+              const result = await handle.result();
+              this.notifyAnswered(sessionId);
+              return result;
             } catch (err) {
               // A validator's refusal comes back from `result()` (the handle holds the rejected outcome). A
               // SESSION_CONTINUING refusal is sent again, with backoff, keeping this message's place in the lane.
-              if (!isContinuing(err)) throw err;
+              if (!isContinuing(err)) {
+                this.notifyAnswered(sessionId);
+                throw err;
+              }
               onAccepted(false);
               const delayMs = retryDelayMs(attempt, 20);
               if (Date.now() + delayMs >= deadline - this.sendMarginMs) throw new GateFullError(`session ${sessionId} is still continuing as new`);

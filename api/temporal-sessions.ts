@@ -192,6 +192,10 @@ export class TemporalSessions implements SessionBackend {
     }
   }
 
+  onTurnAnswered(listener: (sessionId: string) => void): () => void {
+    return this.calls.onAnswered(listener);
+  }
+
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
     return this.calls.control(sessionId, () => this.handle(sessionId).executeUpdate(updateSessionInfo, { args: [patch] }));
   }

@@ -19,10 +19,12 @@
  * History events and bytes per turn come from one session of the largest S. Figures hold for this machine only:
  * compare the ratios. `--out FILE` also writes the JSON there (the committed `bench/results/scale-*.json`).
  * `--profile DIR` writes V8 CPU profiles of the worker and API processes (summarise with `tsx bench/scale/profile.ts DIR`).
- * Server: `TEMPORAL_ADDRESS` when set, else a dev server started and stopped here. Linux only (`/proc`).
+ * Server: `TEMPORAL_ADDRESS` when set, else a dev server started and stopped here. Linux only (`/proc`). The machine's
+ * 1-minute load average at start and end is in the figures (`machine.loadAverage1m`): other work on the machine skews
+ * them all, the ratios to the bare ceiling the least.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { startTestPostgres } from '../test/support/postgres.js';
@@ -78,6 +80,8 @@ const run = Date.now().toString(36);
 
 async function measure() {
   const begun = performance.now();
+  // The machine's 1-minute load average at start and end: other work on it skews every figure (ratios the least).
+  const loadAtStart = loadavg()[0]!;
   if (options.profile) profileInto(options.profile);
   const server = await temporalServer();
   const connection = await Connection.connect({ address: server.address });
@@ -150,7 +154,12 @@ async function measure() {
   }
   return {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, server: process.env.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : 'dev server' },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      server: process.env.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : 'dev server',
+      loadAverage1m: { start: loadAtStart, end: loadavg()[0]! },
+    },
     options: { workers: options.workers, apis: options.apis, turns: options.turns, archive: options.archive },
     loads,
     history,
@@ -176,7 +185,7 @@ function report(f: Figures): void {
   const out = [
     '',
     `Stepwise at scale (${f.machine.cpus} CPUs, ${f.options.workers} worker(s), ${f.options.apis} API(s), archive ${f.options.archive ? 'on' : 'off'}, ` +
-      `${f.options.turns} turns per session): figures from one run, not assertions`,
+      `${f.options.turns} turns per session, load average ${n(f.machine.loadAverage1m.start)} -> ${n(f.machine.loadAverage1m.end)}): figures from one run, not assertions`,
     `${'load'.padEnd(30)} | turns/s | p50 ms | p90 ms | p99 ms | CPU ms/turn (worker / API / server)`,
   ];
   for (const { stepwise: s, bare: b, peer } of f.loads) {

@@ -16,8 +16,12 @@
  *
  * A failed round (Temporal unreachable, the workflow gone, any error) is what every subscriber's next `events` call
  * throws, until a round succeeds; rounds back off (doubling, capped at `maxRetryMs`) while they fail.
+ *
+ * {@link LiveEventHub.wake} starts a session's next round at once instead of after the interval: the API calls it when a
+ * turn it sent is answered (`SessionBackend.onTurnAnswered`), so the turn's last events reach the streams one query
+ * after the reply instead of up to `pollIntervalMs` later. The data still comes from the workflow's own `getEvents`
+ * page, so the guarantees above hold unchanged; a wake costs at most one extra query per answered turn.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionEvent } from '../../src/engine/types.js';
 import type { EventsPage } from '../../workflows/shared.js';
 
@@ -81,6 +85,10 @@ class SessionLoop {
   readonly #waiters = new Set<() => void>();
   readonly #stop = new AbortController();
   #running = false;
+  /** A wake came since the last round began: the next round starts without waiting. */
+  #woken = false;
+  /** Ends the current wait between rounds early (set while the loop waits). */
+  #endWait: (() => void) | undefined;
 
   constructor(
     private readonly sessionId: string,
@@ -132,6 +140,13 @@ class SessionLoop {
     this.#wake();
   }
 
+  /** Starts the next round now (or right after the one in flight). Ignored while rounds fail (they back off). */
+  wake(): void {
+    if (this.#failures > 0) return;
+    this.#woken = true;
+    this.#endWait?.();
+  }
+
   /** Starts the loop (with the first `events` call, whether it succeeded or not). */
   #start(): void {
     if (this.#running || this.#stop.signal.aborted) return;
@@ -143,7 +158,8 @@ class SessionLoop {
     const { pollIntervalMs, maxRetryMs } = this.options;
     while (!this.#stop.signal.aborted && !this.#buffer?.ended) {
       const delayMs = this.#failures === 0 ? pollIntervalMs : Math.min(pollIntervalMs * 2 ** this.#failures, Math.max(maxRetryMs, pollIntervalMs));
-      await sleep(delayMs, undefined, { signal: this.#stop.signal }).catch(() => {});
+      if (!this.#woken) await this.#wait(delayMs);
+      this.#woken = false;
       if (this.#stop.signal.aborted) break;
       const buffer = this.#buffer;
       const from = buffer?.nextSeq ?? this.#firstFrom ?? 0;
@@ -166,6 +182,21 @@ class SessionLoop {
 
   #wake(): void {
     for (const w of [...this.#waiters]) w();
+  }
+
+  /** Waits `ms`, or less if {@link wake} or {@link stop} comes first. */
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#endWait = undefined;
+        this.#stop.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#endWait = done;
+      this.#stop.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   #replace(page: EventsPage, askedFrom: number): void {
@@ -249,6 +280,14 @@ export class LiveEventHub {
         }
       },
     };
+  }
+
+  /**
+   * Starts the next round of `sessionId` at once (e.g. a turn this API sent was just answered); nothing when the
+   * session has no subscriber here. Never throws.
+   */
+  wake(sessionId: string): void {
+    this.#loops.get(sessionId)?.wake();
   }
 
   /** Stops every loop (the app is closing). */

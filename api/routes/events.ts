@@ -2,8 +2,8 @@
  * `GET /sessions/:sessionId/events`: a session's events as Server-Sent Events, resumable with `Last-Event-ID`.
  *
  * Transport: this API instance polls the workflow with the `getEvents` query (`backend.events`) every
- * `pollIntervalMs`, once per session whatever the number of its open streams (`../live/event-hub.ts`), and reads the
- * archive for what the workflow no longer holds (see `../live/event-feed.ts`). A query is answered by whichever
+ * `pollIntervalMs`, once per session whatever the number of its open streams (`../live/event-hub.ts`), at once when a
+ * turn this instance sent is answered (`SessionBackend.onTurnAnswered`), and reads the archive for what the workflow no longer holds (see `../live/event-feed.ts`). A query is answered by whichever
  * worker has the workflow, so any API instance can serve any stream: no sticky sessions, no fan-out between API
  * instances, nothing lost when an API instance restarts (the client reconnects with `Last-Event-ID`).
  *
@@ -73,7 +73,12 @@ const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts)
   const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_EVENTS_POLL_MS;
   const openStream = sseStreams(app, { heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   const hub = new LiveEventHub({ source: app.backend, pollIntervalMs, maxRetryMs: MAX_EVENTS_RETRY_MS, ...(opts.onLiveQuery ? { onQuery: opts.onLiveQuery } : {}) });
-  app.addHook('onClose', async () => hub.close());
+  // A turn this API sent was answered: its session's streams read the new events now, not at their next poll.
+  const unwatch = app.backend.onTurnAnswered?.((sessionId) => hub.wake(sessionId));
+  app.addHook('onClose', async () => {
+    unwatch?.();
+    hub.close();
+  });
 
   app.get(
     '/sessions/:sessionId/events',

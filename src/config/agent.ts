@@ -5,16 +5,17 @@
  * and the engine read it.
  */
 import { z } from 'zod';
-import { LlmApiType, LlmProvider } from './schema.js';
+import { lazySchema } from '../lazy-schema.js';
+import { LlmApiType, LlmProvider } from './schema/providers.js';
 import { SummaryOverrides } from './summary-llm.js';
 import { ModelPrices } from '../engine/usage.js';
 
 /** A JSON Schema object (as produced by `z.toJSONSchema` or written by hand). */
-export const JsonSchema = z.record(z.string(), z.unknown());
+export const JsonSchema = lazySchema(() => z.record(z.string(), z.unknown()));
 export type JsonSchema = z.infer<typeof JsonSchema>;
 
 /** A resolved model config. Never contains a key: `apiKeyEnv` names the variable read by the worker. */
-export const LlmConfig = z.object({
+export const LlmConfig = lazySchema(() => z.object({
   provider: LlmProvider,
   model: z.string().optional(),
   baseUrl: z.string().optional(),
@@ -35,25 +36,25 @@ export const LlmConfig = z.object({
   embeddingModel: z.string().optional(),
   /** Settings of flow-memory summaries made with this llm, over its own (`summaryLlm`, ./summary-llm.ts). */
   summary: SummaryOverrides.optional(),
-});
+}));
 export type LlmConfig = z.infer<typeof LlmConfig>;
 
-export const Route = z.object({ target: z.string(), condition: z.string() });
+export const Route = lazySchema(() => z.object({ target: z.string(), condition: z.string() }));
 export type Route = z.infer<typeof Route>;
 
-export const Example = z.object({
+export const Example = lazySchema(() => z.object({
   context: z.string().optional(),
   decision: z.unknown().optional(),
   /** NOMOS: `always` | `dynamic` | `never` (absent: as written, NOMOS's default is `dynamic`). */
   visibility: z.enum(['always', 'dynamic', 'never']).optional(),
-});
+}));
 export type Example = z.infer<typeof Example>;
 
 /**
  * A tool's approval policy (YAML `tools.tool_defs.<tool>.requires_approval: true` or `approval: {timeout, on_timeout}`):
  * each call waits for a human decision; with `timeoutMs`, undecided calls are decided by `onTimeout` after that long.
  */
-export const ApprovalPolicy = z.object({
+export const ApprovalPolicy = lazySchema(() => z.object({
   /**
    * Milliseconds a call may wait for a decision; absent = no timeout (the turn waits as long as the session lives: the
    * idle timeout does not run while a turn waits). The loader fills it: YAML `timeout`, else `session.approval_timeout`,
@@ -62,10 +63,10 @@ export const ApprovalPolicy = z.object({
   timeoutMs: z.number().int().positive().optional(),
   /** What an expired wait decides. Default `deny`. */
   onTimeout: z.enum(['deny', 'allow']),
-});
+}));
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 
-export const Step = z.object({
+export const Step = lazySchema(() => z.object({
   id: z.string(),
   description: z.string(),
   routes: z.array(Route),
@@ -92,11 +93,11 @@ export const Step = z.object({
    * (see {@link approvalPolicy}), so their replays do not change.
    */
   approval: ApprovalPolicy.optional(),
-});
+}));
 export type Step = z.infer<typeof Step>;
 
 /** Memory window: what a decision sees of the conversation. Defaults in {@link DEFAULT_MEMORY}. */
-export const MemoryWindowConfig = z.object({
+export const MemoryWindowConfig = lazySchema(() => z.object({
   recentItems: z.number().int(),
   recentChars: z.number().int(),
   maxItems: z.number().int(),
@@ -110,13 +111,13 @@ export const MemoryWindowConfig = z.object({
   retrieverMethod: z.enum(['bm25', 'embedding']).optional(),
   /** BM25+ tuning (NOMOS/bm25s names): `k1` term saturation, `b` length normalisation, `delta` lower bound. */
   bm25: z.object({ k1: z.number().optional(), b: z.number().optional(), delta: z.number().optional() }).optional(),
-});
+}));
 export type MemoryWindowConfig = z.infer<typeof MemoryWindowConfig>;
 
 /** Defaults: 12 recent items within 8,000 chars (~2k tokens), 200 items kept, BM25 k = 3. */
 export const DEFAULT_MEMORY: MemoryWindowConfig = { recentItems: 12, recentChars: 8_000, maxItems: 200, retrieveK: 3 };
 
-export const Flow = z.object({
+export const Flow = lazySchema(() => z.object({
   id: z.string(),
   description: z.string(),
   enters: z.array(z.string()),
@@ -124,15 +125,15 @@ export const Flow = z.object({
   /** Name of an entry in {@link AgentSnapshot.llms} used for this flow's summaries. */
   memoryLlm: z.string().optional(),
   memory: MemoryWindowConfig,
-});
+}));
 export type Flow = z.infer<typeof Flow>;
 
 /** A tool as the model sees it: name, description and JSON Schema of its arguments. */
-export const ToolDescriptor = z.object({
+export const ToolDescriptor = lazySchema(() => z.object({
   name: z.string(),
   description: z.string(),
   parameters: JsonSchema,
-});
+}));
 export type ToolDescriptor = z.infer<typeof ToolDescriptor>;
 
 /**
@@ -142,19 +143,29 @@ export type ToolDescriptor = z.infer<typeof ToolDescriptor>;
  */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
-export const SessionLimits = z.object({
+export const SessionLimits = lazySchema(() => z.object({
   /** Idle sessions end after this many milliseconds without a message. Default 24 h. */
   idleTimeoutMs: z.number().int().positive(),
-  /** Turns per workflow run before continue-as-new. Default 500. */
+  /**
+   * Turns per workflow run before continue-as-new. Default 100 ({@link DEFAULT_SESSION_LIMITS}): a session evicted
+   * from a worker's cache replays its current run on its next turn, about 6 ms per turn in the run
+   * (`npm run bench:scale -- --cold`), so 100 bounds that first-turn delay to well under a second, and a run never
+   * holds more turns than its time-travel snapshots (`MAX_RUN_SNAPSHOTS`, src/engine/rewind.ts).
+   */
   maxTurnsPerRun: z.number().int().positive(),
   /** History bytes that trigger continue-as-new. Default 10 MiB. */
   maxHistoryBytes: z.number().int().positive(),
-});
+}));
 export type SessionLimits = z.infer<typeof SessionLimits>;
 
+/**
+ * Session limits of a YAML that sets none. Applied when the YAML is loaded, never by the workflow, so a session keeps
+ * the values pinned in its snapshot when it started (sessions started with the old default of 500 turns per run
+ * replay unchanged).
+ */
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   idleTimeoutMs: 24 * 60 * 60 * 1000,
-  maxTurnsPerRun: 500,
+  maxTurnsPerRun: 100,
   maxHistoryBytes: 10 * 1024 * 1024,
 };
 
@@ -170,7 +181,7 @@ export const AGENT_SCHEMA_VERSION = 1;
  */
 export const MAX_AGENT_SNAPSHOT_BYTES = 256 * 1024;
 
-export const AgentSnapshot = z.object({
+export const AgentSnapshot = lazySchema(() => z.object({
   schemaVersion: z.literal(AGENT_SCHEMA_VERSION),
   /** The agent id: URL-safe (letters, digits, `_`, `-`, `.`); derived from a display name that is not. */
   name: z.string(),
@@ -206,7 +217,7 @@ export const AgentSnapshot = z.object({
   sessionTitle: z.object({ llm: LlmConfig, maxChars: z.number().int().min(1).max(60) }).optional(),
   /** Price table (YAML `pricing`, US dollars per million tokens by model name): usage gets `costUsd`. */
   prices: ModelPrices.optional(),
-});
+}));
 export type AgentSnapshot = z.infer<typeof AgentSnapshot>;
 
 /** Finds a step by id; throws `Error` if absent (config validation makes that a bug). */

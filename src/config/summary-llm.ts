@@ -7,23 +7,24 @@
  * Pure.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 
 /** `llm.summary` as loaded: each field given replaces the llm's own for summaries (`kwargs` are merged over). */
-export const SummaryOverrides = z.object({
+export const SummaryOverrides = lazySchema(() => z.object({
   model: z.string().optional(),
   temperature: z.number().optional(),
   maxTokens: z.number().int().optional(),
   kwargs: z.record(z.string(), z.unknown()).optional(),
-});
+}));
 export type SummaryOverrides = z.infer<typeof SummaryOverrides>;
 
 /** YAML `llm.summary`: settings of summaries made with this llm (each replaces the llm's own; kwargs merged). */
-export const RawSummaryOverrides = z.strictObject({
+export const RawSummaryOverrides = lazySchema(() => z.strictObject({
   model: z.string().min(1).optional(),
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().optional(),
   kwargs: z.record(z.string(), z.unknown()).optional(),
-});
+}));
 export type RawSummaryOverrides = z.infer<typeof RawSummaryOverrides>;
 
 /** The subset of an llm config {@link summaryLlm} reads and writes. */

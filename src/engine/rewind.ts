@@ -9,26 +9,27 @@
  * Pure: no Temporal, no I/O; ids and timestamps come in as arguments.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { SessionEvent, SessionState } from './types.js';
 
 /** A turn number as a time-travel target: 0 (before the first turn) up to the session's turn count. */
-export const TurnNumber = z.number().int().min(0).max(1_000_000_000);
+export const TurnNumber = lazySchema(() => z.number().int().min(0).max(1_000_000_000));
 
 /** `rewind` update payload (`POST /sessions/:sessionId/rewind`): go back to the state after turn `toTurn`. */
-export const RewindRequest = z.strictObject({ toTurn: TurnNumber });
+export const RewindRequest = lazySchema(() => z.strictObject({ toTurn: TurnNumber }));
 export type RewindRequest = z.infer<typeof RewindRequest>;
 
 /**
  * `rewind` update result. `branch` names the superseded turns `toTurn+1..fromTurn` in the archive (absent when
  * nothing was superseded: `toTurn` was already the session's last turn, so a retried rewind changes nothing).
  */
-export const RewindReply = z.object({
+export const RewindReply = lazySchema(() => z.object({
   toTurn: z.number().int(),
   fromTurn: z.number().int(),
   branch: z.string().optional(),
   /** Where the snapshot came from: this run's memory, or the archive. */
   source: z.enum(['live', 'archive']).optional(),
-});
+}));
 export type RewindReply = z.infer<typeof RewindReply>;
 
 /**
@@ -37,7 +38,7 @@ export type RewindReply = z.infer<typeof RewindReply>;
  * `missing`: not held by this run (older than the run, or than {@link MAX_RUN_SNAPSHOTS} turns); `unknown`: the
  * session never reached that turn.
  */
-export const TurnStateLookup = z.discriminatedUnion('status', [
+export const TurnStateLookup = lazySchema(() => z.discriminatedUnion('status', [
   z.object({
     status: z.literal('held'),
     turn: z.number().int(),
@@ -46,7 +47,7 @@ export const TurnStateLookup = z.discriminatedUnion('status', [
   }),
   z.object({ status: z.literal('missing'), turn: z.number().int(), turns: z.number().int() }),
   z.object({ status: z.literal('unknown'), turn: z.number().int(), turns: z.number().int() }),
-]);
+]));
 export type TurnStateLookup = z.infer<typeof TurnStateLookup>;
 
 /**

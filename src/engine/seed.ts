@@ -12,6 +12,7 @@
  * Pure.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import type { AgentSnapshot, MemoryWindowConfig } from '../config/agent.js';
 import { initialState } from './engine.js';
 import { addSummary, emptyMemory, remember } from './memory.js';
@@ -22,11 +23,11 @@ import { ENGINE_SEMANTICS, type MemoryState, MemoryRole, type SessionState } fro
 export const SESSION_SEED_VERSION = 1;
 
 /** One remembered item of a seed: who said it (`user`, `assistant`, `tool`, `note`) and what. */
-export const SeedItem = z.object({ role: MemoryRole, text: z.string() });
+export const SeedItem = lazySchema(() => z.object({ role: MemoryRole, text: z.string() }));
 export type SeedItem = z.infer<typeof SeedItem>;
 
 /** A seeded memory: summaries and items, oldest first. */
-export const SeedMemory = z.object({ summaries: z.array(z.string()), items: z.array(SeedItem) });
+export const SeedMemory = lazySchema(() => z.object({ summaries: z.array(z.string()), items: z.array(SeedItem) }));
 export type SeedMemory = z.infer<typeof SeedMemory>;
 
 /**
@@ -34,12 +35,12 @@ export type SeedMemory = z.infer<typeof SeedMemory>;
  * (absent: no flow is active; a flow the step enters is then entered before the first decision, as in any session).
  * Apply {@link boundSeed} before a seed goes into workflow input: it keeps what the session's memory limits keep.
  */
-export const SessionSeed = z.object({
+export const SessionSeed = lazySchema(() => z.object({
   schemaVersion: z.literal(SESSION_SEED_VERSION),
   stepId: z.string().min(1),
   memory: SeedMemory,
   flow: z.object({ flowId: z.string().min(1), memory: SeedMemory }).optional(),
-});
+}));
 export type SessionSeed = z.infer<typeof SessionSeed>;
 
 /**

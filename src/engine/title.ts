@@ -7,6 +7,7 @@
  * Pure (no Node imports).
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { LlmConfig } from '../config/agent.js';
 import { ProviderUsage } from './usage.js';
 
@@ -17,7 +18,7 @@ export const MAX_TITLE_CHARS = 60;
 export const TITLE_CONTEXT_CHARS = 2_000;
 
 /** Input of `generateTitle`: the first exchange, clipped to {@link TITLE_CONTEXT_CHARS} each. */
-export const TitleRequest = z.object({
+export const TitleRequest = lazySchema(() => z.object({
   sessionId: z.string(),
   agentName: z.string(),
   /** The title model, with `session_title.temperature` applied. */
@@ -26,11 +27,11 @@ export const TitleRequest = z.object({
   replyText: z.string().max(TITLE_CONTEXT_CHARS),
   /** Longest title wanted, 1 to {@link MAX_TITLE_CHARS}. */
   maxChars: z.number().int().min(1).max(MAX_TITLE_CHARS),
-});
+}));
 export type TitleRequest = z.infer<typeof TitleRequest>;
 
 /** Output of `generateTitle`: the cleaned title (never empty) and the call's usage. */
-export const TitleResult = z.object({ title: z.string().min(1).max(MAX_TITLE_CHARS), model: z.string().optional(), usage: ProviderUsage.optional() });
+export const TitleResult = lazySchema(() => z.object({ title: z.string().min(1).max(MAX_TITLE_CHARS), model: z.string().optional(), usage: ProviderUsage.optional() }));
 export type TitleResult = z.infer<typeof TitleResult>;
 
 /** System and user prompt of a title call. */

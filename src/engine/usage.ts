@@ -15,23 +15,24 @@
  * Pure (no Node imports): the session workflow sums with it.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 
-const count = z.number().int().nonnegative();
+const count = lazySchema(() => z.number().int().nonnegative());
 
 /** Token counts one provider call reported; every field optional (a provider may leave any out). */
-export const ProviderUsage = z.object({
+export const ProviderUsage = lazySchema(() => z.object({
   inputTokens: z.number().optional(),
   outputTokens: z.number().optional(),
   /** Input tokens served from the provider's prompt cache (part of `inputTokens`). */
   cachedInputTokens: z.number().optional(),
   /** Output tokens spent on hidden reasoning (part of `outputTokens`; OpenAI o-series / Responses). */
   reasoningTokens: z.number().optional(),
-});
+}));
 export type ProviderUsage = z.infer<typeof ProviderUsage>;
 
 /** What a provider call was for. */
 export const USAGE_PURPOSES = ['decide', 'summarize', 'rank', 'title'] as const;
-export const UsagePurpose = z.enum(USAGE_PURPOSES);
+export const UsagePurpose = lazySchema(() => z.enum(USAGE_PURPOSES));
 export type UsagePurpose = z.infer<typeof UsagePurpose>;
 
 /**
@@ -39,7 +40,7 @@ export type UsagePurpose = z.infer<typeof UsagePurpose>;
  * and `costUsd` when the agent has a price table (`pricing`) that names every model used; calls of a model the table
  * does not name leave `costUsd` out and are counted in `unpricedCalls`.
  */
-export const TokenUsage = z.object({
+export const TokenUsage = lazySchema(() => z.object({
   inputTokens: count,
   outputTokens: count,
   totalTokens: count,
@@ -51,15 +52,15 @@ export const TokenUsage = z.object({
   costUsd: z.number().nonnegative().optional(),
   /** Calls whose model had no entry in the price table (so `costUsd` is left out). Absent when zero. */
   unpricedCalls: count.optional(),
-});
+}));
 export type TokenUsage = z.infer<typeof TokenUsage>;
 
 /** Price of one model, US dollars per million tokens (`cached_input` defaults to `input`). */
-export const ModelPrice = z.object({
+export const ModelPrice = lazySchema(() => z.object({
   inputPerMillion: z.number().nonnegative(),
   outputPerMillion: z.number().nonnegative(),
   cachedInputPerMillion: z.number().nonnegative().optional(),
-});
+}));
 export type ModelPrice = z.infer<typeof ModelPrice>;
 
 /**
@@ -67,7 +68,7 @@ export type ModelPrice = z.infer<typeof ModelPrice>;
  * by the model the provider reported (e.g. a dated `gpt-4.1-mini-2025-04-14`), then by the longest table key that
  * the reported or configured name starts with.
  */
-export const ModelPrices = z.record(z.string(), ModelPrice);
+export const ModelPrices = lazySchema(() => z.record(z.string(), ModelPrice));
 export type ModelPrices = z.infer<typeof ModelPrices>;
 
 /** No usage yet. */

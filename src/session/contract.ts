@@ -6,6 +6,7 @@
  * re-exports this module so hosts import one module; the archive and other pure code import this one directly.
  */
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.js';
 import { AgentSnapshot } from '../config/agent.js';
 import { SessionSeed } from '../engine/seed.js';
 import { jsonBytes } from '../engine/state.js';
@@ -112,11 +113,11 @@ export const MAX_CONTINUE_AS_NEW_INPUT_BYTES = 1536 * 1024;
  * Why a message the session accepted (or received as a signal) never got a turn: `SESSION_ENDED` (the session ended
  * first; HTTP 409) or `QUEUE_FULL` (a signal that found the queue full; HTTP 429, send again).
  */
-export const MessageRefusal = z.object({ code: z.enum(['SESSION_ENDED', 'QUEUE_FULL']), message: z.string() });
+export const MessageRefusal = lazySchema(() => z.object({ code: z.enum(['SESSION_ENDED', 'QUEUE_FULL']), message: z.string() }));
 export type MessageRefusal = z.infer<typeof MessageRefusal>;
 
 /** Session ids: 1-128 characters of letters, digits, `_`, `-`, `.`, `:`. */
-export const SessionId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+export const SessionId = lazySchema(() => z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)'));
 
 /**
  * Message id of the first message given to `POST /sessions` (reserved; message ids are scoped to their session, so
@@ -134,27 +135,29 @@ export const OPENING_MESSAGE_ID = ':opening';
 export const MAX_SESSION_METADATA_BYTES = 16 * 1024;
 
 /** Who the session is for: the caller's own user id (1-128 characters, opaque to Stepwise). */
-export const SessionUserId = z.string().min(1).max(128);
+export const SessionUserId = lazySchema(() => z.string().min(1).max(128));
 /** A display name for the session (at most 200 characters). */
-export const SessionName = z.string().max(200);
+export const SessionName = lazySchema(() => z.string().max(200));
 /** Free-form JSON object the caller attaches to a session (at most {@link MAX_SESSION_METADATA_BYTES} of JSON). */
-export const SessionMetadata = z
-  .record(z.string(), z.unknown())
-  .refine((m) => jsonBytes(m) <= MAX_SESSION_METADATA_BYTES, `metadata must be at most ${MAX_SESSION_METADATA_BYTES} bytes of JSON`);
+export const SessionMetadata = lazySchema(() =>
+  z
+    .record(z.string(), z.unknown())
+    .refine((m) => jsonBytes(m) <= MAX_SESSION_METADATA_BYTES, `metadata must be at most ${MAX_SESSION_METADATA_BYTES} bytes of JSON`),
+);
 export type SessionMetadata = z.infer<typeof SessionMetadata>;
 
 /**
  * Who a session is for and what it is called: set at start (`POST /sessions`), `name` and `metadata` changed later
  * (`PATCH /sessions/:id`, the `updateSessionInfo` update). Shown in the session's state, memo and archive row.
  */
-export const SessionInfo = z.object({
+export const SessionInfo = lazySchema(() => z.object({
   userId: SessionUserId.optional(),
   name: SessionName.optional(),
   metadata: SessionMetadata.optional(),
   /** Set on a fork (`POST /sessions/:id/fork`): the session it was forked from, and after which of its turns. */
   parentSessionId: SessionId.optional(),
   forkedAtTurn: z.number().int().min(0).optional(),
-});
+}));
 export type SessionInfo = z.infer<typeof SessionInfo>;
 
 /** Memo fields of a session's info: user id and name (small; metadata stays out of the memo and search). */
@@ -166,11 +169,11 @@ export function infoMemo(info: SessionInfo | undefined): { userId?: string; name
 }
 
 /** `updateSessionInfo` payload: the fields given replace the current ones (`metadata` as a whole); `userId` is fixed. */
-export const SessionInfoPatch = z.strictObject({ name: SessionName.optional(), metadata: SessionMetadata.optional() });
+export const SessionInfoPatch = lazySchema(() => z.strictObject({ name: SessionName.optional(), metadata: SessionMetadata.optional() }));
 export type SessionInfoPatch = z.infer<typeof SessionInfoPatch>;
 
 /** Message ids double as Temporal update ids: same rules as session ids. */
-export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+export const MessageId = lazySchema(() => z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)'));
 
 /**
  * Search attributes a session sets (Keyword each), so sessions can be listed and filtered in the Temporal UI and with
@@ -187,7 +190,7 @@ export function sessionWorkflowId(sessionId: string): string {
 }
 
 /** Input of the session workflow. `carried` is set on continue-as-new (and absent for a new session). */
-export const SessionWorkflowInput = z.object({
+export const SessionWorkflowInput = lazySchema(() => z.object({
   sessionId: SessionId,
   agent: AgentSnapshot,
   /** Started by update-with-start with a first message (`POST /sessions` with `message`); default false. */
@@ -227,21 +230,21 @@ export const SessionWorkflowInput = z.object({
       usage: TokenUsage.optional(),
     })
     .optional(),
-});
+}));
 export type SessionWorkflowInput = z.infer<typeof SessionWorkflowInput>;
 
 /** A user message. */
-export const UserMessage = z.object({
+export const UserMessage = lazySchema(() => z.object({
   messageId: MessageId,
   text: z.string().trim().min(1, 'text must not be empty').max(MAX_MESSAGE_CHARS, `text must be at most ${MAX_MESSAGE_CHARS} characters`),
-});
+}));
 export type UserMessage = z.infer<typeof UserMessage>;
 
 /** Why a session ended. */
-export const EndReason = z.enum(['end_action', 'idle_timeout', 'end_session']);
+export const EndReason = lazySchema(() => z.enum(['end_action', 'idle_timeout', 'end_session']));
 
 /** `getState` reply: where the session is. Small (no memory contents). */
-export const SessionView = z.object({
+export const SessionView = lazySchema(() => z.object({
   sessionId: z.string(),
   agentName: z.string(),
   configHash: z.string(),
@@ -270,50 +273,50 @@ export const SessionView = z.object({
   pendingApprovals: z.array(PendingApproval),
   /** Token usage of the whole session (every run); absent in sessions started before the `token-usage` patch. */
   usage: TokenUsage.optional(),
-});
+}));
 export type SessionView = z.infer<typeof SessionView>;
 
 /** `getHistory` reply: the turns this run still remembers (older turns: the archive). */
-export const SessionHistory = z.object({ sessionId: z.string(), turns: z.array(TurnResult) });
+export const SessionHistory = lazySchema(() => z.object({ sessionId: z.string(), turns: z.array(TurnResult) }));
 export type SessionHistory = z.infer<typeof SessionHistory>;
 
 /** `getEvents` reply: events with `seq >= fromSeq` still held by the run; `firstSeq` tells what was dropped. */
-export const EventsPage = z.object({ firstSeq: z.number().int(), nextSeq: z.number().int(), events: z.array(SessionEvent), ended: z.boolean() });
+export const EventsPage = lazySchema(() => z.object({ firstSeq: z.number().int(), nextSeq: z.number().int(), events: z.array(SessionEvent), ended: z.boolean() }));
 export type EventsPage = z.infer<typeof EventsPage>;
 
 /**
  * `getTurnResult(messageId)` reply: where a message is (`answered`: long ago, its result is in the archive;
  * `refused`: accepted or signalled, but it never got a turn, see {@link MessageRefusal}).
  */
-export const TurnLookup = z.discriminatedUnion('status', [
+export const TurnLookup = lazySchema(() => z.discriminatedUnion('status', [
   z.object({ status: z.literal('refused'), refusal: MessageRefusal }),
   z.object({ status: z.literal('done'), result: TurnResult }),
   z.object({ status: z.literal('running') }),
   z.object({ status: z.literal('queued') }),
   z.object({ status: z.literal('answered'), turn: z.number().int() }),
   z.object({ status: z.literal('unknown') }),
-]);
+]));
 export type TurnLookup = z.infer<typeof TurnLookup>;
 
 /** Tool call ids (`t<turn>.<n>`): same character rules as message ids. */
-export const CallId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)');
+export const CallId = lazySchema(() => z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ - . : only (1-128 chars)'));
 
 /** Longest approval `reason`, in characters (it reaches the model as part of a tool error). */
 export const MAX_APPROVAL_REASON_CHARS = 2_000;
 
 /** A human's decision on a tool call waiting for approval (`decideApproval` update; REST body plus the call id). */
-export const ApprovalRequest = z.object({
+export const ApprovalRequest = lazySchema(() => z.object({
   callId: CallId,
   decision: ApprovalDecision,
   /** Why; shown to the model with a denial. */
   reason: z.string().max(MAX_APPROVAL_REASON_CHARS).optional(),
   /** Who decided (recorded in the `approval_decided` event and the archive). */
   approver: z.string().min(1).max(200).optional(),
-});
+}));
 export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
 /** `decideApproval` reply: the decision as recorded, with the workflow's time of it. */
-export const ApprovalReply = z.object({ callId: z.string(), decision: ApprovalDecision, decidedAt: z.string() });
+export const ApprovalReply = lazySchema(() => z.object({ callId: z.string(), decision: ApprovalDecision, decidedAt: z.string() }));
 export type ApprovalReply = z.infer<typeof ApprovalReply>;
 
 /**

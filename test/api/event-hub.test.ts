@@ -24,7 +24,7 @@ async function session(turns: number) {
   return backend;
 }
 
-function hubOver(source: { events: LocalSessions['events'] }, options: { maxBufferedEvents?: number } = {}) {
+function hubOver(source: { events: LocalSessions['events'] }, options: { maxBufferedEvents?: number; pollIntervalMs?: number } = {}) {
   const kinds: string[] = [];
   const hub = new LiveEventHub({ source, pollIntervalMs: 5, maxRetryMs: 20, onQuery: (k) => kinds.push(k), ...options });
   hubs.push(hub);
@@ -90,5 +90,32 @@ describe('LiveEventHub', () => {
     await backend.end('s');
     await vi.waitFor(async () => expect((await a.events(0)).ended).toBe(true));
     await a.nextRound();
+  });
+
+  it('wake starts the next round at once, not after the interval; a wake during a round runs one more right after it', async () => {
+    const backend = await session(1); // 4 events
+    const { hub, kinds } = hubOver(backend, { pollIntervalMs: 60_000 });
+    const a = hub.subscribe('s');
+    await a.events(0);
+    await backend.send('s', { messageId: 'm1', text: 't1' });
+    hub.wake('other'); // no subscriber there: nothing
+    const round = a.nextRound();
+    hub.wake('s');
+    await round; // within the test's timeout: long before the 60 s interval
+    expect(kinds).toEqual(['catch_up', 'round']);
+    expect((await a.events(4)).events.map((e) => e.seq)).toEqual([4, 5, 6, 7]);
+    // Woken twice while one round is in flight: that round, then exactly one more, then the interval again.
+    const slow = { events: async (id: string, from: number) => (await new Promise((r) => setTimeout(r, 30)), backend.events(id, from)) };
+    const { hub: hub2, kinds: kinds2 } = hubOver(slow, { pollIntervalMs: 60_000 });
+    const b = hub2.subscribe('s');
+    await b.events(0);
+    hub2.wake('s');
+    await new Promise((r) => setTimeout(r, 10)); // the first round is in flight
+    hub2.wake('s');
+    hub2.wake('s');
+    await b.nextRound();
+    await b.nextRound();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(kinds2).toEqual(['catch_up', 'round', 'round']);
   });
 });

@@ -260,4 +260,21 @@ describe('ReconnectingSessions', () => {
     await ok.close();
     expect(close).toHaveBeenCalledOnce();
   });
+
+  it('hands onTurnAnswered listeners registered while down to the backend it connects, and stops calling removed ones', async () => {
+    let notify: ((sessionId: string) => void) | undefined;
+    const inner = Object.assign(new LocalSessions({ executors: () => scriptedExecutors([]) }), {
+      onTurnAnswered: (listener: (sessionId: string) => void) => ((notify = listener), () => (notify = undefined)),
+    });
+    const backend = new ReconnectingSessions({ connect: async () => inner });
+    const heard: string[] = [];
+    const off = backend.onTurnAnswered((id) => heard.push(`a:${id}`));
+    backend.onTurnAnswered((id) => heard.push(`b:${id}`));
+    expect(await backend.connectOrRetry()).toBe(true);
+    notify!('s1');
+    off();
+    notify!('s2');
+    expect(heard).toEqual(['a:s1', 'b:s1', 'b:s2']);
+    await backend.close();
+  });
 });

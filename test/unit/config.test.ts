@@ -144,6 +144,14 @@ describe('loadAgent on a valid NOMOS-style agent', () => {
     expect(s.session).toEqual(DEFAULT_SESSION_LIMITS);
     expect(s.steps[0]).toEqual({ id: 'a', description: '', routes: [], tools: [], examples: [], quickSuggestions: false, autoFlow: false });
   });
+
+  it('continues as new after 100 turns unless session.max_turns_per_run says otherwise, pinned in the snapshot', async () => {
+    // 100, not the former 500: an evicted session replays its run on its next turn (bench:scale --cold, docs/production.md#sizing).
+    const dir = tempAgent({ 'script.yaml': '[]', 'agent.yaml': MINIMAL() });
+    expect((await loadAgent(join(dir, 'agent.yaml'))).snapshot.session.maxTurnsPerRun).toBe(100);
+    const set = tempAgent({ 'script.yaml': '[]', 'agent.yaml': `${MINIMAL()}session:\n  max_turns_per_run: 500\n` });
+    expect((await loadAgent(join(set, 'agent.yaml'))).snapshot.session.maxTurnsPerRun).toBe(500);
+  });
 });
 
 describe('located config problems', () => {

@@ -1,40 +1,9 @@
 /** Zod schema of the agent YAML: the `llm` section (providers, API types, one model's settings). */
 import { z } from 'zod';
 import { RawSummaryOverrides } from '../summary-llm.js';
+import { API_TYPE_PROVIDERS, LlmApiType, LlmProvider } from './providers.js';
 
-/**
- * Model providers. `openai` and `anthropic` use their official SDKs; `azure` uses the `openai` SDK's `AzureOpenAI`;
- * `mistral`, `google`, `ollama`, `huggingface`, `groq` and `cohere` are presets (base URL + key variable) over the
- * provider's OpenAI-compatible endpoint (NOMOS's provider names); `openai-compatible` takes any `base_url`;
- * `scripted` replays a YAML list of decisions (tests, offline demos). Endpoints and key variables: docs/providers-and-tools.md "Providers".
- */
-export const LLM_PROVIDERS = [
-  'openai',
-  'anthropic',
-  'azure',
-  'mistral',
-  'google',
-  'ollama',
-  'huggingface',
-  'groq',
-  'cohere',
-  'openai-compatible',
-  'scripted',
-] as const;
-export const LlmProvider = z.enum(LLM_PROVIDERS);
-export type LlmProvider = z.infer<typeof LlmProvider>;
-
-/**
- * Which OpenAI API a decision goes through (`llm.api_type`, only for `openai` and `azure`): `chat_completions`
- * (`POST /chat/completions`, the default) or `responses` (`POST /responses`, stateless). When unset, the worker's
- * `LLM_API_TYPE` environment variable decides (OmniAgent's name), else `chat_completions`. docs/providers-and-tools.md "Providers".
- */
-export const LLM_API_TYPES = ['chat_completions', 'responses'] as const;
-export const LlmApiType = z.enum(LLM_API_TYPES);
-export type LlmApiType = z.infer<typeof LlmApiType>;
-
-/** Providers that accept `api_type` (the ones that speak OpenAI's own API, Responses included). */
-export const API_TYPE_PROVIDERS: readonly LlmProvider[] = ['openai', 'azure'];
+export * from './providers.js';
 
 /**
  * One model configuration. API keys are never accepted as values: `api_key_env` names the environment variable the

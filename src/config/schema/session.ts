@@ -8,7 +8,7 @@ export const RawSession = z.strictObject({
   /** How long a tool call waits for approval when its `approval.timeout` is unset (default `24h`); `never`: no timeout. */
   approval_timeout: RawDuration.optional(),
   /**
-   * Turns per workflow run before continue-as-new (default 500). At most 1,500: each turn is at least one update, and
+   * Turns per workflow run before continue-as-new (default 100, see `SessionLimits`). At most 1,500: each turn is at least one update, and
    * Temporal accepts at most 2,000 updates per run (`history.maxTotalUpdates`, https://docs.temporal.io/workflows#limits).
    */
   max_turns_per_run: z.number().int().min(1).max(1_500, 'at most 1500 (Temporal accepts 2,000 updates per workflow run)').optional(),

@@ -4,6 +4,7 @@
  * (`proxyActivities<SessionActivities>`), so that neither side imports the other.
  */
 import { z } from 'zod';
+import { lazySchema } from '../../lazy-schema.js';
 import { JsonSchema, LlmConfig } from '../../config/agent.js';
 import { type TitleRequest, type TitleResult } from '../title.js';
 import { ProviderUsage } from '../usage.js';
@@ -11,11 +12,11 @@ import { MemoryItem } from './common.js';
 import type { SessionEvent, TurnResult } from './events.js';
 
 
-export const ChatMessage = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
+export const ChatMessage = lazySchema(() => z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() }));
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
 /** Input of the `decide` activity: a bounded prompt and the step's decision schema. */
-export const DecideRequest = z.object({
+export const DecideRequest = lazySchema(() => z.object({
   sessionId: z.string(),
   agentName: z.string(),
   stepId: z.string(),
@@ -25,30 +26,30 @@ export const DecideRequest = z.object({
   /** Decisions already asked for in this session: the scripted model's position in its script. */
   decisionIndex: z.number().int().min(0),
   forceRespond: z.boolean(),
-});
+}));
 export type DecideRequest = z.infer<typeof DecideRequest>;
 
 /** Output of `decide`: the parsed (not yet validated) decision JSON. */
-export const DecideResult = z.object({
+export const DecideResult = lazySchema(() => z.object({
   decision: z.unknown(),
   model: z.string().optional(),
   usage: ProviderUsage.optional(),
-});
+}));
 export type DecideResult = z.infer<typeof DecideResult>;
 
 /** Input of `runTool`: one call. */
-export const ToolCallRequest = z.object({
+export const ToolCallRequest = lazySchema(() => z.object({
   sessionId: z.string(),
   agentName: z.string(),
   stepId: z.string(),
   callId: z.string(),
   tool: z.string(),
   arguments: z.record(z.string(), z.unknown()),
-});
+}));
 export type ToolCallRequest = z.infer<typeof ToolCallRequest>;
 
 /** Output of `runTool`: a result, or an error the model sees (bad arguments, a throwing tool). */
-export const ToolCallResult = z.discriminatedUnion('ok', [
+export const ToolCallResult = lazySchema(() => z.discriminatedUnion('ok', [
   z.object({ callId: z.string(), tool: z.string(), ok: z.literal(true), result: z.unknown() }),
   z.object({
     callId: z.string(),
@@ -58,11 +59,11 @@ export const ToolCallResult = z.discriminatedUnion('ok', [
     /** The arguments failed the tool's schema (`execute` never ran). Absent in results recorded before it existed. */
     invalidArguments: z.literal(true).optional(),
   }),
-]);
+]));
 export type ToolCallResult = z.infer<typeof ToolCallResult>;
 
 /** Input of `summarize`: bounded items and the previous summary. Output: one summary string. */
-export const SummarizeRequest = z.object({
+export const SummarizeRequest = lazySchema(() => z.object({
   sessionId: z.string(),
   llm: LlmConfig,
   purpose: z.enum(['flow_enter', 'flow_exit']),
@@ -71,14 +72,14 @@ export const SummarizeRequest = z.object({
   items: z.array(MemoryItem),
   /** Longest summary wanted, in characters. */
   maxChars: z.number().int().positive(),
-});
+}));
 export type SummarizeRequest = z.infer<typeof SummarizeRequest>;
 
 /**
  * Output of `summarize` (workers since token usage): the summary with the call's usage. Histories recorded before
  * hold a bare string, which the workflow still reads.
  */
-export const SummarizeResult = z.object({ summary: z.string(), model: z.string().optional(), usage: ProviderUsage.optional() });
+export const SummarizeResult = lazySchema(() => z.object({ summary: z.string(), model: z.string().optional(), usage: ProviderUsage.optional() }));
 export type SummarizeResult = z.infer<typeof SummarizeResult>;
 
 /** Candidates one `rank` asks about at most: 64 (48 older memory items, the newest, then 16 dynamic examples). */
@@ -97,16 +98,16 @@ export const RANK_TEXT_CHARS = 1_000;
  * Input of `rank`: similarity of each candidate text to the query, by the embeddings model `llm` (`llm.model` is the
  * embeddings model's name). Texts are clipped to {@link RANK_TEXT_CHARS}, at most {@link MAX_RANK_CANDIDATES}.
  */
-export const RankRequest = z.object({
+export const RankRequest = lazySchema(() => z.object({
   sessionId: z.string(),
   llm: LlmConfig,
   query: z.string().max(RANK_TEXT_CHARS),
   candidates: z.array(z.string().max(RANK_TEXT_CHARS)).min(1).max(MAX_RANK_CANDIDATES),
-});
+}));
 export type RankRequest = z.infer<typeof RankRequest>;
 
 /** Output of `rank`: cosine similarity (-1..1) of each candidate to the query, in candidate order. No vectors. */
-export const RankResult = z.object({ scores: z.array(z.number()), model: z.string().optional(), usage: ProviderUsage.optional() });
+export const RankResult = lazySchema(() => z.object({ scores: z.array(z.number()), model: z.string().optional(), usage: ProviderUsage.optional() }));
 export type RankResult = z.infer<typeof RankResult>;
 
 /** Input of `archiveTurn`. */

@@ -1,5 +1,6 @@
 /** What the engine asks its host to do next (commands), and the host's answers (inputs). */
 import { z } from 'zod';
+import { lazySchema } from '../../lazy-schema.js';
 import { ApprovalDecision } from './common.js';
 import type { DecideRequest, RankRequest, SummarizeRequest, ToolCallRequest, ToolCallResult } from './activity-protocol.js';
 import type { TurnResult } from './events.js';
@@ -21,13 +22,13 @@ export type EngineCommand =
   | { type: 'finish'; result: TurnResult };
 
 /** A decision on a waiting call: by a human (`approver`, `reason`), or by its timeout policy (`timedOut`). */
-export const ApprovalDecided = z.object({
+export const ApprovalDecided = lazySchema(() => z.object({
   callId: z.string(),
   decision: ApprovalDecision,
   approver: z.string().optional(),
   reason: z.string().optional(),
   timedOut: z.boolean(),
-});
+}));
 export type ApprovalDecided = z.infer<typeof ApprovalDecided>;
 
 /** The host's answer to the last command; `now` is the host's clock (ISO-8601). */

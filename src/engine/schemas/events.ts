@@ -1,5 +1,6 @@
 /** Session events (everything that happened, numbered by `seq`) and the result of a turn. */
 import { z } from 'zod';
+import { lazySchema } from '../../lazy-schema.js';
 import { TokenUsage } from '../usage.js';
 import { ApprovalDecision, PendingApproval, Timestamp } from './common.js';
 
@@ -7,7 +8,7 @@ import { ApprovalDecision, PendingApproval, Timestamp } from './common.js';
 const base = { seq: z.number().int(), turn: z.number().int(), at: Timestamp };
 
 /** Everything that happened in a session, one object per event, `seq` increasing by one across the whole session. */
-export const SessionEvent = z.discriminatedUnion('type', [
+export const SessionEvent = lazySchema(() => z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('turn_started'), messageId: z.string() }),
   z.object({ ...base, type: z.literal('user_message'), messageId: z.string(), text: z.string() }),
   z.object({ ...base, type: z.literal('decision'), iteration: z.number().int(), decision: z.record(z.string(), z.unknown()) }),
@@ -63,7 +64,7 @@ export const SessionEvent = z.discriminatedUnion('type', [
    * are kept in the archive as branch `branch`. `seq` continues the session's sequence, so live streams see it.
    */
   z.object({ ...base, type: z.literal('rewound'), toTurn: z.number().int(), fromTurn: z.number().int(), branch: z.string() }),
-]);
+]));
 export type SessionEvent = z.infer<typeof SessionEvent>;
 export type SessionEventType = SessionEvent['type'];
 
@@ -77,7 +78,7 @@ export type NewEvent = DistributiveOmit<SessionEvent, 'seq' | 'turn' | 'at'>;
 // ---------------------------------------------------------------------------------------------------------------
 
 /** What `sendMessage` returns: the reply, the structured answer if any, where the session now is, and the events. */
-export const TurnResult = z.object({
+export const TurnResult = lazySchema(() => z.object({
   messageId: z.string(),
   turn: z.number().int(),
   reply: z.string(),
@@ -95,5 +96,5 @@ export const TurnResult = z.object({
   pendingApprovals: z.array(PendingApproval).optional(),
   /** Tokens (and cost, with a price table) of the turn's provider calls; sessions since the `token-usage` patch. */
   usage: TokenUsage.optional(),
-});
+}));
 export type TurnResult = z.infer<typeof TurnResult>;

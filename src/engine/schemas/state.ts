@@ -3,29 +3,30 @@
  * engine-semantics version and its size limits.
  */
 import { z } from 'zod';
+import { lazySchema } from '../../lazy-schema.js';
 import { ActiveFlow, ApprovalDecision, MemoryState, PendingApproval, Timestamp } from './common.js';
 import { SessionEvent, TurnResult } from './events.js';
 
 
 /** Approval policy of one waiting call: when it times out and what the timeout decides. */
-export const OnTimeout = z.enum(['deny', 'allow']);
+export const OnTimeout = lazySchema(() => z.enum(['deny', 'allow']));
 export type OnTimeout = z.infer<typeof OnTimeout>;
 
 /**
  * A turn paused for approval. All calls of the decision wait together (`calls`, in decision order): the approved and
  * the ones needing no approval run together once every approval is decided; denied ones become tool errors.
  */
-export const ApprovalWait = z.object({
+export const ApprovalWait = lazySchema(() => z.object({
   calls: z.array(z.object({ callId: z.string(), tool: z.string(), arguments: z.record(z.string(), z.unknown()) })),
   /** Calls still waiting, with the policy applied when their timeout fires. */
   pending: z.array(PendingApproval.extend({ onTimeout: OnTimeout })),
   /** Call ids decided so far and how (denied ones carry their tool error text). */
   decided: z.array(z.object({ callId: z.string(), decision: ApprovalDecision, error: z.string().optional() })),
-});
+}));
 export type ApprovalWait = z.infer<typeof ApprovalWait>;
 
 /** Per-turn scratch state; `null` between turns. */
-export const TurnState = z.object({
+export const TurnState = lazySchema(() => z.object({
   number: z.number().int(),
   messageId: z.string(),
   userText: z.string(),
@@ -58,7 +59,7 @@ export const TurnState = z.object({
    * asked for), or `fallback` after ranking failed (BM25 for the rest of the turn). Only in `embeddings` sessions.
    */
   ranking: z.union([z.object({ scores: z.array(z.number()) }), z.object({ fallback: z.literal(true) })]).optional(),
-});
+}));
 export type TurnState = z.infer<typeof TurnState>;
 
 /** Current carried-state version (2: turns may carry an {@link ApprovalWait}); see `loadSessionState`. */
@@ -81,7 +82,7 @@ export const SESSION_STATE_VERSION = 2;
  */
 export const ENGINE_SEMANTICS = 3;
 
-export const SessionStatus = z.enum(['active', 'ended']);
+export const SessionStatus = lazySchema(() => z.enum(['active', 'ended']));
 export type SessionStatus = z.infer<typeof SessionStatus>;
 
 /**
@@ -90,7 +91,7 @@ export type SessionStatus = z.infer<typeof SessionStatus>;
  * `recentResults` the newest {@link MAX_RECENT_RESULTS}, large fields of both are clipped to
  * {@link MAX_KEPT_FIELD_BYTES} (see {@link ClippedValue}), and the whole state stays within {@link MAX_STATE_BYTES}.
  */
-export const SessionState = z.object({
+export const SessionState = lazySchema(() => z.object({
   schemaVersion: z.literal(SESSION_STATE_VERSION),
   /** {@link ENGINE_SEMANTICS} version of this session; absent = 1. */
   semantics: z.number().int().min(1).max(ENGINE_SEMANTICS).optional(),
@@ -126,7 +127,7 @@ export const SessionState = z.object({
   recentResults: z.array(TurnResult),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}));
 export type SessionState = z.infer<typeof SessionState>;
 
 /** Events kept in session state (older ones live in the archive). */
@@ -166,5 +167,5 @@ export const MAX_MEMORY_BYTES = 256 * 1024;
  * in `…`. A text field (`text`, `message`, `summary`, `reply`) over the budget is cut to fit instead, ending in
  * `… [clipped: <bytes> bytes]`. The full values are in the turn's result and in the archive.
  */
-export const ClippedValue = z.object({ clipped: z.literal(true), bytes: z.number().int(), preview: z.string() });
+export const ClippedValue = lazySchema(() => z.object({ clipped: z.literal(true), bytes: z.number().int(), preview: z.string() }));
 export type ClippedValue = z.infer<typeof ClippedValue>;
