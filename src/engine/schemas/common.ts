@@ -5,6 +5,7 @@
  * schema per object (STYLE.md 3-4). Pure: no Node imports.
  */
 import { z } from 'zod';
+import { FileRefs } from '../files.js';
 
 /** ISO-8601 timestamp string, always passed in by the host (the engine never reads a clock). */
 export const Timestamp = z.string();
@@ -16,8 +17,14 @@ export const Timestamp = z.string();
 export const MEMORY_ROLES = ['user', 'assistant', 'tool', 'note'] as const;
 export const MemoryRole = z.enum(MEMORY_ROLES);
 
-/** One remembered item: a user message, a reply, a tool result or an engine note. `text` is bounded (4 KiB). */
-export const MemoryItem = z.object({ seq: z.number().int(), turn: z.number().int(), role: MemoryRole, text: z.string() });
+/**
+ * One remembered item: a user message, a reply, a tool result or an engine note. `text` is bounded (4 KiB); `files`:
+ * a user message's attachments (references only, `../files.ts`), absent when it had none.
+ */
+export const MemoryItem = z.object({
+  seq: z.number().int(), turn: z.number().int(), role: MemoryRole, text: z.string(),
+  files: FileRefs.optional(),
+});
 export type MemoryItem = z.infer<typeof MemoryItem>;
 
 /** Session or flow memory: newest summaries (≤ 5) and items (≤ the window's `maxItems`). */
