@@ -17,6 +17,7 @@ import { writeAgent } from '../support/int-agent.js';
 import { serveOnTemporal } from '../support/int-api.js';
 import { mediaParts, uniquePng } from '../support/model-attachments.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { recordHistory } from '../support/histories.js';
 import { historyText, rawHistory } from '../support/raw-history.js';
 import { connectTemporal } from '../support/temporal.js';
 
@@ -102,6 +103,7 @@ describe('files in messages on the real Temporal dev server', () => {
       expect(text).not.toContain(b64.slice(0, 60));
       expect(text).not.toContain(b64.slice(-60));
       expect(text).not.toContain(`stepwise-test-${provider}-${run}`);
+      if (provider === 'openai') await recordHistory('files', env.client.workflow.getHandle(sessionWorkflowId(id))); // `npm run record:histories`
     } finally {
       await served.stop();
     }

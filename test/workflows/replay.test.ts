@@ -42,6 +42,15 @@ describe('replay of recorded histories', () => {
     for (const name of ['time-travel-rewind', 'time-travel-fork', 'time-travel-reset']) expect(files).toContain(`v6-${name}.json`);
   });
 
+  it('has a recorded history of messages with files (references in the update and the decide input, no bytes)', () => {
+    const text = readFileSync(join(dir, 'v6-files.json'), 'utf8');
+    expect(text).toContain('sendMessage');
+    // Payloads are base64 JSON: the references' `fileId` key is in them, and the workflow replays them.
+    const payloads = [...text.matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+    expect(payloads.some((p) => p.includes('"fileId":"f-'))).toBe(true);
+    expect(payloads.some((p) => p.includes('"url":"https://images.example.com/menu.jpg"'))).toBe(true);
+  });
+
   for (const file of files) {
     it(`replays ${file}`, async () => {
       await expect(Worker.runReplayHistory({ workflowsPath }, history(file), file)).resolves.toBeUndefined();
