@@ -17,23 +17,15 @@ import type OpenAI from 'openai';
 import type { LlmConfig } from '../../src/config/agent.js';
 import { type FileArchive, hasFiles } from '../../src/archive/files.js';
 import type { ArchiveStore } from '../../src/archive/store.js';
-import { type FileRef, isImage } from '../../src/engine/files.js';
+import { FILE_PROVIDERS, type FileRef, isImage, takesFiles } from '../../src/engine/files.js';
 import type { ChatMessage } from '../../src/engine/types.js';
 import { isStepwiseError } from '../../src/errors.js';
 
 /** Failure type of a prompt with files its model cannot take (non-retryable: the same prompt fails again). */
 export const FILES_NOT_SUPPORTED = 'FILES_NOT_SUPPORTED';
 
-/** Providers whose adapters send files: OpenAI and Azure OpenAI (both APIs) and Anthropic. */
-export const FILE_PROVIDERS: ReadonlySet<LlmConfig['provider']> = new Set(['openai', 'azure', 'anthropic']);
-
 /** Image types Anthropic takes (https://docs.anthropic.com/en/docs/build-with-claude/vision). */
 export const ANTHROPIC_IMAGE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
-
-/** Whether the adapter for `llm` sends files to its model (see {@link FILE_PROVIDERS}). */
-export function takesFiles(llm: Pick<LlmConfig, 'provider'>): boolean {
-  return FILE_PROVIDERS.has(llm.provider);
-}
 
 /** A reference resolved for one call: the user's `url`, or the stored bytes as base64 `data`. */
 export type ResolvedFile = FileRef & ({ url: string; data?: undefined } | { data: string; url?: undefined });
@@ -70,7 +62,7 @@ export async function resolveFiles(messages: ChatMessage[], llm: LlmConfig, sess
   const out = new Map<string, ResolvedFile>();
   if (refs.length === 0) return out;
   if (!takesFiles(llm)) {
-    throw filesNotSupported(llm.provider, `only ${[...FILE_PROVIDERS].join(', ')} models take files (the message has ${refs.length})`);
+    throw filesNotSupported(llm.provider, `only ${FILE_PROVIDERS.join(', ')} models take files (the message has ${refs.length})`);
   }
   for (const ref of refs) {
     if (ref.url) {

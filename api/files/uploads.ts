@@ -10,10 +10,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { takesFiles } from '../../activities/models/attachments.js';
 import { hasFiles } from '../../src/archive/files.js';
 import { type AgentSnapshot, getLlm } from '../../src/config/agent.js';
-import { type FileRef, MAX_FILE_NAME_CHARS, MAX_FILE_URL_CHARS, MediaType } from '../../src/engine/files.js';
+import { type FileRef, MAX_FILE_NAME_CHARS, MAX_FILE_URL_CHARS, MediaType, takesFiles } from '../../src/engine/files.js';
 import { CallerError, isStepwiseError, SystemError } from '../../src/errors.js';
 
 /** A file as the request gave it: by URL, or its bytes. */

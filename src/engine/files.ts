@@ -49,6 +49,17 @@ export type FileRef = z.infer<typeof FileRef>;
 /** The attachments of one message: at most {@link MAX_FILES_PER_MESSAGE} references. */
 export const FileRefs = z.array(FileRef).max(MAX_FILES_PER_MESSAGE, `at most ${MAX_FILES_PER_MESSAGE} files per message`);
 
+/**
+ * Providers whose adapters send files to their models: OpenAI and Azure OpenAI (Chat Completions and Responses) and
+ * Anthropic (`activities/models/attachments.ts`). Others (scripted, OpenAI-compatible servers) get none.
+ */
+export const FILE_PROVIDERS: readonly string[] = ['openai', 'azure', 'anthropic'];
+
+/** Whether a model of `llm.provider` takes files (see {@link FILE_PROVIDERS}). */
+export function takesFiles(llm: { provider: string }): boolean {
+  return FILE_PROVIDERS.includes(llm.provider);
+}
+
 /** Whether a reference is an image (`image/*`), which vision models take as image input. */
 export function isImage(file: Pick<FileRef, 'mediaType'>): boolean {
   return file.mediaType.startsWith('image/');

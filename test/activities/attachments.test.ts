@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { toAnthropicMessages } from '../../activities/models/anthropic.js';
-import { FILES_NOT_SUPPORTED, type ResolvedFile, takesFiles } from '../../activities/models/attachments.js';
+import { FILES_NOT_SUPPORTED, type ResolvedFile } from '../../activities/models/attachments.js';
 import { ModelCache } from '../../activities/models/model.js';
 import { toOpenAIRequest } from '../../activities/models/openai.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import type { LlmConfig } from '../../src/config/agent.js';
-import type { FileRef } from '../../src/engine/files.js';
+import { type FileRef, takesFiles } from '../../src/engine/files.js';
 import type { DecideRequest } from '../../src/engine/types.js';
 import { SystemError } from '../../src/errors.js';
 import { useFakeModelServer } from '../support/fake-model-suite.js';
