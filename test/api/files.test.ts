@@ -121,6 +121,23 @@ describe('POST /sessions/:id/messages with files', () => {
   });
 });
 
+describe('time travel keeps a message\'s files', () => {
+  it('regenerate sends the same files again; an edit changes the text and keeps them', async () => {
+    await serve();
+    await startSession();
+    const url = 'https://images.example.com/cat.png';
+    await call(h.app, 'POST', '/sessions/s1/messages', { text: 'what is this?', messageId: 'm1', files: [{ mediaType: 'image/png', url }, { mediaType: 'image/png', data: PNG_B64 }] });
+    const sent = lastUserMessage().files!;
+    expect(sent).toHaveLength(2);
+    const again = await call(h.app, 'POST', '/sessions/s1/regenerate');
+    expect(again.res.statusCode, again.res.body).toBe(200);
+    expect(lastUserMessage()).toEqual({ role: 'user', content: 'what is this?', files: sent });
+    const edited = await call(h.app, 'POST', '/sessions/s1/messages/m1/edit', { text: 'and now?', newMessageId: 'm1b' });
+    expect(edited.res.statusCode, edited.res.body).toBe(200);
+    expect(lastUserMessage()).toEqual({ role: 'user', content: 'and now?', files: sent });
+  });
+});
+
 describe('limits and refusals (nothing reaches the session)', () => {
   const small: FileLimits = { ...DEFAULT_FILE_LIMITS, maxFileBytes: 64, maxFilesPerMessage: 2 };
 
