@@ -61,6 +61,17 @@ describe('engine: a message with files', () => {
     expect(prompt.at(-1)).toEqual({ role: 'user', content: 'sure?' });
   });
 
+  it('a flow entered on the message keeps its files on the trigger item: the decisions inside still see the image', async () => {
+    const flows = testAgent(); // greet -> order enters flow `ordering`
+    const exec = scriptedExecutors([{ action: 'MOVE', step_id: 'order' }, { action: 'RESPOND', response: 'One of those, then.' }]);
+    const start = initialState(flows, 's1', '2026-01-01T00:00:00.000Z');
+    const { state } = await runTurn(flows, start, { messageId: 'm1', text: 'I want this one', files: [stored] }, exec);
+    expect(state.flow?.flowId).toBe('ordering');
+    expect(state.flow?.memory.items[0]).toMatchObject({ role: 'user', text: 'I want this one', files: [stored] });
+    const inFlow = exec.decideRequests.at(-1)!.messages;
+    expect(inFlow.filter((m) => m.files)).toEqual([{ role: 'user', content: 'I want this one', files: [stored] }]);
+  });
+
   it('leaves a message without files (or with an empty list) exactly as before: no `files` key anywhere', async () => {
     const exec = scriptedExecutors([{ action: 'RESPOND', response: 'Hi.' }]);
     const { state, result } = await runTurn(agent, fresh(), { messageId: 'm1', text: 'hi', files: [] }, exec);
