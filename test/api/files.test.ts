@@ -13,7 +13,7 @@ import { testAgent } from '../support/agents.js';
 import { chatTransport, listen, TestChat } from '../support/ai-chat.js';
 import { boundAuth } from '../support/bound-auth.js';
 import { build, call, expectError, type Harness } from '../support/api.js';
-import { PDF_MINIMAL, PNG_1X1 } from '../support/model-attachments.js';
+import { multipartBody, PDF_MINIMAL, PNG_1X1 } from '../support/model-attachments.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -45,16 +45,7 @@ async function startSession(id = 's1', credential?: string) {
 /** The prompt's last user message of the newest decide request. */
 const lastUserMessage = () => h.executors.decideRequests.at(-1)!.messages.filter((m) => m.role === 'user').at(-1)!;
 
-/** A multipart body (built by undici's FormData, as a browser would) for `inject`. */
-async function multipart(fields: Record<string, string>, files: Array<{ name: string; type: string; bytes: Buffer }>) {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  for (const f of files) form.append('file', new Blob([f.bytes], { type: f.type }), f.name);
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  return { payload: Buffer.from(await req.arrayBuffer()), headers: { 'content-type': req.headers.get('content-type')! } };
-}
-
-async function postMultipart(app: FastifyInstance, url: string, body: Awaited<ReturnType<typeof multipart>>): Promise<{ res: LightMyRequestResponse; body: any }> {
+async function postMultipart(app: FastifyInstance, url: string, body: Awaited<ReturnType<typeof multipartBody>>): Promise<{ res: LightMyRequestResponse; body: any }> {
   const res = await app.inject({ method: 'POST', url, ...body });
   return { res, body: res.json() };
 }
@@ -89,7 +80,7 @@ describe('POST /sessions/:id/messages with files', () => {
     await startSession();
     await call(h.app, 'POST', '/sessions/s1/messages', { text: 'one', messageId: 'm1', files: [{ mediaType: 'image/png', data: PNG_B64 }] });
     const first = lastUserMessage().files![0]!;
-    const form = await multipart({ text: 'two', messageId: 'm2' }, [{ name: 'cat.png', type: 'image/png', bytes: PNG_1X1 }, { name: 'menu.pdf', type: 'application/pdf', bytes: PDF_MINIMAL }]);
+    const form = await multipartBody({ text: 'two', messageId: 'm2' }, [{ name: 'cat.png', type: 'image/png', bytes: PNG_1X1 }, { name: 'menu.pdf', type: 'application/pdf', bytes: PDF_MINIMAL }]);
     const sent = await postMultipart(h.app, '/sessions/s1/messages', form);
     expect(sent.res.statusCode).toBe(200);
     expect(sent.body.reply).toBe('I see it.');
@@ -146,7 +137,7 @@ describe('limits and refusals (nothing reaches the session)', () => {
     await startSession();
     const json = expectError(await call(h.app, 'POST', '/sessions/s1/messages', { text: 'x', files: [{ mediaType: 'image/png', data: PNG_B64 }] }), 413, 'FILE_TOO_LARGE');
     expect(json.details).toEqual({ maxFileBytes: 64 });
-    const form = await multipart({ text: 'x' }, [{ name: 'cat.png', type: 'image/png', bytes: PNG_1X1 }]);
+    const form = await multipartBody({ text: 'x' }, [{ name: 'cat.png', type: 'image/png', bytes: PNG_1X1 }]);
     expect(expectError(await postMultipart(h.app, '/sessions/s1/messages', form), 413, 'FILE_TOO_LARGE').details).toEqual({ maxFileBytes: 64 });
     expect(h.executors.decideRequests).toHaveLength(0);
   });
@@ -156,7 +147,7 @@ describe('limits and refusals (nothing reaches the session)', () => {
     await startSession();
     const json = expectError(await call(h.app, 'POST', '/sessions/s1/messages', { text: 'x', files: [{ mediaType: 'text/html', data: 'PGI+' }] }), 415, 'UNSUPPORTED_FILE_TYPE');
     expect(json.details).toEqual({ mediaType: 'text/html', allowed: DEFAULT_FILE_LIMITS.allowedTypes });
-    const form = await multipart({ text: 'x' }, [{ name: 'page.html', type: 'text/html', bytes: Buffer.from('<b>') }]);
+    const form = await multipartBody({ text: 'x' }, [{ name: 'page.html', type: 'text/html', bytes: Buffer.from('<b>') }]);
     expectError(await postMultipart(h.app, '/sessions/s1/messages', form), 415, 'UNSUPPORTED_FILE_TYPE');
     expect(h.executors.decideRequests).toHaveLength(0);
   });
@@ -171,9 +162,9 @@ describe('limits and refusals (nothing reaches the session)', () => {
     expectError(await send([{ mediaType: 'image/png', data: 'AA==', bytes: 'x' }]), 400, 'INVALID_REQUEST');
     const many = Array.from({ length: 3 }, () => ({ mediaType: 'image/png', url: 'https://a.example/x.png' }));
     expect(expectError(await send(many), 400, 'INVALID_REQUEST').details).toEqual({ maxFilesPerMessage: 2 });
-    const tooMany = await multipart({ text: 'x' }, Array.from({ length: 3 }, (_, i) => ({ name: `${i}.png`, type: 'image/png', bytes: Buffer.from([i]) })));
+    const tooMany = await multipartBody({ text: 'x' }, Array.from({ length: 3 }, (_, i) => ({ name: `${i}.png`, type: 'image/png', bytes: Buffer.from([i]) })));
     expectError(await postMultipart(h.app, '/sessions/s1/messages', tooMany), 400, 'INVALID_REQUEST');
-    const unknown = await multipart({ text: 'x', colour: 'red' }, []);
+    const unknown = await multipartBody({ text: 'x', colour: 'red' }, []);
     expect(expectError(await postMultipart(h.app, '/sessions/s1/messages', unknown), 400, 'INVALID_REQUEST').message).toMatch(/colour/);
     expect(h.executors.decideRequests).toHaveLength(0);
   });

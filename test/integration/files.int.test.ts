@@ -15,7 +15,7 @@ import { sessionWorkflowId } from '../../workflows/shared.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { writeAgent } from '../support/int-agent.js';
 import { serveOnTemporal } from '../support/int-api.js';
-import { mediaParts, uniquePng } from '../support/model-attachments.js';
+import { mediaParts, multipartBody, uniquePng } from '../support/model-attachments.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { recordHistory } from '../support/histories.js';
 import { historyText, rawHistory } from '../support/raw-history.js';
@@ -23,14 +23,6 @@ import { connectTemporal } from '../support/temporal.js';
 
 const KEYS = { STEPWISE_FAKE_KEY: 'sk-test-files-0123456789' };
 const IMAGE_URL = 'https://images.example.com/menu.jpg';
-
-async function multipart(fields: Record<string, string>, file: { name: string; type: string; bytes: Buffer }) {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([file.bytes], { type: file.type }), file.name);
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  return { payload: Buffer.from(await req.arrayBuffer()), headers: { 'content-type': req.headers.get('content-type')! } };
-}
 
 describe('files in messages on the real Temporal dev server', () => {
   let env: TestWorkflowEnvironment;
@@ -68,7 +60,7 @@ describe('files in messages on the real Temporal dev server', () => {
       expect((await app.inject({ method: 'POST', url: '/sessions', payload: { agentId: agent.snapshot.name, sessionId: id } })).statusCode).toBe(201);
       models.requests.length = 0;
       models.enqueue({ action: 'RESPOND', response: 'A cat.' });
-      const sent = await app.inject({ method: 'POST', url: `/sessions/${id}/messages`, ...(await multipart({ text: 'What is this?', messageId: 'm1' }, { name: 'cat.png', type: 'image/png', bytes: png })) });
+      const sent = await app.inject({ method: 'POST', url: `/sessions/${id}/messages`, ...(await multipartBody({ text: 'What is this?', messageId: 'm1' }, [{ name: 'cat.png', type: 'image/png', bytes: png }])) });
       expect(sent.statusCode, sent.body).toBe(200);
       expect(sent.json().reply).toBe('A cat.');
       const ref = sent.json().events.find((e: any) => e.type === 'user_message').files[0];

@@ -1,7 +1,8 @@
 /**
- * File fixtures and what the fake model server recorded of them: a real 1x1 PNG and a one-page PDF, and
- * {@link mediaParts}, the image and document parts of a recorded request body in each API's own shape (Chat
- * Completions `image_url` / `file`, Responses `input_image` / `input_file`, Anthropic `image` / `document`).
+ * File fixtures and what the fake model server recorded of them: a real 1x1 PNG and a one-page PDF, multipart
+ * bodies that carry them ({@link multipartBody}), and {@link mediaParts}, the image and document parts of a recorded
+ * request body in each API's own shape (Chat Completions `image_url` / `file`, Responses `input_image` /
+ * `input_file`, Anthropic `image` / `document`).
  */
 import type { RecordedRequest } from './fake-model-server.js';
 
@@ -20,6 +21,18 @@ export const PDF_MINIMAL = Buffer.from(
 /** A PNG whose bytes are unique to one test (the 1x1 PNG plus a trailing marker), so a search for them is exact. */
 export function uniquePng(marker: string): Buffer {
   return Buffer.concat([PNG_1X1, Buffer.from(`stepwise-test-${marker}`)]);
+}
+
+/**
+ * A `multipart/form-data` body for `app.inject` (built by undici's `FormData`, as a browser builds one): the fields,
+ * then one `file` part per file.
+ */
+export async function multipartBody(fields: Record<string, string>, files: Array<{ name: string; type: string; bytes: Buffer }>) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  for (const f of files) form.append('file', new Blob([f.bytes], { type: f.type }), f.name);
+  const req = new Request('http://localhost/', { method: 'POST', body: form });
+  return { payload: Buffer.from(await req.arrayBuffer()), headers: { 'content-type': req.headers.get('content-type')! } };
 }
 
 /** Part types that carry files, in every API the fake server speaks. */
