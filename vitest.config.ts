@@ -7,10 +7,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The chaos suite's short variant (test/integration/chaos.int.test.ts, `npm run chaos:short`) is left out of the
-    // default run while the local-activity replay failure it finds under bursts is open (docs/chaos.md, issue 20): it
-    // fails the run whenever that race hits, which is a real, known bug, not a flaky test. STEPWISE_CHAOS=1 includes it.
-    exclude: ['node_modules/**', ...(process.env.STEPWISE_CHAOS ? [] : ['test/integration/chaos.int.test.ts'])],
+    exclude: ['node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

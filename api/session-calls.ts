@@ -3,10 +3,10 @@
  * at once, patient queries, and one deadline and error mapping around every client call. Used by
  * {@link TemporalSessions} (./temporal-sessions.ts).
  */
-import type { Client, WorkflowUpdateHandle } from '@temporalio/client';
+import { type Client, type WorkflowUpdateHandle, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { isStepwiseError } from '../src/errors.js';
 import { TurnPendingError } from './sessions.js';
-import { isContinuing, mapTemporalError } from './temporal-errors.js';
+import { isContinuing, isResourceExhausted, mapTemporalError } from './temporal-errors.js';
 import { GateFullError, UpdateGate } from './update-gate.js';
 import { MIN_SEND_MS, retryDelayMs, untilRunStarted, withRetries } from './update-retries.js';
 
@@ -20,6 +20,12 @@ export interface SessionCallsOptions {
   /** Message updates in flight per session from this process (default 8, see {@link UpdateGate}). */
   maxInFlightUpdatesPerSession?: number;
 }
+
+/**
+ * Time a control update with a fallback gets before the fallback runs, in ms: it answers within one workflow task
+ * (milliseconds) unless the server turns it away (in-flight cap) or the worker is down or stalled.
+ */
+export const CONTROL_ATTEMPT_MS = 3_000;
 
 /** The call disciplines of the Temporal session backend. */
 export class SessionCalls {
@@ -106,10 +112,22 @@ export class SessionCalls {
    * it must answer whatever the backlog of messages (which cannot move while a turn waits for an approval). Its
    * deadline is the turn timeout (`endSession` waits for the session to end; the others answer within a workflow
    * task). RESOURCE_EXHAUSTED and SESSION_CONTINUING are retried with backoff like messages.
+   *
+   * With `noRoom`, the update gets {@link CONTROL_ATTEMPT_MS} (the client retries RESOURCE_EXHAUSTED itself, for
+   * ~30 s); turned away by Temporal's cap on in-flight updates, or unanswered in that time, `noRoom` runs instead with
+   * the deadline (epoch ms): e.g. the decision as a signal (./approval-signal.ts), since the updates filling the cap
+   * may be waiting for this very call.
    */
-  control<T>(sessionId: string, execute: () => Promise<T>): Promise<T> {
+  control<T>(sessionId: string, execute: () => Promise<T>, noRoom?: (deadline: number) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.turnTimeoutMs;
-    return this.call(sessionId, this.turnTimeoutMs, () => withRetries(execute, deadline));
+    const attempt = noRoom
+      ? () =>
+          this.client.connection.withDeadline(Date.now() + CONTROL_ATTEMPT_MS, execute).catch((err: unknown) => {
+            if (isResourceExhausted(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return noRoom(deadline);
+            throw err;
+          })
+      : execute;
+    return this.call(sessionId, this.turnTimeoutMs, () => withRetries(attempt, deadline));
   }
 
   /**

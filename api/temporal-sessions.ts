@@ -11,6 +11,7 @@ import type { AgentSnapshot } from '../src/config/agent.js';
 import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { CallerError, isStepwiseError } from '../src/errors.js';
+import { decideBySignal } from './approval-signal.js';
 import {
   type ApprovalReply,
   type ApprovalRequest,
@@ -236,10 +237,16 @@ export class TemporalSessions implements SessionBackend {
    * The `decideApproval` update (validator errors: APPROVAL_NOT_FOUND, APPROVAL_ALREADY_DECIDED, SESSION_ENDED), sent
    * at once as a control update: it never waits behind the session's messages (see {@link SessionCalls.control}).
    * A run about to continue as new refuses it and it is retried into the next run. A closed workflow answers
-   * SESSION_ENDED.
+   * SESSION_ENDED. When Temporal's cap on in-flight updates leaves no room (messages queued behind this very
+   * approval hold it), the decision goes in as a signal, confirmed by query (./approval-signal.ts).
    */
   async decideApproval(sessionId: string, request: ApprovalRequest): Promise<ApprovalReply> {
-    return this.calls.control(sessionId, () => this.handle(sessionId).executeUpdate(decideApproval, { args: [request] }));
+    const handle = this.handle(sessionId);
+    return this.calls.control(
+      sessionId,
+      () => handle.executeUpdate(decideApproval, { args: [request] }),
+      (deadline) => decideBySignal(handle, sessionId, request, deadline),
+    );
   }
 
   /** The `rewind` update, as a control update (docs/time-travel.md; errors in `SessionBackend.rewind`). */

@@ -42,7 +42,8 @@ const LLM_OPTIONS: LocalActivityOptions & ActivityOptions = {
 const llm = proxyActivities<SessionActivities>({ ...LLM_OPTIONS, heartbeatTimeout: '3 seconds' });
 
 /**
- * LLM decisions of sessions started since the `decide-local-activity` patch: local activities, run by the worker
+ * LLM decisions of sessions started between the `decide-local-activity` and `no-local-activities` patches (which
+ * undid it: a local activity's late resolution broke replay under bursts, docs/chaos.md): local activities, run by the worker
  * inside the workflow task that asked for them, so a one-decision turn is one workflow task (the update is accepted,
  * decided and answered in it) instead of two plus a task-queue round trip: measured on the dev server, a REST turn
  * went from 3.2x to 2.1x a bare update round trip and from 12 to 7 history events. Same timeouts and retries as `llm`
@@ -65,15 +66,18 @@ const tools = proxyActivities<SessionActivities>({
 });
 
 /**
- * Embeddings ranking (sessions since the `embedding-retrieval` patch): a local activity (no task-queue round trip, one
- * marker in history), 15 s per attempt, 3 attempts 1 s then 2 s apart, at most 1 min in all; a failure never fails
+ * Embeddings ranking (sessions since the `embedding-retrieval` patch): a local activity until `no-local-activities`
+ * (no task-queue round trip, one marker in history), a regular one since; 15 s per attempt, 3 attempts 1 s then 2 s apart, at most 1 min in all; a failure never fails
  * the turn (BM25 is used instead), so a slow or broken embeddings endpoint costs at most that minute.
  */
-const ranker = proxyLocalActivities<SessionActivities>({
+const RANK_OPTIONS: LocalActivityOptions & ActivityOptions = {
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['INVALID_CONFIG', 'MODEL_OUTPUT_INVALID'] },
-});
+};
+const rankerLocal = proxyLocalActivities<SessionActivities>(RANK_OPTIONS);
+/** The same as a regular activity (sessions since `no-local-activities`). */
+const ranker = proxyActivities<SessionActivities>(RANK_OPTIONS);
 
 /**
  * Session titles (sessions with `session_title`, since the `session-title` patch): 30 s per attempt, 3 s heartbeat
@@ -121,10 +125,31 @@ export function failureMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Plays engine commands as activities (call-site `summary` is deep-merged over the proxy's options); failures become engine inputs, never crashed turns. */
-export function activityExecutors(onUsage?: UsageReport): Omit<TurnExecutors, 'onState'> {
-  // Sessions started before the patch keep deciding through regular activities when they replay.
-  const decider = patched(PATCH_IDS.decideLocalActivity) ? llmLocal : llm;
+/**
+ * How a run calls its short activities: `regular` for sessions started since the `no-local-activities` patch (every
+ * call a regular activity, eagerly dispatched to the asking worker when the server allows it), `local` for the runs
+ * recorded before it, which replay as they ran (decisions as local activities since `decide-local-activity`,
+ * rankings and archive calls as local activities).
+ */
+export type ActivityMode = 'local' | 'regular';
+
+/**
+ * The run's {@link ActivityMode}. Call it once, in the run's first activation, before the executors are built: the
+ * patch marker's place in the history is part of the workflow's command sequence.
+ */
+export function activityMode(): ActivityMode {
+  return patched(PATCH_IDS.noLocalActivities) ? 'regular' : 'local';
+}
+
+/**
+ * Plays engine commands as activities (call-site `summary` is deep-merged over the proxy's options); failures become
+ * engine inputs, never crashed turns. `mode` from {@link activityMode} (default `local`: histories recorded before it).
+ */
+export function activityExecutors(onUsage?: UsageReport, mode: ActivityMode = 'local'): Omit<TurnExecutors, 'onState'> {
+  // Sessions started before `decide-local-activity` keep deciding through regular activities when they replay, and
+  // sessions since `no-local-activities` decide through them again (that patch is asked first, so they never ask this one).
+  const decider = mode === 'regular' ? llm : patched(PATCH_IDS.decideLocalActivity) ? llmLocal : llm;
+  const rankCalls = mode === 'regular' ? ranker : rankerLocal;
   return {
     now,
     async decide(request): Promise<DecideOutcome> {
@@ -159,7 +184,7 @@ export function activityExecutors(onUsage?: UsageReport): Omit<TurnExecutors, 'o
     },
     async rank(request): Promise<RankOutcome> {
       try {
-        const out = await ranker.rank.executeWithOptions({ summary: `rank ${request.candidates.length} by ${request.llm.model}` }, [request]);
+        const out = await rankCalls.rank.executeWithOptions({ summary: `rank ${request.candidates.length} by ${request.llm.model}` }, [request]);
         onUsage?.('rank', out.usage, request.llm.model, out.model);
         return { type: 'ranked', scores: out.scores };
       } catch (err) {

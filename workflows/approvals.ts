@@ -6,12 +6,12 @@
  *
  * Sandbox-safe: imports `@temporalio/workflow` and pure engine code only.
  */
-import { ApplicationFailure, CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, log, sleep } from '@temporalio/workflow';
 import type { EngineCommand } from '../src/engine/types.js';
 import { approvalRefusal, approvalStatus, humanDecision } from '../src/engine/engine.js';
 import type { ApprovalDecided, SessionState } from '../src/engine/types.js';
 import { now } from './activity-executors.js';
-import { type ApprovalReply, type ApprovalRequest, ApprovalRequest as ApprovalRequestSchema, SESSION_CONTINUING } from './shared.js';
+import { type ApprovalLookup, type ApprovalReply, type ApprovalRequest, ApprovalRequest as ApprovalRequestSchema, SESSION_CONTINUING } from './shared.js';
 
 type AwaitCommand = Extract<EngineCommand, { type: 'awaitApproval' }>;
 
@@ -46,6 +46,33 @@ export class ApprovalInbox {
     const refusal = approvalRefusal(state, request.callId, this.inbox.some((d) => d.callId === request.callId));
     if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
     if (refusing === 'continuing') throw ApplicationFailure.retryable(`session ${state.sessionId} is continuing as new; send again`, SESSION_CONTINUING);
+  }
+
+  /**
+   * `approvalDecision` signal handler (the API's way in when the update finds no room): takes the decision when the
+   * validator would, else drops it with a warning (the API confirms with {@link lookup} and sends it again).
+   */
+  signal(request: ApprovalRequest): void {
+    try {
+      this.validate(request);
+    } catch (err) {
+      log.warn('approval signal dropped', { callId: request?.callId, error: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    this.push(humanDecision(request));
+  }
+
+  /** `getApproval` query: where `callId`'s approval stands (see {@link ApprovalLookup}). */
+  lookup(callId: string): ApprovalLookup {
+    const queued = this.inbox.find((d) => d.callId === callId);
+    if (queued) return { status: 'queued', decision: queued };
+    const state = this.state();
+    const status = approvalStatus(state, callId);
+    if (status !== 'decided') return { status };
+    const event = [...state.events].reverse().find((e) => e.type === 'approval_decided' && e.callId === callId);
+    if (event?.type !== 'approval_decided') return { status };
+    const { decision, approver, reason, timedOut, at } = event;
+    return { status, decision: { decision, timedOut, at, ...(approver !== undefined ? { approver } : {}), ...(reason !== undefined ? { reason } : {}) } };
   }
 
   /** Update handler: queues the decision for the engine and answers at once. */

@@ -1,10 +1,10 @@
 /**
- * The session's archive writes: local activities (in the worker, inside the workflow task), three quick attempts,
+ * The session's archive writes: activities (local ones in runs recorded before `no-local-activities`), three quick attempts,
  * then kept for later so the archive never fails or stalls a conversation.
  *
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyLocalActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
 import type {
   ArchiveSessionEndInput,
   ArchiveSessionInfoInput,
@@ -16,18 +16,26 @@ import type {
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { clipTurnResult, jsonBytes } from '../src/engine/state.js';
 import type { SessionState } from '../src/engine/types.js';
-import { failureMessage } from './activity-executors.js';
+import { type ActivityMode, failureMessage } from './activity-executors.js';
 
 /**
  * Archive writes: short, idempotent database writes, run as local activities (in the worker, inside the workflow
- * task: no task-queue round trip per turn). Three quick attempts (~1.5 s of backoff) and the conversation goes on: a
+ * task: no task-queue round trip per turn) in runs recorded before `no-local-activities`, as regular activities since. Three quick attempts (~1.5 s of backoff) and the conversation goes on: a
  * write that still fails waits in the session's `unarchived` list and is retried before the next write, across
  * continue-as-new (see {@link ArchiveWrites}). The archive is secondary; it never fails or stalls a session.
  */
-const archive = proxyLocalActivities<SessionActivities>({
+const ARCHIVE_OPTIONS = {
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
-});
+} as const;
+const archiveLocal = proxyLocalActivities<SessionActivities>(ARCHIVE_OPTIONS);
+/** The same as regular activities (sessions since `no-local-activities`, eagerly dispatched to the asking worker). */
+const archiveRegular = proxyActivities<SessionActivities>(ARCHIVE_OPTIONS);
+
+/** The archive calls of a run in `mode`. */
+function archiveCalls(mode: ActivityMode) {
+  return mode === 'regular' ? archiveRegular : archiveLocal;
+}
 
 /** Unarchived writes kept at most (oldest dropped first, with a warning): bounds the carried state. */
 export const MAX_UNARCHIVED_WRITES = 200;
@@ -54,6 +62,8 @@ export type ArchiveWrite =
 export class ArchiveWrites {
   /** The flush in progress, if any: writes from update handlers (session info) may overlap the main loop's. */
   private flushing: Promise<void> | undefined;
+  /** How the writes are called: set from the run's {@link ActivityMode} in its first activation, before any write. */
+  mode: ActivityMode = 'local';
 
   constructor(
     readonly on: boolean,
@@ -65,7 +75,7 @@ export class ArchiveWrites {
     if (!this.on) return;
     this.pending.push(write);
     // One flush at a time, so no write is sent twice; a flush already running takes this write along.
-    while (this.flushing) await this.flushing;
+    await this.settled();
     if (!this.pending.includes(write)) return;
     const flush = this.flush();
     this.flushing = flush;
@@ -76,10 +86,15 @@ export class ArchiveWrites {
     }
   }
 
+  /** Resolves once no write is in progress (what is left in {@link pending} then waits for a later flush). */
+  async settled(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
   /** Writes the pending writes, oldest first, stopping at the first the archive cannot take. Never throws. */
   async flush(): Promise<void> {
     while (this.pending.length > 0) {
-      const outcome = await attempt(this.pending[0]);
+      const outcome = await attempt(this.pending[0], this.mode);
       if (outcome === 'down') break;
       this.pending.shift();
     }
@@ -95,7 +110,8 @@ export class ArchiveWrites {
   }
 }
 
-async function attempt(write: ArchiveWrite): Promise<'written' | 'rejected' | 'down'> {
+async function attempt(write: ArchiveWrite, mode: ActivityMode): Promise<'written' | 'rejected' | 'down'> {
+  const archive = archiveCalls(mode);
   try {
     if (write.kind === 'start') await archive.archiveSessionStart(write.input);
     else if (write.kind === 'turn') await archive.archiveTurn.executeWithOptions({ summary: `archive turn ${write.input.turn.turn}` }, [write.input]);
@@ -139,7 +155,7 @@ export async function drainAfterEnd(writes: ArchiveWrites): Promise<void> {
  */
 export async function startArchive(input: ArchiveSessionStartInput, writes: ArchiveWrites): Promise<ArchiveWrites> {
   try {
-    const answer = await archive.archiveSessionStart(input);
+    const answer = await archiveCalls(writes.mode).archiveSessionStart(input);
     return answer?.archive === 'off' ? new ArchiveWrites(false, []) : writes;
   } catch (err) {
     if (isCancellation(err)) throw err;

@@ -60,10 +60,13 @@ export class SessionIndex {
     };
   }
 
-  /** Upserts the memo, and the step and status search attributes when they changed. */
-  update(): void {
+  /**
+   * Upserts the memo (with `extra` fields, e.g. token usage, in the same command), and the step and status search
+   * attributes when they changed.
+   */
+  update(extra: Record<string, unknown> = {}): void {
     const state = this.state();
-    upsertMemo(this.memoValue());
+    upsertMemo({ ...this.memoValue(), ...extra });
     if (this.searchable && (this.indexed.stepId !== state.stepId || this.indexed.status !== state.status)) {
       this.indexed = { stepId: state.stepId, status: state.status };
       upsertSearchAttributes([

@@ -13,6 +13,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RewindReply, RewindRequest, TurnStateLookup } from '../src/engine/rewind.js';
 import type { SessionState, TurnResult } from '../src/engine/types.js';
 import type {
+  ApprovalLookup,
   ApprovalReply,
   ApprovalRequest,
   EventsPage,
@@ -45,6 +46,15 @@ export const openSession = defineUpdate<TurnResult, []>('openSession');
  * SESSION_ENDED, INVALID_REQUEST — all before anything reaches history.
  */
 export const decideApproval = defineUpdate<ApprovalReply, [ApprovalRequest]>('decideApproval');
+/**
+ * The same decision as a signal, for when the update finds no room: Temporal caps the updates in flight per workflow
+ * (`history.maxInFlightUpdates`, 10 by default), and messages queued behind a turn that waits for approval hold them
+ * until that turn ends, which only this decision can bring about. A decision the validator would refuse is dropped
+ * (logged); the API confirms with {@link getApproval} and sends it again to the next run after continue-as-new.
+ */
+export const approvalSignal = defineSignal<[ApprovalRequest]>('approvalDecision');
+/** Where a tool call's approval stands (`queued`: a decision waits to be applied): what the API confirms a signal with. */
+export const getApproval = defineQuery<ApprovalLookup, [string]>('getApproval');
 /**
  * Takes the session back to its state after turn `toTurn` (docs/time-travel.md). Validator (nothing reaches history):
  * INVALID_REQUEST, TURN_NOT_FOUND, TURN_IN_FLIGHT, REWIND_IN_PROGRESS, SESSION_ENDED, TURN_STATE_UNAVAILABLE (no

@@ -4,23 +4,26 @@
  *
  * Snapshots are the state objects the engine returned after each turn (it never mutates a state), kept in memory for
  * the newest {@link MAX_RUN_SNAPSHOTS} turns of the run: they cost no history (replay rebuilds them). Older turns come
- * from the archive (`loadTurnState`, a local activity whose result is the snapshot recorded with that turn).
+ * from the archive (`loadTurnState`, an activity whose result is the snapshot recorded with that turn).
  *
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
-import { ApplicationFailure, patched, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
 import type { SessionActivities } from '../src/engine/types.js';
 import { MAX_RUN_SNAPSHOTS, type RewindReply, RewindRequest, rewindBranchId, rewindState, type TurnStateLookup } from '../src/engine/rewind.js';
 import { loadSessionState } from '../src/engine/state.js';
 import type { SessionState } from '../src/engine/types.js';
-import { now } from './activity-executors.js';
+import { type ActivityMode, now } from './activity-executors.js';
 import type { ArchiveWrite } from './archive-writes.js';
 import { PATCH_IDS, SESSION_CONTINUING } from './shared.js';
 
-const archive = proxyLocalActivities<SessionActivities>({
+const LOAD_OPTIONS = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
-});
+} as const;
+/** `loadTurnState`: a local activity in runs recorded before `no-local-activities`, a regular one since. */
+const archiveLocal = proxyLocalActivities<SessionActivities>(LOAD_OPTIONS);
+const archiveRegular = proxyActivities<SessionActivities>(LOAD_OPTIONS);
 
 /** What the session workflow lends time travel. */
 export interface TimeTravelHost {
@@ -38,6 +41,8 @@ export interface TimeTravelHost {
   archiveWrite(write: ArchiveWrite): Promise<void>;
   /** After the state changed: memo and search attributes. */
   changed(): void;
+  /** How the run calls activities (known from its first activation on; rewinds run after it). */
+  activityMode(): ActivityMode;
 }
 
 /** Snapshots, `getTurnState` and `rewind` for one run. */
@@ -112,6 +117,7 @@ export class TimeTravel {
       let source: 'live' | 'archive' = 'live';
       if (!snapshot) {
         const sessionId = this.host.state().sessionId;
+        const archive = this.host.activityMode() === 'regular' ? archiveRegular : archiveLocal;
         const found = await archive.loadTurnState({ sessionId, turn: toTurn });
         if (!found) throw refusal('TURN_STATE_UNAVAILABLE', `the archive has no state after turn ${toTurn} of session ${sessionId}`, { turn: toTurn });
         snapshot = { ...loadSessionState(JSON.parse(found.state)), sessionId };

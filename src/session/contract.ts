@@ -65,6 +65,15 @@ export const PATCH_IDS = {
   sessionTitle: 'session-title',
   /** Time travel: the first `rewind` a session applies (docs/time-travel.md); absent from every older history. */
   timeTravel: 'time-travel',
+  /**
+   * No local activities: decisions, embeddings ranking, archive writes and archive reads run as regular activities
+   * (eagerly dispatched to the worker that asked for them) for sessions started since. A local activity's result can
+   * reach the workflow one workflow task after its marker was recorded while updates and queries arrive; replay then
+   * resolves it a task earlier, the workflow's next commands come before the update accepted in between, and the
+   * session is stuck on a nondeterminism error (docs/chaos.md, found by `npm run chaos`). Asked in the run's first
+   * activation, before `executors-first`; sessions started since never ask `decide-local-activity`.
+   */
+  noLocalActivities: 'no-local-activities',
 } as const;
 
 /**
@@ -309,3 +318,13 @@ export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 /** `decideApproval` reply: the decision as recorded, with the workflow's time of it. */
 export const ApprovalReply = z.object({ callId: z.string(), decision: ApprovalDecision, decidedAt: z.string() });
 export type ApprovalReply = z.infer<typeof ApprovalReply>;
+
+/**
+ * `getApproval` reply: where a tool call's approval stands. `queued`: a decision was received and waits to be applied
+ * (within the same workflow task, or the next); `decision` is there once it is queued or decided (as recorded, `at`
+ * the workflow's time of it when decided).
+ */
+export interface ApprovalLookup {
+  status: 'pending' | 'queued' | 'decided' | 'unknown';
+  decision?: { decision: ApprovalDecision; approver?: string; reason?: string; timedOut: boolean; at?: string };
+}

@@ -2,10 +2,10 @@
  * Sessions that never die, on the real Temporal dev server: an archive outage (writes failing as PostgreSQL's store
  * fails, ARCHIVE_UNAVAILABLE) neither fails nor stops a conversation and loses no turn, across continue-as-new; the
  * memo keeps the current step across continue-as-new; the idle timer does not end a busy session; and the history a
- * one-decision turn writes (≤ 13 events with the archive on, fewer with it off).
+ * one-decision turn writes (≤ 18 events with the archive on, fewer with it off).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import type { ArchiveStore } from '../../src/archive/store.js';
@@ -64,8 +64,11 @@ describe('durable sessions on the real Temporal dev server', () => {
 
       archive.setDown(false);
       expect((await sessions.send(id, { messageId: 'm5', text: 'message 5' })).reply).toBe('reply 5');
-      const turns = await archive.inner.getTurns(id, { limit: 100 });
-      expect(turns.turns.map((t) => t.turn)).toEqual([1, 2, 3, 4, 5, 6]);
+      // The turn's archive write runs after its reply (a regular activity since `no-local-activities`): wait for it.
+      await vi.waitFor(async () => expect((await archive.inner.getTurns(id, { limit: 100 })).turns.map((t) => t.turn)).toEqual([1, 2, 3, 4, 5, 6]), {
+        timeout: 10_000,
+        interval: 100,
+      });
       expect(await archive.inner.getSession(id)).toMatchObject({ sessionId: id, status: 'active' });
 
       // Down again, and the session ends meanwhile: its last turn and its end still reach the archive when it is back.
@@ -123,7 +126,11 @@ describe('durable sessions on the real Temporal dev server', () => {
     });
   });
 
-  it('writes at most 13 history events per one-decision turn with the archive on (fewer with it off)', async () => {
+  // Since `no-local-activities` (regular activities, docs/chaos.md), a one-decision turn is: the workflow task that
+  // accepts the update and schedules `decide` (4 events with the acceptance), `decide` (3), the task that completes
+  // the update, upserts the memo and schedules `archiveTurn` (6), `archiveTurn` (3), and, unless the next message's
+  // task takes it along, one more task (3). Measured 16.8 with the archive on and 12 off (13 and 9 with local ones).
+  it('writes at most 18 history events per one-decision turn with the archive on (fewer with it off)', async () => {
     const perTurn = async (name: string, archive: ArchiveStore | undefined): Promise<number> => {
       const agent = await writeAgent(name, responses(30));
       const id = sid(name);
@@ -139,7 +146,7 @@ describe('durable sessions on the real Temporal dev server', () => {
     const on = await perTurn('events-on', new InMemoryArchiveStore());
     const off = await perTurn('events-off', undefined);
     console.log(`history events per one-decision turn: archive on ${on}, off ${off}`);
-    expect(on).toBeLessThanOrEqual(13);
+    expect(on).toBeLessThanOrEqual(18);
     expect(off).toBeLessThan(on);
   });
 });

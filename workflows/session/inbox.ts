@@ -10,7 +10,9 @@ import type { TurnResult } from '../../src/engine/types.js';
 import { refusalFailure, refuseMessage } from '../admission.js';
 import { ApprovalInbox } from '../approvals.js';
 import {
+  approvalSignal,
   decideApproval,
+  getApproval,
   endSessionSignal,
   endSessionUpdate,
   OPENING_MESSAGE_ID,
@@ -89,11 +91,17 @@ export function registerMessageHandlers(run: SessionRun): ApprovalInbox {
     },
   );
 
+  // Decisions are refused as `continuing` only once no turn waits on the inbox (the run is about to continue as new
+  // and the inbox is not carried): a turn that paused while the run drains (continue-as-new due, updates of queued
+  // messages still unanswered) takes its decision here, else neither the turn nor the run could ever move on (found
+  // by the chaos suite: a burst session stuck on an approval every client retried for minutes).
   const approvals = new ApprovalInbox(
     () => run.state,
-    () => (run.closed ? 'ended' : run.draining ? 'continuing' : undefined),
+    () => (run.closed ? 'ended' : run.draining && !run.busy ? 'continuing' : undefined),
   );
   setHandler(decideApproval, (request) => approvals.accept(request), { validator: (request) => approvals.validate(request) });
+  setHandler(approvalSignal, (request) => approvals.signal(request));
+  setHandler(getApproval, (callId: string) => approvals.lookup(callId));
 
   setHandler(postMessage, (message: UserMessage) => {
     if (!UserMessageSchema.safeParse(message).success) {

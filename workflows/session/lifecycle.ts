@@ -44,6 +44,8 @@ export async function endSession(run: SessionRun, reason: SessionOutcome['reason
  */
 export async function continueAsNew(run: SessionRun, extras: UsageAndTitle): Promise<never> {
   await extras.settle();
+  // Runs since `no-local-activities` do not wait for each turn's archive write: the last one may still be running.
+  if (run.activityMode === 'regular') await run.archived.settled();
   const options = run.index.continueAsNewOptions(run.info);
   const next = makeContinueAsNewFunc<SessionWorkflow>({ ...options, memo: { ...options.memo, ...extras.memoFields() } });
   const bounded = nextRunInput(run.input, {

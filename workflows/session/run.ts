@@ -9,6 +9,7 @@ import { upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import { findResult } from '../../src/engine/engine.js';
 import type { SessionState, TurnResult } from '../../src/engine/types.js';
+import type { ActivityMode } from '../activity-executors.js';
 import { ArchiveWrites, type ArchiveWrite } from '../archive-writes.js';
 import type { IdleTimer } from '../idle-timer.js';
 import { MessageQueue } from '../message-queue.js';
@@ -47,6 +48,8 @@ export class SessionRun {
   travel!: TimeTravel;
   /** Token usage and the generated title (../usage-and-title.ts); set in the run's first activation, before any handler runs. */
   extras: UsageAndTitle | undefined;
+  /** How the run calls its activities (../activity-executors.ts); set in its first activation (see ./workflow.ts). */
+  activityMode: ActivityMode = 'local';
 
   constructor(
     readonly input: SessionWorkflowInput,
@@ -132,7 +135,7 @@ export class SessionRun {
   }
 
   /** Updates the memo and search attributes from the current state. */
-  memo(): void {
-    this.index.update();
+  memo(extra?: Record<string, unknown>): void {
+    this.index.update(extra);
   }
 }

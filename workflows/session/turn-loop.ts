@@ -89,11 +89,15 @@ export async function runTurns(
     run.finished.set(result.messageId, result);
     run.rememberAnswer(result.messageId, result.turn);
     idle.restart();
-    run.memo();
-    extras.updateMemo();
+    // One memo upsert per turn since `no-local-activities` (runs recorded before it made two: step, then usage).
+    if (run.activityMode === 'regular') run.memo(extras.memoFields());
+    else {
+      run.memo();
+      extras.updateMemo();
+    }
     extras.afterTurn(result, run.info.name !== undefined, (title) => run.applyTitle(title));
     run.travel.record(run.state);
-    await run.archived.write({
+    const archived = run.archived.write({
       kind: 'turn',
       input: {
         sessionId: run.sessionId,
@@ -107,6 +111,11 @@ export async function runTurns(
         state: JSON.stringify(run.state),
       },
     });
+    // Since `no-local-activities` the next turn does not wait for the turn's archive write (a regular activity): a
+    // queued message's decision goes out in the same workflow task. Writes stay in order, one at a time, and the
+    // session's end and continue-as-new wait for them (./lifecycle.ts).
+    if (run.activityMode !== 'regular') await archived;
+    else void archived.catch(() => undefined); // only a cancellation rejects it, and the run's other awaits see that
     if (run.state.status === 'ended') return 'end_action';
   }
 }

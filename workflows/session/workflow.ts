@@ -15,7 +15,7 @@
  * Sandbox-safe: imports `@temporalio/workflow`, pure code and activity *types* only.
  */
 import { ApplicationFailure, ContinueAsNew, TemporalFailure, WorkflowError, isCancellation, log, patched } from '@temporalio/workflow';
-import { activityExecutors } from '../activity-executors.js';
+import { activityExecutors, activityMode } from '../activity-executors.js';
 import { startArchive } from '../archive-writes.js';
 import { IdleTimer } from '../idle-timer.js';
 import { openSessionState } from '../session-start.js';
@@ -71,6 +71,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       run.memo();
       run.idle?.restart();
     },
+    activityMode: () => run.activityMode,
   });
   registerViews(run);
   const approvals = registerMessageHandlers(run);
@@ -87,7 +88,11 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   // Token usage and generated titles: their patches are asked here too, in the run's first activation.
   const extras = new UsageAndTitle(input);
   run.extras = extras;
-  const executorsFirst = patched(PATCH_IDS.executorsFirst) ? activityExecutors(extras.report) : undefined;
+  // No local activities for sessions started since `no-local-activities` (asked here, before `executors-first`): a
+  // local activity's late resolution under bursts of updates and queries broke replay (docs/chaos.md).
+  run.activityMode = activityMode();
+  run.archived.mode = run.activityMode;
+  const executorsFirst = patched(PATCH_IDS.executorsFirst) ? activityExecutors(extras.report, run.activityMode) : undefined;
   if (run.run === 1) {
     run.memo();
     run.archived = await startArchive(
@@ -107,7 +112,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   // before the run's first activation (one retried into a new run) is dispatched here, synchronously.
   registerRewind(run);
 
-  const reason = await runTurns(run, approvals, executorsFirst ?? activityExecutors(extras.report), extras);
+  const reason = await runTurns(run, approvals, executorsFirst ?? activityExecutors(extras.report, run.activityMode), extras);
   if (reason) return endSession(run, reason, extras);
   return continueAsNew(run, extras);
 }
