@@ -7,9 +7,9 @@
  * | `STEPWISE_MAX_FILES_PER_MESSAGE` | 4 | most files per message (at most `MAX_FILES_PER_MESSAGE`, 8) |
  * | `STEPWISE_ALLOWED_FILE_TYPES` | `image/png,image/jpeg,image/gif,image/webp,application/pdf` | media types accepted (others: 415 `UNSUPPORTED_FILE_TYPE`) |
  *
- * The default size follows the smallest provider limit among those Stepwise sends files to: Anthropic's 5 MB per
- * image is lower, but OpenAI takes 20 MB images and both take PDFs of 32 MB; 10 MiB keeps a JSON body with a
- * base64 file (4/3 of it) well under what a proxy in front usually allows.
+ * The default size, 10 MiB, keeps a JSON body with four base64 files (4/3 of the bytes each) near 54 MiB. Providers
+ * have lower limits for some inputs (Anthropic documents 5 MB per image), which they answer with a 400 the turn
+ * shows: set the limit to your provider's.
  */
 import { z } from 'zod';
 import { MAX_FILES_PER_MESSAGE, MediaType } from '../../src/engine/files.js';

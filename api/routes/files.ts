@@ -3,8 +3,9 @@
  * "Files and images"). Scoped like every session route: a credential bound to a user reads only its own sessions'
  * files (`../auth/user-binding.ts` checks `:sessionId`), scope `sessions:read`.
  *
- * Served with its media type, `X-Content-Type-Options: nosniff` and a sandboxing `Content-Security-Policy`, so a file
- * is never run as a page of the API's origin; images and PDFs inline, anything else as a download.
+ * Served with its media type, `X-Content-Type-Options: nosniff` and (but for PDFs) a sandboxing
+ * `Content-Security-Policy`, so a file is never run as a page of the API's origin; images and PDFs inline, anything
+ * else as a download. `Cache-Control: private, immutable`: a file id names its bytes (SHA-256), so they never change.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -15,6 +16,9 @@ import { SessionId } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
 
 export const FileParams = z.object({ sessionId: SessionId, fileId: FileId });
+
+/** `Content-Security-Policy` of a served file: nothing loads, nothing runs (`sandbox`), whatever the file holds. */
+export const FILE_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
 
 /** `Content-Disposition` of a stored file: inline for images and PDFs, else attachment; the name RFC 6266-encoded. */
 export function contentDisposition(mediaType: string, name: string | undefined): string {
@@ -44,12 +48,14 @@ const fileRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!hasFiles(app.archive)) throw new SystemError('FILE_STORAGE_UNAVAILABLE', 'this server stores no files (no archive: set DATABASE_URL)', { retryAfterSeconds: 60 });
       const file = await app.archive.getFile(sessionId, fileId);
       if (!file) throw new CallerError('NOT_FOUND', `session ${sessionId} has no file ${fileId}`);
+      // A sandboxing CSP for everything but PDFs (they keep the API's own CSP): browsers' PDF viewers do not run in a
+      // sandboxed document, and a PDF (served as application/pdf, nosniff) is never read as a page of this origin.
+      if (file.mediaType !== 'application/pdf') reply.header('content-security-policy', FILE_CSP);
       return reply
         .header('content-type', file.mediaType)
         .header('content-length', String(file.bytes.byteLength))
         .header('content-disposition', contentDisposition(file.mediaType, file.name))
         .header('x-content-type-options', 'nosniff')
-        .header('content-security-policy', "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox")
         .header('cache-control', 'private, max-age=31536000, immutable')
         .header('etag', `"${file.sha256}"`)
         // Bytes, not the JSON the typed replies describe: Fastify sends a Buffer as is (no serializer runs).

@@ -92,6 +92,9 @@ describe('POST /sessions/:id/messages with files', () => {
     ]);
     const pdf = await h.app.inject({ method: 'GET', url: `/sessions/s1/files/${files[1]!.fileId}` });
     expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(pdf.headers['content-disposition']).toBe(`inline; filename="menu.pdf"; filename*=UTF-8''menu.pdf`);
+    expect(pdf.headers['content-security-policy']).not.toContain('sandbox'); // PDF viewers do not run sandboxed
+    expect(pdf.headers['x-content-type-options']).toBe('nosniff');
     expect(Buffer.compare(pdf.rawPayload, PDF_MINIMAL)).toBe(0);
   });
 

@@ -1,7 +1,8 @@
 /**
- * Files on messages (docs/rest-api.md "Files and images"): {@link AttachmentList} shows a user message's files (an
- * image as a thumbnail, anything else as a link), loaded through `GET /sessions/:id/files/:fileId` or from the URL
- * the user gave; {@link FilePicker} is the composer's "Attach" button with the chosen files as removable chips.
+ * Files on messages (docs/rest-api.md "Files and images"): {@link AttachmentList} shows a user message's files, a
+ * stored image as a thumbnail (`GET /sessions/:id/files/:fileId`), anything else, and images given by URL, as links
+ * (the API's CSP, `img-src 'self' data:`, loads no third-party image, and a viewer's browser should not fetch one
+ * unasked); {@link FilePicker} is the composer's "Attach" button with the chosen files as removable chips.
  */
 import type { FileRef } from '../../../src/engine/files.js';
 import { fileUrl } from '../api.js';
@@ -17,7 +18,7 @@ export function AttachmentList({ sessionId, files }: { sessionId: string; files:
         const label = f.name ?? f.url ?? f.mediaType;
         return (
           <li key={f.fileId} data-file-id={f.fileId}>
-            {f.mediaType.startsWith('image/') ? (
+            {f.mediaType.startsWith('image/') && !f.url ? (
               <a href={href} target="_blank" rel="noopener noreferrer">
                 <img src={href} alt={label} loading="lazy" class="thumb" />
               </a>
