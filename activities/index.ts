@@ -41,7 +41,7 @@ import type {
 import type { ArchiveStore } from '../src/archive/store.js';
 import { hasTimeTravel } from '../src/archive/time-travel.js';
 import { Embeddings } from './embeddings.js';
-import { resolveFiles } from './models/attachments.js';
+import { resolveFiles, StoredFileCache } from './models/attachments.js';
 import type { ModelCache } from './models/model.js';
 import type { ToolRegistry } from './tools.js';
 
@@ -56,6 +56,8 @@ export interface ActivityDeps {
   embeddings?: Embeddings;
   /** Publishes live, non-durable events (streamed model tokens). Optional, best effort. */
   publishToken?: (sessionId: string, text: string) => void;
+  /** Stored files read for prompts, kept for the next decisions. Default: one of `DEFAULT_FILE_CACHE_CHARS`. */
+  files?: StoredFileCache;
 }
 
 /**
@@ -114,6 +116,7 @@ function cancellationOr(err: unknown): unknown {
 /** Builds the activity functions. */
 export function createActivities(deps: ActivityDeps): SessionActivities {
   const embeddings = deps.embeddings ?? new Embeddings({ env: deps.models.env });
+  const fileCache = deps.files ?? new StoredFileCache();
   return {
     /**
      * One LLM decision, with the prompt's files resolved from the archive or their URLs.
@@ -126,7 +129,7 @@ export function createActivities(deps: ActivityDeps): SessionActivities {
         const model = deps.models.get(req.llm);
         const onToken = deps.publishToken ? (t: string) => deps.publishToken!(req.sessionId, t) : undefined;
         // Files are read here, per attempt, and never leave the activity (./models/attachments.ts).
-        const files = await resolveFiles(req.messages, req.llm, req.sessionId, deps.archive);
+        const files = await resolveFiles(req.messages, req.llm, req.sessionId, deps.archive, fileCache);
         return await model.decide(req, { signal: cancellationSignal(), onToken, files });
       } catch (err) {
         throw cancellationOr(err);

@@ -48,16 +48,65 @@ export function filesNotSupported(provider: string, why: string): ApplicationFai
   return ApplicationFailure.create({ type: FILES_NOT_SUPPORTED, message: `the ${provider} model cannot take this file: ${why}`, nonRetryable: true });
 }
 
+/** Characters of base64 a {@link StoredFileCache} holds at most by default: 64 Mi (48 MiB of files). */
+export const DEFAULT_FILE_CACHE_CHARS = 64 * 1024 * 1024;
+
+/**
+ * The worker's recently read stored files, base64, least recently used dropped first past `maxChars`. Safe to keep:
+ * a file id names its bytes (their SHA-256), so an entry is never stale. Spares the archive a read per decision when
+ * a turn decides several times, or later turns send the same image again.
+ */
+export class StoredFileCache {
+  readonly #entries = new Map<string, string>();
+  #chars = 0;
+
+  constructor(readonly maxChars = DEFAULT_FILE_CACHE_CHARS) {}
+
+  get(sessionId: string, fileId: string): string | undefined {
+    const key = `${sessionId}\n${fileId}`;
+    const data = this.#entries.get(key);
+    if (data === undefined) return undefined;
+    this.#entries.delete(key); // move to the newest end
+    this.#entries.set(key, data);
+    return data;
+  }
+
+  set(sessionId: string, fileId: string, data: string): void {
+    if (data.length > this.maxChars) return;
+    const key = `${sessionId}\n${fileId}`;
+    this.#chars -= this.#entries.get(key)?.length ?? 0;
+    this.#entries.delete(key);
+    this.#entries.set(key, data);
+    this.#chars += data.length;
+    for (const [oldest, value] of this.#entries) {
+      if (this.#chars <= this.maxChars) break;
+      this.#entries.delete(oldest);
+      this.#chars -= value.length;
+    }
+  }
+
+  /** Base64 characters held. */
+  get chars(): number {
+    return this.#chars;
+  }
+}
+
 /**
  * Resolves the file references of `messages` for a call to `llm`: URLs pass as given, stored files are read from
- * `archive` (base64). Nothing to resolve: an empty map, without touching the archive.
+ * `cache`, else `archive` (base64). Nothing to resolve: an empty map, without touching the archive.
  *
  * @throws ApplicationFailure non-retryable {@link FILES_NOT_SUPPORTED} when `llm`'s provider takes no files;
  *   `FILE_STORAGE_UNAVAILABLE` (non-retryable) when a stored file is named but this worker has no archive;
  *   `NOT_FOUND` (non-retryable) when the archive has no such file for the session; `ARCHIVE_UNAVAILABLE`
  *   (retryable) when the archive is down.
  */
-export async function resolveFiles(messages: ChatMessage[], llm: LlmConfig, sessionId: string, archive: ArchiveStore | undefined): Promise<ResolvedFiles> {
+export async function resolveFiles(
+  messages: ChatMessage[],
+  llm: LlmConfig,
+  sessionId: string,
+  archive: ArchiveStore | undefined,
+  cache?: StoredFileCache,
+): Promise<ResolvedFiles> {
   const refs = filesOf(messages);
   const out = new Map<string, ResolvedFile>();
   if (refs.length === 0) return out;
@@ -73,8 +122,12 @@ export async function resolveFiles(messages: ChatMessage[], llm: LlmConfig, sess
       throw ApplicationFailure.create({ type: 'FILE_STORAGE_UNAVAILABLE', message: `file ${ref.fileId} is stored, but this worker has no archive to read it from (set DATABASE_URL)`, nonRetryable: true });
     }
     const { url: _none, ...stored } = ref;
-    const { bytes } = await readStored(archive, sessionId, ref.fileId);
-    out.set(ref.fileId, { ...stored, data: Buffer.from(bytes).toString('base64') });
+    let data = cache?.get(sessionId, ref.fileId);
+    if (data === undefined) {
+      data = Buffer.from((await readStored(archive, sessionId, ref.fileId)).bytes).toString('base64');
+      cache?.set(sessionId, ref.fileId, data);
+    }
+    out.set(ref.fileId, { ...stored, data });
   }
   return out;
 }

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { toAnthropicMessages } from '../../activities/models/anthropic.js';
-import { FILES_NOT_SUPPORTED, type ResolvedFile } from '../../activities/models/attachments.js';
+import { FILES_NOT_SUPPORTED, type ResolvedFile, StoredFileCache } from '../../activities/models/attachments.js';
 import { ModelCache } from '../../activities/models/model.js';
 import { toOpenAIRequest } from '../../activities/models/openai.js';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
@@ -105,6 +105,36 @@ describe('decide with files, through the real SDKs', () => {
     expect(fake.server.requests[0]!.body.stream).toBe(true);
     expect(mediaParts(fake.server.requests[0]!)).toHaveLength(1);
     expect(tokens.join('')).toContain('streamed');
+  });
+});
+
+describe('the worker\'s stored-file cache', () => {
+  it('reads a stored file from the archive once for several decisions', async () => {
+    const { archive, refs } = await archiveWithFiles();
+    let reads = 0;
+    const getFile = archive.getFile.bind(archive);
+    archive.getFile = async (sessionId, fileId) => {
+      reads++;
+      return getFile(sessionId, fileId);
+    };
+    const activities = createActivities({ models: models(), tools: new Map(), archive });
+    for (let i = 0; i < 3; i++) fake.server.enqueue({ action: 'RESPOND', response: `ok ${i}` });
+    for (let i = 0; i < 3; i++) await activities.decide(withFiles(openai(), refs));
+    expect(reads).toBe(2); // the PNG and the PDF, once each
+    expect(fake.server.requests.map((r) => mediaParts(r).length)).toEqual([2, 2, 2]);
+  });
+
+  it('keeps at most maxChars of base64, dropping the least recently used first', () => {
+    const cache = new StoredFileCache(10);
+    cache.set('s', 'a', '1234');
+    cache.set('s', 'b', '5678');
+    expect(cache.get('s', 'a')).toBe('1234'); // a is now the newest
+    cache.set('s', 'c', '90ab');
+    expect([cache.get('s', 'a'), cache.get('s', 'b'), cache.get('s', 'c')]).toEqual(['1234', undefined, '90ab']);
+    expect(cache.chars).toBe(8);
+    cache.set('s', 'huge', 'x'.repeat(11)); // larger than the whole cache: not kept, nothing dropped
+    expect([cache.get('s', 'huge'), cache.chars]).toEqual([undefined, 8]);
+    expect(cache.get('other', 'a')).toBeUndefined(); // sessions apart
   });
 });
 
