@@ -14,6 +14,10 @@ declare module 'fastify' {
     /** Files of a multipart message body, in order (null for other bodies). */
     uploads: Upload[] | null;
   }
+  interface FastifyContextConfig {
+    /** The route takes `multipart/form-data` (read by {@link readMultipartMessage}); others answer it with 415. */
+    multipart?: boolean;
+  }
 }
 
 /** Most non-file fields a multipart message may have (`text`, `messageId`, and a few a client may add). */
@@ -21,7 +25,9 @@ const MAX_MULTIPART_FIELDS = 16;
 
 /**
  * Registers `@fastify/multipart` on `app` (a route plugin's own instance) with the API's file limits: file size
- * `maxFileBytes`, `maxFilesPerMessage` files, fields up to the API's body limit each.
+ * `maxFileBytes`, `maxFilesPerMessage` files, fields up to the API's body limit each. Only routes with
+ * `config: { multipart: true }` take it; the plugin's other routes answer a multipart body with 415
+ * UNSUPPORTED_MEDIA_TYPE, as without the parser.
  */
 export async function registerMultipartMessages(app: FastifyInstance): Promise<void> {
   const limits = app.fileLimits;
@@ -30,6 +36,13 @@ export async function registerMultipartMessages(app: FastifyInstance): Promise<v
     throwFileSizeLimit: true,
   });
   app.decorateRequest('uploads', null);
+  // The parser now accepts multipart for every route of `app`: those that do not read it refuse it as before.
+  app.addHook('preValidation', async (request) => {
+    if (request.isMultipart() && request.routeOptions.config?.multipart !== true) {
+      const contentType = request.headers['content-type'] ?? '';
+      throw new CallerError('UNSUPPORTED_MEDIA_TYPE', `unsupported media type ${contentType}: this route takes application/json`, { contentType, supported: ['application/json'] });
+    }
+  });
 }
 
 /** The media type of a file part: its `Content-Type` without parameters, lower case (`application/octet-stream` if none). */

@@ -180,7 +180,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
   app.post(
     '/sessions/:sessionId/messages',
     {
-      config: { sessionMessageLimit: true },
+      config: { sessionMessageLimit: true, multipart: true },
       bodyLimit: fileBodyLimitBytes(app.fileLimits, app.initialConfig.bodyLimit),
       preValidation: readMultipartMessage,
       schema: {

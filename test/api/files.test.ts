@@ -167,6 +167,8 @@ describe('limits and refusals (nothing reaches the session)', () => {
     expect(expectError(await send(many), 400, 'INVALID_REQUEST').details).toEqual({ maxFilesPerMessage: 2 });
     const tooMany = await multipartBody({ text: 'x' }, Array.from({ length: 3 }, (_, i) => ({ name: `${i}.png`, type: 'image/png', bytes: Buffer.from([i]) })));
     expectError(await postMultipart(h.app, '/sessions/s1/messages', tooMany), 400, 'INVALID_REQUEST');
+    // Other routes refuse multipart as any non-JSON body: 415.
+    expect(expectError(await postMultipart(h.app, '/sessions', await multipartBody({ agentId: 'test-agent' }, [])), 415, 'UNSUPPORTED_MEDIA_TYPE').details).toMatchObject({ supported: ['application/json'] });
     const unknown = await multipartBody({ text: 'x', colour: 'red' }, []);
     expect(expectError(await postMultipart(h.app, '/sessions/s1/messages', unknown), 400, 'INVALID_REQUEST').message).toMatch(/colour/);
     expect(h.executors.decideRequests).toHaveLength(0);
