@@ -41,6 +41,7 @@ import type {
 import type { ArchiveStore } from '../src/archive/store.js';
 import { hasTimeTravel } from '../src/archive/time-travel.js';
 import { Embeddings } from './embeddings.js';
+import { resolveFiles, StoredFileCache } from './models/attachments.js';
 import type { ModelCache } from './models/model.js';
 import type { ToolRegistry } from './tools.js';
 
@@ -55,6 +56,8 @@ export interface ActivityDeps {
   embeddings?: Embeddings;
   /** Publishes live, non-durable events (streamed model tokens). Optional, best effort. */
   publishToken?: (sessionId: string, text: string) => void;
+  /** Stored files read for prompts, kept for the next decisions. Default: one of `DEFAULT_FILE_CACHE_CHARS`. */
+  files?: StoredFileCache;
 }
 
 /**
@@ -113,14 +116,21 @@ function cancellationOr(err: unknown): unknown {
 /** Builds the activity functions. */
 export function createActivities(deps: ActivityDeps): SessionActivities {
   const embeddings = deps.embeddings ?? new Embeddings({ env: deps.models.env });
+  const fileCache = deps.files ?? new StoredFileCache();
   return {
-    /** One LLM decision. @throws ApplicationFailure `MODEL_OUTPUT_INVALID` (non-retryable), `MODEL_REQUEST_FAILED`. */
+    /**
+     * One LLM decision, with the prompt's files resolved from the archive or their URLs.
+     * @throws ApplicationFailure `MODEL_OUTPUT_INVALID` (non-retryable), `MODEL_REQUEST_FAILED`, and as `resolveFiles`
+     *   (`FILES_NOT_SUPPORTED`, `NOT_FOUND`, `FILE_STORAGE_UNAVAILABLE` non-retryable; `ARCHIVE_UNAVAILABLE` retryable).
+     */
     async decide(req: DecideRequest): Promise<DecideResult> {
       const stop = keepHeartbeating();
       try {
         const model = deps.models.get(req.llm);
         const onToken = deps.publishToken ? (t: string) => deps.publishToken!(req.sessionId, t) : undefined;
-        return await model.decide(req, { signal: cancellationSignal(), onToken });
+        // Files are read here, per attempt, and never leave the activity (./models/attachments.ts).
+        const files = await resolveFiles(req.messages, req.llm, req.sessionId, deps.archive, fileCache);
+        return await model.decide(req, { signal: cancellationSignal(), onToken, files });
       } catch (err) {
         throw cancellationOr(err);
       } finally {

@@ -32,6 +32,8 @@ import approvalRoutes from './routes/approvals.js';
 import sessionRoutes from './routes/sessions.js';
 import timeTravelRoutes from './routes/time-travel.js';
 import type { SessionBackend } from './sessions.js';
+import { DEFAULT_FILE_LIMITS, type FileLimits } from './files/limits.js';
+import fileRoutes from './routes/files.js';
 
 export interface BuildAppOptions {
   /** Session backend; decorated as `app.backend` and closed when the app closes. */
@@ -82,6 +84,8 @@ export interface BuildAppOptions {
   agentSources?: AgentSourceStore;
   /** `GET /metrics` (Prometheus, `./plugins/metrics.ts`) and the hooks feeding it. Default false. */
   metrics?: boolean;
+  /** Limits on files attached to messages (`./files/limits.ts`). Default {@link DEFAULT_FILE_LIMITS}. */
+  files?: FileLimits;
 }
 
 /**
@@ -111,6 +115,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  app.decorate('fileLimits', opts.files ?? DEFAULT_FILE_LIMITS);
   // First, so every route below gets a request span.
   if (opts.tracing) await app.register(tracingPlugin);
   // Before the routes, so its hooks time every one of them.
@@ -129,6 +134,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(agentRoutes);
   await app.register(agentBuilderRoutes, { sources: opts.agentSources });
   await app.register(sessionRoutes, { approvalWaitMs: opts.approvalWaitMs });
+  await app.register(fileRoutes);
   await app.register(approvalRoutes);
   await app.register(timeTravelRoutes);
   await app.register(archiveRoutes);

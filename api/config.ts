@@ -9,6 +9,7 @@ import { temporalConnectionOptions } from '../runtime/env.js';
 import { StepwiseError } from '../src/errors.js';
 import { type CodecKey, parseCodecKeys } from '../runtime/payload-codec.js';
 import { DEFAULT_CODEC_CORS_ORIGINS } from './routes/codec.js';
+import { type FileLimits, fileLimitsFromEnv } from './files/limits.js';
 import { ANY_AUDIENCE, type JwtOptions } from './auth/jwt.js';
 import { plainKeyEntries, readApiKeysFile } from './auth/keys.js';
 import type { AuthOptions } from './plugins/auth.js';
@@ -118,6 +119,8 @@ export interface ApiConfig {
   temporalUiUrl: string;
   /** Deliberately weakened settings the server logs as warnings at startup (e.g. `STEPWISE_JWT_AUDIENCE=*`); absent when none. */
   warnings?: string[];
+  /** Message attachments: `STEPWISE_MAX_FILE_BYTES`, `STEPWISE_MAX_FILES_PER_MESSAGE`, `STEPWISE_ALLOWED_FILE_TYPES`. */
+  files: FileLimits;
 }
 
 /**
@@ -171,6 +174,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     trustProxy: trustProxyOf(e.STEPWISE_TRUST_PROXY),
     temporalUiUrl: e.STEPWISE_TEMPORAL_UI_URL.replace(/\/+$/, ''),
     ...(warnings.length > 0 ? { warnings } : {}),
+    files: fileLimitsFromEnv(env),
   };
 }
 

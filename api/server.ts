@@ -116,6 +116,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.eventsPollIntervalMs === undefined ? {} : { events: { pollIntervalMs: options.eventsPollIntervalMs } }),
       logger: { level: config.logLevel },
       bodyLimitBytes: config.bodyLimitBytes,
+      files: config.files,
       requestTimeoutMs: config.requestTimeoutMs,
       ...(codec ? { codec: { codec, corsOrigins: config.codecCorsOrigins } } : {}),
       tracing: Boolean(options.tracing),

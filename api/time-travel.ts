@@ -131,13 +131,16 @@ export async function rewindSession(app: FastifyInstance, sessionId: string, toT
   return { ...done, session: { ...(await app.backend.state(sessionId)), source: 'live' } };
 }
 
-/** The user message of turn `turn` (full text: the archive's, else the live run's), or undefined when none is known. */
+/**
+ * The user message of turn `turn` (full text: the archive's, else the live run's) with its files (references), or
+ * undefined when none is known.
+ */
 async function userMessageOf(app: FastifyInstance, sessionId: string, turn: number): Promise<UserMessage | undefined> {
   const archived = app.archive ? (await app.archive.getTurns(sessionId, { afterTurn: turn - 1, limit: 1 })).turns[0] : undefined;
   const result = archived?.turn === turn ? archived : (await app.backend.history(sessionId)).turns.find((t) => t.turn === turn);
   const event = result?.events.find((e) => e.type === 'user_message');
   if (!result || event?.type !== 'user_message') return undefined;
-  return { messageId: result.messageId, text: event.text };
+  return { messageId: result.messageId, text: event.text, ...(event.files?.length ? { files: event.files } : {}) };
 }
 
 /**
@@ -157,13 +160,15 @@ export async function regenerate(app: FastifyInstance, sessionId: string): Promi
 }
 
 /**
- * Edits message `messageId`: rewinds to before its turn and sends `text` (as `newMessageId`, default the same id).
+ * Edits message `messageId`: rewinds to before its turn and sends `text` (as `newMessageId`, default the same id),
+ * with the files the message had (an edit changes its text, not its attachments).
  * @throws CallerError TURN_NOT_FOUND (no turn answered that message), INVALID_REQUEST, and the rewind's and send's errors.
  */
 export async function editMessage(app: FastifyInstance, sessionId: string, messageId: string, text: string, newMessageId?: string): Promise<TurnResult> {
   const turn = await turnOfMessage(app, sessionId, messageId);
   if (turn === undefined) throw new CallerError('TURN_NOT_FOUND', `no turn of session ${sessionId} answered message ${messageId}`, { messageId });
-  const message = UserMessageSchema.safeParse({ messageId: newMessageId ?? messageId, text });
+  const files = (await userMessageOf(app, sessionId, turn))?.files;
+  const message = UserMessageSchema.safeParse({ messageId: newMessageId ?? messageId, text, ...(files ? { files } : {}) });
   if (!message.success) throw new CallerError('INVALID_REQUEST', message.error.issues.map((i) => i.message).join('; '));
   const done = await timeTravelBackend(app).rewind(sessionId, turn - 1);
   rememberRewind(sessionId, done);

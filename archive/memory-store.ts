@@ -4,6 +4,8 @@
  */
 import type { SessionEvent } from '../src/engine/types.js';
 import { CallerError } from '../src/errors.js';
+import { type FileArchive, FileRecord, type StoredFile, type StoredFileInfo } from '../src/archive/files.js';
+import { fileIdOf, sha256Hex } from './file-ids.js';
 import {
   ARCHIVE_SCHEMA_VERSION,
   type ArchivedEventsPage,
@@ -46,8 +48,10 @@ function compareText(a: string, b: string): number {
 }
 
 /** The in-memory archive. Methods are async to match the interface; none ever throws `ARCHIVE_UNAVAILABLE`. */
-export class InMemoryArchiveStore implements ArchiveStore {
+export class InMemoryArchiveStore implements ArchiveStore, FileArchive {
   readonly #sessions = new Map<string, StoredSession>();
+  /** Files by `<sessionId>\n<fileId>` (kept apart from sessions: a file may come before its session row). */
+  readonly #files = new Map<string, StoredFile>();
 
   async recordSessionStart(input: SessionStartRecord): Promise<void> {
     const r = parseArchiveInput(SessionStartRecord, input, 'session start');
@@ -194,6 +198,26 @@ export class InMemoryArchiveStore implements ArchiveStore {
     const page = copy(all.slice(0, q.limit));
     const last = page[page.length - 1];
     return { events: page, ...(all.length > q.limit && last ? { nextAfterSeq: last.seq } : {}) };
+  }
+
+  async putFile(record: FileRecord): Promise<StoredFileInfo> {
+    const r = parseArchiveInput(FileRecord, record, 'file record');
+    const sha256 = sha256Hex(r.bytes);
+    const fileId = fileIdOf(sha256);
+    const key = `${r.sessionId}\n${fileId}`;
+    let file = this.#files.get(key);
+    if (!file) {
+      const info = { fileId, sessionId: r.sessionId, mediaType: r.mediaType, ...(r.name ? { name: r.name } : {}), size: r.bytes.byteLength, sha256 };
+      file = { ...info, createdAt: new Date().toISOString(), bytes: new Uint8Array(r.bytes) };
+      this.#files.set(key, file);
+    }
+    const { bytes: _bytes, ...info } = file;
+    return info;
+  }
+
+  async getFile(sessionId: string, fileId: string): Promise<StoredFile | null> {
+    const file = this.#files.get(`${sessionId}\n${fileId}`);
+    return file ? { ...file, bytes: new Uint8Array(file.bytes) } : null;
   }
 
   async close(): Promise<void> {

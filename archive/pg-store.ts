@@ -28,6 +28,8 @@ import {
   type TurnsPage,
   ARCHIVE_SCHEMA_VERSION,
 } from '../src/archive/store.js';
+import { insertFile, selectFile } from './pg-files.js';
+import type { FileArchive, FileRecord, StoredFile, StoredFileInfo } from '../src/archive/files.js';
 import { copyInheritedTurns, insertTurnState, selectBranches, selectBranchTurns, selectTurns, selectTurnState, supersede, supersedeIfReset } from './pg-time-travel.js';
 import {
   type ArchivedBranch,
@@ -71,7 +73,7 @@ const SESSION_COLUMNS = `session_id, schema_version, agent_name, config_hash, st
   last_seq, created_at, updated_at, ended_at, end_reason, user_id, name, metadata, parent_session_id, forked_at_turn`;
 
 /** The PostgreSQL archive. Errors: see {@link toArchiveError}. */
-export class PgArchiveStore implements ArchiveStore, TimeTravelArchive {
+export class PgArchiveStore implements ArchiveStore, TimeTravelArchive, FileArchive {
   readonly #pool: Pool;
   readonly #ownsPool: boolean;
   #closed = false;
@@ -284,6 +286,10 @@ export class PgArchiveStore implements ArchiveStore, TimeTravelArchive {
     return { events, ...(res.rows.length > q.limit && last ? { nextAfterSeq: last.seq } : {}) };
   }
 
+  /** Files of sessions (`./pg-files.ts`); errors as {@link FileArchive}. */
+  putFile = (record: FileRecord): Promise<StoredFileInfo> => this.#mapped(() => insertFile(this.#pool, record));
+  getFile = (sessionId: string, fileId: string): Promise<StoredFile | null> => this.#mapped(() => selectFile(this.#pool, sessionId, fileId));
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -291,8 +297,13 @@ export class PgArchiveStore implements ArchiveStore, TimeTravelArchive {
   }
 
   async #query(text: string, params: unknown[]): Promise<pg.QueryResult> {
+    return this.#mapped(() => this.#pool.query(text, params));
+  }
+
+  /** Runs `fn`, mapping its errors with {@link toArchiveError}. */
+  async #mapped<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.#pool.query(text, params);
+      return await fn();
     } catch (err) {
       throw toArchiveError(err);
     }

@@ -12,6 +12,7 @@ import type { LlmConfig } from '../../src/config/agent.js';
 import { buildTitlePrompt, type TitleRequest, type TitleResult } from '../../src/engine/title.js';
 import type { ChatMessage, DecideRequest, DecideResult, SummarizeRequest, SummarizeResult } from '../../src/engine/types.js';
 import type { ProviderUsage } from '../../src/engine/usage.js';
+import { anthropicFileBlocks, NO_FILES, type ResolvedFiles } from './attachments.js';
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './decision-model.js';
 import { buildSummaryPrompt, finishSummary, finishTitle } from './output.js';
@@ -67,36 +68,52 @@ export function toAnthropicInputSchema(schema: JsonObject): Anthropic.Tool.Input
   return out;
 }
 
-/** Splits chat messages into Anthropic's `system` string and alternating user/assistant messages. */
-export function toAnthropicMessages(messages: ChatMessage[]): { system?: string; messages: Anthropic.MessageParam[] } {
+/**
+ * Splits chat messages into Anthropic's `system` string and alternating user/assistant messages (consecutive messages
+ * of one role joined by a blank line). A user message with `files` becomes content blocks: its text, then `image` /
+ * `document` blocks from `files` (`./attachments.ts`), whose order the joined message keeps.
+ *
+ * @throws ApplicationFailure non-retryable `FILES_NOT_SUPPORTED` for a file type Anthropic cannot take.
+ */
+export function toAnthropicMessages(messages: ChatMessage[], files: ResolvedFiles = NO_FILES, provider = 'anthropic'): { system?: string; messages: Anthropic.MessageParam[] } {
   const system = messages
     .filter((m) => m.role === 'system')
     .map((m) => m.content)
     .join('\n\n');
-  const out: { role: 'user' | 'assistant'; content: string }[] = [];
+  const out: { role: 'user' | 'assistant'; text: string; blocks: Anthropic.ContentBlockParam[] }[] = [];
   for (const m of messages) {
     if (m.role === 'system') continue;
     const content = m.content.trim() ? m.content : '(empty)';
+    const blocks = m.role === 'user' ? anthropicFileBlocks(m, files, provider) : [];
     const last = out.at(-1);
-    if (last && last.role === m.role) last.content = `${last.content}\n\n${content}`;
-    else out.push({ role: m.role, content });
+    if (last && last.role === m.role && last.blocks.length === 0) {
+      last.text = `${last.text}\n\n${content}`;
+      last.blocks = blocks;
+    } else if (last && last.role === m.role) {
+      last.blocks.push({ type: 'text', text: content }, ...blocks);
+    } else out.push({ role: m.role, text: content, blocks });
   }
   // The Messages API needs a user message first.
-  if (out[0]?.role !== 'user') out.unshift({ role: 'user', content: '(conversation start)' });
-  return { ...(system ? { system } : {}), messages: out };
+  if (out[0]?.role !== 'user') out.unshift({ role: 'user', text: '(conversation start)', blocks: [] });
+  const params = out.map((m): Anthropic.MessageParam => ({
+    role: m.role,
+    content: m.blocks.length === 0 ? m.text : [{ type: 'text', text: m.text }, ...m.blocks],
+  }));
+  return { ...(system ? { system } : {}), messages: params };
 }
 
 /**
  * Pure converter: a {@link DecideRequest} to a Messages API request with the forced `decision` tool;
  * `max_tokens` = `llm.maxTokens` ?? {@link DEFAULT_ANTHROPIC_MAX_TOKENS}; `llm.kwargs` (NOMOS `kwargs`: `temperature`,
- * `top_p`, `max_tokens`, ...) are merged over those.
+ * `top_p`, `max_tokens`, ...) are merged over those. User messages' `files` come from `files` (see
+ * {@link toAnthropicMessages}, which throws for a file Anthropic cannot take).
  */
-export function toAnthropicRequest(req: DecideRequest): Anthropic.MessageCreateParamsNonStreaming {
+export function toAnthropicRequest(req: DecideRequest, files: ResolvedFiles = NO_FILES): Anthropic.MessageCreateParamsNonStreaming {
   return {
     model: req.llm.model ?? '',
     max_tokens: req.llm.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
     ...splitKwargs(req.llm.kwargs).request,
-    ...toAnthropicMessages(req.messages),
+    ...toAnthropicMessages(req.messages, files, req.llm.provider),
     tools: [{ name: DECISION_TOOL, description: DECISION_TOOL_DESCRIPTION, input_schema: toAnthropicInputSchema(req.schema) }],
     tool_choice: { type: 'tool', name: DECISION_TOOL },
   };
@@ -169,7 +186,7 @@ export class AnthropicModel implements DecisionModel {
 
   /** One Messages call (streamed when `opts.onToken` is set). Throws as {@link DecisionModel}. */
   async decide(req: DecideRequest, opts: DecideOptions = {}): Promise<DecideResult> {
-    const body = toAnthropicRequest({ ...req, llm: this.#llm });
+    const body = toAnthropicRequest({ ...req, llm: this.#llm }, opts.files);
     if (!opts.onToken) {
       const res = await this.#call(() => this.client.messages.create(body, { signal: opts.signal }));
       return fromAnthropicResponse(res, this.#llm.provider);

@@ -3,6 +3,7 @@
  * (`./openai.ts`, `./anthropic.ts`, `./scripted.ts`) and built by the factory in `./model.ts`.
  */
 import type { TitleRequest, TitleResult } from '../../src/engine/title.js';
+import type { ResolvedFiles } from './attachments.js';
 import type { DecideRequest, DecideResult, SummarizeRequest, SummarizeResult } from '../../src/engine/types.js';
 
 /** Per-call options of {@link DecisionModel.decide}. */
@@ -14,6 +15,11 @@ export interface DecideOptions {
    * the openai / openai-compatible / anthropic adapters use the streaming API; the result is the same.
    */
   onToken?: (text: string) => void;
+  /**
+   * The prompt's files, resolved (`resolveFiles` in `./attachments.ts`). Required when a message has `files`; only
+   * the adapters of `FILE_PROVIDERS` read it.
+   */
+  files?: ResolvedFiles;
 }
 
 /** Per-call options of {@link DecisionModel.summarize}. */

@@ -12,6 +12,7 @@ import type OpenAI from 'openai';
 import type { LlmConfig } from '../../src/config/agent.js';
 import type { ChatMessage, DecideRequest, DecideResult } from '../../src/engine/types.js';
 import type { ProviderUsage } from '../../src/engine/usage.js';
+import { NO_FILES, type ResolvedFiles, responsesParts } from './attachments.js';
 import { modelOutputInvalid } from './errors.js';
 import { parseDecisionText } from './output.js';
 import { splitKwargs } from './providers.js';
@@ -20,13 +21,16 @@ type ResponsesBody = OpenAI.Responses.ResponseCreateParamsNonStreaming;
 
 /**
  * A prompt's messages as Responses fields: the `system` messages, joined by a blank line, become `instructions`;
- * the others become `input` message items in order (`{type: 'message', role, content}`).
+ * the others become `input` message items in order (`{type: 'message', role, content}`); a user message with `files`
+ * gets `input_text` + `input_image` / `input_file` content from `files` (`./attachments.ts`).
+ *
+ * @throws ApplicationFailure non-retryable `FILES_NOT_SUPPORTED` for a file type the Responses API cannot take.
  */
-export function toResponsesInput(messages: ChatMessage[]): Pick<ResponsesBody, 'instructions' | 'input'> {
+export function toResponsesInput(messages: ChatMessage[], files: ResolvedFiles = NO_FILES, provider = 'openai'): Pick<ResponsesBody, 'instructions' | 'input'> {
   const system = messages.filter((m) => m.role === 'system').map((m) => m.content);
   const input: OpenAI.Responses.EasyInputMessage[] = messages
     .filter((m) => m.role !== 'system')
-    .map((m) => ({ type: 'message', role: m.role, content: m.content }));
+    .map((m) => ({ type: 'message', role: m.role, content: m.role === 'user' && m.files?.length ? responsesParts(m, files, provider) : m.content }));
   return { ...(system.length ? { instructions: system.join('\n\n') } : {}), input };
 }
 
@@ -35,10 +39,10 @@ export function toResponsesInput(messages: ChatMessage[]): Pick<ResponsesBody, '
  * schema (`toOpenAISchema`); `max_output_tokens` comes from `max_tokens`, `temperature` as configured; `store: false`
  * unless `llm.kwargs` say otherwise (kwargs request keys are merged last, as for Chat Completions).
  */
-export function toResponsesRequest(req: DecideRequest, schema: Record<string, unknown>): ResponsesBody {
+export function toResponsesRequest(req: DecideRequest, schema: Record<string, unknown>, files: ResolvedFiles = NO_FILES): ResponsesBody {
   return {
     model: req.llm.model ?? '',
-    ...toResponsesInput(req.messages),
+    ...toResponsesInput(req.messages, files, req.llm.provider),
     text: { format: { type: 'json_schema', name: 'decision', schema, strict: false } },
     ...responsesParams(req.llm),
   };

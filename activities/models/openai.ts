@@ -12,6 +12,7 @@ import type { LlmApiType } from '../../src/config/schema.js';
 import { buildTitlePrompt, type TitleRequest, type TitleResult } from '../../src/engine/title.js';
 import type { DecideRequest, DecideResult, SummarizeRequest, SummarizeResult } from '../../src/engine/types.js';
 import type { ProviderUsage } from '../../src/engine/usage.js';
+import { NO_FILES, openAIChatParts, type ResolvedFiles } from './attachments.js';
 import { modelOutputInvalid, toActivityFailure } from './errors.js';
 import type { DecideOptions, DecisionModel, SummarizeOptions } from './decision-model.js';
 import { buildSummaryPrompt, finishSummary, finishTitle, parseDecisionText } from './output.js';
@@ -45,12 +46,17 @@ export function toOpenAISchema(schema: Record<string, unknown>): Record<string, 
  * set only when configured; the limit is `max_completion_tokens` for `openai` and `azure` (what current OpenAI models
  * accept) and `max_tokens` for the other OpenAI-compatible providers. `llm.kwargs` (NOMOS `kwargs`) are merged last,
  * so they can set any other request parameter (`top_p`, `seed`, `max_tokens`, ...); client keys (`CLIENT_KWARGS`:
- * `base_url`, `timeout`, ...) configure the client instead.
+ * `base_url`, `timeout`, ...) configure the client instead. A user message with `files` becomes a text part plus one
+ * part per file, from `files` (resolved by `resolveFiles`, `./attachments.ts`).
+ *
+ * @throws ApplicationFailure non-retryable `FILES_NOT_SUPPORTED` for a file Chat Completions cannot take.
  */
-export function toOpenAIRequest(req: DecideRequest): OpenAI.ChatCompletionCreateParamsNonStreaming {
+export function toOpenAIRequest(req: DecideRequest, files: ResolvedFiles = NO_FILES): OpenAI.ChatCompletionCreateParamsNonStreaming {
   return {
     model: req.llm.model ?? '',
-    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: req.messages.map((m): OpenAI.ChatCompletionMessageParam =>
+      m.role === 'user' && m.files?.length ? { role: 'user', content: openAIChatParts(m, files, req.llm.provider) } : { role: m.role, content: m.content },
+    ),
     response_format: {
       type: 'json_schema',
       json_schema: { name: 'decision', schema: toOpenAISchema(req.schema), strict: false },
@@ -154,7 +160,7 @@ export class OpenAIModel implements DecisionModel {
   /** One model call (streamed when `opts.onToken` is set). Throws as {@link DecisionModel}. */
   async decide(req: DecideRequest, opts: DecideOptions = {}): Promise<DecideResult> {
     if (this.apiType === 'responses') return this.#decideResponses(req, opts);
-    const body = toOpenAIRequest({ ...req, llm: this.#llm });
+    const body = toOpenAIRequest({ ...req, llm: this.#llm }, opts.files);
     const provider = this.#llm.provider;
     if (!opts.onToken) {
       const res = await this.#call(() => this.client.chat.completions.create(body, { signal: opts.signal }));
@@ -183,7 +189,7 @@ export class OpenAIModel implements DecisionModel {
 
   /** One Responses call: `text.format` carries the schema; streamed events feed `opts.onToken`. */
   async #decideResponses(req: DecideRequest, opts: DecideOptions): Promise<DecideResult> {
-    const body = toResponsesRequest({ ...req, llm: this.#llm }, toOpenAISchema(req.schema));
+    const body = toResponsesRequest({ ...req, llm: this.#llm }, toOpenAISchema(req.schema), opts.files);
     const provider = this.#llm.provider;
     const onToken = opts.onToken;
     if (!onToken) {

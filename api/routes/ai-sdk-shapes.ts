@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 import type { ApprovalDecision } from '../../src/engine/types.js';
+import { MAX_FILE_NAME_CHARS } from '../../src/engine/files.js';
+import { CallerError } from '../../src/errors.js';
 import { MAX_APPROVAL_REASON_CHARS, MessageId, SessionId } from '../../workflows/shared.js';
+import { type Upload, uploadOfUrl } from '../files/uploads.js';
 
 /** Most messages one POST may carry (`useChat` sends the whole chat; only the last is read). */
 export const MAX_CHAT_MESSAGES = 2_000;
@@ -58,7 +61,7 @@ export const AnsweredToolPart = z.looseObject({
   approval: z.looseObject({ id: z.string(), approved: z.boolean(), reason: z.string().max(MAX_APPROVAL_REASON_CHARS).optional() }),
 });
 
-/** The text of a user message: its text parts, joined by blank lines (files and other parts are not read). */
+/** The text of a user message: its text parts, joined by blank lines (files: {@link userUploads}). */
 export function userText(message: UiMessage): string {
   return message.parts
     .flatMap((p) => {
@@ -66,6 +69,31 @@ export function userText(message: UiMessage): string {
       return t.success ? [t.data.text] : [];
     })
     .join('\n\n');
+}
+
+/** A user message's file part (AI SDK `FileUIPart`): `url` is a `data:` URL or an `http(s)` URL. */
+const FilePart = z.looseObject({ type: z.literal('file'), mediaType: z.string().max(255), url: z.string(), filename: z.string().max(1_000).optional() });
+
+/**
+ * The files of a user message, as uploads (`data:` URLs decoded, `http(s)` URLs kept); media types lower-cased.
+ *
+ * @throws CallerError 400 INVALID_REQUEST (a malformed file part or URL), 413 FILE_TOO_LARGE over `maxFileBytes`.
+ */
+export function userUploads(message: UiMessage, maxFileBytes: number): Upload[] {
+  return message.parts.flatMap((p, i) => {
+    if (p.type !== 'file') return [];
+    const part = FilePart.safeParse(p);
+    const where = `the last message's part ${i} (file)`;
+    if (!part.success) throw new CallerError('INVALID_REQUEST', `${where}: needs mediaType and url`);
+    const mediaType = part.data.mediaType.toLowerCase();
+    const name = part.data.filename ? { name: part.data.filename.slice(0, MAX_FILE_NAME_CHARS) } : {};
+    return [{ ...uploadOfUrl(part.data.url, mediaType, maxFileBytes, where), ...name }];
+  });
+}
+
+/** The text of a message that has files and no text: the files' names (or types) in brackets, `[photo.png]`. */
+export function filesOnlyText(uploads: Upload[]): string {
+  return uploads.map((u) => `[${u.name ?? u.mediaType}]`).join(' ');
 }
 
 /** The approval answers in an assistant message: call id, decision, reason. */

@@ -28,7 +28,9 @@ import { errorReplies } from '../errors.js';
 import { DEFAULT_HEARTBEAT_MS, SseStream } from '../live/sse.js';
 import { type ChunkSink, type FollowTurnOptions, followTurn } from '../live/turn-follower.js';
 import { UI_MESSAGE_STREAM_HEADERS, UI_STREAM_DONE_FRAME, uiChunkFrame, userMessageIdOf } from '../live/ui-message-chunks.js';
-import { approvalAnswers, ChatParams, ChatQuery, ChatRequestBody, type UiMessage, UserUiMessage, userText } from './ai-sdk-shapes.js';
+import { messageFiles } from '../files/uploads.js';
+import { fileBodyLimitBytes } from '../files/limits.js';
+import { approvalAnswers, ChatParams, ChatQuery, ChatRequestBody, filesOnlyText, type UiMessage, UserUiMessage, userText, userUploads } from './ai-sdk-shapes.js';
 
 export interface AiSdkRoutesOptions {
   /** Streamed model tokens, sent as transient `data-stepwise-token` chunks. Default: none. */
@@ -79,7 +81,8 @@ async function userTurn(
 ): Promise<Omit<FollowTurnOptions, 'backend' | 'pollMs'>> {
   const user = UserUiMessage.safeParse(last);
   if (!user.success) throw new CallerError('INVALID_REQUEST', 'the last message id must be a Stepwise message id (letters, digits, _ - . : only, 1-128 chars)');
-  const parsed = UserMessage.safeParse({ messageId: user.data.id, text: userText(last) });
+  const uploads = userUploads(last, app.fileLimits.maxFileBytes);
+  const parsed = UserMessage.safeParse({ messageId: user.data.id, text: userText(last) || filesOnlyText(uploads) });
   if (!parsed.success) throw new CallerError('INVALID_REQUEST', `the last user message: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   const message = parsed.data;
   const view = await existing(app, sessionId);
@@ -89,7 +92,8 @@ async function userTurn(
     if (!agent) throw new CallerError('AGENT_NOT_FOUND', `agent ${agentId} not found`);
     const archived = await app.archive?.getSession(sessionId).catch(() => null);
     if (archived && archived.status !== 'active') throw new CallerError('SESSION_EXISTS', `session ${sessionId} already exists (it ended; ids are not reused)`);
-    return { sessionId, messageId: message.messageId, kick: app.backend.startWithMessage(agent, sessionId, message, callerSessionInfo(request)) };
+    const files = await messageFiles(app, sessionId, undefined, uploads, agent);
+    return { sessionId, messageId: message.messageId, kick: app.backend.startWithMessage(agent, sessionId, { ...message, ...files }, callerSessionInfo(request)) };
   }
   if (agentId !== undefined && view.agentName !== agentId) {
     throw new CallerError('INVALID_REQUEST', `session ${sessionId} belongs to agent ${view.agentName}, not ${agentId}`);
@@ -113,7 +117,7 @@ async function userTurn(
     }
     case 'unknown':
       if (view.status !== 'active') throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
-      return { sessionId, messageId: message.messageId, fromSeq, kick: app.backend.send(sessionId, message, resend) };
+      return { sessionId, messageId: message.messageId, fromSeq, kick: app.backend.send(sessionId, { ...message, ...(await messageFiles(app, sessionId, undefined, uploads, app.agents.get(view.agentName))) }, resend) };
   }
 }
 
@@ -190,6 +194,8 @@ const aiSdkRoutes: FastifyPluginAsyncZod<AiSdkRoutesOptions> = async (app, opts)
     '/ai-sdk/chat',
     {
       config: { binding: { sessionOrNewBody: 'id' } },
+      // `useChat` sends the whole chat, earlier messages' `data:` URLs included.
+      bodyLimit: fileBodyLimitBytes(app.fileLimits, app.initialConfig.bodyLimit),
       schema: {
         tags: ['ai-sdk'],
         summary: "AI SDK useChat: send the chat's last message (a user message, or approval answers); streams the turn",
@@ -199,7 +205,7 @@ const aiSdkRoutes: FastifyPluginAsyncZod<AiSdkRoutesOptions> = async (app, opts)
           '`trigger: regenerate-message` rewinds to before the last user message and runs it again (409 TURN_IN_FLIGHT while a turn runs).',
         querystring: ChatQuery,
         body: ChatRequestBody,
-        response: { 200: STREAM_REPLY, ...errorReplies(404, 409, 413, 429, 503) },
+        response: { 200: STREAM_REPLY, ...errorReplies(404, 409, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {

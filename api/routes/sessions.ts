@@ -27,6 +27,10 @@ import {
   UserMessage,
 } from '../../workflows/shared.js';
 import { errorReplies } from '../errors.js';
+import { fileBodyLimitBytes } from '../files/limits.js';
+import { readMultipartMessage, registerMultipartMessages } from '../files/multipart.js';
+import { FileInput, messageFiles } from '../files/uploads.js';
+import { MAX_FILES_PER_MESSAGE } from '../../src/engine/files.js';
 import { archivedHistory, changeSessionInfo, pageOf, sessionState } from '../session-reads.js';
 import { TurnPendingError } from '../sessions.js';
 import { SessionHistoryReply, SessionStateReply } from './archive.js';
@@ -40,6 +44,8 @@ export const CreateSessionBody = z
     sessionId: SessionId.optional(),
     /** First user message; its message id is `:first` (reserved: message ids are scoped to their session). */
     message: UserMessage.shape.text.optional(),
+    /** Attachments of the first message (as in `POST /sessions/:sessionId/messages`); needs `message`. */
+    files: z.array(FileInput).max(MAX_FILES_PER_MESSAGE).optional(),
     /** `true`: the agent speaks first — an opening turn with no user message (message id `:opening`); not with `message`. */
     initiate: z.boolean().optional(),
     /** The caller's user id (1-128 characters): shown in the state, archive and listing (`GET /sessions?userId=`). */
@@ -49,7 +55,8 @@ export const CreateSessionBody = z
     /** Free-form JSON object (at most 16 KiB of JSON); replace it with `PATCH /sessions/:sessionId`. */
     metadata: SessionInfo.shape.metadata,
   })
-  .refine((b) => !(b.initiate && b.message !== undefined), { message: 'give either message or initiate, not both', path: ['initiate'] });
+  .refine((b) => !(b.initiate && b.message !== undefined), { message: 'give either message or initiate, not both', path: ['initiate'] })
+  .refine((b) => b.files === undefined || b.message !== undefined, { message: 'files need a message', path: ['files'] });
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
 
 /** `POST /sessions` reply: where the session is, plus the first turn's result when a message was given. */
@@ -63,6 +70,8 @@ export type CreateSessionReply = z.infer<typeof CreateSessionReply>;
 /** `POST /sessions/:sessionId/messages` body. Unknown fields are rejected. */
 export const SendMessageBody = z.strictObject({
   text: UserMessage.shape.text,
+  /** Attachments: `{mediaType, url}` or `{mediaType, data}` (base64); or send `multipart/form-data` with file parts. */
+  files: z.array(FileInput).max(MAX_FILES_PER_MESSAGE).optional(),
   /** Idempotency key and Temporal update id. Default: a random UUID (no de-duplication across retries). */
   messageId: MessageId.optional(),
 });
@@ -124,6 +133,7 @@ export const DEFAULT_APPROVAL_WAIT_MS = 100_000;
 
 const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, opts) => {
   const approvalWaitMs = opts.approvalWaitMs ?? DEFAULT_APPROVAL_WAIT_MS;
+  await registerMultipartMessages(app);
   app.post(
     '/sessions',
     {
@@ -132,7 +142,7 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
         tags: ['sessions'],
         summary: 'Start a session, optionally with a first message or an opening turn by the agent (initiate)',
         body: CreateSessionBody,
-        response: { 201: CreateSessionReply, ...errorReplies(404, 409, 413, 503) },
+        response: { 201: CreateSessionReply, ...errorReplies(404, 409, 413, 415, 503) },
       },
     },
     async (request, reply) => {
@@ -161,7 +171,8 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
         return reply.code(201).send({ sessionId, agentId, stepId: agent.startStepId });
       }
       // One retry-safe call: a client that lost the reply sends the same request again and gets the same first turn.
-      const result = await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: message }, info);
+      const files = await messageFiles(app, sessionId, request.body.files, null, agent);
+      const result = await app.backend.startWithMessage(agent, sessionId, { messageId: FIRST_MESSAGE_ID, text: message, ...files }, info);
       return reply.code(201).send({ ...result, sessionId, agentId });
     },
   );
@@ -169,19 +180,23 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, o
   app.post(
     '/sessions/:sessionId/messages',
     {
-      config: { sessionMessageLimit: true },
+      config: { sessionMessageLimit: true, multipart: true },
+      bodyLimit: fileBodyLimitBytes(app.fileLimits, app.initialConfig.bodyLimit),
+      preValidation: readMultipartMessage,
       schema: {
         tags: ['sessions'],
         summary: 'Send a user message: wait for the turn result (200) or queue it (?wait=false, 202)',
+        description: 'JSON, or `multipart/form-data` with fields `text`, `messageId` and file parts (docs/rest-api.md "Files and images").',
         params: SessionParams,
         querystring: SendMessageQuery,
         body: SendMessageBody,
-        response: { 200: TurnResult, 202: QueuedReply, ...errorReplies(404, 409, 413, 503) },
+        response: { 200: TurnResult, 202: QueuedReply, ...errorReplies(404, 409, 413, 415, 503) },
       },
     },
     async (request, reply) => {
       const { sessionId } = request.params;
-      const message = { messageId: request.body.messageId ?? randomUUID(), text: request.body.text };
+      const files = await messageFiles(app, sessionId, request.body.files, request.uploads);
+      const message = { messageId: request.body.messageId ?? randomUUID(), text: request.body.text, ...files };
       const pending = (status: 'queued' | 'running') => {
         const url = resultUrl(sessionId, message.messageId);
         return reply.code(202).header('location', url).send({ sessionId, messageId: message.messageId, status, resultUrl: url });

@@ -8,6 +8,7 @@
  * Pure (no Node imports); the clock is injected.
  */
 import type { AgentSnapshot } from '../config/agent.js';
+import type { FileRef } from './files.js';
 import { advance, startTurn } from './engine.js';
 import type {
   ApprovalDecided,
@@ -89,7 +90,7 @@ export const NO_APPROVER_REASON = 'no approver is available in this host';
 export async function runTurn(
   agent: AgentSnapshot,
   state: SessionState,
-  message: { messageId: string; text: string; opening?: boolean },
+  message: { messageId: string; text: string; opening?: boolean; files?: FileRef[] },
   exec: TurnExecutors,
 ): Promise<{ state: SessionState; result: TurnResult }> {
   const out = await playTurn(agent, startTurn(agent, state, { ...message, now: exec.now() }), exec);

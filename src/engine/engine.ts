@@ -20,6 +20,7 @@
 import { type AgentSnapshot, flowEnteredAt } from '../config/agent.js';
 import { embeddingsLlm } from '../config/embeddings.js';
 import { applyApproval } from './approval.js';
+import type { FileRef } from './files.js';
 import { emptyMemory, extractiveSummary } from './memory.js';
 import { boundStateBytes } from './state.js';
 import {
@@ -93,7 +94,7 @@ export function findResult(state: SessionState, messageId: string): TurnResult |
 export function startTurn(
   agent: AgentSnapshot,
   state: SessionState,
-  message: { messageId: string; text: string; now: string; opening?: boolean },
+  message: { messageId: string; text: string; now: string; opening?: boolean; files?: FileRef[] },
 ): EngineStep {
   if (state.turn) throw new Error(`turn ${state.turn.number} is still running`);
   if (state.status !== 'active') throw new Error('session has ended');
@@ -115,8 +116,10 @@ export function startTurn(
   };
   s = emit(s, { type: 'turn_started', messageId: message.messageId }, message.now);
   if (!message.opening) {
-    s = emit(s, { type: 'user_message', messageId: message.messageId, text: message.text }, message.now);
-    s = rememberItem(agent, s, 'user', message.text);
+    // Attachments travel as references (./files.ts); an empty list is left out, so older histories replay byte-equal.
+    const files = message.files?.length ? { files: message.files } : {};
+    s = emit(s, { type: 'user_message', messageId: message.messageId, text: message.text, ...files }, message.now);
+    s = rememberItem(agent, s, 'user', message.text, files.files);
   }
   return nextDecision(agent, s, message.now);
 }

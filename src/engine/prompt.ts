@@ -3,7 +3,8 @@
  *
  * Layout (DESIGN.md "One turn"): system message, persona (step override first), current step instructions, routes
  * (`condition -> target`), the step's tools with argument schemas, examples, then the memory window (summaries,
- * retrieved older items, recent items as chat turns), and last the re-ask note if the previous decision was invalid.
+ * retrieved older items, recent items as chat turns, a user message's attachments as `files` references on its chat
+ * message), and last the re-ask note if the previous decision was invalid.
  *
  * Pure.
  */
@@ -103,7 +104,8 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
 
   const messages: ChatMessage[] = [{ role: 'system', content: sections.join('\n\n') }];
   for (const item of window.recent) {
-    messages.push({ role: item.role === 'assistant' ? 'assistant' : 'user', content: renderItem(item) });
+    const files = item.role === 'user' && item.files?.length ? { files: item.files } : {};
+    messages.push({ role: item.role === 'assistant' ? 'assistant' : 'user', content: renderItem(item), ...files });
   }
   if (input.opening) messages.push({ role: 'user', content: OPENING_NOTE });
   if (input.forceRespond) {

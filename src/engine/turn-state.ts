@@ -6,6 +6,7 @@
  */
 import { type AgentSnapshot, type Flow, type MemoryWindowConfig, type Step, flowEnteredAt } from '../config/agent.js';
 import { remember } from './memory.js';
+import type { FileRef } from './files.js';
 import {
   MAX_KEPT_EVENTS,
   type MemoryItem,
@@ -48,9 +49,9 @@ export function memoryConfig(agent: AgentSnapshot, state: SessionState): MemoryW
   return activeFlow(agent, state)?.memory ?? agent.memory;
 }
 
-/** Adds an item to the current memory: the active flow's, else the session's. */
-export function rememberItem(agent: AgentSnapshot, state: SessionState, role: MemoryItem['role'], text: string): SessionState {
-  const item: MemoryItem = { seq: state.counters.items, turn: state.counters.turns, role, text };
+/** Adds an item (with a user message's `files`, when it has any) to the current memory: the active flow's, else the session's. */
+export function rememberItem(agent: AgentSnapshot, state: SessionState, role: MemoryItem['role'], text: string, files?: FileRef[]): SessionState {
+  const item: MemoryItem = { seq: state.counters.items, turn: state.counters.turns, role, text, ...(files?.length ? { files } : {}) };
   const counters = { ...state.counters, items: state.counters.items + 1 };
   const max = memoryConfig(agent, state).maxItems;
   if (state.flow) {

@@ -253,7 +253,9 @@ export function applyPending(agent: AgentSnapshot, state: SessionState, summary:
     s = { ...s, flow: null, memory: addSummary(s.memory, `[flow ${pending.flowId}] ${text}`) };
     s = emit(s, { type: 'flow_exit', flowId: pending.flowId, summary: text }, now);
   } else {
-    const trigger: MemoryItem = { seq: s.counters.items, turn: turn.number, role: 'user', text: clip(pending.triggerText ?? '') };
+    // The triggering message keeps its attachments: the flow's first decisions must still see the image it brought.
+    const files = s.memory.items.find((i) => i.turn === turn.number && i.role === 'user')?.files;
+    const trigger: MemoryItem = { seq: s.counters.items, turn: turn.number, role: 'user', text: clip(pending.triggerText ?? ''), ...(files ? { files } : {}) };
     const memory: MemoryState = { summaries: text ? [text] : [], items: pending.triggerText ? [trigger] : [] };
     s = {
       ...s,

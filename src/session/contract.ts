@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { lazySchema } from '../lazy-schema.js';
 import { AgentSnapshot } from '../config/agent.js';
+import { FileRefs } from '../engine/files.js';
 import { SessionSeed } from '../engine/seed.js';
 import { jsonBytes } from '../engine/state.js';
 import { ApprovalDecision, PendingApproval, SessionEvent, SessionState, SessionStatus, TurnResult } from '../engine/types.js';
@@ -215,7 +216,7 @@ export const SessionWorkflowInput = lazySchema(() => z.object({
   carried: z
     .object({
       state: z.unknown(),
-      pending: z.array(z.object({ messageId: MessageId, text: z.string() })),
+      pending: z.array(z.object({ messageId: MessageId, text: z.string(), files: FileRefs.optional() })),
       /** Number of the run that continued as new (1 for the first). */
       run: z.number().int().min(1),
       /** `false` when the worker that started the session had no archive (no archive calls are made). Default true. */
@@ -233,10 +234,12 @@ export const SessionWorkflowInput = lazySchema(() => z.object({
 }));
 export type SessionWorkflowInput = z.infer<typeof SessionWorkflowInput>;
 
-/** A user message. */
+/** A user message (the `sendMessage` update's and `postMessage` signal's argument). */
 export const UserMessage = lazySchema(() => z.object({
   messageId: MessageId,
   text: z.string().trim().min(1, 'text must not be empty').max(MAX_MESSAGE_CHARS, `text must be at most ${MAX_MESSAGE_CHARS} characters`),
+  /** Attachments: references to stored files or URLs, never their bytes (`src/engine/files.ts`). */
+  files: FileRefs.optional(),
 }));
 export type UserMessage = z.infer<typeof UserMessage>;
 

@@ -108,6 +108,7 @@ describe('OpenAPI at /docs', () => {
         'POST /sessions',
         'POST /sessions/{sessionId}/messages',
         'GET /sessions/{sessionId}/messages/{messageId}',
+        'GET /sessions/{sessionId}/files/{fileId}',
         'GET /sessions/{sessionId}',
         'GET /sessions/{sessionId}/history',
         'GET /sessions/{sessionId}/events',
@@ -127,11 +128,11 @@ describe('OpenAPI at /docs', () => {
     const create = paths['/sessions'].post;
     const bodySchema = create.requestBody.content['application/json'].schema;
     expect(bodySchema.required).toEqual(['agentId']);
-    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'initiate', 'message', 'metadata', 'name', 'sessionId', 'userId']);
+    expect(Object.keys(bodySchema.properties).sort()).toEqual(['agentId', 'files', 'initiate', 'message', 'metadata', 'name', 'sessionId', 'userId']);
     expect(bodySchema.additionalProperties).toBe(false);
     expect(bodySchema.properties.message.maxLength).toBe(32_000);
     const send = paths['/sessions/{sessionId}/messages'].post;
-    expect(Object.keys(send.responses).sort()).toEqual(['200', '202', '400', '404', '409', '413', '500', '503']);
+    expect(Object.keys(send.responses).sort()).toEqual(['200', '202', '400', '404', '409', '413', '415', '500', '503']);
     expect(send.parameters.map((p: any) => `${p.in}:${p.name}`).sort()).toEqual(['path:sessionId', 'query:wait']);
     // Error replies are documented with the shared error body.
     const errSchema = send.responses['409'].content['application/json'].schema;

@@ -1,6 +1,7 @@
 import { closedPort } from '../support/net.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ApiConfig, DEFAULT_BODY_LIMIT_BYTES, loadApiConfig } from '../../api/config.js';
+import { DEFAULT_FILE_LIMITS } from '../../api/files/limits.js';
 import { type RunningServer, startServer } from '../../api/server.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { StepwiseError } from '../../src/errors.js';
@@ -23,6 +24,7 @@ describe('loadApiConfig', () => {
       metrics: false,
       trustProxy: false,
       temporalUiUrl: 'http://localhost:8233',
+      files: DEFAULT_FILE_LIMITS,
     });
   });
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { describeArchiveConformance, makeTurn, turnRecord } from './conformance.js';
+import { describeFileArchiveConformance } from './files-conformance.js';
 
 describeArchiveConformance('InMemoryArchiveStore', async () => new InMemoryArchiveStore());
+describeFileArchiveConformance('InMemoryArchiveStore', async () => new InMemoryArchiveStore());
 
 describe('InMemoryArchiveStore', () => {
   it('never shares objects with its callers', async () => {

@@ -10,6 +10,7 @@ import { ARCHIVE_MIGRATIONS_DIR, ARCHIVE_MIGRATIONS_TABLE, migrateArchive } from
 import { createPgArchive } from '../../archive/pg-store.js';
 import { findPostgresBinDir, startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { describeArchiveConformance, expectCode, makeTurn, turnRecord } from './conformance.js';
+import { describeFileArchiveConformance } from './files-conformance.js';
 
 let server: TestPostgres;
 /** One migrated database shared by the store tests, emptied before each (tests in a file run one at a time). */
@@ -37,11 +38,12 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 
 /** An empty archive: TRUNCATE is ~100x cheaper than CREATE DATABASE, and as isolating for sequential tests. */
 async function freshStore(options?: Parameters<typeof createPgArchive>[1]) {
-  await withClient(archiveUrl, (c) => c.query('TRUNCATE stepwise_branch_turns, stepwise_branches, stepwise_turn_states, stepwise_events, stepwise_turns, stepwise_sessions'));
+  await withClient(archiveUrl, (c) => c.query('TRUNCATE stepwise_files, stepwise_branch_turns, stepwise_branches, stepwise_turn_states, stepwise_events, stepwise_turns, stepwise_sessions'));
   return createPgArchive(archiveUrl, options);
 }
 
 describeArchiveConformance('PgArchiveStore', () => freshStore());
+describeFileArchiveConformance('PgArchiveStore', () => freshStore());
 
 describe('test PostgreSQL helper', () => {
   it('fails loudly, naming the install script, when the server binaries are missing', () => {
@@ -80,6 +82,7 @@ describe('archive migrations', () => {
         'stepwise_branch_turns',
         'stepwise_branches',
         'stepwise_events',
+        'stepwise_files',
         'stepwise_migrations',
         'stepwise_sessions',
         'stepwise_turn_states',
@@ -90,6 +93,7 @@ describe('archive migrations', () => {
       const indexes = await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename LIKE 'stepwise_%'`);
       const defs = Object.fromEntries(indexes.rows.map((r) => [r.indexname, r.indexdef as string]));
       expect(defs.stepwise_turns_session_turn_key).toMatch(/UNIQUE.*\(session_id, turn\)/);
+      expect(defs.stepwise_files_pkey).toMatch(/UNIQUE.*\(session_id, file_id\)/);
       expect(defs.stepwise_events_session_seq_key).toMatch(/UNIQUE.*\(session_id, seq\)/);
       expect(defs.stepwise_sessions_updated_idx).toMatch(/\(updated_at DESC, session_id DESC\)/);
       expect(defs.stepwise_sessions_agent_updated_idx).toMatch(/\(agent_name, updated_at DESC, session_id DESC\)/);
@@ -106,6 +110,7 @@ describe('archive migrations', () => {
         'stepwise_sessions.metadata': 'jsonb',
         'stepwise_sessions.user_id': 'text',
         'stepwise_sessions.name': 'text',
+        'stepwise_files.name': 'text',
         'stepwise_sessions.updated_at': 'timestamp with time zone',
         'stepwise_turns.finished_at': 'timestamp with time zone',
       });

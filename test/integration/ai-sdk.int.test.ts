@@ -2,14 +2,20 @@
  * `POST /ai-sdk/chat` on the real Temporal dev server, driven by AI SDK's own client (ai@6 `AbstractChat` +
  * `DefaultChatTransport`, what `useChat` runs): a first message starts the session workflow (update-with-start under
  * the UI message id), a flow with a tool call, an approval answered on the next POST (the `decideApproval` update),
- * a retried POST that gets the same turn, and a stream resumed while a slow tool runs.
+ * a retried POST that gets the same turn, a file part (stored, referenced, sent to the model through the official
+ * OpenAI SDK on the fake model server), and a stream resumed while a slow tool runs.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type DynamicToolUIPart, lastAssistantMessageIsCompleteWithApprovalResponses, readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TurnResult } from '../../src/engine/types.js';
-import { SessionView } from '../../workflows/shared.js';
+import { SessionView, sessionWorkflowId } from '../../workflows/shared.js';
+import { ModelCache } from '../../activities/models/model.js';
+import { InMemoryArchiveStore } from '../../archive/memory-store.js';
+import { startFakeModelServer } from '../support/fake-model-server.js';
+import { mediaParts, uniquePng } from '../support/model-attachments.js';
+import { historyText, rawHistory } from '../support/raw-history.js';
 import { chatTransport, listen, TestChat } from '../support/ai-chat.js';
 import { writeAgent } from '../support/int-agent.js';
 import { serveOnTemporal } from '../support/int-api.js';
@@ -42,8 +48,12 @@ describe('AI SDK chat endpoint on the real Temporal dev server', () => {
     await env?.teardown();
   });
 
-  async function serving<T>(agents: Awaited<ReturnType<typeof writeAgent>>[], fn: (app: FastifyInstance, baseUrl: string) => Promise<T>): Promise<T> {
-    const served = await serveOnTemporal(env, { agents, taskQueue: `stepwise-int-aisdk-${process.pid}-${agents[0]!.snapshot.name}` });
+  async function serving<T>(
+    agents: Awaited<ReturnType<typeof writeAgent>>[],
+    fn: (app: FastifyInstance, baseUrl: string) => Promise<T>,
+    extra: Pick<Parameters<typeof serveOnTemporal>[1], 'archive' | 'models'> = {},
+  ): Promise<T> {
+    const served = await serveOnTemporal(env, { agents, taskQueue: `stepwise-int-aisdk-${process.pid}-${agents[0]!.snapshot.name}`, ...extra });
     try {
       return await fn(served.app, await listen(served.app));
     } finally {
@@ -106,6 +116,36 @@ describe('AI SDK chat endpoint on the real Temporal dev server', () => {
       expect(c.messages).toHaveLength(2);
       expect(toolParts(c.messages[1])).toEqual([expect.objectContaining({ toolCallId: 't1.1', state: 'output-available', output: { echo: 'ok' } })]);
     });
+  });
+
+  it("a file part (a data: URL, as useChat makes of a picked file) is stored, referenced in the workflow and sent to the model as an image", async () => {
+    const models = await startFakeModelServer();
+    try {
+      const agent = await writeAgent('aisdk-files', [], {}, { llm: { provider: 'openai', model: 'gpt-test', base_url: models.openaiBaseUrl, api_key_env: 'STEPWISE_FAKE_KEY' } });
+      const png = uniquePng(`aisdk-${run}`);
+      await serving(
+        [agent],
+        async (app, baseUrl) => {
+          const id = sid('files');
+          models.enqueue({ action: 'RESPOND', response: 'A one-pixel image.' });
+          const c = new TestChat({ id, transport: chatTransport(baseUrl, 'aisdk-files') });
+          await c.sendMessage({ text: 'what is this?', files: [{ type: 'file', mediaType: 'image/png', filename: 'dot.png', url: `data:image/png;base64,${png.toString('base64')}` }] });
+          await c.settled(30_000);
+          expect(c.error?.message).toBeUndefined();
+          expect(textOf(c.messages[1])).toBe('A one-pixel image.');
+          expect(mediaParts(models.requests[0]!)).toEqual([{ type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } }]);
+          const turn = TurnResult.parse((await app.inject({ method: 'GET', url: `/sessions/${id}/messages/${c.messages[0]!.id}` })).json());
+          const ref = turn.events.find((e) => e.type === 'user_message')!;
+          expect(ref).toMatchObject({ text: 'what is this?', files: [{ mediaType: 'image/png', name: 'dot.png', size: png.length }] });
+          const text = historyText(await rawHistory(env.client, sessionWorkflowId(id)));
+          expect(text).toContain('what is this?');
+          expect(text).not.toContain(png.toString('base64').slice(-60));
+        },
+        { archive: new InMemoryArchiveStore(), models: new ModelCache({ env: { STEPWISE_FAKE_KEY: 'sk-test-aisdk-files' } }) },
+      );
+    } finally {
+      await models.close();
+    }
   });
 
   it('resumes the running turn while a slow tool runs (GET /ai-sdk/chat/:id/stream), 204 once it is done', async () => {

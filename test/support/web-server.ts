@@ -3,7 +3,8 @@
  * example barista (examples/barista: scripted model, real tool code) through the real activity functions, with an
  * in-memory archive fed after every turn, as a worker's archive writes would. For the browser tests (test/web).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build as viteBuild } from 'vite';
 import { createActivities } from '../../activities/index.js';
@@ -41,6 +42,27 @@ export interface WebServerOptions {
 export async function ensureWebBuild(): Promise<void> {
   if (existsSync(join(DEFAULT_WEB_DIST_DIR, 'index.html'))) return;
   await viteBuild({ root: join(root, 'web'), configFile: join(root, 'web', 'vite.config.ts'), logLevel: 'warn' });
+}
+
+/** Newest modification time (ms) of the files under `dir`. */
+function newestMtimeMs(dir: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .reduce((newest, e) => Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs), 0);
+}
+
+/**
+ * A build of this checkout's web app: `web/dist` when it is newer than every file of `web/src` (and
+ * `web/index.html`), else a fresh build into a temp dir (a worktree whose `web/dist` is another checkout's build).
+ * @returns the directory to serve (`web: { distDir }`).
+ */
+export async function currentWebBuild(): Promise<string> {
+  const index = join(DEFAULT_WEB_DIST_DIR, 'index.html');
+  const sources = Math.max(newestMtimeMs(join(root, 'web', 'src')), statSync(join(root, 'web', 'index.html')).mtimeMs);
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return DEFAULT_WEB_DIST_DIR;
+  const outDir = mkdtempSync(join(tmpdir(), 'stepwise-web-dist-'));
+  await viteBuild({ root: join(root, 'web'), configFile: join(root, 'web', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  return outDir;
 }
 
 /** Starts the server; close it with `close()`. */

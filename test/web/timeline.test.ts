@@ -37,6 +37,14 @@ describe('summarize', () => {
     expect(v.messages.at(-1)).toMatchObject({ role: 'agent', answer: { total: 3 }, fallback: true });
   });
 
+  it("keeps a user message's files (references) on its transcript entry, and none on messages without", () => {
+    seq = 0;
+    const files = [{ fileId: 'f-1', mediaType: 'image/png', name: 'cat.png', size: 70 }, { fileId: 'u-1', mediaType: 'application/pdf', url: 'https://example.com/a.pdf' }];
+    const view = summarize([ev(1, 'user_message', { messageId: 'm1', text: 'look', files }), ev(2, 'user_message', { messageId: 'm2', text: 'plain' })]);
+    expect(view.messages[0]).toMatchObject({ role: 'user', text: 'look', files });
+    expect('files' in view.messages[1]!).toBe(false);
+  });
+
   it('tracks pending approvals until decided, and none once the session ended', () => {
     seq = 0;
     const requested = [

@@ -53,6 +53,16 @@ describe('replay of recorded histories', () => {
     }
   });
 
+  it.each(['v6-files.json', 'v6-files-local-decide.json'])('has a recorded history of messages with files (references in the update and the decide input, no bytes): %s', (file) => {
+    // v6-files-local-decide: recorded before the no-local-activities patch (decide as a local activity).
+    const text = readFileSync(join(dir, file), 'utf8');
+    expect(text).toContain('sendMessage');
+    // Payloads are base64 JSON: the references' `fileId` key is in them, and the workflow replays them.
+    const payloads = [...text.matchAll(/"data": "([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+    expect(payloads.some((p) => p.includes('"fileId":"f-'))).toBe(true);
+    expect(payloads.some((p) => p.includes('"url":"https://images.example.com/menu.jpg"'))).toBe(true);
+  });
+
   for (const file of files) {
     it(`replays ${file}`, async () => {
       await expect(Worker.runReplayHistory({ workflowsPath }, history(file), file)).resolves.toBeUndefined();

@@ -7,6 +7,7 @@ import type { SessionEvent as EngineEvent, TurnResult as EngineTurnResult } from
 import type { AgentSnapshot } from '../../src/config/agent.js';
 import type { AgentGraph } from '../../src/config/graph.js';
 import type { AgentSource, ValidateReply } from '../../src/builder/shapes.js';
+import type { FileRef } from '../../src/engine/files.js';
 
 /** A tool call waiting for a human decision (`pendingApprovals` items). */
 export interface PendingApproval {
@@ -140,13 +141,15 @@ export class ApiError extends Error {
   }
 }
 
+/** A request; a `FormData` body goes as `multipart/form-data` (the browser sets the boundary), anything else as JSON. */
 async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
+    const form = body instanceof FormData;
     res = await fetch(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined || form ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
     });
   } catch (err) {
     throw new ApiError(0, 'NETWORK', `cannot reach the server (${(err as Error).message})`);
@@ -192,11 +195,9 @@ export const api = {
   /** Starts a session; with `initiate` the agent speaks first (its turn result comes back). */
   startSession: (body: { agentId: string; initiate?: boolean; message?: string; userId?: string }) =>
     request<{ sessionId: string } & Partial<TurnResult>>('POST', '/sessions', body),
-  send: (sessionId: string, text: string, messageId = newMessageId()) =>
-    request<TurnResult | { status: 'queued' | 'running'; resultUrl: string }>('POST', `/sessions/${enc(sessionId)}/messages`, {
-      text,
-      messageId,
-    }),
+  /** Sends a message; with `files`, as `multipart/form-data` (fields `text`, `messageId`, one `file` part each). */
+  send: (sessionId: string, text: string, messageId = newMessageId(), files: File[] = []) =>
+    request<TurnResult | { status: 'queued' | 'running'; resultUrl: string }>('POST', `/sessions/${enc(sessionId)}/messages`, files.length === 0 ? { text, messageId } : messageForm(text, messageId, files)),
   state: (sessionId: string) => request<SessionState>('GET', `/sessions/${enc(sessionId)}`),
   end: (sessionId: string) => request<SessionState>('DELETE', `/sessions/${enc(sessionId)}`),
   list: (filter: SessionFilter) => {
@@ -218,6 +219,19 @@ export const api = {
       approver ? { decision, approver } : { decision },
     ),
 };
+
+function messageForm(text: string, messageId: string, files: File[]): FormData {
+  const form = new FormData();
+  form.append('text', text);
+  form.append('messageId', messageId);
+  for (const f of files) form.append('file', f, f.name);
+  return form;
+}
+
+/** Where a message's file is: the URL the user gave, else `GET /sessions/:sessionId/files/:fileId`. */
+export function fileUrl(sessionId: string, file: FileRef): string {
+  return file.url ?? `/sessions/${enc(sessionId)}/files/${enc(file.fileId)}`;
+}
 
 /** Link to the session's workflow in the Temporal Web UI. */
 export function temporalUiLink(config: WebConfig, sessionId: string): string {

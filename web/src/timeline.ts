@@ -3,6 +3,7 @@
  * step and flow, the pending approvals, and the partial reply streamed by the model's tokens. Events are the
  * record: a reload or reconnect rebuilds the same view from the same events.
  */
+import type { FileRef } from '../../src/engine/files.js';
 import type { PendingApproval, SessionEvent } from './api.js';
 
 export interface ChatMessage {
@@ -15,6 +16,8 @@ export interface ChatMessage {
   answer?: unknown;
   /** The engine's graceful fallback reply (the model failed). */
   fallback?: boolean;
+  /** A user message's attachments (references: `fileUrl` in ../api.ts says where each is). */
+  files?: FileRef[];
   at: string;
 }
 
@@ -47,7 +50,7 @@ export function summarize(events: readonly SessionEvent[]): SessionSummary {
         out.busy = true;
         break;
       case 'user_message':
-        out.messages.push({ seq: e.seq, turn: e.turn, role: 'user', text: e.text, at: e.at });
+        out.messages.push({ seq: e.seq, turn: e.turn, role: 'user', text: e.text, ...(e.files?.length ? { files: e.files } : {}), at: e.at });
         out.suggestions = [];
         break;
       case 'reply':

@@ -8,11 +8,18 @@ import { lazySchema } from '../../lazy-schema.js';
 import { JsonSchema, LlmConfig } from '../../config/agent.js';
 import { type TitleRequest, type TitleResult } from '../title.js';
 import { ProviderUsage } from '../usage.js';
+import { FileRefs } from '../files.js';
 import { MemoryItem } from './common.js';
 import type { SessionEvent, TurnResult } from './events.js';
 
 
-export const ChatMessage = lazySchema(() => z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() }));
+/** One prompt message; a user message's `files` are references the `decide` activity resolves (never bytes). */
+export const ChatMessage = lazySchema(() =>
+  z.object({
+    role: z.enum(['system', 'user', 'assistant']), content: z.string(),
+    files: FileRefs.optional(),
+  }),
+);
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
 /** Input of the `decide` activity: a bounded prompt and the step's decision schema. */

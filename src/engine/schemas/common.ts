@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { lazySchema } from '../../lazy-schema.js';
+import { FileRefs } from '../files.js';
 
 /** ISO-8601 timestamp string, always passed in by the host (the engine never reads a clock). */
 export const Timestamp = lazySchema(() => z.string());
@@ -17,8 +18,16 @@ export const Timestamp = lazySchema(() => z.string());
 export const MEMORY_ROLES = ['user', 'assistant', 'tool', 'note'] as const;
 export const MemoryRole = lazySchema(() => z.enum(MEMORY_ROLES));
 
-/** One remembered item: a user message, a reply, a tool result or an engine note. `text` is bounded (4 KiB). */
-export const MemoryItem = lazySchema(() => z.object({ seq: z.number().int(), turn: z.number().int(), role: MemoryRole, text: z.string() }));
+/**
+ * One remembered item: a user message, a reply, a tool result or an engine note. `text` is bounded (4 KiB); `files`:
+ * a user message's attachments (references only, `../files.ts`), absent when it had none.
+ */
+export const MemoryItem = lazySchema(() =>
+  z.object({
+    seq: z.number().int(), turn: z.number().int(), role: MemoryRole, text: z.string(),
+    files: FileRefs.optional(),
+  }),
+);
 export type MemoryItem = z.infer<typeof MemoryItem>;
 
 /** Session or flow memory: newest summaries (≤ 5) and items (≤ the window's `maxItems`). */

@@ -1,6 +1,7 @@
 /** Session events (everything that happened, numbered by `seq`) and the result of a turn. */
 import { z } from 'zod';
 import { lazySchema } from '../../lazy-schema.js';
+import { FileRefs } from '../files.js';
 import { TokenUsage } from '../usage.js';
 import { ApprovalDecision, PendingApproval, Timestamp } from './common.js';
 
@@ -10,7 +11,11 @@ const base = { seq: z.number().int(), turn: z.number().int(), at: Timestamp };
 /** Everything that happened in a session, one object per event, `seq` increasing by one across the whole session. */
 export const SessionEvent = lazySchema(() => z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('turn_started'), messageId: z.string() }),
-  z.object({ ...base, type: z.literal('user_message'), messageId: z.string(), text: z.string() }),
+  z.object({
+    ...base, type: z.literal('user_message'), messageId: z.string(), text: z.string(),
+    /** The message's attachments (references only); absent when it had none. */
+    files: FileRefs.optional(),
+  }),
   z.object({ ...base, type: z.literal('decision'), iteration: z.number().int(), decision: z.record(z.string(), z.unknown()) }),
   z.object({ ...base, type: z.literal('decision_error'), iteration: z.number().int(), message: z.string() }),
   z.object({ ...base, type: z.literal('tool_call'), callId: z.string(), tool: z.string(), arguments: z.unknown() }),

@@ -148,7 +148,12 @@ export function TimelineItem({ event: e }: { event: SessionEvent }) {
     case 'turn_started':
       return <Item kind={e.type} label="Turn started" />;
     case 'user_message':
-      return <Item kind={e.type} label="User message">{e.text}</Item>;
+      return (
+        <Item kind={e.type} label="User message">
+          {e.text}
+          {e.files?.length ? ` (files: ${e.files.map((f) => f.name ?? f.url ?? f.fileId).join(', ')})` : ''}
+        </Item>
+      );
     case 'decision': {
       const d = e.decision as { action?: string; reasoning?: unknown; step_id?: string; tool_calls?: Array<{ tool: string }> };
       const reasoning = Array.isArray(d.reasoning) ? (d.reasoning as unknown[]).map(String) : [];

@@ -4,11 +4,13 @@
  * comes from the event stream (see `../live.ts`), plus the session state for where it started.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type ApiError, type PendingApproval, type SessionState, type TurnResult, type WebConfig } from '../api.js';
+import { takesFiles } from '../../../src/engine/files.js';
+import { api, type AgentSnapshot, type ApiError, type PendingApproval, type SessionState, type TurnResult, type WebConfig } from '../api.js';
 import { useLiveSession } from '../live.js';
 import { paths } from '../router.js';
 import { partialResponse, summarize } from '../timeline.js';
 import { Approvals } from './Approvals.js';
+import { AttachmentList, FilePicker } from './Attachments.js';
 import { DataView } from './DataView.js';
 import { Inspector } from './Inspector.js';
 
@@ -27,6 +29,7 @@ export function SessionPage({ sessionId, interactive, config }: SessionPageProps
   const [sending, setSending] = useState(0);
   const [lastResult, setLastResult] = useState<TurnResult | undefined>();
   const [text, setText] = useState('');
+  const [files, setFiles] = useState<File[]>([]);
   const input = useRef<HTMLTextAreaElement>(null);
   const transcriptEnd = useRef<HTMLDivElement>(null);
 
@@ -41,6 +44,14 @@ export function SessionPage({ sessionId, interactive, config }: SessionPageProps
       (err: ApiError) => setLoadError(err),
     );
   }, [sessionId, refreshKey]);
+
+  // Attach is offered only where the agent's model takes files (else the API answers 400 FILES_NOT_SUPPORTED).
+  const [agent, setAgent] = useState<AgentSnapshot | undefined>();
+  const agentName = state?.agentName;
+  useEffect(() => {
+    if (interactive && agentName) api.agent(agentName).then(setAgent, () => setAgent(undefined));
+  }, [interactive, agentName]);
+  const canAttach = agent?.llms.global !== undefined && takesFiles(agent.llms.global);
 
   const streaming = partialResponse(live.tokens);
   useEffect(() => {
@@ -57,18 +68,21 @@ export function SessionPage({ sessionId, interactive, config }: SessionPageProps
   const suggestions =
     view.suggestions.length > 0 ? view.suggestions : lastAgent?.role === 'agent' && lastResult?.turn === lastAgent.turn ? (lastResult.suggestions ?? []) : [];
 
-  const send = async (message: string) => {
-    const trimmed = message.trim();
+  const send = async (message: string, attached: File[] = []) => {
+    // A message of files only says which files (the API needs text).
+    const trimmed = message.trim() || attached.map((f) => `[${f.name}]`).join(' ');
     if (!trimmed) return;
     setSendError(undefined);
     setSending((n) => n + 1);
     setText('');
+    setFiles([]);
     try {
-      const res = await api.send(sessionId, trimmed);
+      const res = await api.send(sessionId, trimmed, undefined, attached);
       if ('turn' in res) setLastResult(res);
     } catch (err) {
       setSendError((err as ApiError).message);
-      setText((t) => t || trimmed); // give the text back so it can be sent again
+      setText((t) => t || message.trim()); // give the text and files back so they can be sent again
+      setFiles((f) => (f.length > 0 ? f : attached));
     } finally {
       setSending((n) => n - 1);
       input.current?.focus();
@@ -104,6 +118,7 @@ export function SessionPage({ sessionId, interactive, config }: SessionPageProps
             <li key={m.seq} class={`msg msg-${m.role}${m.fallback ? ' msg-fallback' : ''}`} data-role={m.role}>
               <span class="sr-only">{m.role === 'user' ? 'You: ' : m.role === 'agent' ? 'Agent: ' : ''}</span>
               {m.text && <p>{m.text}</p>}
+              {m.files && <AttachmentList sessionId={sessionId} files={m.files} />}
               {m.answer !== undefined && (
                 <figure class="answer">
                   <figcaption>Structured answer</figcaption>
@@ -139,9 +154,10 @@ export function SessionPage({ sessionId, interactive, config }: SessionPageProps
             class="composer"
             onSubmit={(e) => {
               e.preventDefault();
-              void send(text);
+              void send(text, files);
             }}
           >
+            {canAttach && <FilePicker files={files} onChange={setFiles} disabled={sending > 0} />}
             <label for="message" class="sr-only">
               Message
             </label>
@@ -155,11 +171,11 @@ export function SessionPage({ sessionId, interactive, config }: SessionPageProps
               onKeyDown={(e) => {
                 if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
                   e.preventDefault();
-                  void send(text);
+                  void send(text, files);
                 }
               }}
             />
-            <button type="submit" disabled={!text.trim()}>
+            <button type="submit" disabled={!text.trim() && files.length === 0}>
               Send
             </button>
           </form>
