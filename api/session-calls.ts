@@ -6,7 +6,7 @@
 import { type Client, type WorkflowUpdateHandle, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { isStepwiseError } from '../src/errors.js';
 import { TurnPendingError } from './sessions.js';
-import { isContinuing, isResourceExhausted, mapTemporalError } from './temporal-errors.js';
+import { isContinuing, isDeadlineExceeded, isResourceExhausted, mapTemporalError } from './temporal-errors.js';
 import { GateFullError, UpdateGate } from './update-gate.js';
 import { MIN_SEND_MS, retryDelayMs, untilRunStarted, withRetries } from './update-retries.js';
 
@@ -150,7 +150,8 @@ export class SessionCalls {
     const attempt = noRoom
       ? () =>
           this.client.connection.withDeadline(Date.now() + CONTROL_ATTEMPT_MS, execute).catch((err: unknown) => {
-            if (isResourceExhausted(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return noRoom(deadline);
+            // The client retries RESOURCE_EXHAUSTED itself, so a full cap usually ends as the attempt's deadline.
+            if (isResourceExhausted(err) || isDeadlineExceeded(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return noRoom(deadline);
             throw err;
           })
       : execute;

@@ -76,6 +76,11 @@ function withCode(code: ErrorCode, message: string, details?: unknown): Stepwise
   return isCallerCode(code) ? new CallerError(code, message, details) : new StepwiseError(code, message, details);
 }
 
+/** Whether `err` (or its cause chain) is a gRPC DEADLINE_EXCEEDED: the call's deadline passed, its outcome unknown. */
+export function isDeadlineExceeded(err: unknown): boolean {
+  return transientGrpcStatus(err) === 'DEADLINE_EXCEEDED';
+}
+
 /** The gRPC status name of a transient failure in `err` or its `cause` chain, if any. */
 function transientGrpcStatus(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {

@@ -116,7 +116,9 @@ export async function badRequests(client: ChaosClient, sessionId: string): Promi
   const messages = `/sessions/${sessionId}/messages`;
   const json = { 'content-type': 'application/json' };
   const cases: Array<{ note: string; expected: number; method: string; path: string; raw: RequestInit }> = [
-    { note: 'body over the 256 KiB limit', expected: 413, method: 'POST', path: messages, raw: { headers: json, body: JSON.stringify({ text: 'x'.repeat(300_000) }) } },
+    // POST /sessions keeps the plain body limit; the messages route takes files inline, so its limit is far larger.
+    { note: 'body over the 256 KiB limit', expected: 413, method: 'POST', path: '/sessions', raw: { headers: json, body: JSON.stringify({ agentId: 'chaos', text: 'x'.repeat(300_000) }) } },
+    { note: 'message of 300,000 characters', expected: 400, method: 'POST', path: messages, raw: { headers: json, body: JSON.stringify({ text: 'x'.repeat(300_000) }) } },
     { note: 'message of 40,000 characters', expected: 400, method: 'POST', path: messages, raw: { headers: json, body: JSON.stringify({ text: 'y'.repeat(40_000) }) } },
     { note: 'malformed JSON', expected: 400, method: 'POST', path: messages, raw: { headers: json, body: '{"text": "unterminated' } },
     { note: 'text/plain body', expected: 415, method: 'POST', path: messages, raw: { headers: { 'content-type': 'text/plain' }, body: 'hello' } },
