@@ -30,8 +30,14 @@ const UNAVAILABLE_GRPC_CODES: Record<number, string> = {
 /** gRPC RESOURCE_EXHAUSTED: a server limit such as in-flight updates per workflow, or a namespace rate limit. */
 const GRPC_RESOURCE_EXHAUSTED = 8;
 
-/** True when an update was refused because its run is continuing as new (send it again: it reaches the next run). */
+/**
+ * True when an update was refused because its run is continuing as new (send it again: it reaches the next run): the
+ * workflow's SESSION_CONTINUING refusal, or the server aborting an update its run closed under ("update aborted by
+ * closing workflow"), which is also what a run continuing as new does to an update it had not accepted yet. Sent
+ * again, an update to a session that really ended answers "workflow execution already completed" (SESSION_ENDED).
+ */
 export function isContinuing(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return /closing workflow|workflow is closing/i.test(err.message);
   return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === SESSION_CONTINUING;
 }
 

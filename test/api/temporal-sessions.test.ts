@@ -17,7 +17,7 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionBackend } from '../../api/sessions.js';
 import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
-import { isQueryTooEarly, mapTemporalError } from '../../api/temporal-errors.js';
+import { isContinuing, isQueryTooEarly, mapTemporalError } from '../../api/temporal-errors.js';
 import { untilRunStarted } from '../../api/update-retries.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
@@ -49,6 +49,12 @@ describe('mapTemporalError', () => {
     expect(mapped(new WorkflowNotFoundError('workflow not found for ID: session-s1', 'session-s1', undefined)).code).toBe('SESSION_NOT_FOUND');
     expect(mapped(new WorkflowNotFoundError('workflow execution already completed', 'session-s1', undefined)).code).toBe('SESSION_ENDED');
     expect(mapped(new WorkflowNotFoundError('update aborted by closing workflow', 'session-s1', undefined)).code).toBe('SESSION_ENDED');
+  });
+
+  it('an update aborted by its closing run is sent again (the run may have continued as new); a completed one is not', () => {
+    expect(isContinuing(new WorkflowNotFoundError('update aborted by closing workflow', 'session-s1', undefined))).toBe(true);
+    expect(isContinuing(new WorkflowNotFoundError('workflow execution already completed', 'session-s1', undefined))).toBe(false);
+    expect(isContinuing(new WorkflowNotFoundError('workflow not found for ID: session-s1', 'session-s1', undefined))).toBe(false);
   });
 
   it('update failures typed with a Stepwise code keep that code and message', () => {

@@ -53,7 +53,7 @@ describe('replay of recorded histories', () => {
     }
   });
 
-  it.each(['v6-files.json', 'v6-files-local-decide.json'])('has a recorded history of messages with files (references in the update and the decide input, no bytes): %s', (file) => {
+  it.each(['v7-files.json', 'v6-files-local-decide.json'])('has a recorded history of messages with files (references in the update and the decide input, no bytes): %s', (file) => {
     // v6-files-local-decide: recorded before the no-local-activities patch (decide as a local activity).
     const text = readFileSync(join(dir, file), 'utf8');
     expect(text).toContain('sendMessage');
