@@ -79,7 +79,15 @@ describe('big tool outputs on the real Temporal dev server', () => {
         expect(output?.type === 'tool_result' && output.result).toBe('x'.repeat(BIG));
       }
 
-      const state = await sessions.state(sessionId);
+      // Ten runs in a few seconds: the server delays each new run's first workflow task to keep continue-as-new at
+      // most once per `history.workflowIdReuseMinimalInterval` (1 s), and the delay adds up when messages start runs
+      // early (seen: 27 s for the 11th run); reads answer TEMPORAL_UNAVAILABLE until the run has started.
+      let state = await sessions.state(sessionId).catch(() => undefined);
+      for (const deadline = Date.now() + 90_000; !state && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 500));
+        state = await sessions.state(sessionId).catch(() => undefined);
+      }
+      if (!state) throw new Error(`session ${sessionId} did not answer a read within 90 s of its last turn`);
       expect(state).toMatchObject({ status: 'active', turns });
       expect(state.run).toBeGreaterThanOrEqual(5);
       // The current run's input is the last continue-as-new input: the carried state, far under the payload limit.
