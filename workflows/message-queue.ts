@@ -119,6 +119,11 @@ export class MessageQueue {
     if (this.refused.size > MAX_REMEMBERED_REFUSALS) this.refused.delete(this.refused.keys().next().value!);
   }
 
+  /** Forgets `messageId`'s refusal (the message was sent again and is queued now). */
+  forgetRefusal(messageId: string): void {
+    this.refused.delete(messageId);
+  }
+
   /** Why message `messageId` was refused, if it was (and is still remembered). */
   refusalOf(messageId: string): MessageRefusal | undefined {
     return this.refused.get(messageId);

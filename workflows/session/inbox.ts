@@ -42,7 +42,13 @@ export function registerMessageHandlers(run: SessionRun): ApprovalInbox {
       const id = message.messageId;
       const earlier = run.resultOf(id) ?? run.paused.get(id);
       if (earlier) return earlier;
-      if (!known(id)) run.queue.pushMessage(message);
+      if (!known(id)) {
+        // A message refused before (QUEUE_FULL) and sent again is a new attempt: its old refusal must not answer it.
+        // Sessions since `no-local-activities` only (recorded runs answered such a retry SESSION_ENDED, found by
+        // test/integration/burst.int.test.ts once approvals were taken while draining).
+        if (run.activityMode === 'regular') run.queue.forgetRefusal(id);
+        run.queue.pushMessage(message);
+      }
       // A turn paused for approval answers early ("approval pending"); its final result arrives as events.
       const refused = () => run.queue.refusalOf(id) !== undefined;
       await condition(() => run.finished.has(id) || run.paused.has(id) || refused() || (run.state.status === 'ended' && !run.isQueued(id)));
