@@ -6,9 +6,11 @@
  */
 import {
   ActivityFailure,
+  type ActivityInterfaceFor,
   type ActivityOptions,
   ApplicationFailure,
   isCancellation,
+  type LocalActivityInterfaceFor,
   type LocalActivityOptions,
   log,
   patched,
@@ -75,9 +77,7 @@ const RANK_OPTIONS: LocalActivityOptions & ActivityOptions = {
   scheduleToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['INVALID_CONFIG', 'MODEL_OUTPUT_INVALID'] },
 };
-const rankerLocal = proxyLocalActivities<SessionActivities>(RANK_OPTIONS);
-/** The same as a regular activity (sessions since `no-local-activities`). */
-const ranker = proxyActivities<SessionActivities>(RANK_OPTIONS);
+const ranker = byActivityMode(RANK_OPTIONS);
 
 /**
  * Session titles (sessions with `session_title`, since the `session-title` patch): 30 s per attempt, 3 s heartbeat
@@ -134,6 +134,18 @@ export function failureMessage(err: unknown): string {
 export type ActivityMode = 'local' | 'regular';
 
 /**
+ * The activities of `options` as local and as regular ones (both proxies made once, at module load: no commands),
+ * picked by a run's {@link ActivityMode}.
+ */
+export function byActivityMode(
+  options: LocalActivityOptions & ActivityOptions,
+): (mode: ActivityMode) => ActivityInterfaceFor<SessionActivities> | LocalActivityInterfaceFor<SessionActivities> {
+  const local = proxyLocalActivities<SessionActivities>(options);
+  const regular = proxyActivities<SessionActivities>(options);
+  return (mode) => (mode === 'regular' ? regular : local);
+}
+
+/**
  * The run's {@link ActivityMode}. Call it once, in the run's first activation, before the executors are built: the
  * patch marker's place in the history is part of the workflow's command sequence.
  */
@@ -149,7 +161,7 @@ export function activityExecutors(onUsage?: UsageReport, mode: ActivityMode = 'l
   // Sessions started before `decide-local-activity` keep deciding through regular activities when they replay, and
   // sessions since `no-local-activities` decide through them again (that patch is asked first, so they never ask this one).
   const decider = mode === 'regular' ? llm : patched(PATCH_IDS.decideLocalActivity) ? llmLocal : llm;
-  const rankCalls = mode === 'regular' ? ranker : rankerLocal;
+  const rankCalls = ranker(mode);
   return {
     now,
     async decide(request): Promise<DecideOutcome> {

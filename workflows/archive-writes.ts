@@ -1,10 +1,10 @@
 /**
- * The session's archive writes: activities (local ones in runs recorded before `no-local-activities`), three quick attempts,
- * then kept for later so the archive never fails or stalls a conversation.
+ * The session's archive writes: activities (local ones in runs recorded before `no-local-activities`), three quick
+ * attempts, then kept for later so the archive never fails or stalls a conversation.
  *
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, log, sleep } from '@temporalio/workflow';
 import type {
   ArchiveSessionEndInput,
   ArchiveSessionInfoInput,
@@ -16,26 +16,19 @@ import type {
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { clipTurnResult, jsonBytes } from '../src/engine/state.js';
 import type { SessionState } from '../src/engine/types.js';
-import { type ActivityMode, failureMessage } from './activity-executors.js';
+import { type ActivityMode, byActivityMode, failureMessage } from './activity-executors.js';
 
 /**
  * Archive writes: short, idempotent database writes, run as local activities (in the worker, inside the workflow
- * task: no task-queue round trip per turn) in runs recorded before `no-local-activities`, as regular activities since. Three quick attempts (~1.5 s of backoff) and the conversation goes on: a
- * write that still fails waits in the session's `unarchived` list and is retried before the next write, across
- * continue-as-new (see {@link ArchiveWrites}). The archive is secondary; it never fails or stalls a session.
+ * task: no task-queue round trip per turn) in runs recorded before `no-local-activities`, as regular activities since.
+ * Three quick attempts (~1.5 s of backoff) and the conversation goes on: a write that still fails waits in the
+ * session's `unarchived` list and is retried before the next write, across continue-as-new (see {@link ArchiveWrites}).
+ * The archive is secondary; it never fails or stalls a session.
  */
-const ARCHIVE_OPTIONS = {
+const archiveCalls = byActivityMode({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
-} as const;
-const archiveLocal = proxyLocalActivities<SessionActivities>(ARCHIVE_OPTIONS);
-/** The same as regular activities (sessions since `no-local-activities`, eagerly dispatched to the asking worker). */
-const archiveRegular = proxyActivities<SessionActivities>(ARCHIVE_OPTIONS);
-
-/** The archive calls of a run in `mode`. */
-function archiveCalls(mode: ActivityMode) {
-  return mode === 'regular' ? archiveRegular : archiveLocal;
-}
+});
 
 /** Unarchived writes kept at most (oldest dropped first, with a warning): bounds the carried state. */
 export const MAX_UNARCHIVED_WRITES = 200;

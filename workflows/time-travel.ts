@@ -8,22 +8,20 @@
  *
  * Sandbox-safe: imports `@temporalio/workflow`, pure engine code and activity *types* only.
  */
-import { ApplicationFailure, patched, proxyActivities, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, patched, uuid4 } from '@temporalio/workflow';
 import type { SessionActivities } from '../src/engine/types.js';
 import { MAX_RUN_SNAPSHOTS, type RewindReply, RewindRequest, rewindBranchId, rewindState, type TurnStateLookup } from '../src/engine/rewind.js';
 import { loadSessionState } from '../src/engine/state.js';
 import type { SessionState } from '../src/engine/types.js';
-import { type ActivityMode, now } from './activity-executors.js';
+import { type ActivityMode, byActivityMode, now } from './activity-executors.js';
 import type { ArchiveWrite } from './archive-writes.js';
 import { PATCH_IDS, SESSION_CONTINUING } from './shared.js';
 
-const LOAD_OPTIONS = {
+/** `loadTurnState`: a local activity in runs recorded before `no-local-activities`, a regular one since. */
+const archiveCalls = byActivityMode({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
-} as const;
-/** `loadTurnState`: a local activity in runs recorded before `no-local-activities`, a regular one since. */
-const archiveLocal = proxyLocalActivities<SessionActivities>(LOAD_OPTIONS);
-const archiveRegular = proxyActivities<SessionActivities>(LOAD_OPTIONS);
+});
 
 /** What the session workflow lends time travel. */
 export interface TimeTravelHost {
@@ -117,8 +115,7 @@ export class TimeTravel {
       let source: 'live' | 'archive' = 'live';
       if (!snapshot) {
         const sessionId = this.host.state().sessionId;
-        const archive = this.host.activityMode() === 'regular' ? archiveRegular : archiveLocal;
-        const found = await archive.loadTurnState({ sessionId, turn: toTurn });
+        const found = await archiveCalls(this.host.activityMode()).loadTurnState({ sessionId, turn: toTurn });
         if (!found) throw refusal('TURN_STATE_UNAVAILABLE', `the archive has no state after turn ${toTurn} of session ${sessionId}`, { turn: toTurn });
         snapshot = { ...loadSessionState(JSON.parse(found.state)), sessionId };
         source = 'archive';
