@@ -6,6 +6,7 @@
  * |---|---|---|
  * | `STEPWISE_STICKY_QUEUE_TIMEOUT_MS` | 1000 | `stickyQueueScheduleToStartTimeout` (SDK default 10 s) |
  * | `STEPWISE_HEARTBEAT_THROTTLE_MS` | 1000 | `maxHeartbeatThrottleInterval` (SDK default 60 s) |
+ * | `STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS` | 8 | `maxConcurrentWorkflowTaskExecutions` (SDK default 40) |
  *
  * Sticky queue: a session's next workflow task goes to the sticky queue of the worker that ran its last one; when that
  * worker is dead, the task waits there for this timeout before the shared queue gives it to another worker (which
@@ -31,6 +32,18 @@
  * `npm run bench:crash`, alternating, 3.2 and 4.0 s uncapped (with the 1 s sticky timeout), 4.1 and 4.1 s capped
  * (with 250 ms), for the same 5.0-6.3 s from the kill to the reply beyond the call (load 9-18).
  *
+ * Workflow-task slots: the SDK runs every workflow task of a worker in one thread (`reuseV8Context`), so the slots
+ * do not add CPU; they decide how many tasks the worker has started, whose 10 s workflow-task timeout runs, while
+ * they wait for that thread. After a worker restart, or once the others take a dead worker's sessions, each session's
+ * next task is cold: a replay of its run, 1.6-1.9 s of CPU for a 1.6-2.3 MB history on an idle machine (three
+ * histories of the chaos run below, `Worker.runReplayHistory`). With 40 slots and 30 such sessions the last task
+ * starts waiting 30 replays before it runs: the tasks time out, the server retries them (later and later), each retry
+ * is cold again, and the sessions stayed stuck: `npm run chaos -- --minutes 10 --seed 7003` (no worker stalls), 3
+ * sessions whose histories end in workflow-task time-outs, every query and update answered "Workflow Task in failed
+ * state" for the last 10 minutes of the run, while the same histories replay in 1.9 s on a fresh worker afterwards.
+ * With 8 slots the tasks the worker has not taken wait on the server, where no timeout runs; a warm task takes a few
+ * ms, so 8 still keep the thread busy.
+ *
  * Node only.
  */
 import type { WorkerOptions } from '@temporalio/worker';
@@ -42,26 +55,35 @@ export const DEFAULT_STICKY_QUEUE_TIMEOUT_MS = 1_000;
 /** `maxHeartbeatThrottleInterval` when `STEPWISE_HEARTBEAT_THROTTLE_MS` is unset, in ms (the SDK's: 60 s). */
 export const DEFAULT_HEARTBEAT_THROTTLE_MS = 1_000;
 
-/** A whole number of ms >= `min` from `name`, or `undefined` when unset or empty. @throws ConfigError otherwise. */
-function msSetting(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+/** `maxConcurrentWorkflowTaskExecutions` when `STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS` is unset (the SDK's: 40). */
+export const DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS = 8;
+
+/**
+ * A whole number >= `min` from `name` (of `unit`: "milliseconds", "workflow tasks"), or `undefined` when unset or
+ * empty. @throws ConfigError otherwise.
+ */
+function wholeSetting(env: NodeJS.ProcessEnv, name: string, min: number, unit = 'milliseconds'): number | undefined {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) {
-    throw new ConfigError([{ file: 'environment', path: name, message: `must be a whole number of milliseconds >= ${min}, got "${raw}"`, severity: 'error' }]);
+    throw new ConfigError([{ file: 'environment', path: name, message: `must be a whole number of ${unit} >= ${min}, got "${raw}"`, severity: 'error' }]);
   }
   return n;
 }
 
 /**
- * The worker options of the table above, from `env` (ms; defaults {@link DEFAULT_STICKY_QUEUE_TIMEOUT_MS} and
- * {@link DEFAULT_HEARTBEAT_THROTTLE_MS}; each at least 100).
+ * The worker options of the table above, from `env` (the two times in ms, defaults
+ * {@link DEFAULT_STICKY_QUEUE_TIMEOUT_MS} and {@link DEFAULT_HEARTBEAT_THROTTLE_MS}, each at least 100; the slots a
+ * count, default {@link DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS}, at least 2, the SDK's minimum).
  *
- * @throws ConfigError (not retryable) when a variable is set to anything but a whole number of ms at or above its
- *   minimum.
+ * @throws ConfigError (not retryable) when a variable is set to anything but a whole number at or above its minimum.
  */
-export function recoveryOptions(env: NodeJS.ProcessEnv = process.env): Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'maxHeartbeatThrottleInterval'> {
-  const sticky = msSetting(env, 'STEPWISE_STICKY_QUEUE_TIMEOUT_MS', 100) ?? DEFAULT_STICKY_QUEUE_TIMEOUT_MS;
-  const throttle = msSetting(env, 'STEPWISE_HEARTBEAT_THROTTLE_MS', 100) ?? DEFAULT_HEARTBEAT_THROTTLE_MS;
-  return { stickyQueueScheduleToStartTimeout: sticky, maxHeartbeatThrottleInterval: throttle };
+export function recoveryOptions(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'maxHeartbeatThrottleInterval' | 'maxConcurrentWorkflowTaskExecutions'> {
+  const sticky = wholeSetting(env, 'STEPWISE_STICKY_QUEUE_TIMEOUT_MS', 100) ?? DEFAULT_STICKY_QUEUE_TIMEOUT_MS;
+  const throttle = wholeSetting(env, 'STEPWISE_HEARTBEAT_THROTTLE_MS', 100) ?? DEFAULT_HEARTBEAT_THROTTLE_MS;
+  const slots = wholeSetting(env, 'STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS', 2, 'workflow tasks') ?? DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS;
+  return { stickyQueueScheduleToStartTimeout: sticky, maxHeartbeatThrottleInterval: throttle, maxConcurrentWorkflowTaskExecutions: slots };
 }

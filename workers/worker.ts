@@ -66,9 +66,11 @@ export async function createSessionWorker(opts: SessionWorkerOptions): Promise<W
   const workflowModules = opts.tracing?.workerOptions.interceptors?.workflowModules ?? [];
   const bundle = opts.workerOptions?.workflowBundle ?? (await prebuiltOrNone(opts.log, workflowModules));
   return Worker.create({
-    // A dead worker's sticky queue holds the session's next workflow task for 250 ms instead of the SDK's 10 s, and
-    // heartbeats reach the server every second: a crashed turn resumes sooner, and a busy worker's call is not taken
-    // for dead (./recovery.ts has the measurements; `stepwise worker` reads both from the environment).
+    // A dead worker's sticky queue holds the session's next workflow task for 1 s instead of the SDK's 10 s,
+    // heartbeats reach the server every second, and the worker starts at most 8 workflow tasks at once: a crashed
+    // turn resumes sooner, a busy worker's call is not taken for dead, and cold replays after a restart do not time
+    // out waiting for the one workflow thread (./recovery.ts has the measurements; `stepwise worker` reads all three
+    // from the environment).
     ...recoveryOptions({}),
     // On SIGTERM/SIGINT the worker stops polling and lets running LLM and tool calls finish for up to this long before
     // cancelling them, so a deploy does not re-run (and re-bill) them elsewhere. Keep it under the orchestrator's

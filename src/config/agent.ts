@@ -153,7 +153,12 @@ export const SessionLimits = lazySchema(() => z.object({
    * holds more turns than its time-travel snapshots (`MAX_RUN_SNAPSHOTS`, src/engine/rewind.ts).
    */
   maxTurnsPerRun: z.number().int().positive(),
-  /** History bytes that trigger continue-as-new. Default 10 MiB. */
+  /**
+   * History bytes that trigger continue-as-new. Default 2 MiB ({@link DEFAULT_SESSION_LIMITS}): since decide is a
+   * regular activity its prompts are in history, and a session evicted from a worker's cache replays its run inside
+   * one workflow task (10 s timeout): 1.6-1.9 s of CPU for 1.6-2.3 MB on an idle machine (workers/recovery.ts), so
+   * the old 10 MiB could not replay in time on a busy worker.
+   */
   maxHistoryBytes: z.number().int().positive(),
 }));
 export type SessionLimits = z.infer<typeof SessionLimits>;
@@ -166,7 +171,7 @@ export type SessionLimits = z.infer<typeof SessionLimits>;
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   idleTimeoutMs: 24 * 60 * 60 * 1000,
   maxTurnsPerRun: 100,
-  maxHistoryBytes: 10 * 1024 * 1024,
+  maxHistoryBytes: 2 * 1024 * 1024,
 };
 
 /** NOMOS defaults of example selection: 5 examples, similarity ≥ 0.5. */

@@ -1,21 +1,27 @@
 /** The crash-recovery worker settings of `stepwise worker` (workers/recovery.ts). */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HEARTBEAT_THROTTLE_MS, DEFAULT_STICKY_QUEUE_TIMEOUT_MS, recoveryOptions } from '../../workers/recovery.js';
+import { DEFAULT_HEARTBEAT_THROTTLE_MS, DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS, DEFAULT_STICKY_QUEUE_TIMEOUT_MS, recoveryOptions } from '../../workers/recovery.js';
 
 describe('recoveryOptions', () => {
-  it('is a 1 s sticky-queue timeout and a 1 s heartbeat throttle when nothing is set', () => {
-    expect(recoveryOptions({})).toEqual({ stickyQueueScheduleToStartTimeout: 1_000, maxHeartbeatThrottleInterval: 1_000 });
-    expect(recoveryOptions({ STEPWISE_STICKY_QUEUE_TIMEOUT_MS: '', STEPWISE_HEARTBEAT_THROTTLE_MS: ' ' })).toEqual({
+  it('is a 1 s sticky-queue timeout, a 1 s heartbeat throttle and 8 workflow-task slots when nothing is set', () => {
+    expect(recoveryOptions({})).toEqual({ stickyQueueScheduleToStartTimeout: 1_000, maxHeartbeatThrottleInterval: 1_000, maxConcurrentWorkflowTaskExecutions: 8 });
+    expect(recoveryOptions({ STEPWISE_STICKY_QUEUE_TIMEOUT_MS: '', STEPWISE_HEARTBEAT_THROTTLE_MS: ' ', STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS: '' })).toEqual({
       stickyQueueScheduleToStartTimeout: DEFAULT_STICKY_QUEUE_TIMEOUT_MS,
       maxHeartbeatThrottleInterval: DEFAULT_HEARTBEAT_THROTTLE_MS,
+      maxConcurrentWorkflowTaskExecutions: DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS,
     });
   });
 
-  it('takes whole numbers of milliseconds for both', () => {
-    expect(recoveryOptions({ STEPWISE_STICKY_QUEUE_TIMEOUT_MS: '250', STEPWISE_HEARTBEAT_THROTTLE_MS: ' 1000 ' })).toEqual({
-      stickyQueueScheduleToStartTimeout: 250,
-      maxHeartbeatThrottleInterval: 1_000,
-    });
+  it('takes whole numbers of milliseconds for both times and a whole number of slots', () => {
+    expect(
+      recoveryOptions({ STEPWISE_STICKY_QUEUE_TIMEOUT_MS: '250', STEPWISE_HEARTBEAT_THROTTLE_MS: ' 1000 ', STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS: '20' }),
+    ).toEqual({ stickyQueueScheduleToStartTimeout: 250, maxHeartbeatThrottleInterval: 1_000, maxConcurrentWorkflowTaskExecutions: 20 });
+  });
+
+  it.each(['1', '0', '4.5', 'many'])('refuses STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS=%s with a config error naming it', (raw) => {
+    expect(() => recoveryOptions({ STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS: raw })).toThrow(
+      new RegExp(`STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS: must be a whole number of workflow tasks >= 2, got "${raw}"`),
+    );
   });
 
   it.each([

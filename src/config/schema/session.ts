@@ -12,7 +12,7 @@ export const RawSession = z.strictObject({
    * Temporal accepts at most 2,000 updates per run (`history.maxTotalUpdates`, https://docs.temporal.io/workflows#limits).
    */
   max_turns_per_run: z.number().int().min(1).max(1_500, 'at most 1500 (Temporal accepts 2,000 updates per workflow run)').optional(),
-  /** History size in bytes that triggers continue-as-new (default 10 MiB; Temporal warns at 10 MiB, fails at 50). */
+  /** History size in bytes that triggers continue-as-new (default 2 MiB, so a cold replay fits a workflow task; Temporal warns at 10 MiB, fails at 50). */
   max_history_bytes: z.number().int().min(100_000).max(40_000_000).optional(),
 });
 
