@@ -124,6 +124,13 @@ export class ChaosClient {
         sent.gaveUp = 'SESSION_ENDED';
         return undefined;
       }
+      if (a.status === 429) {
+        // Refused while other messages are in flight: they may be queued behind a turn that waits on an approval whose
+        // own client gave up (its deadline passed during the faults). A client shown a busy session looks at its
+        // state and decides what waits on it, as the web chat does; else nothing moves before the approval times out.
+        const state = await this.call('GET', `/sessions/${sent.sessionId}`, 'GET /sessions/:id');
+        if (state.status === 200 && state.body?.pendingApprovals?.length) await this.approve(sent.sessionId, state.body.pendingApprovals, deadline);
+      }
       await sleep(this.backoffMs(a));
     }
     sent.gaveUp ??= `no final answer within ${MESSAGE_DEADLINE_MS} ms`;
