@@ -17,6 +17,7 @@ import type { ArchiveStore } from '../../src/archive/store.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../../src/config/agent.js';
 import type { LoadedAgent } from '../../runtime/agents/load.js';
 import type { TurnResult } from '../../src/engine/types.js';
+import { getTurnResult } from '../../workflows/shared.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { recordHistory } from '../support/histories.js';
 import { writeAgent } from '../support/int-agent.js';
@@ -162,6 +163,7 @@ describe('approval of tool calls on the real Temporal dev server', () => {
     const id = sid('approve-can');
     await withWorker([agent], async (sessions) => {
       await sessions.start(agent.snapshot, id);
+      const firstRun = (await env.client.workflow.getHandle(`session-${id}`).describe()).runId;
       await sessions.send(id, { messageId: 'm1', text: 'hi' });
       const early = await sessions.send(id, { messageId: 'm2', text: 'echo big' });
       expect(early.pendingApprovals?.map((p) => p.callId)).toEqual(['t2.1']);
@@ -169,6 +171,10 @@ describe('approval of tool calls on the real Temporal dev server', () => {
       let state = await sessions.state(id);
       for (let i = 0; i < 100 && state.run < 2; i++, state = await sessions.state(id)) await new Promise((r) => setTimeout(r, 100));
       expect(state).toMatchObject({ run: 2, busy: true, pendingApprovals: [{ callId: 't2.1', timeoutAt: early.pendingApprovals![0]!.timeoutAt }] });
+      // The run that carried the wait ended with the turn suspended (`running` unset): its result URL still answers
+      // `running` there, as in the next run (it answered `unknown`, a 404 for an acknowledged message, chaos suite).
+      expect(await env.client.workflow.getHandle(`session-${id}`, firstRun).query(getTurnResult, 'm2')).toEqual({ status: 'running' });
+      expect(await sessions.turnResult(id, 'm2')).toEqual({ status: 'running' });
       await sessions.decideApproval(id, { callId: 't2.1', decision: 'approve' });
       const final = await finalOf(sessions, id, 'm2');
       expect(final.reply).toBe('carried');

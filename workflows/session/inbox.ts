@@ -34,7 +34,7 @@ import type { SessionRun } from './run.js';
  * @returns the approval inbox, which the turn loop waits on while a turn is paused for approval.
  */
 export function registerMessageHandlers(run: SessionRun): ApprovalInbox {
-  const known = (id: string) => run.isQueued(id) || run.running === id;
+  const known = (id: string) => run.isQueued(id) || run.inProgress(id);
 
   setHandler(
     sendMessage,

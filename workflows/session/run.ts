@@ -93,6 +93,16 @@ export class SessionRun {
     return this.queue.has(messageId);
   }
 
+  /**
+   * Whether `messageId`'s turn is in progress: running, or paused for approval. A paused turn carried across
+   * continue-as-new is in progress before `running` says so: from the suspension until the next run resumes it
+   * (`state.turn` holds it throughout), so its result URL answers `running` there too, never `unknown` (found by the
+   * chaos suite: a 404 for an acknowledged message).
+   */
+  inProgress(messageId: string): boolean {
+    return this.running === messageId || this.state.turn?.messageId === messageId;
+  }
+
   /** An end request joins the queue once (the turns queued before it run first, unless a turn waits for approval). */
   requestEnd(): void {
     if (!this.endRequested && this.state.status === 'active') {

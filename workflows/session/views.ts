@@ -15,7 +15,7 @@ export function registerViews(run: SessionRun): void {
   setHandler(getTurnResult, (messageId: string): TurnLookup => {
     const result = run.resultOf(messageId);
     if (result) return { status: 'done', result };
-    if (run.running === messageId) return { status: 'running' };
+    if (run.inProgress(messageId)) return { status: 'running' };
     if (run.isQueued(messageId)) return { status: 'queued' };
     const refusal = run.queue.refusalOf(messageId);
     if (refusal) return { status: 'refused', refusal };
