@@ -75,6 +75,14 @@ export class SessionCalls {
   }
 
   /**
+   * Whether a message update for `sessionId` sent now would wait in this process's lane: its slots are taken by
+   * messages in flight (e.g. queued behind a turn that waits for approval, which only that approval can move).
+   */
+  laneFull(sessionId: string): boolean {
+    return this.gate.full(sessionId);
+  }
+
+  /**
    * Calls `listener(sessionId)` each time a message update this process sent settles after the workflow accepted it
    * (a result, or the turn's failure): the turn's events are then in the workflow. Returns the unsubscribe function.
    * A listener must not throw (one that does is ignored).

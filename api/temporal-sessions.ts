@@ -41,7 +41,7 @@ import {
 import { missingSearchAttributes } from '../runtime/search-attributes.js';
 import { SessionCalls } from './session-calls.js';
 import { sessionStartOptions } from './session-start-options.js';
-import type { BackendHealth, SessionBackend } from './sessions.js';
+import { type BackendHealth, type SessionBackend, TurnPendingError } from './sessions.js';
 import { connectTemporalClient, type TemporalConnectOptions } from './temporal-client.js';
 
 export type { TemporalConnectOptions } from './temporal-client.js';
@@ -172,7 +172,21 @@ export class TemporalSessions implements SessionBackend {
     return sessionStartOptions(agent, sessionId, how, this.taskQueue, await this.searchAttributesRegistered());
   }
 
+  /**
+   * Sends a message as the `sendMessage` update, in arrival order ({@link SessionCalls.message}). A message sent again
+   * while this process's lane for the session is full is first looked up in the workflow: the messages filling the lane
+   * may be queued behind this very message's turn, paused for an approval its client has not seen yet (its first
+   * answer was lost), and waiting behind them it could never get its answer (found by the chaos suite: a burst session
+   * stuck on an approval nobody was shown). Known there, it is answered at once: its result, or 202 while its turn is
+   * queued, running or waiting for approval (`pendingApprovals` in the session's state).
+   *
+   * @throws TurnPendingError (HTTP 202); else as {@link SessionCalls.message}.
+   */
   async send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult> {
+    if (this.calls.laneFull(sessionId)) {
+      const known = await this.knownMessage(sessionId, message.messageId);
+      if (known) return known;
+    }
     try {
       return await this.calls.message(sessionId, () =>
         this.handle(sessionId).startUpdate(sendMessage, {
@@ -190,6 +204,18 @@ export class TemporalSessions implements SessionBackend {
       }
       throw err;
     }
+  }
+
+  /**
+   * The answer for a message the workflow already has: its result when done; TurnPendingError when it is queued or its
+   * turn is in progress. Undefined when the workflow does not know it (or, unreachable now, cannot say: the caller then
+   * sends it as usual).
+   */
+  private async knownMessage(sessionId: string, messageId: string): Promise<TurnResult | undefined> {
+    const lookup = await this.turnResult(sessionId, messageId).catch(() => undefined);
+    if (lookup?.status === 'done') return lookup.result;
+    if (lookup?.status === 'queued' || lookup?.status === 'running') throw new TurnPendingError(sessionId, messageId);
+    return undefined;
   }
 
   onTurnAnswered(listener: (sessionId: string) => void): () => void {

@@ -85,6 +85,12 @@ export class UpdateGate {
     });
   }
 
+  /** Whether a call for `key` arriving now would wait in the lane (all `limit` slots taken, or others waiting). */
+  full(key: string): boolean {
+    const lane = this.lanes.get(key);
+    return lane !== undefined && (lane.running >= this.limit || lane.waiting.length > 0);
+  }
+
   /** Calls running and waiting for `key` (for tests and metrics). */
   load(key: string): { running: number; waiting: number } {
     const lane = this.lanes.get(key);

@@ -20,6 +20,7 @@ describe('UpdateGate', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(log).toEqual(['a', 'b', 'other']);
     expect(gate.load('s1')).toEqual({ running: 2, waiting: 2 });
+    expect([gate.full('s1'), gate.full('s2'), gate.full('unused')]).toEqual([true, false, false]);
     calls[1].release();
     await results[1];
     await new Promise((r) => setTimeout(r, 10));

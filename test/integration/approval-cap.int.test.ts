@@ -12,6 +12,8 @@
 import { type WorkflowUpdateHandle, WorkflowUpdateStage } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TemporalSessions } from '../../api/temporal-sessions.js';
+import { TurnPendingError } from '../../api/sessions.js';
 import type { TurnResult } from '../../src/engine/types.js';
 import { getApproval, sendMessage, sessionWorkflowId } from '../../workflows/shared.js';
 import { responses, writeAgent } from '../support/int-agent.js';
@@ -97,6 +99,37 @@ describe('an approval while Temporal’s cap on in-flight updates is full', () =
       await vi.waitFor(async () => expect(await sessions.turnResult(id, 'm1')).toMatchObject({ status: 'done', result: { reply: 'echoed' } }), { timeout: 10_000 });
       expect((await m2.result()).reply).toBe('last');
       expect((await sessions.state(id)).run).toBeGreaterThanOrEqual(2);
+    });
+  }, 120_000);
+
+  // Regression (chaos suite, short variant in CI, invariant 3): a burst message's turn paused for approval while its
+  // client's request had already timed out; the messages queued behind that turn filled the API's lane for the
+  // session, so each time the client sent the paused message again it waited in the lane behind them (until its own
+  // time-out), never saw the approval, and nobody decided it. A message the workflow already has is now answered at
+  // once: 202 while its turn waits for approval (the call ids are in the session's state).
+  it('answers a paused message sent again at once, while the messages queued behind it fill the API lane', async () => {
+    const script = [{ action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'hi' } }] }, { action: 'RESPOND', response: 'echoed' }, ...responses(2)];
+    const agent = await writeAgent('approval-lane', script, {}, { tools: { tool_files: ['./tools.mjs'], tool_defs: { echo: { requires_approval: true } } } });
+    const id = `approval-lane-${Date.now().toString(36)}`;
+    await withSessionWorker(env, { taskQueue, agents: [agent] }, async (plain) => {
+      // A lane of 2 per session, and a turn wait of 15 s: waiting in the lane, the retry would be refused (429) then.
+      const sessions = new TemporalSessions({ client: env.client, taskQueue, maxInFlightUpdatesPerSession: 2, turnTimeoutMs: 15_000 });
+      await plain.start(agent.snapshot, id);
+      const paused = await sessions.send(id, { messageId: 'm0', text: 'echo hi' });
+      expect(paused.pendingApprovals).toEqual([expect.objectContaining({ callId: 't1.1' })]);
+      // Two messages queue behind the paused turn and hold both slots of the lane.
+      const queued = [sessions.send(id, { messageId: 'm1', text: 'one' }), sessions.send(id, { messageId: 'm2', text: 'two' })];
+      await vi.waitFor(async () => expect((await sessions.state(id)).queued).toBe(2), { timeout: 10_000 });
+
+      const asked = Date.now();
+      await expect(sessions.send(id, { messageId: 'm0', text: 'echo hi' })).rejects.toBeInstanceOf(TurnPendingError);
+      expect(Date.now() - asked).toBeLessThan(5_000);
+      expect((await sessions.state(id)).pendingApprovals).toEqual([expect.objectContaining({ callId: 't1.1' })]);
+
+      await sessions.decideApproval(id, { callId: 't1.1', decision: 'approve' });
+      expect((await Promise.all(queued)).map((r) => r.reply)).toEqual(['reply 0', 'reply 1']);
+      // Answered now: sent again (the lane is free), it gets its result as before.
+      expect(await sessions.turnResult(id, 'm0')).toMatchObject({ status: 'done', result: { reply: 'echoed' } });
     });
   }, 120_000);
 });
