@@ -124,8 +124,9 @@ export class ChaosClient {
         sent.gaveUp = 'SESSION_ENDED';
         return undefined;
       }
-      if (a.status === 429) {
-        // Refused while other messages are in flight: they may be queued behind a turn that waits on an approval whose
+      if (a.status === 429 || a.error === 'TimeoutError') {
+        // Refused while other messages are in flight, or no answer in our time (the API holds a message up to 100 s
+        // in its lane while others are in flight): they may be queued behind a turn that waits on an approval whose
         // own client gave up (its deadline passed during the faults). A client shown a busy session looks at its
         // state and decides what waits on it, as the web chat does; else nothing moves before the approval times out.
         const state = await this.call('GET', `/sessions/${sent.sessionId}`, 'GET /sessions/:id');
