@@ -117,8 +117,12 @@ export async function checkTurns(record: RunRecord, db: pg.Pool, temporal: Clien
   return v.result('1 acknowledged messages: one turn each, in order, same answer', { acknowledged: acked, 'archive turns': turns, 'live turns': live, 'asked again': asked });
 }
 
-/** Invariant 2: every side-effecting tool call ran at most once per idempotency key, and its turn's result shows it. */
-export function checkLedger(record: RunRecord, ledgerDir: string): CheckResult {
+/**
+ * Invariant 2: every side-effecting tool call ran at most once per idempotency key, and its turn's result shows it:
+ * the answer a client got, or, for a message whose client gave up before any answer (never acknowledged, yet its
+ * turn ran later: a burst message behind a long queue), the turn's `tool_result` event in the archive.
+ */
+export async function checkLedger(record: RunRecord, ledgerDir: string, db: pg.Pool): Promise<CheckResult> {
   const v = new Violations();
   const { entries, attempts } = readLedger(ledgerDir);
   const byKey = new Map<string, number>();
@@ -144,9 +148,28 @@ export function checkLedger(record: RunRecord, ledgerDir: string): CheckResult {
       }
     }
   }
-  for (const key of byKey.keys()) if (!referenced.has(key)) v.add(`${key}: a ledger entry no answered turn reports`);
+  let archivedOnly = 0;
+  for (const key of byKey.keys()) {
+    if (referenced.has(key)) continue;
+    const slash = key.lastIndexOf('/');
+    const [sessionId, callId] = [key.slice(0, slash), key.slice(slash + 1)];
+    const reported = (
+      await db.query<{ turn: number; event: { result?: { key?: string } } }>(
+        `SELECT turn, event FROM stepwise_events WHERE session_id = $1 AND type = 'tool_result' AND event->>'callId' = $2`,
+        [sessionId, callId],
+      )
+    ).rows;
+    if (reported.length === 0) v.add(`${key}: a ledger entry no turn reports (not in any answer, nor in the archive)`);
+    else if (reported.length > 1 || reported[0]!.event.result?.key !== key) v.add(`${key}: reported ${reported.length}× in the archive, naming key ${reported[0]!.event.result?.key}`);
+    else archivedOnly++;
+  }
   const retried = [...attemptsByKey.values()].filter((n) => n > 1).length;
-  return v.result('2 side effects: at most once per idempotency key', { 'ledger entries': entries.length, 'calls in turns': calls, 'keys executed more than once (deduplicated)': retried });
+  return v.result('2 side effects: at most once per idempotency key', {
+    'ledger entries': entries.length,
+    'calls in turns': calls,
+    'calls only in the archive (client gave up)': archivedOnly,
+    'keys executed more than once (deduplicated)': retried,
+  });
 }
 
 /** Invariant 3: every session is active or ended as its client asked; after the faults, each live one answered within 30 s. */

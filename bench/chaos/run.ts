@@ -166,7 +166,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
     clearInterval(sampler);
     const checks = [
       await checkTurns(record, db, temporalClient, client),
-      checkLedger(record, ledgerDir),
+      await checkLedger(record, ledgerDir, db),
       await checkLiveness(record, load.finalRound, client),
       await checkStreams(record, db),
       checkStatuses(record),
