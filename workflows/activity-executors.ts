@@ -56,15 +56,22 @@ const llmLocal = proxyLocalActivities<SessionActivities>({ ...LLM_OPTIONS, local
 
 /**
  * Tools: 1 min per attempt, 3 s heartbeat timeout (a dead worker's call is retried elsewhere within seconds; a tool
- * must not block the event loop that long), 3 attempts 0.25 s then 1 s apart (tools should be idempotent on
- * their `idempotencyKey`, `<sessionId>/<callId>`; a quick first retry resumes a crashed worker's call sooner), all
- * attempts together at most 5 min (schedule-to-close).
+ * must not block the event loop that long), up to 10 attempts 0.25 s, 1 s, 4 s, then 10 s apart (tools should be
+ * idempotent on their `idempotencyKey`, `<sessionId>/<callId>`; a quick first retry resumes a crashed worker's call
+ * sooner), all attempts together at most 5 min (schedule-to-close).
+ *
+ * Only a lost attempt fails the activity: a tool's own error is a result the model sees (activities/tools.ts), so
+ * every retry here is an attempt whose worker died, stalled or lost its connection. Three were too few: a worker
+ * stopped (SIGSTOP) with its polls open took all three, one after the other, while the tool's effect had been
+ * committed by the first, so the model was told it failed (chaos suite, seed 7006, invariant 2). Ten attempts span
+ * about 95 s of such losses (3 s heartbeat timeout each, plus the backoffs), past a 40 s stall and its open polls.
+ * Changing the policy is replay-safe (replay compares an activity's type and id, not its options).
  */
 const tools = proxyActivities<SessionActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '5 minutes',
   heartbeatTimeout: '3 seconds',
-  retry: { initialInterval: '250 milliseconds', backoffCoefficient: 4, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
+  retry: { initialInterval: '250 milliseconds', backoffCoefficient: 4, maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['TOOL_NOT_FOUND'] },
 });
 
 /**
