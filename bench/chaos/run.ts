@@ -4,7 +4,7 @@
  * schedule, lets things settle, runs the final round, checks the six invariants, and stops everything. Used by
  * `npm run chaos` (bench/chaos/main.ts) and by test/integration/chaos.int.test.ts (the short, progress-driven variant).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -177,7 +177,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
     const lines = reportLines(options.seed, schedule === 'time' ? minutes : undefined, record, checks);
     await stopAll();
     if (violations === 0) rmSync(dir, { recursive: true, force: true });
-    else log(`kept the run folder for inspection: ${dir}`);
+    else {
+      // The memory samples (one per process every SAMPLE_MS) go with the kept folder: growth or a plateau?
+      writeFileSync(join(dir, 'memory.json'), JSON.stringify(samples));
+      log(`kept the run folder for inspection: ${dir}`);
+    }
     return { checks, violations, lines, record, dir };
   } finally {
     clearInterval(sampler);
