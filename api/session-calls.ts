@@ -60,26 +60,42 @@ export class SessionCalls {
    *
    * @throws TurnPendingError when the message was accepted and its turn outlasted the deadline (HTTP 202); RATE_LIMITED
    *   (retryable, HTTP 429) when it was never sent: no slot before the deadline, or too little time left to send it
-   *   ({@link sendMarginMs}); TEMPORAL_UNAVAILABLE (503) only when Temporal itself did not answer in that time.
+   *   ({@link sendMarginMs}); TEMPORAL_UNAVAILABLE (503) only when Temporal itself did not answer in that time;
+   *   what `known` throws.
+   *
+   * `known` (asked only when the lane is full as the message arrives, while it waits there) answers for a message the
+   * workflow already has, or undefined: answered, the message leaves the line. Messages queued behind a turn that
+   * waits for approval fill the lane, and a retry of that very turn's message (its first answer lost) would otherwise
+   * wait behind them, never answered (found by the chaos suite).
    */
-  async message<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, messageId: string): Promise<T> {
+  async message<T>(
+    sessionId: string,
+    start: () => Promise<WorkflowUpdateHandle<T>>,
+    messageId: string,
+    known?: () => Promise<T | undefined>,
+  ): Promise<T> {
     const deadline = Date.now() + this.turnTimeoutMs;
     let accepted = false;
-    try {
-      return await this.admitAndWait(sessionId, start, deadline, (yes) => (accepted = yes));
-    } catch (err) {
+    // Asked only when the lane is full as this message arrives (it then waits behind messages in flight).
+    const ask = known !== undefined && this.gate.full(sessionId);
+    const leave = new AbortController();
+    // Joins the lane now, before any await, so messages keep their arrival order.
+    const viaLane = this.admitAndWait(sessionId, start, deadline, (yes) => (accepted = yes), leave.signal).catch((err: unknown) => {
       // Accepted, then out of time: the turn goes on in the workflow (or Temporal blinked); the caller fetches it later.
       if (accepted && isStepwiseError(err) && err.code === 'TEMPORAL_UNAVAILABLE') throw new TurnPendingError(sessionId, messageId);
       throw err;
+    });
+    if (!ask) return viaLane;
+    // Known to the workflow already (sent before: a retry, or the same id twice): its answer comes from there, and the
+    // message leaves the line; unknown, it keeps its place.
+    const fromWorkflow = known().then((answer) => answer ?? new Promise<never>(() => {}));
+    try {
+      return await Promise.race([viaLane, fromWorkflow]);
+    } finally {
+      leave.abort(new GateFullError(`message ${messageId} of session ${sessionId} was answered from the workflow`));
+      viaLane.catch(() => {}); // left the line (or lost the race): its outcome is the same answer, or none
+      fromWorkflow.catch(() => {});
     }
-  }
-
-  /**
-   * Whether a message update for `sessionId` sent now would wait in this process's lane: its slots are taken by
-   * messages in flight (e.g. queued behind a turn that waits for approval, which only that approval can move).
-   */
-  laneFull(sessionId: string): boolean {
-    return this.gate.full(sessionId);
   }
 
   /**
@@ -102,7 +118,13 @@ export class SessionCalls {
     }
   }
 
-  private admitAndWait<T>(sessionId: string, start: () => Promise<WorkflowUpdateHandle<T>>, deadline: number, onAccepted: (yes: boolean) => void): Promise<T> {
+  private admitAndWait<T>(
+    sessionId: string,
+    start: () => Promise<WorkflowUpdateHandle<T>>,
+    deadline: number,
+    onAccepted: (yes: boolean) => void,
+    leave?: AbortSignal,
+  ): Promise<T> {
     return this.call(sessionId, this.turnTimeoutMs, () =>
       this.gate.run(
         sessionId,
@@ -138,6 +160,7 @@ export class SessionCalls {
         },
         // A message still waiting for a slot at the deadline was never sent: 429, retry later with the same id.
         deadline,
+        leave,
       ),
     );
   }

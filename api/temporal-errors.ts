@@ -55,6 +55,21 @@ export function isQueryTooEarly(err: unknown): boolean {
   return false;
 }
 
+/** gRPC NOT_FOUND (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * True when `err` says the thing asked for does not exist: `WorkflowNotFoundError`, or a gRPC NOT_FOUND in its cause
+ * chain (e.g. polling an update id the current run never had).
+ */
+export function isNotFound(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && e.code === GRPC_NOT_FOUND) return true;
+  }
+  return false;
+}
+
 /** True when `err` or its cause chain is a gRPC RESOURCE_EXHAUSTED (retry later: RATE_LIMITED). */
 export function isResourceExhausted(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {

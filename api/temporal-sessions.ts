@@ -40,6 +40,7 @@ import {
 } from '../workflows/shared.js';
 import { missingSearchAttributes } from '../runtime/search-attributes.js';
 import { SessionCalls } from './session-calls.js';
+import { isNotFound } from './temporal-errors.js';
 import { sessionStartOptions } from './session-start-options.js';
 import { type BackendHealth, type SessionBackend, TurnPendingError } from './sessions.js';
 import { connectTemporalClient, type TemporalConnectOptions } from './temporal-client.js';
@@ -173,28 +174,27 @@ export class TemporalSessions implements SessionBackend {
   }
 
   /**
-   * Sends a message as the `sendMessage` update, in arrival order ({@link SessionCalls.message}). A message sent again
-   * while this process's lane for the session is full is first looked up in the workflow: the messages filling the lane
+   * Sends a message as the `sendMessage` update, in arrival order ({@link SessionCalls.message}). A message that finds
+   * this process's lane for the session full is also looked up in the workflow while it waits: the messages filling the lane
    * may be queued behind this very message's turn, paused for an approval its client has not seen yet (its first
    * answer was lost), and waiting behind them it could never get its answer (found by the chaos suite: a burst session
-   * stuck on an approval nobody was shown). Known there, it is answered at once: its result, or 202 while its turn is
-   * queued, running or waiting for approval (`pendingApprovals` in the session's state).
+   * stuck on an approval nobody was shown). Known there, it is answered as its first request is, outside the lane
+   * (see `knownMessage`): its result, or the early result of its turn paused for approval.
    *
    * @throws TurnPendingError (HTTP 202); else as {@link SessionCalls.message}.
    */
   async send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult> {
-    if (this.calls.laneFull(sessionId)) {
-      const known = await this.knownMessage(sessionId, message.messageId);
-      if (known) return known;
-    }
     try {
-      return await this.calls.message(sessionId, () =>
-        this.handle(sessionId).startUpdate(sendMessage, {
-          args: [message],
-          updateId: options?.updateId ?? message.messageId,
-          waitForStage: WorkflowUpdateStage.ACCEPTED,
-        }),
+      return await this.calls.message(
+        sessionId,
+        () =>
+          this.handle(sessionId).startUpdate(sendMessage, {
+            args: [message],
+            updateId: options?.updateId ?? message.messageId,
+            waitForStage: WorkflowUpdateStage.ACCEPTED,
+          }),
         message.messageId,
+        () => this.knownMessage(sessionId, message.messageId, options?.updateId ?? message.messageId),
       );
     } catch (err) {
       // A retried message whose turn ended the session: answer with the first result, like a live session does.
@@ -207,15 +207,35 @@ export class TemporalSessions implements SessionBackend {
   }
 
   /**
-   * The answer for a message the workflow already has: its result when done; TurnPendingError when it is queued or its
-   * turn is in progress. Undefined when the workflow does not know it (or, unreachable now, cannot say: the caller then
-   * sends it as usual).
+   * The answer for a message the workflow already has, as its first request gets it: the result when done; while it is
+   * queued or its turn runs, the outcome of its `sendMessage` update (`updateId`), awaited by polling, which takes
+   * none of the in-flight slots (the final result, the early one of a turn paused for approval, or the update's
+   * error), until the turn timeout. Undefined when the workflow does not know the message (or, unreachable now, cannot
+   * say: the caller then sends it as usual).
+   *
+   * @throws TurnPendingError when the outcome is not there by the turn timeout, or the message has no update in this
+   *   run (posted as a signal, or carried across continue-as-new): HTTP 202; the update's error as `send` maps it.
    */
-  private async knownMessage(sessionId: string, messageId: string): Promise<TurnResult | undefined> {
+  private async knownMessage(sessionId: string, messageId: string, updateId: string): Promise<TurnResult | undefined> {
     const lookup = await this.turnResult(sessionId, messageId).catch(() => undefined);
     if (lookup?.status === 'done') return lookup.result;
-    if (lookup?.status === 'queued' || lookup?.status === 'running') throw new TurnPendingError(sessionId, messageId);
-    return undefined;
+    if (lookup?.status !== 'queued' && lookup?.status !== 'running') return undefined;
+    let outcome: TurnResult | undefined;
+    try {
+      outcome = await this.calls.call(sessionId, this.turnTimeoutMs, async () => {
+        try {
+          return await this.handle(sessionId).getUpdateHandle<TurnResult>(updateId).result();
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (isStepwiseError(err) && err.code === 'TEMPORAL_UNAVAILABLE') throw new TurnPendingError(sessionId, messageId);
+      throw err;
+    }
+    if (!outcome) throw new TurnPendingError(sessionId, messageId);
+    return outcome;
   }
 
   onTurnAnswered(listener: (sessionId: string) => void): () => void {

@@ -39,12 +39,14 @@ export class UpdateGate {
 
   /**
    * Runs `fn` once fewer than `limit` calls for `key` are running, after every call for `key` that came earlier.
-   * `deadline` (epoch ms) bounds the wait in the lane, not `fn`.
+   * `deadline` (epoch ms) bounds the wait in the lane, not `fn`; `leave` takes the caller out of the line while it
+   * waits (once let through, it is ignored).
    *
    * @throws GateFullError (retryable later) when `maxWaiting` callers are already queued for `key`, or when the
-   *   deadline passes before a slot frees (the caller was never let through); else what `fn` throws.
+   *   deadline passes before a slot frees (the caller was never let through); `leave`'s reason when it left the line;
+   *   else what `fn` throws.
    */
-  async run<T>(key: string, fn: () => Promise<T>, deadline = Number.POSITIVE_INFINITY): Promise<T> {
+  async run<T>(key: string, fn: () => Promise<T>, deadline = Number.POSITIVE_INFINITY, leave?: AbortSignal): Promise<T> {
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = { running: 0, waiting: [] };
@@ -54,7 +56,7 @@ export class UpdateGate {
       if (lane.waiting.length >= this.maxWaiting) throw new GateFullError(`${lane.waiting.length} requests already wait for session ${key}`);
       // The slot is handed over by the call that frees it (`running` is not decremented), so no later caller can
       // slip in between the release and this continuation.
-      await this.wait(key, lane, deadline);
+      await this.wait(key, lane, deadline, leave);
     } else lane.running++;
     try {
       return await fn();
@@ -65,22 +67,32 @@ export class UpdateGate {
     }
   }
 
-  /** Waits for a handed-over slot, or leaves the line at `deadline`. */
-  private wait(key: string, lane: Lane, deadline: number): Promise<void> {
+  /** Waits for a handed-over slot, or leaves the line at `deadline` or when `leave` aborts. */
+  private wait(key: string, lane: Lane, deadline: number, leave?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const admit = () => {
+      const done = () => {
         if (timer) clearTimeout(timer);
+        leave?.removeEventListener('abort', onLeave);
+      };
+      const admit = () => {
+        done();
         resolve();
       };
+      /** Out of the line with `reason`, unless already admitted. */
+      const quit = (reason: unknown) => {
+        const i = lane.waiting.indexOf(admit);
+        if (i < 0) return; // already admitted
+        lane.waiting.splice(i, 1);
+        done();
+        reject(reason);
+      };
+      const onLeave = () => quit(leave!.reason);
+      if (leave?.aborted) return reject(leave.reason);
       lane.waiting.push(admit);
+      leave?.addEventListener('abort', onLeave);
       if (Number.isFinite(deadline)) {
-        timer = setTimeout(() => {
-          const i = lane.waiting.indexOf(admit);
-          if (i < 0) return; // already admitted
-          lane.waiting.splice(i, 1);
-          reject(new GateFullError(`no slot for session ${key} before the deadline`));
-        }, Math.max(0, deadline - Date.now()));
+        timer = setTimeout(() => quit(new GateFullError(`no slot for session ${key} before the deadline`)), Math.max(0, deadline - Date.now()));
       }
     });
   }

@@ -45,4 +45,24 @@ describe('UpdateGate', () => {
     await running;
     expect(await gate.run('s', async () => 'after')).toBe('after');
   });
+
+  it('takes a caller out of the line when `leave` aborts while it waits, and keeps the others in order', async () => {
+    const gate = new UpdateGate({ limit: 1 });
+    const log: string[] = [];
+    const first = held(log, 'first');
+    const running = gate.run('s', first.fn);
+    const leave = new AbortController();
+    const leaving = gate.run('s', async () => 'never', Number.POSITIVE_INFINITY, leave.signal);
+    const after = gate.run('s', async () => (log.push('after'), 'after'));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(gate.load('s')).toEqual({ running: 1, waiting: 2 });
+    leave.abort(new Error('answered elsewhere'));
+    await expect(leaving).rejects.toThrow('answered elsewhere');
+    expect(gate.load('s')).toEqual({ running: 1, waiting: 1 });
+    first.release();
+    expect([await running, await after]).toEqual(['first', 'after']);
+    expect(log).toEqual(['first', 'after']);
+    // With a slot free the caller does not wait, so `leave` is not consulted.
+    await expect(gate.run('s', async () => 'x', Number.POSITIVE_INFINITY, AbortSignal.abort(new Error('gone')))).resolves.toBe('x');
+  });
 });
