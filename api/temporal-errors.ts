@@ -41,6 +41,17 @@ export function isContinuing(err: unknown): boolean {
   return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === SESSION_CONTINUING;
 }
 
+/**
+ * Whether `err` or its `cause` chain (at most 8 deep) holds a gRPC service error that `match` accepts: client
+ * errors wrap the server's status one or more levels down.
+ */
+function grpcErrorInChain(err: unknown, match: (e: { code: number; details?: string; message: string }) => boolean): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && match(e)) return true;
+  }
+  return false;
+}
+
 /** gRPC FAILED_PRECONDITION. */
 const GRPC_FAILED_PRECONDITION = 9;
 
@@ -49,10 +60,7 @@ const GRPC_FAILED_PRECONDITION = 9;
  * task is not scheduled yet": the run continue-as-new just started); it answers a moment later.
  */
 export function isQueryTooEarly(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (isGrpcServiceError(e) && e.code === GRPC_FAILED_PRECONDITION && /not scheduled yet/i.test(e.details ?? e.message)) return true;
-  }
-  return false;
+  return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && /not scheduled yet/i.test(e.details ?? e.message));
 }
 
 /** gRPC NOT_FOUND (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
@@ -63,19 +71,12 @@ const GRPC_NOT_FOUND = 5;
  * chain (e.g. polling an update id the current run never had).
  */
 export function isNotFound(err: unknown): boolean {
-  if (err instanceof WorkflowNotFoundError) return true;
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (isGrpcServiceError(e) && e.code === GRPC_NOT_FOUND) return true;
-  }
-  return false;
+  return err instanceof WorkflowNotFoundError || grpcErrorInChain(err, (e) => e.code === GRPC_NOT_FOUND);
 }
 
 /** True when `err` or its cause chain is a gRPC RESOURCE_EXHAUSTED (retry later: RATE_LIMITED). */
 export function isResourceExhausted(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (isGrpcServiceError(e) && e.code === GRPC_RESOURCE_EXHAUSTED) return true;
-  }
-  return false;
+  return grpcErrorInChain(err, (e) => e.code === GRPC_RESOURCE_EXHAUSTED);
 }
 
 /**
