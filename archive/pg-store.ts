@@ -318,6 +318,12 @@ export class PgArchiveStore implements ArchiveStore, TimeTravelArchive, FileArch
       throw toArchiveError(err);
     }
     let broken: Error | undefined;
+    // pg-pool takes its own error listener off a client while it is checked out: without one here, a connection lost
+    // between two statements (a server restart) is an unhandled 'error' event, which kills the process.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await fn(client);
@@ -330,6 +336,8 @@ export class PgArchiveStore implements ArchiveStore, TimeTravelArchive, FileArch
       }
       throw toArchiveError(err);
     } finally {
+      // A broken client keeps the listener: the pool discards it, and its socket may still report the loss.
+      if (!broken) client.off('error', onError);
       client.release(broken);
     }
   }

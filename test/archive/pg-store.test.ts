@@ -7,7 +7,7 @@ import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHIVE_MIGRATIONS_DIR, ARCHIVE_MIGRATIONS_TABLE, migrateArchive } from '../../archive/migrate.js';
-import { createPgArchive } from '../../archive/pg-store.js';
+import { createPgArchive, PgArchiveStore } from '../../archive/pg-store.js';
 import { findPostgresBinDir, startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { describeArchiveConformance, expectCode, makeTurn, turnRecord } from './conformance.js';
 import { describeFileArchiveConformance } from './files-conformance.js';
@@ -175,5 +175,44 @@ describe('PgArchiveStore under concurrency and outages', () => {
       await store.close();
     }
     await expectCode(migrateArchive(dead, { connectionTimeoutMs: 2_000 }), 'ARCHIVE_UNAVAILABLE');
+  });
+
+  it('survives a connection lost between two statements of a write (ARCHIVE_UNAVAILABLE, no uncaught error event)', async () => {
+    // Found by the chaos suite (seed 7007): a PostgreSQL kill while a worker's archive write held a connection
+    // between statements killed the worker with an unhandled 'error' event (pg-pool unhooks its listener on checkout).
+    const url = await server.createDatabase();
+    await migrateArchive(url);
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    pool.on('error', () => {});
+    const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
+    let killed = false;
+    // The first transaction's BEGIN succeeds; then its backend is terminated and the write waits until the client
+    // has heard of it, idle, before its next statement. (`pool.query` checks out with a callback: left alone.)
+    (pool as { connect: unknown }).connect = async (...args: unknown[]) => {
+      if (args.length > 0 || killed) return connect(...args);
+      const client = await connect();
+      const query = client.query.bind(client) as (text: string) => Promise<pg.QueryResult>;
+      (client as { query: unknown }).query = async (text: string, ...rest: unknown[]) => {
+        const result = await (query as (...a: unknown[]) => Promise<pg.QueryResult>)(text, ...rest);
+        if (!killed && text === 'BEGIN') {
+          killed = true;
+          const lost = new Promise((resolve) => client.once('end', resolve));
+          await withClient(url, (c) => c.query('SELECT pg_terminate_backend($1)', [(client as unknown as { processID: number }).processID]));
+          await lost;
+        }
+        return result;
+      };
+      return client;
+    };
+    const store = new PgArchiveStore(pool, { ownsPool: true });
+    try {
+      await expectCode(store.recordTurn(turnRecord('s1', makeTurn(1, 0))), 'ARCHIVE_UNAVAILABLE');
+      expect(killed).toBe(true);
+      // The pool dropped the broken connection: the write goes through when sent again.
+      await store.recordTurn(turnRecord('s1', makeTurn(1, 0)));
+      expect(await store.getSession('s1')).toMatchObject({ turnCount: 1 });
+    } finally {
+      await store.close();
+    }
   });
 });
