@@ -134,15 +134,18 @@ function retryAfterSeconds(details: unknown): number {
 const EXPECTED_CONDITIONS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ARCHIVE_UNAVAILABLE', 'TEMPORAL_UNAVAILABLE', 'RATE_LIMITED']);
 
 /**
- * Fastify error handler: logs (5xx at error with the error and its stack, {@link EXPECTED_CONDITIONS} at warn without,
- * other 4xx at info), sets `Retry-After` on 429/503, and sends {@link toHttpError}'s reply.
+ * Fastify error handler: logs with the method and route pattern (5xx at error with the error and its stack,
+ * {@link EXPECTED_CONDITIONS} at warn without, other 4xx at info), sets `Retry-After` on 429/503, and sends
+ * {@link toHttpError}'s reply.
  */
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, body: payload } = toHttpError(err, request.id, request.headers['content-type']);
   if (status === 429 || status === 503) reply.header('retry-after', String(retryAfterSeconds(payload.error.details)));
   if (status === 401) reply.header('www-authenticate', 'Bearer'); // RFC 6750 §3
-  if (EXPECTED_CONDITIONS.has(payload.error.code)) request.log.warn({ code: payload.error.code, message: payload.error.message }, status === 429 ? 'overloaded' : 'service unavailable');
-  else if (status >= 500) request.log.error({ err, code: payload.error.code }, 'request failed');
+  // The route pattern (not the URL: no query string) says which call failed.
+  const where = { method: request.method, route: request.routeOptions.url };
+  if (EXPECTED_CONDITIONS.has(payload.error.code)) request.log.warn({ code: payload.error.code, message: payload.error.message, ...where }, status === 429 ? 'overloaded' : 'service unavailable');
+  else if (status >= 500) request.log.error({ err, code: payload.error.code, ...where }, 'request failed');
   else request.log.info({ code: payload.error.code, message: payload.error.message }, 'request rejected');
   return reply.code(status).send(payload);
 }

@@ -63,6 +63,15 @@ export function isQueryTooEarly(err: unknown): boolean {
   return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && /not scheduled yet/i.test(e.details ?? e.message));
 }
 
+/**
+ * True when a query found no worker polling the session's task queue recently (gRPC FAILED_PRECONDITION "no poller
+ * seen for task queue recently, worker may be down": every worker is down or stalled, or the server has just
+ * restarted and not yet seen their polls). It answers once a worker polls again.
+ */
+export function isNoRecentPoller(err: unknown): boolean {
+  return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && /no poller seen/i.test(e.details ?? e.message));
+}
+
 /** gRPC NOT_FOUND (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
 const GRPC_NOT_FOUND = 5;
 
@@ -121,7 +130,8 @@ function transientGrpcStatus(err: unknown): string | undefined {
  *   is full: retry later), or the code prefixing its message when a validator
  *   threw a plain `Error('INVALID_REQUEST: ...')`; INVALID_REQUEST for any other plain error a validator threw
  *   (rejections never reach history); else TURN_FAILED;
- * - a query that reached a run before its first workflow task (FAILED_PRECONDITION) -> TEMPORAL_UNAVAILABLE;
+ * - a query that reached a run before its first workflow task, or found no worker polling (FAILED_PRECONDITION)
+ *   -> TEMPORAL_UNAVAILABLE;
  * - gRPC RESOURCE_EXHAUSTED (e.g. the server's in-flight update cap) and a full {@link UpdateGate} lane -> RATE_LIMITED
  *   with `details.retryAfterSeconds`;
  * - `WorkflowUpdateRPCTimeoutOrCancelledError`, `NamespaceNotFoundError`, and any error whose cause chain holds a
@@ -165,6 +175,9 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
   }
   if (isQueryTooEarly(err)) {
     return new SystemError('TEMPORAL_UNAVAILABLE', `session ${sessionId} is starting its next run (continue-as-new); retry`);
+  }
+  if (isNoRecentPoller(err)) {
+    return new SystemError('TEMPORAL_UNAVAILABLE', `no worker is polling for session ${sessionId} (workers down or stalled); retry later`);
   }
   if (err instanceof GateFullError || isResourceExhausted(err)) {
     return new StepwiseError('RATE_LIMITED', `too many messages in flight for session ${sessionId}; retry later (with the same messageId)`, {

@@ -17,7 +17,7 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionBackend } from '../../api/sessions.js';
 import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
-import { isContinuing, isQueryTooEarly, mapTemporalError } from '../../api/temporal-errors.js';
+import { isContinuing, isNoRecentPoller, isQueryTooEarly, mapTemporalError } from '../../api/temporal-errors.js';
 import { untilRunStarted } from '../../api/update-retries.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
@@ -121,6 +121,18 @@ describe('mapTemporalError', () => {
     }, Date.now() + 5_000);
     expect([answer, calls]).toEqual(['view', 4]);
     await expect(untilRunStarted(async () => Promise.reject(early()), Date.now() + 100)).rejects.toThrow('Failed to query Workflow');
+  });
+
+  it('a query that finds no worker polling (all down or stalled) -> TEMPORAL_UNAVAILABLE, not a 500', () => {
+    // The dev server's answer, seen in the chaos suite (seed 7007) while one worker was stalled and the other dead.
+    const noPoller = new ServiceError('Failed to query Workflow', {
+      cause: grpcError(9, 'no poller seen for task queue recently, worker may be down'),
+    });
+    expect(isNoRecentPoller(noPoller)).toBe(true);
+    expect(isNoRecentPoller(new ServiceError('Failed to query Workflow', { cause: grpcError(9, 'something else') }))).toBe(false);
+    const mappedNoPoller = mapped(noPoller);
+    expect(mappedNoPoller).toBeInstanceOf(SystemError);
+    expect([mappedNoPoller.code, mappedNoPoller.message]).toEqual(['TEMPORAL_UNAVAILABLE', 'no worker is polling for session s1 (workers down or stalled); retry later']);
   });
 
   it('RESOURCE_EXHAUSTED (e.g. the in-flight update cap) -> RATE_LIMITED with a retry delay, answered 429 + Retry-After', async () => {
