@@ -1,5 +1,5 @@
 /**
- * The six invariants of the chaos suite, checked over everything the run recorded against what the system holds at
+ * The seven invariants of the chaos suite, checked over everything the run recorded against what the system holds at
  * the end (the PostgreSQL archive, the live workflows, the ledger, the API's answers). Each check returns counts and
  * the violations it found (each a line naming the session, message or process).
  */
@@ -272,6 +272,16 @@ export interface MemorySample {
 
 /** Memory bound of invariant 6: at the end, at most 1.5 × the warm-up figure + 64 MiB. */
 export const memoryBound = (warmBytes: number) => warmBytes * 1.5 + 64 * 1024 * 1024;
+
+/**
+ * Invariant 7 (no process crashes): a worker or API process exits only when the harness kills or stops it. Each other
+ * exit (an uncaught exception, an unhandled 'error' event) is a violation, named with its exit code and time.
+ */
+export function checkCrashes(processes: Array<{ name: string; unplannedExits: readonly string[] }>): CheckResult {
+  const v = new Violations();
+  for (const p of processes) for (const exit of p.unplannedExits) v.add(`${p.name} ${exit} (see ${p.name}.log)`);
+  return v.result('7 crashes: no worker or API exits unless killed', { processes: processes.length, 'unplanned exits': v.count });
+}
 
 /**
  * Invariant 6: each process's private memory at the end is within {@link memoryBound} of its memory after warm-up

@@ -140,6 +140,11 @@ export interface NodeProcess extends ChaosProcess {
   resume(): void;
   /** SIGTERM and wait (SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
+  /**
+   * Exits nobody asked for (a crash: "exited (1) at 10:52:21.226"), in order. The process is started again a second
+   * later, as a supervisor (systemd, Kubernetes) would; the checker reports each exit as a violation.
+   */
+  readonly unplannedExits: string[];
 }
 
 /**
@@ -157,6 +162,8 @@ export async function startNodeProcess(
   const ready = command === 'worker' ? /stepwise worker: task queue/ : /listening on/;
   const log: WriteStream = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
   let child: ChildProcess | undefined;
+  /** Children this harness is killing or stopping: their exit is planned. */
+  const planned = new WeakSet<ChildProcess>();
   const start = async () => {
     const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts'), command], {
       cwd: ROOT,
@@ -184,6 +191,13 @@ export async function startNodeProcess(
         reject(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${output.slice(-2_000)}`));
       });
     });
+    c.once('exit', (code, signal) => {
+      if (planned.has(c)) return;
+      slot.unplannedExits.push(`exited (${signal ?? code}) at ${new Date().toISOString().slice(11, 23)}`);
+      setTimeout(() => {
+        if (child === c) void slot.restart().catch((err: Error) => log.write(`[chaos] restart after the crash failed: ${err.message}\n`));
+      }, 1_000);
+    });
   };
   await start();
   const slot: NodeProcess = {
@@ -191,9 +205,11 @@ export async function startNodeProcess(
     starts: 1,
     startedAt: Date.now(),
     pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
+    unplannedExits: [],
     async kill() {
       const c = child;
       if (!c) return;
+      planned.add(c);
       c.kill('SIGKILL');
       await exited(c);
     },
@@ -210,6 +226,7 @@ export async function startNodeProcess(
         log.end();
         return;
       }
+      planned.add(c);
       c.kill('SIGCONT');
       c.kill('SIGTERM');
       const timer = setTimeout(() => c.kill('SIGKILL'), graceMs);

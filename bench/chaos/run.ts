@@ -1,7 +1,7 @@
 /**
  * One chaos run, start to finish: starts the stack (Temporal dev server with persistence, PostgreSQL, `workers`
  * `stepwise worker` and `apis` `stepwise api` processes), runs the seeded load while the injector plays the fault
- * schedule, lets things settle, runs the final round, checks the six invariants, and stops everything. Used by
+ * schedule, lets things settle, runs the final round, checks the seven invariants, and stops everything. Used by
  * `npm run chaos` (bench/chaos/main.ts) and by test/integration/chaos.int.test.ts (the short, progress-driven variant).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { migrateArchive } from '../../archive/migrate.js';
 import { ensureTemporalCli } from '../../cli/temporal-cli.js';
 import { freePort } from '../../cli/temporal-server.js';
 import { writeChaosAgent } from './agent.js';
-import { type CheckResult, checkLedger, checkLiveness, checkMemory, checkStatuses, checkStreams, checkTurns, type MemorySample } from './check.js';
+import { type CheckResult, checkCrashes, checkLedger, checkLiveness, checkMemory, checkStatuses, checkStreams, checkTurns, type MemorySample } from './check.js';
 import { ChaosClient } from './client.js';
 import { injectFaults, type PlannedFault, progressSchedule, type Targets, timeSchedule } from './faults.js';
 import { Load } from './load.js';
@@ -171,6 +171,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
       await checkStreams(record, db),
       checkStatuses(record),
       checkMemory(samples, WARMUP_MS),
+      checkCrashes([...workers, ...apis]),
     ];
     for (const line of faultLines(record)) log(line);
     const violations = checks.reduce((n, c) => n + Number(c.counts.violations ?? 0), 0);

@@ -4,7 +4,7 @@
  * SSE subscribers, and one fault of each kind, each due after 8 more acknowledged messages (progress, not wall
  * clock, so a slow machine runs the same faults at the same points of the conversation): worker SIGKILL, API
  * SIGKILL, Temporal SIGKILL, PostgreSQL SIGKILL (each restarted), a 10 s worker stall, a burst of 50 messages to one
- * session, and the bad requests. Then the six invariants must hold. About 90 s on two idle cores; up to several minutes on a busy machine (the test allows 10).
+ * session, and the bad requests. Then the seven invariants must hold. About 90 s on two idle cores; up to several minutes on a busy machine (the test allows 10).
  *
  * It starts its own Temporal server (the suite's shared one cannot be killed), so it does not use the global setup's.
  */
@@ -13,7 +13,7 @@ import { runChaos } from '../../bench/chaos/run.js';
 import { FAULT_KINDS } from '../../bench/chaos/record.js';
 
 describe('chaos: every fault once, under load, nothing lost', () => {
-  it('keeps all six invariants through one fault of each kind', async () => {
+  it('keeps all seven invariants through one fault of each kind', async () => {
     const lines: string[] = [];
     const outcome = await runChaos({
       seed: 20,
@@ -29,7 +29,7 @@ describe('chaos: every fault once, under load, nothing lost', () => {
     });
     const report = [...lines, ...outcome.lines].join('\n');
     for (const kind of FAULT_KINDS) expect(outcome.record.faults.filter((f) => f.kind === kind), `${kind}\n${report}`).toHaveLength(1);
-    expect(outcome.checks.map((c) => c.name.slice(0, 1))).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(outcome.checks.map((c) => c.name.slice(0, 1))).toEqual(['1', '2', '3', '4', '5', '6', '7']);
     expect(Number(outcome.checks[0]!.counts.acknowledged), report).toBeGreaterThan(7 * 8);
     expect(Number(outcome.checks[1]!.counts['ledger entries']), report).toBeGreaterThan(0);
     expect(Number(outcome.checks[3]!.counts.events), report).toBeGreaterThan(0);
