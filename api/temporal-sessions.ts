@@ -12,6 +12,7 @@ import type { SessionSeed } from '../src/engine/seed.js';
 import type { TurnResult } from '../src/engine/types.js';
 import { CallerError, isStepwiseError } from '../src/errors.js';
 import { decideBySignal } from './approval-signal.js';
+import { endBySignal } from './end-signal.js';
 import {
   type ApprovalReply,
   type ApprovalRequest,
@@ -273,9 +274,20 @@ export class TemporalSessions implements SessionBackend {
     return this.calls.query(sessionId, () => this.handle(sessionId).query(getEvents, fromSeq));
   }
 
+  /**
+   * The `endSession` update, as a control update (errors in `SessionBackend.end`). When Temporal's cap on in-flight
+   * updates leaves no room (messages queued behind a turn that waits for approval hold it), or the session has not
+   * ended within the attempt, the end goes in as a signal, confirmed by query (./end-signal.ts).
+   */
   async end(sessionId: string): Promise<SessionView> {
+    const handle = this.handle(sessionId);
     try {
-      return await this.calls.control(sessionId, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
+      return await this.calls.control(
+        sessionId,
+        () => handle.executeUpdate(endSessionUpdate),
+        // Turned away by Temporal's cap on in-flight updates (or not ended within the attempt): by signal.
+        (deadline) => endBySignal(handle, sessionId, deadline),
+      );
     } catch (err) {
       // Already closed: queries still work on closed workflows, so report its final state (idempotent end).
       if (isStepwiseError(err) && err.code === 'SESSION_ENDED') return this.state(sessionId);

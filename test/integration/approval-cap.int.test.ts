@@ -68,6 +68,35 @@ describe('an approval while Temporal’s cap on in-flight updates is full', () =
     });
   }, 120_000);
 
+  // The same cap held DELETE: the `endSession` update was turned away until its deadline. It now goes in as a signal.
+  it('ends the session (by signal) while the cap is full of messages queued behind a paused turn', async () => {
+    const script = [{ action: 'TOOL_CALL', tool_calls: [{ tool: 'echo', arguments: { text: 'hi' } }] }, { action: 'RESPOND', response: 'echoed' }, ...responses(10)];
+    const agent = await writeAgent('approval-cap-end', script, {}, { tools: { tool_files: ['./tools.mjs'], tool_defs: { echo: { requires_approval: true } } } });
+    const id = `approval-cap-end-${Date.now().toString(36)}`;
+    await withSessionWorker(env, { taskQueue, agents: [agent] }, async () => {
+      // A turn wait of 15 s: without the signal, the end would be refused until then.
+      const sessions = new TemporalSessions({ client: env.client, taskQueue, turnTimeoutMs: 15_000 });
+      await sessions.start(agent.snapshot, id);
+      expect((await sessions.send(id, { messageId: 'm0', text: 'echo hi' })).pendingApprovals).toHaveLength(1);
+      const handle = env.client.workflow.getHandle(sessionWorkflowId(id));
+      const queued: WorkflowUpdateHandle<TurnResult>[] = [];
+      for (let i = 1; i <= 10; i++) {
+        queued.push(await handle.startUpdate(sendMessage, { args: [{ messageId: `m${i}`, text: `queued ${i}` }], waitForStage: WorkflowUpdateStage.ACCEPTED }));
+      }
+      const asked = Date.now();
+      const view = await sessions.end(id);
+      console.log(`end by signal answered in ${Date.now() - asked} ms`);
+      expect(view).toMatchObject({ status: 'ended' });
+      expect(Date.now() - asked).toBeLessThan(10_000);
+      // The queued messages are refused as the session ended (none hangs), and the workflow has closed.
+      const outcomes: string[] = await Promise.all(
+        queued.map((u) => u.result().then(() => 'answered', (err: Error) => (err.cause instanceof Error ? err.cause.message : err.message))),
+      );
+      expect(outcomes.every((o) => /ended/i.test(o)), outcomes.join('; ')).toBe(true);
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+    });
+  }, 120_000);
+
   // Regression (the same chaos run, after the fix above): a turn that paused for approval while the run drained for
   // continue-as-new (due, with updates of queued messages still unanswered) refused every decision as
   // SESSION_CONTINUING, and the run could not continue as new before those updates were answered: stuck for good.
