@@ -75,6 +75,12 @@ export const PATCH_IDS = {
    * activation, before `executors-first`; sessions started since never ask `decide-local-activity`.
    */
   noLocalActivities: 'no-local-activities',
+  /**
+   * Update responses after the other commands of each activation (workflows/command-order.ts): a workflow task whose
+   * activity result and update the SDK core handed over in two activations replays the same (docs/chaos.md, found by
+   * `npm run chaos`). Asked first thing in the run's first activation.
+   */
+  updateResponsesLast: 'update-responses-last',
 } as const;
 
 /**

@@ -30,6 +30,26 @@ function patchIds(events: any[]): string[] {
     .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details['patch-data'].payloads[0].data, 'base64').toString()).id);
 }
 
+/** Events a workflow task's commands write (the history service writes them right after its WORKFLOW_TASK_COMPLETED). */
+const COMMAND_EVENTS = new Set([
+  'ACTIVITY_TASK_SCHEDULED', 'TIMER_STARTED', 'TIMER_CANCELED', 'MARKER_RECORDED', 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
+  'WORKFLOW_PROPERTIES_MODIFIED', 'UPDATE_ACCEPTED', 'UPDATE_COMPLETED', 'WORKFLOW_EXECUTION_CONTINUED_AS_NEW', 'WORKFLOW_EXECUTION_COMPLETED',
+]);
+const TERMINAL_EVENTS = new Set(['WORKFLOW_EXECUTION_CONTINUED_AS_NEW', 'WORKFLOW_EXECUTION_COMPLETED']);
+
+/** For each completed workflow task, the types of the command events it wrote, in order (`UPDATE_*` shortened). */
+function commandBlocks(events: any[]): string[][] {
+  const blocks: string[][] = [];
+  let block: string[] | undefined;
+  for (const e of events) {
+    const type = String(e.eventType).replace('EVENT_TYPE_', '').replace('WORKFLOW_EXECUTION_UPDATE_', 'UPDATE_');
+    if (type === 'WORKFLOW_TASK_COMPLETED') blocks.push((block = []));
+    else if (type === 'WORKFLOW_TASK_SCHEDULED') block = undefined;
+    else if (block && COMMAND_EVENTS.has(type)) block.push(type);
+  }
+  return blocks;
+}
+
 describe('a burst of messages while clients query the session', () => {
   let env: TestWorkflowEnvironment;
   const taskQueue = `stepwise-int-burst-${process.pid}`;
@@ -67,6 +87,15 @@ describe('a burst of messages while clients query the session', () => {
       const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
       expect(scheduled.filter((n) => n === 'decide')).toHaveLength(30);
       expect(scheduled.filter((n) => n === 'archiveTurn')).toHaveLength(30);
+      // Patch `update-responses-last` (workflows/command-order.ts): in every workflow task, the updates accepted and
+      // completed come after the task's other commands, whichever way the SDK core grouped its jobs.
+      expect(patchIds(events)).toContain('update-responses-last');
+      const blocks = commandBlocks(events);
+      expect(blocks.some((b) => b.includes('UPDATE_ACCEPTED') && b.includes('ACTIVITY_TASK_SCHEDULED'))).toBe(true);
+      for (const block of blocks) {
+        const firstUpdate = block.findIndex((t) => t.startsWith('UPDATE_'));
+        if (firstUpdate >= 0) expect(block.slice(firstUpdate).filter((t) => !t.startsWith('UPDATE_') && !TERMINAL_EVENTS.has(t)), block.join(' ')).toEqual([]);
+      }
       await expect(Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory(), id)).resolves.toBeUndefined();
     });
   }, 180_000);

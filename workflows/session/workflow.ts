@@ -16,6 +16,7 @@
  */
 import { ApplicationFailure, ContinueAsNew, TemporalFailure, WorkflowError, isCancellation, log, patched } from '@temporalio/workflow';
 import { activityExecutors, activityMode } from '../activity-executors.js';
+import { orderUpdateResponsesLast } from '../command-order.js';
 import { startArchive } from '../archive-writes.js';
 import { IdleTimer } from '../idle-timer.js';
 import { openSessionState } from '../session-start.js';
@@ -50,6 +51,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 }
 
 async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> {
+  orderUpdateResponsesLast();
   const run = new SessionRun(input, await openSessionState(input));
   // Sessions started with `initiate` open with the agent's turn, before any message (new sessions only: the flag is
   // absent from every older history, so their command sequence is unchanged).
