@@ -1,5 +1,5 @@
 /**
- * An open bug, kept as an offline reproducer (docs/chaos.md "nondeterminism on live workers"): a session of the
+ * An SDK core bug, kept as an offline reproducer (docs/chaos.md "nondeterminism on live workers"): a session of the
  * chaos suite (seed 7006, `chaos-7006-18-1`, 2026-12-07) whose history replays with a nondeterminism error, found
  * under load with worker kills and stalls. Its workflow task 220 ran on a worker that had just taken the session over
  * (a full replay, then live): it got the `decide` activity's result (event 218) and the `sendMessage` update `m111`
@@ -7,11 +7,13 @@
  * workflow code emits the acceptance first: "Update machine does not handle this event: HistoryEvent(id: 222,
  * ActivityTaskScheduled)". Live, the next workflow task (a sticky-queue timeout sent it to a cold worker) failed the
  * same way on the server, "received *update.Acceptance message while in state Accepted", for good: the session was
- * stuck. The order of an activation's jobs differs between the live task and its replay; the workflow code does not
- * choose it (the SDK core does), so no fix here yet. Related upstream reports: temporalio/sdk-typescript#1966 (an update
- * accepted twice on replay), temporalio/sdk-go#1057 (the same in the Go SDK, fixed there).
+ * stuck. The live task must have had the two in two activations (the result first), its replay has them in one. Sessions started since
+ * the `update-responses-last` patch order update responses after the other commands of every activation
+ * (workflows/command-order.ts), so both groupings record the same order; this history predates the patch and keeps
+ * failing. Related upstream reports: temporalio/sdk-typescript#1966 (an update accepted twice on replay),
+ * temporalio/sdk-go#1057 (the same in the Go SDK, fixed there).
  *
- * When this test fails, the SDK replays the history: the bug is fixed upstream, and docs/chaos.md should say so.
+ * When this test fails, the SDK itself replays the history: the core bug is fixed upstream, and docs/chaos.md should say so.
  * History: the first 226 events (up to the task that failed), gzipped.
  */
 import { readFileSync } from 'node:fs';
