@@ -72,6 +72,15 @@ export function isNoRecentPoller(err: unknown): boolean {
   return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && /no poller seen/i.test(e.details ?? e.message));
 }
 
+/**
+ * True when the server refused a query or an update because the session's workflow task keeps failing (gRPC
+ * FAILED_PRECONDITION "... due to Workflow Task in failed state": a worker error, e.g. a replay that timed out or a
+ * nondeterminism error; the worker logs say which). It answers again once a retry of the task succeeds.
+ */
+export function isWorkflowTaskFailing(err: unknown): boolean {
+  return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && /workflow task in failed state/i.test(e.details ?? e.message));
+}
+
 /** gRPC NOT_FOUND (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
 const GRPC_NOT_FOUND = 5;
 
@@ -130,8 +139,8 @@ function transientGrpcStatus(err: unknown): string | undefined {
  *   is full: retry later), or the code prefixing its message when a validator
  *   threw a plain `Error('INVALID_REQUEST: ...')`; INVALID_REQUEST for any other plain error a validator threw
  *   (rejections never reach history); else TURN_FAILED;
- * - a query that reached a run before its first workflow task, or found no worker polling (FAILED_PRECONDITION)
- *   -> TEMPORAL_UNAVAILABLE;
+ * - a query that reached a run before its first workflow task, or found no worker polling, and a query or update
+ *   refused while the workflow task keeps failing (FAILED_PRECONDITION) -> TEMPORAL_UNAVAILABLE;
  * - gRPC RESOURCE_EXHAUSTED (e.g. the server's in-flight update cap) and a full {@link UpdateGate} lane -> RATE_LIMITED
  *   with `details.retryAfterSeconds`;
  * - `WorkflowUpdateRPCTimeoutOrCancelledError`, `NamespaceNotFoundError`, and any error whose cause chain holds a
@@ -175,6 +184,9 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
   }
   if (isQueryTooEarly(err)) {
     return new SystemError('TEMPORAL_UNAVAILABLE', `session ${sessionId} is starting its next run (continue-as-new); retry`);
+  }
+  if (isWorkflowTaskFailing(err)) {
+    return new SystemError('TEMPORAL_UNAVAILABLE', `session ${sessionId} cannot answer: its workflow task is failing (see the worker logs); retry later`);
   }
   if (isNoRecentPoller(err)) {
     return new SystemError('TEMPORAL_UNAVAILABLE', `no worker is polling for session ${sessionId} (workers down or stalled); retry later`);

@@ -17,7 +17,7 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionBackend } from '../../api/sessions.js';
 import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
-import { isContinuing, isNoRecentPoller, isQueryTooEarly, mapTemporalError } from '../../api/temporal-errors.js';
+import { isContinuing, isNoRecentPoller, isQueryTooEarly, isWorkflowTaskFailing, mapTemporalError } from '../../api/temporal-errors.js';
 import { untilRunStarted } from '../../api/update-retries.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
@@ -133,6 +133,19 @@ describe('mapTemporalError', () => {
     const mappedNoPoller = mapped(noPoller);
     expect(mappedNoPoller).toBeInstanceOf(SystemError);
     expect([mappedNoPoller.code, mappedNoPoller.message]).toEqual(['TEMPORAL_UNAVAILABLE', 'no worker is polling for session s1 (workers down or stalled); retry later']);
+  });
+
+  it('a query or update refused while the workflow task keeps failing -> TEMPORAL_UNAVAILABLE, not a 500', () => {
+    // The dev server's answers, seen in the chaos suite (seed 7008) for a session whose workflow task kept failing.
+    const query = new ServiceError('Failed to query Workflow', { cause: grpcError(9, 'Unable to query workflow due to Workflow Task in failed state.') });
+    const update = new ServiceError('Workflow Update failed', {
+      cause: grpcError(9, 'Unable to perform workflow execution update due to Workflow Task in failed state.'),
+    });
+    for (const err of [query, update]) {
+      expect(isWorkflowTaskFailing(err)).toBe(true);
+      expect(mapped(err)).toMatchObject({ code: 'TEMPORAL_UNAVAILABLE', message: expect.stringContaining('workflow task is failing') });
+    }
+    expect(isWorkflowTaskFailing(new ServiceError('Failed to query Workflow', { cause: grpcError(9, 'something else') }))).toBe(false);
   });
 
   it('RESOURCE_EXHAUSTED (e.g. the in-flight update cap) -> RATE_LIMITED with a retry delay, answered 429 + Retry-After', async () => {
