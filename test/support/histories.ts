@@ -11,7 +11,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 export const HISTORIES_DIR = join(import.meta.dirname, '..', 'fixtures', 'histories');
 
 /** Workflow version prefix of recorded files: bump when a release changes the workflow (and keep the old files). */
-export const HISTORY_VERSION = 'v7';
+export const HISTORY_VERSION = 'v8';
 
 export const RECORDING = process.env.STEPWISE_RECORD_HISTORIES === '1';
 

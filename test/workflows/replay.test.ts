@@ -53,6 +53,16 @@ describe('replay of recorded histories', () => {
     }
   });
 
+  it('has recorded histories whose update responses come after the other commands of their task (v8 on: patch update-responses-last)', () => {
+    for (const name of ['flow-conversation', 'continue-as-new', 'worker-crash', 'approval-restart', 'time-travel-rewind']) {
+      const events: any[] = history(`v8-${name}.json`).events;
+      const patches = events
+        .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+        .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details['patch-data'].payloads[0].data, 'base64').toString()).id);
+      expect(patches, name).toContain('update-responses-last');
+    }
+  });
+
   it.each(['v7-files.json', 'v6-files-local-decide.json'])('has a recorded history of messages with files (references in the update and the decide input, no bytes): %s', (file) => {
     // v6-files-local-decide: recorded before the no-local-activities patch (decide as a local activity).
     const text = readFileSync(join(dir, file), 'utf8');
