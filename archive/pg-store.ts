@@ -29,6 +29,7 @@ import {
   ARCHIVE_SCHEMA_VERSION,
 } from '../src/archive/store.js';
 import { insertFile, selectFile } from './pg-files.js';
+import { inTransaction } from './pg-transaction.js';
 import type { FileArchive, FileRecord, StoredFile, StoredFileInfo } from '../src/archive/files.js';
 import { copyInheritedTurns, insertTurnState, selectBranches, selectBranchTurns, selectTurns, selectTurnState, supersede, supersedeIfReset } from './pg-time-travel.js';
 import {
@@ -309,37 +310,9 @@ export class PgArchiveStore implements ArchiveStore, TimeTravelArchive, FileArch
     }
   }
 
-  /** Runs `fn` in one transaction; rolls back (and rethrows, mapped) on any error. */
-  async #transaction(fn: (client: PoolClient) => Promise<void>): Promise<void> {
-    let client: PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      throw toArchiveError(err);
-    }
-    let broken: Error | undefined;
-    // pg-pool takes its own error listener off a client while it is checked out: without one here, a connection lost
-    // between two statements (a server restart) is an unhandled 'error' event, which kills the process.
-    const onError = (err: Error): void => {
-      broken = err;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      await fn(client);
-      await client.query('COMMIT');
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        broken = rollbackErr as Error; // the connection is gone: drop it from the pool
-      }
-      throw toArchiveError(err);
-    } finally {
-      // A broken client keeps the listener: the pool discards it, and its socket may still report the loss.
-      if (!broken) client.off('error', onError);
-      client.release(broken);
-    }
+  /** Runs `fn` in one transaction (./pg-transaction.ts); rolls back and rethrows, mapped, on any error. */
+  #transaction(fn: (client: PoolClient) => Promise<void>): Promise<void> {
+    return this.#mapped(() => inTransaction(this.#pool, fn));
   }
 }
 
