@@ -12,10 +12,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { CallerError, SystemError } from '../src/errors.js';
 import { type ApprovalReply, type ApprovalRequest, approvalSignal, getApproval } from '../workflows/shared.js';
-import { retryDelayMs } from './update-retries.js';
-
-/** Time between two signals of the same decision while the call still shows `pending`, in ms. */
-const RESIGNAL_MS = 1_000;
+import { untilConfirmed } from './update-retries.js';
 
 /**
  * Decides `request` by signal and waits, until `deadline` (epoch ms), for the workflow to record it.
@@ -27,28 +24,23 @@ const RESIGNAL_MS = 1_000;
  *   the decision may still be applied) when it is not recorded by the deadline; client errors of the query/signal
  *   (the caller maps them).
  */
-export async function decideBySignal(handle: WorkflowHandle, sessionId: string, request: ApprovalRequest, deadline: number): Promise<ApprovalReply> {
-  let sentAt: number | undefined;
-  for (let attempt = 0; ; attempt++) {
-    const found = await handle.query(getApproval, request.callId);
-    if (found.status === 'unknown') {
-      throw new CallerError('APPROVAL_NOT_FOUND', `no tool call ${request.callId} is waiting for approval in session ${sessionId}`);
-    }
-    if (found.status !== 'pending') {
+export function decideBySignal(handle: WorkflowHandle, sessionId: string, request: ApprovalRequest, deadline: number): Promise<ApprovalReply> {
+  return untilConfirmed<ApprovalReply>(
+    async () => {
+      const found = await handle.query(getApproval, request.callId);
+      if (found.status === 'unknown') {
+        throw new CallerError('APPROVAL_NOT_FOUND', `no tool call ${request.callId} is waiting for approval in session ${sessionId}`);
+      }
+      // Still pending: send it (again, after RESIGNAL_MS, in case the run that got it dropped it while continuing as new).
+      if (found.status === 'pending') return { send: true };
       const d = found.decision;
       // The same decision by the same approver is this one (sent here, or by the update attempt before it).
       const ours = d !== undefined && !d.timedOut && d.decision === request.decision && d.approver === request.approver;
       if (!ours) throw new CallerError('APPROVAL_ALREADY_DECIDED', `tool call ${request.callId} was already decided`);
-      if (found.status === 'decided') return { callId: request.callId, decision: d.decision, decidedAt: d.at ?? new Date().toISOString() };
-    } else if (sentAt === undefined || Date.now() - sentAt >= RESIGNAL_MS) {
-      // Still pending: (again) after RESIGNAL_MS, in case the run that got it dropped it while continuing as new.
-      await handle.signal(approvalSignal, request);
-      sentAt = Date.now();
-    }
-    const delayMs = retryDelayMs(attempt, 25);
-    if (Date.now() + delayMs >= deadline) {
-      throw new SystemError('TEMPORAL_UNAVAILABLE', `the decision on tool call ${request.callId} was sent but not yet recorded; send it again`);
-    }
-    await new Promise((r) => setTimeout(r, delayMs));
-  }
+      return found.status === 'decided' ? { done: { callId: request.callId, decision: d.decision, decidedAt: d.at ?? new Date().toISOString() } } : { send: false };
+    },
+    () => handle.signal(approvalSignal, request),
+    deadline,
+    () => new SystemError('TEMPORAL_UNAVAILABLE', `the decision on tool call ${request.callId} was sent but not yet recorded; send it again`),
+  );
 }

@@ -8,10 +8,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { SystemError } from '../src/errors.js';
 import { endSessionSignal, getState, type SessionView } from '../workflows/shared.js';
-import { retryDelayMs } from './update-retries.js';
-
-/** Time between two end signals while the session does not show `ending`, in ms (a run continuing as new may drop one). */
-const RESIGNAL_MS = 1_000;
+import { untilConfirmed } from './update-retries.js';
 
 /**
  * Asks the session to end by signal and waits, until `deadline` (epoch ms), for it to have ended.
@@ -21,19 +18,15 @@ const RESIGNAL_MS = 1_000;
  *   deadline (a turn still running or waiting for approval ends first); client errors of the query/signal (the caller
  *   maps them).
  */
-export async function endBySignal(handle: WorkflowHandle, sessionId: string, deadline: number): Promise<SessionView> {
-  let sentAt: number | undefined;
-  for (let attempt = 0; ; attempt++) {
-    const view = await handle.query(getState);
-    if (view.status === 'ended') return view;
-    if (!view.ending && (sentAt === undefined || Date.now() - sentAt >= RESIGNAL_MS)) {
-      await handle.signal(endSessionSignal);
-      sentAt = Date.now();
-    }
-    const delayMs = retryDelayMs(attempt, 25);
-    if (Date.now() + delayMs >= deadline) {
-      throw new SystemError('TEMPORAL_UNAVAILABLE', `session ${sessionId} was asked to end but has not ended yet; send DELETE again`);
-    }
-    await new Promise((r) => setTimeout(r, delayMs));
-  }
+export function endBySignal(handle: WorkflowHandle, sessionId: string, deadline: number): Promise<SessionView> {
+  return untilConfirmed<SessionView>(
+    async () => {
+      const view = await handle.query(getState);
+      // Not `ending` yet: the signal has not arrived (or a run continuing as new dropped it).
+      return view.status === 'ended' ? { done: view } : { send: !view.ending };
+    },
+    () => handle.signal(endSessionSignal),
+    deadline,
+    () => new SystemError('TEMPORAL_UNAVAILABLE', `session ${sessionId} was asked to end but has not ended yet; send DELETE again`),
+  );
 }

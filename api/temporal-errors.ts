@@ -55,12 +55,17 @@ function grpcErrorInChain(err: unknown, match: (e: { code: number; details?: str
 /** gRPC FAILED_PRECONDITION. */
 const GRPC_FAILED_PRECONDITION = 9;
 
+/** Whether `err`'s cause chain holds a gRPC FAILED_PRECONDITION whose details (or message) match `reason`. */
+function failedPrecondition(err: unknown, reason: RegExp): boolean {
+  return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && reason.test(e.details ?? e.message));
+}
+
 /**
  * True when a query reached a run that has not had its first workflow task yet (gRPC FAILED_PRECONDITION "Workflow
  * task is not scheduled yet": the run continue-as-new just started); it answers a moment later.
  */
 export function isQueryTooEarly(err: unknown): boolean {
-  return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && /not scheduled yet/i.test(e.details ?? e.message));
+  return failedPrecondition(err, /not scheduled yet/i);
 }
 
 /**
@@ -69,7 +74,7 @@ export function isQueryTooEarly(err: unknown): boolean {
  * restarted and not yet seen their polls). It answers once a worker polls again.
  */
 export function isNoRecentPoller(err: unknown): boolean {
-  return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && /no poller seen/i.test(e.details ?? e.message));
+  return failedPrecondition(err, /no poller seen/i);
 }
 
 /**
@@ -78,7 +83,7 @@ export function isNoRecentPoller(err: unknown): boolean {
  * nondeterminism error; the worker logs say which). It answers again once a retry of the task succeeds.
  */
 export function isWorkflowTaskFailing(err: unknown): boolean {
-  return grpcErrorInChain(err, (e) => e.code === GRPC_FAILED_PRECONDITION && /workflow task in failed state/i.test(e.details ?? e.message));
+  return failedPrecondition(err, /workflow task in failed state/i);
 }
 
 /** gRPC NOT_FOUND (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */

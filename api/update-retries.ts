@@ -58,3 +58,35 @@ export async function untilRunStarted<T>(fn: () => Promise<T>, deadline: number)
     }
   }
 }
+
+/** What one look at the workflow found, for {@link untilConfirmed}: done (the value to return), or not yet. */
+export type Confirmation<T> = { done: T } | { send: boolean };
+
+/** Least time between two sends of the same signal by {@link untilConfirmed}, in ms. */
+export const RESIGNAL_MS = 1_000;
+
+/**
+ * Sends a signal and reads the workflow back until it shows the signal's effect (signals have no reply): `look`
+ * queries the workflow and returns `{ done: value }` or `{ send }` (not yet; `send: true` when the signal should go
+ * (again)); `send` sends it, at most every {@link RESIGNAL_MS} (the run that got it may have dropped it while
+ * continuing as new). Looks back off from 25 ms ({@link retryDelayMs}) while the next one would start before
+ * `deadline` (epoch ms).
+ *
+ * @returns the `done` value.
+ * @throws `late()` (callers give a retryable SystemError) when the deadline comes first; errors of `look` and `send`
+ *   as they are.
+ */
+export async function untilConfirmed<T>(look: () => Promise<Confirmation<T>>, send: () => Promise<void>, deadline: number, late: () => Error): Promise<T> {
+  let sentAt: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const seen = await look();
+    if ('done' in seen) return seen.done;
+    if (seen.send && (sentAt === undefined || Date.now() - sentAt >= RESIGNAL_MS)) {
+      await send();
+      sentAt = Date.now();
+    }
+    const delayMs = retryDelayMs(attempt, 25);
+    if (Date.now() + delayMs >= deadline) throw late();
+    await new Promise((r) => setTimeout(r, delayMs));
+  }
+}

@@ -20,15 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryArchiveStore } from '../../archive/memory-store.js';
 import { workflowsPath } from '../../workers/workflows-path.js';
 import { getTurnResult, sessionWorkflowId } from '../../workflows/shared.js';
+import { patchIds } from '../support/histories.js';
 import { responses, writeAgent } from '../support/int-agent.js';
 import { connectTemporal, withSessionWorker } from '../support/temporal.js';
-
-/** Patch ids of a history's `core_patch` markers, in order. */
-function patchIds(events: any[]): string[] {
-  return events
-    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
-    .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details['patch-data'].payloads[0].data, 'base64').toString()).id);
-}
 
 /** Events a workflow task's commands write (the history service writes them right after its WORKFLOW_TASK_COMPLETED). */
 const COMMAND_EVENTS = new Set([

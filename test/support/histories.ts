@@ -23,3 +23,10 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   const history = JSON.parse(historyToJSON(await handle.fetchHistory()));
   writeFileSync(join(HISTORIES_DIR, `${HISTORY_VERSION}-${name}.json`), `${JSON.stringify(history, null, 1)}\n`);
 }
+
+/** Patch ids of a history's `core_patch` markers, in order (`events` as in `temporal workflow show -o json`). */
+export function patchIds(events: any[]): string[] {
+  return events
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details['patch-data'].payloads[0].data, 'base64').toString()).id);
+}

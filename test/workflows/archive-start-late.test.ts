@@ -17,6 +17,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { workflowsPath } from '../../workers/workflows-path.js';
+import { patchIds } from '../support/histories.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'chaos', `${name}.json`), 'utf8'));
 
@@ -24,8 +25,7 @@ describe('a session whose archive start resolves in its second workflow task', (
   it('replays with the executors-first patch: the decide-local-activity marker is in the first task', async () => {
     const history = fixture('archive-start-resolved-late');
     const markers = history.events.filter((e: any) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-    const patchIds = markers.map((e: any) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details['patch-data'].payloads[0].data, 'base64').toString()).id);
-    expect(patchIds).toEqual(['nomos-iteration-rules', 'idle-timer-first', 'idle-timer-per-period', 'executors-first', 'decide-local-activity']);
+    expect(patchIds(history.events)).toEqual(['nomos-iteration-rules', 'idle-timer-first', 'idle-timer-per-period', 'executors-first', 'decide-local-activity']);
     expect(markers.every((e: any) => e.markerRecordedEventAttributes.workflowTaskCompletedEventId === '4')).toBe(true);
     await expect(Worker.runReplayHistory({ workflowsPath }, history, 'archive-start-resolved-late')).resolves.toBeUndefined();
   }, 120_000);

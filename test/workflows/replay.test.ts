@@ -12,6 +12,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { workflowsPath } from '../../workers/workflows-path.js';
+import { patchIds } from '../support/histories.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -45,9 +46,7 @@ describe('replay of recorded histories', () => {
   it('has recorded histories of every kind with no local activity (v7 on: patch no-local-activities)', () => {
     for (const name of ['flow-conversation', 'continue-as-new', 'worker-crash', 'approval-restart', 'embedding-retrieval', 'usage-title', 'time-travel-rewind']) {
       const events: any[] = history(`v7-${name}.json`).events;
-      const patches = events
-        .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
-        .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details['patch-data'].payloads[0].data, 'base64').toString()).id);
+      const patches = patchIds(events);
       expect(patches, name).toContain('no-local-activities');
       expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'), name).toEqual([]);
     }
@@ -56,9 +55,7 @@ describe('replay of recorded histories', () => {
   it('has recorded histories whose update responses come after the other commands of their task (v8 on: patch update-responses-last)', () => {
     for (const name of ['flow-conversation', 'continue-as-new', 'worker-crash', 'approval-restart', 'time-travel-rewind']) {
       const events: any[] = history(`v8-${name}.json`).events;
-      const patches = events
-        .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
-        .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details['patch-data'].payloads[0].data, 'base64').toString()).id);
+      const patches = patchIds(events);
       expect(patches, name).toContain('update-responses-last');
     }
   });
