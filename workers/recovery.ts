@@ -7,6 +7,7 @@
  * | `STEPWISE_STICKY_QUEUE_TIMEOUT_MS` | 1000 | `stickyQueueScheduleToStartTimeout` (SDK default 10 s) |
  * | `STEPWISE_HEARTBEAT_THROTTLE_MS` | 1000 | `maxHeartbeatThrottleInterval` (SDK default 60 s) |
  * | `STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS` | 8 | `maxConcurrentWorkflowTaskExecutions` (SDK default 40) |
+ * | `STEPWISE_ISOLATE_TIMEOUT_MS` | 60000 | `isolateExecutionTimeout` (SDK default 5 s) |
  *
  * Sticky queue: a session's next workflow task goes to the sticky queue of the worker that ran its last one; when that
  * worker is dead, the task waits there for this timeout before the shared queue gives it to another worker (which
@@ -44,6 +45,21 @@
  * With 8 slots the tasks the worker has not taken wait on the server, where no timeout runs; a warm task takes a few
  * ms, so 8 still keep the thread busy.
  *
+ * Isolate timeout: the SDK runs each activation's workflow code under a `vm` watchdog of `isolateExecutionTimeout`
+ * wall-clock time, meant to stop a runaway loop. When it fires while the workflow's promise callbacks run (the
+ * session workflow is async, and the SDK's `microtaskMode: 'afterEvaluate'` runs them inside the watchdog), Node does
+ * not pop the async-hook context it pushed, and the next message of the workflow thread aborts the whole worker
+ * process: "async hook stack has become corrupted (actual: <id>, expected: 4)" (nodejs/node#38503, the crash of
+ * temporalio/sdk-typescript#939). A worker paused longer than the timeout in the middle of an activation (a SIGSTOP,
+ * a frozen VM, a machine too busy to schedule it) hits it when it resumes: the watchdog's clock ran on. The chaos
+ * suite's worker stalls (10-40 s) crashed a worker this way in two runs (docs/chaos.md). Reproduced with a worker of
+ * four workflows kept busy by updates (300 awaited promises each): one 7 s SIGSTOP crashed it at the SDK's 5 s, and
+ * six 7 s SIGSTOPs did not at 60 s. The session workflow's own activations take milliseconds, so 60 s only delays
+ * the detection of a loop that would never end (that task fails either way); a pause longer than the timeout still
+ * crashes the worker, which its supervisor restarts, and the sessions resume from their histories. The SDK (1.24)
+ * takes the option from `Worker.create`'s options (`addDefaultWorkerOptions` spreads them over its defaults) but does
+ * not declare it in `WorkerOptions` ("not exposed at the moment"); test/integration/worker-stall checks it still works.
+ *
  * Node only.
  */
 import type { WorkerOptions } from '@temporalio/worker';
@@ -57,6 +73,9 @@ export const DEFAULT_HEARTBEAT_THROTTLE_MS = 1_000;
 
 /** `maxConcurrentWorkflowTaskExecutions` when `STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS` is unset (the SDK's: 40). */
 export const DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS = 8;
+
+/** `isolateExecutionTimeout` when `STEPWISE_ISOLATE_TIMEOUT_MS` is unset, in ms (the SDK's: 5 s). */
+export const DEFAULT_ISOLATE_TIMEOUT_MS = 60_000;
 
 /**
  * A whole number >= `min` from `name` (of `unit`: "milliseconds", "workflow tasks"), or `undefined` when unset or
@@ -73,17 +92,26 @@ function wholeSetting(env: NodeJS.ProcessEnv, name: string, min: number, unit = 
 }
 
 /**
- * The worker options of the table above, from `env` (the two times in ms, defaults
- * {@link DEFAULT_STICKY_QUEUE_TIMEOUT_MS} and {@link DEFAULT_HEARTBEAT_THROTTLE_MS}, each at least 100; the slots a
- * count, default {@link DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS}, at least 2, the SDK's minimum).
+ * The worker options of the table above, from `env` (the three times in ms, defaults
+ * {@link DEFAULT_STICKY_QUEUE_TIMEOUT_MS}, {@link DEFAULT_HEARTBEAT_THROTTLE_MS} and {@link DEFAULT_ISOLATE_TIMEOUT_MS},
+ * each at least 100; the slots a count, default {@link DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS}, at least 2, the SDK's
+ * minimum).
  *
  * @throws ConfigError (not retryable) when a variable is set to anything but a whole number at or above its minimum.
  */
 export function recoveryOptions(
   env: NodeJS.ProcessEnv = process.env,
-): Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'maxHeartbeatThrottleInterval' | 'maxConcurrentWorkflowTaskExecutions'> {
+): Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'maxHeartbeatThrottleInterval' | 'maxConcurrentWorkflowTaskExecutions'> & {
+  isolateExecutionTimeout: number;
+} {
   const sticky = wholeSetting(env, 'STEPWISE_STICKY_QUEUE_TIMEOUT_MS', 100) ?? DEFAULT_STICKY_QUEUE_TIMEOUT_MS;
   const throttle = wholeSetting(env, 'STEPWISE_HEARTBEAT_THROTTLE_MS', 100) ?? DEFAULT_HEARTBEAT_THROTTLE_MS;
   const slots = wholeSetting(env, 'STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS', 2, 'workflow tasks') ?? DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS;
-  return { stickyQueueScheduleToStartTimeout: sticky, maxHeartbeatThrottleInterval: throttle, maxConcurrentWorkflowTaskExecutions: slots };
+  const isolate = wholeSetting(env, 'STEPWISE_ISOLATE_TIMEOUT_MS', 100) ?? DEFAULT_ISOLATE_TIMEOUT_MS;
+  return {
+    stickyQueueScheduleToStartTimeout: sticky,
+    maxHeartbeatThrottleInterval: throttle,
+    maxConcurrentWorkflowTaskExecutions: slots,
+    isolateExecutionTimeout: isolate,
+  };
 }
