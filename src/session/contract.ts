@@ -81,6 +81,12 @@ export const PATCH_IDS = {
    * `npm run chaos`). Asked first thing in the run's first activation.
    */
   updateResponsesLast: 'update-responses-last',
+  /**
+   * Since it, the completions of updates accepted in earlier activations also go before the responses to the updates
+   * an activation received (workflows/command-order.ts `earlierCompletionsFirst`): the same two-activation split
+   * reordered them (docs/chaos.md). Asked right after `update-responses-last`, only when that one is set.
+   */
+  updateCompletionsFirst: 'update-completions-first',
 } as const;
 
 /**

@@ -91,6 +91,8 @@ describe('a burst of messages while clients query the session', () => {
         const firstUpdate = block.findIndex((t) => t.startsWith('UPDATE_'));
         if (firstUpdate >= 0) expect(block.slice(firstUpdate).filter((t) => !t.startsWith('UPDATE_') && !TERMINAL_EVENTS.has(t)), block.join(' ')).toEqual([]);
       }
+      // Patch `update-completions-first` (its ordering is tested on a chaos history: test/workflows/update-completions-replay).
+      expect(patchIds(events)).toContain('update-completions-first');
       await expect(Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory(), id)).resolves.toBeUndefined();
     });
   }, 180_000);
