@@ -143,8 +143,10 @@ export class ChaosClient {
     const path = `/sessions/${sent.sessionId}/messages/${sent.messageId}`;
     for (let polls = 1; Date.now() < deadline; polls++) {
       const a = await this.call('GET', path, 'GET /sessions/:id/messages/:mid');
-      if (a.status === 202 && a.body?.status === 'running' && polls % 4 === 0) {
-        // A turn sent with ?wait=false that waits for approval says so only in the session's state (and its events).
+      if (a.status === 202 && polls % 4 === 0) {
+        // A turn sent with ?wait=false that waits for approval says so only in the session's state (and its events);
+        // so does the turn a queued message waits behind, when that turn's own client gave up (seed 7013: two
+        // messages queued 6 minutes behind an approval nobody looked at, until the final round decided it).
         const state = await this.call('GET', `/sessions/${sent.sessionId}`, 'GET /sessions/:id');
         if (state.status === 200 && state.body?.pendingApprovals?.length) await this.approve(sent.sessionId, state.body.pendingApprovals, deadline);
       }
