@@ -6,9 +6,9 @@
 import { type Client, type WorkflowUpdateHandle, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { isStepwiseError } from '../src/errors.js';
 import { TurnPendingError } from './sessions.js';
-import { isContinuing, isDeadlineExceeded, isResourceExhausted, mapTemporalError } from './temporal-errors.js';
+import { isDeadlineExceeded, isResourceExhausted, mapTemporalError } from './temporal-errors.js';
 import { GateFullError, UpdateGate } from './update-gate.js';
-import { MIN_SEND_MS, retryDelayMs, untilRunStarted, withRetries } from './update-retries.js';
+import { isSendAgain, MIN_SEND_MS, retryDelayMs, untilRunStarted, withRetries } from './update-retries.js';
 
 /** Options of {@link SessionCalls}; see `TemporalSessionsOptions` for their defaults. */
 export interface SessionCallsOptions {
@@ -146,14 +146,15 @@ export class SessionCalls {
               return result;
             } catch (err) {
               // A validator's refusal comes back from `result()` (the handle holds the rejected outcome). A
-              // SESSION_CONTINUING refusal is sent again, with backoff, keeping this message's place in the lane.
-              if (!isContinuing(err)) {
+              // SESSION_CONTINUING refusal, or the server's rejection of an update a worker dropped unanswered, is sent
+              // again, with backoff, keeping this message's place in the lane.
+              if (!isSendAgain(err)) {
                 this.notifyAnswered(sessionId);
                 throw err;
               }
               onAccepted(false);
               const delayMs = retryDelayMs(attempt, 20);
-              if (Date.now() + delayMs >= deadline - this.sendMarginMs) throw new GateFullError(`session ${sessionId} is still continuing as new`);
+              if (Date.now() + delayMs >= deadline - this.sendMarginMs) throw new GateFullError(`session ${sessionId} is still continuing as new (or a worker keeps dropping the update)`);
               await new Promise((r) => setTimeout(r, delayMs));
             }
           }

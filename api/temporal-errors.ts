@@ -42,6 +42,17 @@ export function isContinuing(err: unknown): boolean {
 }
 
 /**
+ * True when the server rejected an update because the worker completed the workflow task that carried it without
+ * answering it (failure type `UnprocessedUpdate`, "Workflow Update is rejected because it wasn't processed by worker",
+ * Temporal server `service/history/workflow/update/errors_failures.go`): nothing was accepted, so the same update id
+ * can be sent again. Seen in `npm run chaos -- --seed 7013` when the SDK core dropped an update it had buffered ("There
+ * are unprocessed protocol messages while receiving new work"); the server marks it non-retryable, for the worker.
+ */
+export function isUnprocessedUpdate(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'UnprocessedUpdate';
+}
+
+/**
  * Whether `err` or its `cause` chain (at most 8 deep) holds a gRPC service error that `match` accepts: client
  * errors wrap the server's status one or more levels down.
  */
@@ -139,6 +150,7 @@ function transientGrpcStatus(err: unknown): string | undefined {
  * - `WorkflowExecutionAlreadyStartedError` -> SESSION_EXISTS (running, or closed and not reusable);
  * - `WorkflowNotFoundError` -> SESSION_ENDED when the server says "workflow execution already completed" (update or
  *   signal to a closed workflow) or that the update was aborted by its closing workflow, else SESSION_NOT_FOUND;
+ * - an update the server rejected as unprocessed by the worker ({@link isUnprocessedUpdate}) -> TEMPORAL_UNAVAILABLE;
  * - `WorkflowUpdateFailedError` whose cause is an `ApplicationFailure`: its `type` when that is a Stepwise code
  *   (`ApplicationFailure.nonRetryable(message, 'SESSION_ENDED')`), RATE_LIMITED for QUEUE_FULL (the session's queue
  *   is full: retry later), or the code prefixing its message when a validator
@@ -164,6 +176,9 @@ export function mapTemporalError(err: unknown, sessionId: string): unknown {
     return /already completed|closing workflow|workflow is closing/i.test(err.message)
       ? new CallerError('SESSION_ENDED', `session ${sessionId} has ended`)
       : new CallerError('SESSION_NOT_FOUND', `session ${sessionId} not found`);
+  }
+  if (isUnprocessedUpdate(err)) {
+    return new SystemError('TEMPORAL_UNAVAILABLE', `the worker dropped this update to session ${sessionId} unanswered; retry it (with the same messageId for a message)`);
   }
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause;

@@ -1,9 +1,9 @@
 /**
  * Retrying workflow updates the server or the workflow turned away for now: RESOURCE_EXHAUSTED (Temporal's cap on
- * in-flight updates, filled by other API processes) and SESSION_CONTINUING (the run is about to continue as new),
- * with exponential backoff and jitter, within a deadline.
+ * in-flight updates, filled by other API processes), SESSION_CONTINUING (the run is about to continue as new) and
+ * UnprocessedUpdate (a worker dropped it unanswered), with exponential backoff and jitter, within a deadline.
  */
-import { isContinuing, isQueryTooEarly, isResourceExhausted } from './temporal-errors.js';
+import { isContinuing, isQueryTooEarly, isResourceExhausted, isUnprocessedUpdate } from './temporal-errors.js';
 
 /**
  * Least time, in ms, a message must have left before its deadline to be sent (or a tenth of a shorter turn wait):
@@ -23,8 +23,14 @@ export function retryDelayMs(attempt: number, baseMs: number, random: () => numb
   return capped / 2 + random() * (capped / 2);
 }
 
+/** Whether an update refused with `err` is sent again at once (from 20 ms): SESSION_CONTINUING or UnprocessedUpdate. */
+export function isSendAgain(err: unknown): boolean {
+  return isContinuing(err) || isUnprocessedUpdate(err);
+}
+
 /**
- * Calls `fn` until it succeeds, retrying RESOURCE_EXHAUSTED (from 100 ms) and SESSION_CONTINUING (from 20 ms) with
+ * Calls `fn` until it succeeds, retrying RESOURCE_EXHAUSTED (from 100 ms), SESSION_CONTINUING and UnprocessedUpdate
+ * ({@link isSendAgain}, from 20 ms) with
  * {@link retryDelayMs} while the next attempt would start before `deadline` (epoch ms); then throws the last error.
  * (SESSION_CONTINUING is thrown here by `executeUpdate`; `startUpdate` leaves it to the handle's `result()`.)
  */
@@ -33,9 +39,9 @@ export async function withRetries<T>(fn: () => Promise<T>, deadline: number): Pr
     try {
       return await fn();
     } catch (err) {
-      const continuing = isContinuing(err);
-      if (!continuing && !isResourceExhausted(err)) throw err;
-      const delayMs = retryDelayMs(attempt, continuing ? 20 : 100);
+      const again = isSendAgain(err);
+      if (!again && !isResourceExhausted(err)) throw err;
+      const delayMs = retryDelayMs(attempt, again ? 20 : 100);
       if (Date.now() + delayMs >= deadline) throw err;
       await new Promise((r) => setTimeout(r, delayMs));
     }

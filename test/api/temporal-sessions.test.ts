@@ -14,11 +14,12 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import { DefaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionBackend } from '../../api/sessions.js';
 import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
 import { isContinuing, isNoRecentPoller, isQueryTooEarly, isWorkflowTaskFailing, mapTemporalError } from '../../api/temporal-errors.js';
-import { untilRunStarted } from '../../api/update-retries.js';
+import { isSendAgain, untilRunStarted, withRetries } from '../../api/update-retries.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { CallerError, StepwiseError, SystemError } from '../../src/errors.js';
@@ -63,6 +64,28 @@ describe('mapTemporalError', () => {
     expect([invalid.code, invalid.message]).toEqual(['INVALID_REQUEST', 'text must not be empty']);
     const ended = mapped(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('session s1 has ended', 'SESSION_ENDED')));
     expect(ended.code).toBe('SESSION_ENDED');
+  });
+
+  it('an update the server rejected as unprocessed by the worker is sent again, and maps to TEMPORAL_UNAVAILABLE if it stays so', async () => {
+    // The server's failure as it sends it (Temporal service/history/workflow/update/errors_failures.go), decoded by
+    // the client's own failure converter, as `WorkflowUpdateHandle.result()` throws it (chaos seed 7013: one 500).
+    const cause = new DefaultFailureConverter().failureToError(
+      {
+        message: "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
+        source: 'Server',
+        applicationFailureInfo: { type: 'UnprocessedUpdate', nonRetryable: true },
+      },
+      defaultPayloadConverter,
+    );
+    const unprocessed = new WorkflowUpdateFailedError('Workflow Update failed', cause);
+    expect(isSendAgain(unprocessed)).toBe(true);
+    expect(isSendAgain(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('session s1 has ended', 'SESSION_ENDED')))).toBe(false);
+    const mappedUnprocessed = mapped(unprocessed);
+    expect(mappedUnprocessed).toBeInstanceOf(SystemError);
+    expect(mappedUnprocessed.code).toBe('TEMPORAL_UNAVAILABLE');
+    const fn = vi.fn<() => Promise<string>>().mockRejectedValueOnce(unprocessed).mockResolvedValueOnce('accepted');
+    await expect(withRetries(fn, Date.now() + 5_000)).resolves.toBe('accepted');
+    expect(fn).toHaveBeenCalledTimes(2);
   });
 
   it('QUEUE_FULL (the session holds its most queued bytes) -> RATE_LIMITED with a retry delay', () => {
