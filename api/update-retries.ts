@@ -30,9 +30,9 @@ export function isSendAgain(err: unknown): boolean {
 
 /**
  * Calls `fn` until it succeeds, retrying RESOURCE_EXHAUSTED (from 100 ms), SESSION_CONTINUING and UnprocessedUpdate
- * ({@link isSendAgain}, from 20 ms) with
- * {@link retryDelayMs} while the next attempt would start before `deadline` (epoch ms); then throws the last error.
- * (SESSION_CONTINUING is thrown here by `executeUpdate`; `startUpdate` leaves it to the handle's `result()`.)
+ * ({@link isSendAgain}, from 20 ms) with {@link retryDelayMs} while the next attempt would start before `deadline`
+ * (epoch ms); then throws the last error. (The two refusals are thrown here by `executeUpdate`; `startUpdate` leaves
+ * them to the handle's `result()`, which `SessionCalls` retries the same way.)
  */
 export async function withRetries<T>(fn: () => Promise<T>, deadline: number): Promise<T> {
   for (let attempt = 0; ; attempt++) {
