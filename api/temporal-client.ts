@@ -4,6 +4,7 @@
 import type { PayloadCodec } from '@temporalio/common';
 import { Client, type ClientInterceptors, Connection, type TLSConfig } from '@temporalio/client';
 import { codecDataConverter } from '../runtime/payload-codec.js';
+import { temporalGrpcInterceptors } from './closed-channel.js';
 import { SystemError } from '../src/errors.js';
 
 export interface TemporalConnectOptions {
@@ -24,7 +25,8 @@ export interface TemporalConnectOptions {
 }
 
 /**
- * Opens a Temporal connection and a client on it (with the payload codec and interceptors given).
+ * Opens a Temporal connection and a client on it (with the payload codec and interceptors given). Its gRPC calls are
+ * retried as the SDK's default does, and closing it while a retry waits is safe (see `closed-channel.ts`).
  *
  * @throws SystemError TEMPORAL_UNAVAILABLE (retryable) when the server cannot be reached within the timeout.
  */
@@ -37,6 +39,8 @@ export async function connectTemporalClient(options: TemporalConnectOptions): Pr
       // An API key implies TLS unless `tls: false` was chosen explicitly (TEMPORAL_TLS=false, see runtime/env.ts).
       ...(options.apiKey ? { apiKey: options.apiKey, tls: options.tls ?? true } : {}),
       connectTimeout: options.connectTimeoutMs ?? 5_000,
+      // The SDK's retries, plus a guard so closing the connection mid-retry does not crash the process.
+      interceptors: temporalGrpcInterceptors(),
     });
   } catch (err) {
     throw new SystemError('TEMPORAL_UNAVAILABLE', `cannot reach Temporal at ${options.address}: ${(err as Error).message}`);

@@ -19,6 +19,7 @@ import { createTokenPublisher } from '../archive/token-notify.js';
 import { loadApiConfig } from '../api/config.js';
 import { startServer } from '../api/server.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
+import { temporalGrpcInterceptors } from '../api/closed-channel.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { codecDataConverter, EncryptionCodec } from '../runtime/payload-codec.js';
 import { tracingFromEnv } from '../runtime/tracing.js';
@@ -126,7 +127,7 @@ async function runSupervised(env: NodeJS.ProcessEnv, supervisor: ChildSupervisor
   try {
     nativeConnection = await NativeConnection.connect(connection);
     client = new Client({
-      connection: await Connection.connect(connection),
+      connection: await Connection.connect({ ...connection, interceptors: temporalGrpcInterceptors() }),
       namespace,
       ...codecDataConverter(codec),
       ...(tracing ? { interceptors: tracing.clientInterceptors } : {}),

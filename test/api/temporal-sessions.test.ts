@@ -21,6 +21,7 @@ import { ReconnectingSessions } from '../../api/reconnecting-sessions.js';
 import { isContinuing, isNoRecentPoller, isQueryTooEarly, isWorkflowTaskFailing, mapTemporalError } from '../../api/temporal-errors.js';
 import { isSendAgain, untilRunStarted, withRetries } from '../../api/update-retries.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
+import { temporalGrpcInterceptors } from '../../api/closed-channel.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
 import { CallerError, StepwiseError, SystemError } from '../../src/errors.js';
 import { testAgent } from '../support/agents.js';
@@ -207,7 +208,7 @@ describe('TemporalSessions against an unreachable server (real gRPC)', () => {
   });
 
   it('every call maps to TEMPORAL_UNAVAILABLE, health is unavailable, and the API answers 503 / degraded', async () => {
-    const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}`, connectTimeout: 300 });
+    const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}`, connectTimeout: 300, interceptors: temporalGrpcInterceptors() });
     const backend = new TemporalSessions({
       client: new Client({ connection }),
       taskQueue: 'stepwise',

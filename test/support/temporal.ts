@@ -2,9 +2,11 @@
  * The run's real Temporal server (started by `test/support/global-setup.ts`, or `TEMPORAL_ADDRESS`), for
  * `*.int.test.ts`: a client and a worker connection on it, and a real session worker around a test.
  */
+import type { ConnectionPlugin } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { inject } from 'vitest';
 import { ModelCache } from '../../activities/models/model.js';
+import { temporalGrpcInterceptors } from '../../api/closed-channel.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import type { LoadedAgent } from '../../runtime/agents/load.js';
 import type { ArchiveStore } from '../../src/archive/store.js';
@@ -15,14 +17,21 @@ export function temporalServer(): { address: string; namespace: string } {
   return { address: inject('temporalAddress'), namespace: inject('temporalNamespace') };
 }
 
+/** Gives the test client's connection the API's gRPC interceptors, so a teardown mid-retry cannot crash the run. */
+const closedChannelGuard: ConnectionPlugin = {
+  name: 'stepwise-closed-channel-guard',
+  configureConnection: (options) => ({ ...options, interceptors: temporalGrpcInterceptors() }),
+};
+
 /**
- * Connects to the run's server: `env.client` (API side) and `env.nativeConnection` (workers). Call `teardown()`.
+ * Connects to the run's server: `env.client` (API side, with the API's gRPC interceptors: `api/closed-channel.ts`)
+ * and `env.nativeConnection` (workers). Call `teardown()`.
  *
  * @throws the connection error when the server does not answer.
  */
 export function connectTemporal(): Promise<TestWorkflowEnvironment> {
   const { address, namespace } = temporalServer();
-  return TestWorkflowEnvironment.createFromExistingServer({ address, namespace });
+  return TestWorkflowEnvironment.createFromExistingServer({ address, namespace, plugins: [closedChannelGuard] });
 }
 
 /** What {@link withSessionWorker} runs: the agents on a task queue, with an optional archive and model cache. */
