@@ -15,7 +15,7 @@ import type {
 } from '../src/engine/types.js';
 import type { AgentSnapshot } from '../src/config/agent.js';
 import { clipTurnResult, jsonBytes } from '../src/engine/state.js';
-import type { SessionState } from '../src/engine/types.js';
+import type { SessionState, TurnResult } from '../src/engine/types.js';
 import { type ActivityMode, byActivityMode, failureMessage } from './activity-executors.js';
 
 /**
@@ -77,6 +77,15 @@ export class ArchiveWrites {
     } finally {
       if (this.flushing === flush) this.flushing = undefined;
     }
+  }
+
+  /**
+   * The result of message `messageId`'s turn while its archive write waits here (clipped like `recentResults`), or
+   * undefined. Until the archive has a turn, the session is the only place its result is held.
+   */
+  unarchivedResult(messageId: string): TurnResult | undefined {
+    const write = this.pending.find((w) => w.kind === 'turn' && w.input.turn.messageId === messageId);
+    return write?.kind === 'turn' ? clipTurnResult(write.input.turn) : undefined;
   }
 
   /** Resolves once no write is in progress. */

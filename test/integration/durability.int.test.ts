@@ -80,6 +80,29 @@ describe('durable sessions on the real Temporal dev server', () => {
     });
   }, 120_000);
 
+  it('answers a message from the session while the archive has not got its turn, past the newest 20 results and its run', async () => {
+    const agent = await writeAgent('outage-results', responses(30), { max_turns_per_run: 5 });
+    const archive = outageArchive();
+    const id = sid('outage-results');
+    await withWorker([agent], archive.store, async (sessions) => {
+      await sessions.start(agent.snapshot, id);
+      expect((await sessions.send(id, { messageId: 'm0', text: 'message 0' })).reply).toBe('reply 0');
+      archive.setDown(true); // m1's turn and the 20 after it wait for the archive
+      for (let i = 1; i <= 21; i++) await sessions.send(id, { messageId: `m${i}`, text: `message ${i}` });
+      expect((await sessions.state(id)).run).toBeGreaterThanOrEqual(4); // m1 ran three runs ago and left the newest 20
+      expect(await sessions.turnResult(id, 'm1')).toMatchObject({ status: 'done', result: { messageId: 'm1', reply: 'reply 1', turn: 2 } });
+      expect(await sessions.send(id, { messageId: 'm1', text: 'message 1' })).toMatchObject({ reply: 'reply 1', turn: 2 });
+      // m0 is archived: its answer comes from there (the API reads the archive on MESSAGE_ALREADY_ANSWERED / 'answered').
+      expect(await sessions.turnResult(id, 'm0')).toEqual({ status: 'answered', turn: 1 });
+
+      archive.setDown(false);
+      expect((await sessions.send(id, { messageId: 'm22', text: 'message 22' })).turn).toBe(23); // flushes the waiting writes
+      expect((await archive.inner.getTurns(id, { limit: 100 })).turns.map((t) => t.messageId)).toContain('m1');
+      expect(await sessions.turnResult(id, 'm1')).toEqual({ status: 'answered', turn: 2 });
+      expect((await sessions.state(id)).turns).toBe(23); // no message ran twice
+    });
+  }, 180_000);
+
   it('never runs a second turn for an old message id, across continue-as-new and past the newest 20 results', async () => {
     const agent = await writeAgent('old-ids', responses(40), { max_turns_per_run: 5 });
     const id = sid('old-ids');

@@ -79,9 +79,20 @@ export class SessionRun {
     if (this.answered.size > MAX_REMEMBERED_MESSAGE_IDS) this.answered.delete(this.answered.keys().next().value!);
   }
 
-  /** The full result of message `messageId`, if this run still holds it. */
+  /**
+   * The result of message `messageId`, if the session still holds it: among the newest results, finished in this run,
+   * or (for an answered id) waiting for the archive. The last keeps a turn answered during an archive outage
+   * reachable after it left the newest results and the run that ran it; without it, its result URL answered 404 and
+   * a retry 409 MESSAGE_ALREADY_ANSWERED until the archive had the turn (which a session that sits idle writes only
+   * with its next turn). Only answered ids are looked up there: their validator refused them before, so the change
+   * moves no recorded update.
+   */
   resultOf(messageId: string): TurnResult | undefined {
-    return findResult(this.state, messageId) ?? this.finished.get(messageId);
+    return (
+      findResult(this.state, messageId) ??
+      this.finished.get(messageId) ??
+      (this.answered.has(messageId) ? this.archived.unarchivedResult(messageId) : undefined)
+    );
   }
 
   /** Answered long ago: remembered by id, but its full result is no longer held. */
