@@ -112,6 +112,7 @@ export class ChaosClient {
     while (Date.now() < deadline) {
       sent.attempts++;
       const a = await this.call('POST', path, 'POST /sessions/:id/messages', { text, messageId: sent.messageId });
+      noteAnswer(sent, 'POST', a);
       if (a.status === 200 || a.status === 202) this.#ack(sent);
       if (a.status === 200 && !a.body?.pendingApprovals?.length) return this.#answered(sent, a.body);
       if (a.status === 200 || a.status === 202) {
@@ -134,7 +135,7 @@ export class ChaosClient {
       }
       await sleep(this.backoffMs(a));
     }
-    sent.gaveUp ??= `no final answer within ${MESSAGE_DEADLINE_MS} ms`;
+    sent.gaveUp ??= `no final answer within ${MESSAGE_DEADLINE_MS} ms; last answers: ${sent.lastAnswers?.join(', ')}`;
     return undefined;
   }
 
@@ -143,6 +144,7 @@ export class ChaosClient {
     const path = `/sessions/${sent.sessionId}/messages/${sent.messageId}`;
     for (let polls = 1; Date.now() < deadline; polls++) {
       const a = await this.call('GET', path, 'GET /sessions/:id/messages/:mid');
+      noteAnswer(sent, 'GET', a);
       if (a.status === 202 && polls % 4 === 0) {
         // A turn sent with ?wait=false that waits for approval says so only in the session's state (and its events);
         // so does the turn a queued message waits behind, when that turn's own client gave up (seed 7013: two
@@ -220,6 +222,12 @@ export class ChaosClient {
     sent.answeredAt ??= Date.now();
     return seen;
   }
+}
+
+/** Keeps the last 8 answers `sent` got, as `POST 409 MESSAGE_ALREADY_ANSWERED` (status 0: the request failed). */
+function noteAnswer(sent: SentMessage, method: 'POST' | 'GET', a: Answer): void {
+  const code = a.body?.error?.code ?? a.body?.status ?? a.error;
+  sent.lastAnswers = [...(sent.lastAnswers ?? []), `${method} ${a.status}${code ? ` ${code}` : ''}`].slice(-8);
 }
 
 /** Whether `status`+`code` is a documented answer for a valid request during faults (invariant 5). */

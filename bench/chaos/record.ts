@@ -30,6 +30,8 @@ export interface SentMessage {
   burst: boolean;
   /** Given up (no final answer before the run's deadline for it). */
   gaveUp?: string;
+  /** The last answers this id got (`POST 409 MESSAGE_ALREADY_ANSWERED`, `GET 202`, ...), newest last: why it gave up. */
+  lastAnswers?: string[];
 }
 
 /** One session the load drove. */
