@@ -57,6 +57,17 @@ export class ArchiveWrites {
   private flushing: Promise<void> | undefined;
   /** How the writes are called: set from the run's {@link ActivityMode} in its first activation, before any write. */
   mode: ActivityMode = 'local';
+  /**
+   * Retry kept writes on timers while nothing else writes (patch `archive-retry-while-idle`, set in the run's first
+   * activation); off for runs recorded before it, whose kept writes waited for the next write.
+   */
+  retryWhileIdle = false;
+  /** The timer loop of {@link retryWhileIdle} is running. */
+  private retrying = false;
+  /** Flushes so far: the timer loop leaves the retry to a write that flushed since its last turn. */
+  private flushes = 0;
+  /** The session ended: its end's drain (`drainAfterEnd`) retries from now on, the timer loop stops. */
+  private ended = false;
 
   constructor(
     readonly on: boolean,
@@ -70,6 +81,18 @@ export class ArchiveWrites {
     // One flush at a time, so no write is sent twice; a flush already running takes this write along.
     await this.settled();
     if (!this.pending.includes(write)) return;
+    await this.exclusiveFlush();
+    this.retryKept();
+  }
+
+  /** Marks the session ended: from now on only `drainAfterEnd` retries (the timer loop stops at its next turn). */
+  end(): void {
+    this.ended = true;
+  }
+
+  /** {@link flush} as the one flush in progress (callers have awaited {@link settled}). */
+  private async exclusiveFlush(): Promise<void> {
+    this.flushes++;
     const flush = this.flush();
     this.flushing = flush;
     try {
@@ -77,6 +100,42 @@ export class ArchiveWrites {
     } finally {
       if (this.flushing === flush) this.flushing = undefined;
     }
+  }
+
+  /**
+   * With {@link retryWhileIdle}: while writes are kept, retries them on durable timers, one flush at a time with the
+   * other writes, until none is kept or the session ended. The delay is 5 s after the last flush by anyone, doubling
+   * to 5 min while the session stays idle (the schedule of `drainAfterEnd`): a timer that finds a write flushed since
+   * (a turn ran) leaves the retry to it and starts again at 5 s. So a session that went quiet during an outage has its
+   * archive caught up within its current delay once the archive is back. History cost while writes are kept: a timer
+   * (2 events) per delay, and a write attempt per idle one. One loop per run; a continue-as-new carries the kept
+   * writes and the next run starts it again.
+   */
+  retryKept(): void {
+    if (!this.retryWhileIdle || this.retrying || this.ended || this.pending.length === 0) return;
+    this.retrying = true;
+    void (async () => {
+      try {
+        let seen = this.flushes;
+        for (let delayMs = 5_000; this.pending.length > 0 && !this.ended; ) {
+          await sleep(delayMs, { summary: 'archive down: retry the kept writes' });
+          if (this.flushes !== seen) {
+            seen = this.flushes; // a write flushed meanwhile (a turn ran): not idle, start again at 5 s
+            delayMs = 5_000;
+            continue;
+          }
+          await this.settled();
+          if (this.pending.length === 0 || this.ended) break;
+          await this.exclusiveFlush();
+          seen = this.flushes;
+          delayMs = Math.min(delayMs * 2, 300_000);
+        }
+      } catch (err) {
+        if (!isCancellation(err)) throw err;
+      } finally {
+        this.retrying = false;
+      }
+    })();
   }
 
   /**
@@ -89,7 +148,7 @@ export class ArchiveWrites {
   }
 
   /** Resolves once no write is in progress. */
-  private async settled(): Promise<void> {
+  async settled(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
 
@@ -142,9 +201,12 @@ export const MAX_ARCHIVE_WAIT_AFTER_END_MS = 24 * 60 * 60 * 1000;
  * conversation still reach the archive. Costs nothing when nothing is pending.
  */
 export async function drainAfterEnd(writes: ArchiveWrites): Promise<void> {
+  writes.end();
   const giveUpAt = Date.now() + MAX_ARCHIVE_WAIT_AFTER_END_MS;
   for (let delayMs = 5_000; writes.pending.length > 0 && Date.now() < giveUpAt; delayMs = Math.min(delayMs * 2, 300_000)) {
     await sleep(delayMs);
+    // A flush of the idle retry loop may still run (it stops after it): never two at once.
+    if (writes.retryWhileIdle) await writes.settled();
     await writes.flush();
   }
   if (writes.pending.length > 0) log.warn('archive still down a day after the session ended: writes dropped', { dropped: writes.pending.length });

@@ -87,6 +87,12 @@ export const PATCH_IDS = {
    * reordered them (docs/chaos.md). Asked right after `update-responses-last`, only when that one is set.
    */
   updateCompletionsFirst: 'update-completions-first',
+  /**
+   * Writes kept for later (the archive was down) are retried on durable timers while the session waits for messages
+   * (5 s, doubling to 5 min), not only before the session's next write (workflows/archive-writes.ts): the archive of a
+   * session that went quiet during an outage catches up once it is back. Asked in the run's first activation.
+   */
+  archiveRetryWhileIdle: 'archive-retry-while-idle',
 } as const;
 
 /**

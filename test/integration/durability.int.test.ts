@@ -80,7 +80,7 @@ describe('durable sessions on the real Temporal dev server', () => {
     });
   }, 120_000);
 
-  it('answers a message from the session while the archive has not got its turn, past the newest 20 results and its run', async () => {
+  it('answers a message from the session while the archive has not got its turn, past the newest 20 results and its run; archives it once back, idle', async () => {
     const agent = await writeAgent('outage-results', responses(30), { max_turns_per_run: 5 });
     const archive = outageArchive();
     const id = sid('outage-results');
@@ -95,10 +95,14 @@ describe('durable sessions on the real Temporal dev server', () => {
       // m0 is archived: its answer comes from there (the API reads the archive on MESSAGE_ALREADY_ANSWERED / 'answered').
       expect(await sessions.turnResult(id, 'm0')).toEqual({ status: 'answered', turn: 1 });
 
+      // Back, and no further message: the session retries its kept writes on timers (patch `archive-retry-while-idle`,
+      // 5 s after the last attempt, doubling while idle), so its archive catches up without waiting for a turn.
       archive.setDown(false);
-      expect((await sessions.send(id, { messageId: 'm22', text: 'message 22' })).turn).toBe(23); // flushes the waiting writes
-      expect((await archive.inner.getTurns(id, { limit: 100 })).turns.map((t) => t.messageId)).toContain('m1');
+      const archived = async () => (await archive.inner.getTurns(id, { limit: 100 })).turns.map((t) => t.messageId);
+      for (let waited = 0; (await archived()).length < 22 && waited < 30_000; waited += 250) await new Promise((r) => setTimeout(r, 250));
+      expect(await archived()).toEqual(Array.from({ length: 22 }, (_, i) => `m${i}`));
       expect(await sessions.turnResult(id, 'm1')).toEqual({ status: 'answered', turn: 2 });
+      expect((await sessions.send(id, { messageId: 'm22', text: 'message 22' })).turn).toBe(23);
       expect((await sessions.state(id)).turns).toBe(23); // no message ran twice
     });
   }, 180_000);

@@ -95,6 +95,9 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
   run.activityMode = activityMode();
   run.archived.mode = run.activityMode;
   const executorsFirst = patched(PATCH_IDS.executorsFirst) ? activityExecutors(extras.report, run.activityMode) : undefined;
+  // Kept archive writes retried on timers while the session is idle (patch `archive-retry-while-idle`, asked here in
+  // the first activation, for sessions without local activities).
+  run.archived.retryWhileIdle = run.activityMode === 'regular' && patched(PATCH_IDS.archiveRetryWhileIdle);
   if (run.run === 1) {
     run.memo();
     run.archived = await startArchive(
@@ -109,6 +112,7 @@ async function runSession(input: SessionWorkflowInput): Promise<SessionOutcome> 
       run.archived,
     );
   }
+  run.archived.retryKept(); // writes carried from the last run, or a start the archive could not take
   run.idle ??= new IdleTimer(input.agent.session.idleTimeoutMs);
   // `rewind` is registered once everything it touches exists (archive writer, memo, idle timer): a rewind buffered
   // before the run's first activation (one retried into a new run) is dispatched here, synchronously.
