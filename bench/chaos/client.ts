@@ -19,7 +19,12 @@ export interface Answer {
 /** Longest a client waits for one HTTP answer, ms (the API's own turn wait is 100 s; a stalled worker is 40 s). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Longest a message may take to get its final answer, ms, before the client gives up (a violation). */
+/**
+ * Longest a message may take to get its final answer, ms, before the client gives up (a violation): counted from its
+ * first send, and again from its acknowledgement, whichever ends later. A client holding an acknowledgement follows its
+ * result as the web chat does (seed 7015: a burst message acknowledged, with an approval pending, in the last second of
+ * its 180 s, which its client then had no time left to give).
+ */
 export const MESSAGE_DEADLINE_MS = 180_000;
 
 /** Statuses a valid request may get while faults run, with the codes that go with them (invariant 5). */
@@ -107,13 +112,13 @@ export class ChaosClient {
    * @returns the final answer, or undefined when it gave up (`sent.gaveUp` says why).
    */
   async converse(sent: SentMessage, text: string, opts: { waitFalse: boolean }): Promise<SeenResult | undefined> {
-    const deadline = Date.now() + MESSAGE_DEADLINE_MS;
+    let deadline = Date.now() + MESSAGE_DEADLINE_MS;
     const path = `/sessions/${sent.sessionId}/messages${opts.waitFalse ? '?wait=false' : ''}`;
     while (Date.now() < deadline) {
       sent.attempts++;
       const a = await this.call('POST', path, 'POST /sessions/:id/messages', { text, messageId: sent.messageId });
       noteAnswer(sent, 'POST', a);
-      if (a.status === 200 || a.status === 202) this.#ack(sent);
+      if (a.status === 200 || a.status === 202) deadline = Math.max(deadline, this.#ack(sent) + MESSAGE_DEADLINE_MS);
       if (a.status === 200 && !a.body?.pendingApprovals?.length) return this.#answered(sent, a.body);
       if (a.status === 200 || a.status === 202) {
         if (a.status === 200) await this.approve(sent.sessionId, a.body.pendingApprovals, deadline);
@@ -135,7 +140,7 @@ export class ChaosClient {
       }
       await sleep(this.backoffMs(a));
     }
-    sent.gaveUp ??= `no final answer within ${MESSAGE_DEADLINE_MS} ms; last answers: ${sent.lastAnswers?.join(', ')}`;
+    sent.gaveUp ??= `no final answer within ${MESSAGE_DEADLINE_MS} ms of its first send or acknowledgement; last answers: ${sent.lastAnswers?.join(', ')}`;
     return undefined;
   }
 
@@ -205,10 +210,13 @@ export class ChaosClient {
     return false;
   }
 
-  #ack(sent: SentMessage): void {
-    if (sent.ackedAt !== undefined) return;
-    sent.ackedAt = Date.now();
-    this.record.acked++;
+  /** Records the first acknowledgement of `sent`. @returns its time (`Date.now()` of the first one). */
+  #ack(sent: SentMessage): number {
+    if (sent.ackedAt === undefined) {
+      sent.ackedAt = Date.now();
+      this.record.acked++;
+    }
+    return sent.ackedAt;
   }
 
   #answered(sent: SentMessage, body: any): SeenResult {
