@@ -9,6 +9,7 @@ import { getHistory, sessionWorkflowId } from '../../workflows/shared.js';
 import { expectedLedgerCalls, expectedReply, LEDGER_TOOLS, readLedger } from './agent.js';
 import { type ChaosClient, documentedFaultAnswer } from './client.js';
 import type { RunRecord, SeenResult } from './record.js';
+import { percentile } from '../support.js';
 
 /** One invariant's outcome. */
 export interface CheckResult {
@@ -284,8 +285,12 @@ export function checkCrashes(processes: Array<{ name: string; unplannedExits: re
 }
 
 /**
- * Invariant 6: each process's private memory at the end is within {@link memoryBound} of its memory after warm-up
- * (the first sample at least `warmupMs` into the life the process ends in).
+ * Invariant 6: each process's private memory at the end is within {@link memoryBound} of its memory after warm-up:
+ * the median (nearest-rank p50) of its samples in the first half of the life it ends in, from `warmupMs` on. (Until 2026-12-07 it was
+ * the first sample `warmupMs` into that life. A worker restarted mid-run starts with no sessions and takes them over
+ * in its first minutes, its workflow cache filling: seed 7015 run again, worker-1's last life rose from 267 MiB at
+ * 305 s to about 630 MiB by 440 s, then stayed between 558 and 641 MiB to the end at 620 s, over the old bound of
+ * 1.5 × 328 + 64 = 556. The first half's median still sees memory that keeps growing through the second half.)
  */
 export function checkMemory(samples: MemorySample[], warmupMs: number): CheckResult {
   const v = new Violations();
@@ -294,14 +299,15 @@ export function checkMemory(samples: MemorySample[], warmupMs: number): CheckRes
   for (const name of names) {
     const mine = samples.filter((s) => s.name === name);
     const end = mine.at(-1)!;
-    const warm = mine.find((s) => s.life === end.life && s.ageMs >= warmupMs);
+    const firstHalf = mine.filter((s) => s.life === end.life && s.ageMs >= warmupMs && s.ageMs <= end.ageMs / 2);
     const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)}`;
-    if (!warm || warm === end) {
+    if (firstHalf.length === 0) {
       shown.push(`${name} ${mib(end.bytes)} MiB (restarted late)`);
       continue;
     }
-    shown.push(`${name} ${mib(warm.bytes)}→${mib(end.bytes)} MiB`);
-    if (end.bytes > memoryBound(warm.bytes)) v.add(`${name}: ${mib(end.bytes)} MiB at the end, over 1.5 × ${mib(warm.bytes)} MiB (after warm-up) + 64 MiB`);
+    const warm = percentile(firstHalf.map((s) => s.bytes), 50);
+    shown.push(`${name} ${mib(warm)}→${mib(end.bytes)} MiB`);
+    if (end.bytes > memoryBound(warm)) v.add(`${name}: ${mib(end.bytes)} MiB at the end, over 1.5 × ${mib(warm)} MiB (after warm-up) + 64 MiB`);
   }
   return v.result('6 memory: end within 1.5 × warm-up + 64 MiB', { processes: names.length, 'private MiB': shown.join(', ') });
 }
