@@ -78,8 +78,9 @@ export function registerMessageHandlers(run: SessionRun): ApprovalInbox {
   setHandler(
     openSession,
     async (): Promise<TurnResult> => {
-      await condition(() => run.resultOf(OPENING_MESSAGE_ID) !== undefined || !known(OPENING_MESSAGE_ID));
-      const result = run.resultOf(OPENING_MESSAGE_ID);
+      // `heldResult`, not `resultOf`: recorded runs answered an opening turn no longer held MESSAGE_ALREADY_ANSWERED.
+      await condition(() => run.heldResult(OPENING_MESSAGE_ID) !== undefined || !known(OPENING_MESSAGE_ID));
+      const result = run.heldResult(OPENING_MESSAGE_ID);
       if (result) return result;
       throw ApplicationFailure.create({
         message: `the opening turn of session ${run.sessionId} was answered long ago; its result is in the archive`,

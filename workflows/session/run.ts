@@ -79,20 +79,21 @@ export class SessionRun {
     if (this.answered.size > MAX_REMEMBERED_MESSAGE_IDS) this.answered.delete(this.answered.keys().next().value!);
   }
 
+  /** The result of message `messageId` if this run holds it: among the newest results (clipped), or finished in this run. */
+  heldResult(messageId: string): TurnResult | undefined {
+    return findResult(this.state, messageId) ?? this.finished.get(messageId);
+  }
+
   /**
-   * The result of message `messageId`, if the session still holds it: among the newest results, finished in this run,
-   * or (for an answered id) waiting for the archive. The last keeps a turn answered during an archive outage
-   * reachable after it left the newest results and the run that ran it; without it, its result URL answered 404 and
-   * a retry 409 MESSAGE_ALREADY_ANSWERED until the archive had the turn (which a session that sits idle writes only
-   * with its next turn). Only answered ids are looked up there: their validator refused them before, so the change
-   * moves no recorded update.
+   * The result of message `messageId`, if the session still has it: {@link heldResult}, or (for an answered id) its
+   * turn's write waiting for the archive. The last keeps a turn answered during an archive outage reachable after it
+   * left the newest results and the run that ran it; before, its result URL answered 404 and a retry 409
+   * MESSAGE_ALREADY_ANSWERED until the archive had the turn. Only answered ids are looked up there: `sendMessage`'s
+   * validator refused them before, so no recorded update changes (`openSession` keeps {@link heldResult} for that
+   * reason: its handler, not a validator, answered such an opening turn MESSAGE_ALREADY_ANSWERED).
    */
   resultOf(messageId: string): TurnResult | undefined {
-    return (
-      findResult(this.state, messageId) ??
-      this.finished.get(messageId) ??
-      (this.answered.has(messageId) ? this.archived.unarchivedResult(messageId) : undefined)
-    );
+    return this.heldResult(messageId) ?? (this.answered.has(messageId) ? this.archived.unarchivedResult(messageId) : undefined);
   }
 
   /** Answered long ago: remembered by id, but its full result is no longer held. */
