@@ -94,11 +94,11 @@ describe('a worker paused longer than the SDK isolate timeout', () => {
     queues.push(queue);
     const busy = await startBusyWorker(queue, { STEPWISE_ISOLATE_TIMEOUT_MS: '5000' });
     children.push(busy.child);
-    // The pause lands in an activation's microtasks almost every time (3 of 3 when this test was written); a few tries
-    // keep a miss from failing the test.
+    // The pause lands in an activation's microtasks most times (3 of 3 when this test was written; a loaded CI run
+    // missed 3 in a row, 2026-12-07); up to 8 tries keep misses from failing the test.
     let running = true;
-    for (let i = 1; i <= 3 && running; i++) running = await stall(busy);
+    for (let i = 1; i <= 8 && running; i++) running = await stall(busy);
     expect(running, busy.output()).toBe(false);
     expect(busy.output()).toMatch(/async hook stack has become corrupted/);
-  }, 120_000);
+  }, 180_000);
 });
