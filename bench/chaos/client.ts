@@ -135,8 +135,7 @@ export class ChaosClient {
         // in its lane while others are in flight): they may be queued behind a turn that waits on an approval whose
         // own client gave up (its deadline passed during the faults). A client shown a busy session looks at its
         // state and decides what waits on it, as the web chat does; else nothing moves before the approval times out.
-        const state = await this.call('GET', `/sessions/${sent.sessionId}`, 'GET /sessions/:id');
-        if (state.status === 200 && state.body?.pendingApprovals?.length) await this.approve(sent.sessionId, state.body.pendingApprovals, deadline);
+        await this.approvePending(sent.sessionId, deadline);
       }
       await sleep(this.backoffMs(a));
     }
@@ -154,8 +153,7 @@ export class ChaosClient {
         // A turn sent with ?wait=false that waits for approval says so only in the session's state (and its events);
         // so does the turn a queued message waits behind, when that turn's own client gave up (seed 7013: two
         // messages queued 6 minutes behind an approval nobody looked at, until the final round decided it).
-        const state = await this.call('GET', `/sessions/${sent.sessionId}`, 'GET /sessions/:id');
-        if (state.status === 200 && state.body?.pendingApprovals?.length) await this.approve(sent.sessionId, state.body.pendingApprovals, deadline);
+        await this.approvePending(sent.sessionId, deadline);
       }
       if (a.status === 200 && a.body?.pendingApprovals?.length) {
         await this.approve(sent.sessionId, a.body.pendingApprovals, deadline);
@@ -180,6 +178,12 @@ export class ChaosClient {
       await sleep(a.status === 202 ? 250 : this.backoffMs(a));
     }
     return undefined;
+  }
+
+  /** Reads the session's state and approves every call that waits for a decision there (as the web chat shows them). */
+  async approvePending(sessionId: string, deadline: number): Promise<void> {
+    const state = await this.call('GET', `/sessions/${sessionId}`, 'GET /sessions/:id');
+    if (state.status === 200 && state.body?.pendingApprovals?.length) await this.approve(sessionId, state.body.pendingApprovals, deadline);
   }
 
   /** Approves every call in `pending` (retrying; 409 already decided / 404 no longer waiting mean it was decided). */

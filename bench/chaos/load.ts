@@ -159,8 +159,24 @@ export class Load {
         const sent = this.#newMessage(s.sessionId, 'final', false);
         s.messages.push(sent);
         const started = Date.now();
-        const answer = await Promise.race([this.client.converse(sent, 'are you still there?', { waitFalse: false }), sleep(30_000).then(() => undefined)]);
+        const deadline = started + 30_000;
+        const reply = this.client.converse(sent, 'are you still there?', { waitFalse: false });
+        // The probe is a user back at the chat: it decides what waits for approval there, whichever message it belongs
+        // to (seed 7017: the session was paused on a burst message whose client had given up before its turn ran, so
+        // the probe's message waited behind it until the probe's own request timed out, 30 s later).
+        let answered = false;
+        const watcher = (async () => {
+          while (!answered && Date.now() < deadline) {
+            await this.client.approvePending(s.sessionId, deadline);
+            await sleep(2_000);
+          }
+        })();
+        const answer = await Promise.race([reply, sleep(30_000).then(() => undefined)]);
+        answered = true;
+        await watcher;
         this.finalRound.set(s.sessionId, answer ? Date.now() - started : undefined);
+        // A late answer fails invariant 3 alone: its turn's events still reach the subscribers before they close.
+        await reply;
       }),
     );
   }
