@@ -7,7 +7,9 @@
  * the timer's `nextCall()` throws "Channel has been shut down" from grpc-js's `createCall`. Nothing can catch that:
  * it is an uncaught exception in a timer, and the call's promise never settles. Placed after the retry interceptor,
  * this one turns that throw into the call ending with status CANCELLED ("connection closed"), which the retry
- * interceptor does not retry, so the caller's promise rejects and the process goes on.
+ * interceptor does not retry: the caller's promise rejects where the first attempt got a message, and is dropped
+ * (never settles) where it did not (the SDK's own TypeError in that path is caught here); either way the process goes
+ * on.
  */
 import { InterceptingCall, type Interceptor, Metadata, status } from '@grpc/grpc-js';
 import { defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
@@ -49,7 +51,15 @@ function cancelledCall(): CallInterface {
       process.nextTick(() => {
         if (cancelled) return;
         cancelled = true;
-        listener?.onReceiveStatus?.({ code: status.CANCELLED, details: `connection closed (${SHUT_DOWN})`, metadata: new Metadata() });
+        try {
+          listener?.onReceiveStatus?.({ code: status.CANCELLED, details: `connection closed (${SHUT_DOWN})`, metadata: new Metadata() });
+        } catch (err) {
+          // The SDK's retry interceptor (1.24, `grpc-retry.ts`) ends a call it retried by calling the `next` it saved
+          // from the first attempt's `onReceiveMessage`; when that attempt failed without a message there is none,
+          // and it throws "savedMessageNext is not a function" here. The connection is closed either way: the call
+          // is dropped (its promise does not settle), as before this guard, but nothing is thrown uncaught.
+          if (!(err instanceof TypeError)) throw err;
+        }
       });
     },
     cancelWithStatus() {
