@@ -58,7 +58,7 @@ function cancelledCall(): CallInterface {
           // from the first attempt's `onReceiveMessage`; when that attempt failed without a message there is none,
           // and it throws "savedMessageNext is not a function" here. The connection is closed either way: the call
           // is dropped (its promise does not settle), as before this guard, but nothing is thrown uncaught.
-          if (!(err instanceof TypeError)) throw err;
+          if (!(err instanceof TypeError && err.message.includes('savedMessageNext'))) throw err;
         }
       });
     },

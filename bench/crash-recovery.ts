@@ -27,7 +27,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { startFakeModelServer } from '../test/support/fake-model-server.js';
 import { writeAgent } from '../test/support/int-agent.js';
@@ -35,16 +35,12 @@ import { recoveryOptions } from '../workers/recovery.js';
 import { sessionWorkflowId } from '../workflows/shared.js';
 import { type ProbeFigures, type ProbeSetting, parseSetting, probeHeartbeats } from './crash/heartbeat-probe.js';
 import { type BenchProcess, type StepwiseEnv, startWorker } from './scale/processes.js';
-import { emitJson, log, onCleanUp, percentile, runBench, temporalServer, waitFor } from './support.js';
+import { emitJson, integerOption, log, onCleanUp, percentile, runBench, temporalServer, waitFor } from './support.js';
 
 /** Probe settings (see bench/crash/heartbeat-probe.ts): today's LLM and tool options, then shorter ones. */
 const DEFAULT_PROBES = ['3000/default/1000/1000', '3000/default/1000/250', '2000/1000/1000/250', '2000/500/500/250', '1500/500/500/250'];
 
-const wholeNumber = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number >= 0');
-  return n;
-};
+const wholeNumber = integerOption(0);
 
 const options = new Command('bench:crash')
   .option('--rounds <n>', 'rounds of each kind', wholeNumber, 5)

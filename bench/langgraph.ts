@@ -17,19 +17,15 @@
  * and prints the ratios (bench/scale/peer.ts). Figures hold for this machine only: compare ratios.
  */
 import { cpus, loadavg } from 'node:os';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import pg from 'pg';
 import { startTestPostgres } from '../test/support/postgres.js';
 import { peerGraph } from './langgraph/graph.js';
 import { threadBytes } from './langgraph/storage.js';
 import { figures, type LoadFigures, timedRounds, withCpu } from './scale/load.js';
-import { emitJson, log, onCleanUp, percentile, runBench } from './support.js';
+import { emitJson, integerOption, log, onCleanUp, percentile, runBench } from './support.js';
 
-const wholeNumber = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number >= 0');
-  return n;
-};
+const wholeNumber = integerOption(0);
 
 const options = new Command('bench:langgraph')
   .option('--sessions <list>', 'parallel threads per load phase', (v) => v.split(',').map((x) => wholeNumber(x.trim())), [20, 100])

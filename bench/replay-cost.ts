@@ -1,33 +1,30 @@
 /**
  * What a session's replay costs the worker: records one session of `--turns` one-decision turns on the dev server
  * (an in-process worker, the zero-latency scripted model, archive off), then replays its history `--rounds` times
- * through the workflow code (`Worker.runReplayHistories`, one replay worker, the bundle built once: the path a worker takes for a session evicted from its cache)
- * and prints the replay's wall and CPU milliseconds per turn (median of the rounds) beside the bare workflow's: the
- * echo workflow (`bench/workflows/echo.ts`) with the same number of updates, recorded and replayed the same way.
+ * through the workflow code (`Worker.runReplayHistories`: one replay worker, the bundle built once; the path a worker
+ * takes for a session evicted from its cache), and prints the replay's wall and CPU milliseconds per turn (median of
+ * the rounds) beside the bare workflow's: the echo workflow (`bench/workflows/echo.ts`) with the same number of
+ * updates, recorded and replayed the same way.
  *
  *   npm run bench:replay -- --turns 100 --rounds 5 [--json] [--save DIR]
  *
- * Run it under `node --cpu-prof` (e.g. `NODE_OPTIONS=--cpu-prof npm run bench:replay`) and summarise with
- * `tsx bench/scale/profile.ts DIR` to see where the replay's time goes.
+ * To see where the replay's time goes (Node refuses `--cpu-prof` in NODE_OPTIONS):
+ * `node --cpu-prof --cpu-prof-dir DIR --import tsx bench/replay-cost.ts`, then `tsx bench/scale/profile.ts DIR`.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
 import { createSessionWorker } from '../workers/worker.js';
 import { workflowsPath } from '../workers/workflows-path.js';
 import { sessionWorkflowId } from '../workflows/shared.js';
-import { emitJson, log, onCleanUp, percentile, runBench, temporalServer } from './support.js';
+import { emitJson, integerOption, log, onCleanUp, percentile, runBench, temporalServer } from './support.js';
 import { echoUpdate, echoWorkflow } from './workflows/echo.js';
 
-const positive = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
-  return n;
-};
+const positive = integerOption(1);
 const options = new Command('bench:replay')
   .option('--turns <n>', 'turns in the recorded session (and updates of the echo workflow)', positive, 100)
   .option('--rounds <n>', 'replays of each history', positive, 5)
@@ -104,6 +101,7 @@ async function measure() {
   const sessionHistory = await client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory();
   const echoHistory = await echoHandle.fetchHistory();
   if (options.save) {
+    mkdirSync(options.save, { recursive: true });
     writeFileSync(join(options.save, 'session.json'), JSON.stringify(sessionHistory));
     writeFileSync(join(options.save, 'echo.json'), JSON.stringify(echoHistory));
   }

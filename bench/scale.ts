@@ -26,19 +26,15 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { startTestPostgres } from '../test/support/postgres.js';
 import { responses, writeAgent } from '../test/support/int-agent.js';
 import { type ColdFigures, type IdleFigures, type LoadFigures, type StreamFigures, bareLoad, coldSessions, idleCost, liveStreams, sessionLoad } from './scale/load.js';
 import { peerLines, peerLoad } from './scale/peer.js';
 import { type BenchProcess, profileInto, type StepwiseEnv, startApi, startEchoWorker, startWorker } from './scale/processes.js';
-import { log, onCleanUp, runBench, sessionHistory, temporalServer } from './support.js';
+import { integerOption, log, onCleanUp, runBench, sessionHistory, temporalServer } from './support.js';
 
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number >= 0');
-  return n;
-};
+const positiveInt = integerOption(0);
 const intList = (v: string) => v.split(',').map((x) => positiveInt(x.trim()));
 
 const options = new Command('bench:scale')

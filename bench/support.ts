@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
+import { InvalidArgumentError } from 'commander';
 import { buildApp } from '../api/app.js';
 import { TemporalSessions } from '../api/temporal-sessions.js';
 import { ensureTemporalCli } from '../cli/temporal-cli.js';
@@ -188,3 +189,13 @@ export function emitJson(figures: unknown, options: { out?: string; json: boolea
   if (options.json) console.log(json);
   return options.json;
 }
+
+/**
+ * A commander option parser for a whole number of at least `min` (e.g. `--turns 100`).
+ * @throws InvalidArgumentError `a whole number >= <min>` (commander prints it with the option's name and exits).
+ */
+export const integerOption = (min: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`a whole number >= ${min}`);
+  return n;
+};
