@@ -269,10 +269,25 @@ export interface MemorySample {
   life: number;
   /** ms since that life began. */
   ageMs: number;
+  /** Workflows in the process's workflow cache (workers only; absent when its metrics did not answer). */
+  cached?: number;
 }
 
-/** Memory bound of invariant 6: at the end, at most 1.5 × the warm-up figure + 64 MiB. */
-export const memoryBound = (warmBytes: number) => warmBytes * 1.5 + 64 * 1024 * 1024;
+/**
+ * Private memory invariant 6 allows a worker per workflow its cache holds above its warm-up count, bytes: 12 MiB.
+ * Measured on 2026-12-07 without faults: one `stepwise worker` of the chaos agent (archive on, approvals decided,
+ * a message every 300 ms per session), two runs side by side on 2 cores, its cache holding 12 or 36 sessions for
+ * 300 s. Over the last 80 s, at about the same total turns (2,400 and 2,600), their medians were 515 and 778 MiB
+ * (11 MiB per workflow) and their highs 563 and 889 (13.6): most of it is V8 heap the garbage collector has not
+ * needed to reclaim yet.
+ */
+export const PER_CACHED_WORKFLOW_BYTES = 12 * 1024 * 1024;
+
+/**
+ * Memory bound of invariant 6, bytes: 1.5 × the warm-up figure + 64 MiB, plus {@link PER_CACHED_WORKFLOW_BYTES} for
+ * each workflow the worker's cache held above its warm-up count (`extraCached`, default 0).
+ */
+export const memoryBound = (warmBytes: number, extraCached = 0) => warmBytes * 1.5 + 64 * 1024 * 1024 + Math.max(0, extraCached) * PER_CACHED_WORKFLOW_BYTES;
 
 /**
  * Invariant 7 (no process crashes): a worker or API process exits only when the harness kills or stops it. Each other
@@ -291,6 +306,13 @@ export function checkCrashes(processes: Array<{ name: string; unplannedExits: re
  * in its first minutes, its workflow cache filling: seed 7015 run again, worker-1's last life rose from 267 MiB at
  * 305 s to about 630 MiB by 440 s, then stayed between 558 and 641 MiB to the end at 620 s, over the old bound of
  * 1.5 × 328 + 64 = 556. The first half's median still sees memory that keeps growing through the second half.)
+ *
+ * A worker's memory follows the workflows its cache holds, and faults move sessions between the workers: so a worker
+ * is allowed {@link PER_CACHED_WORKFLOW_BYTES} more for each workflow of its cache's peak in that life (from
+ * `warmupMs` on) above the median of its first half (`cached` of the samples; samples without it are skipped).
+ * Memory that grows while the cache holds steady still fails. (Since 2026-12-08: seed 7011 failed the rule without
+ * the allowance in each of its three runs, its never-killed worker-1 rising from about 400 to 784 MiB after the other
+ * worker's kills moved sessions onto it.)
  */
 export function checkMemory(samples: MemorySample[], warmupMs: number): CheckResult {
   const v = new Violations();
@@ -299,15 +321,23 @@ export function checkMemory(samples: MemorySample[], warmupMs: number): CheckRes
   for (const name of names) {
     const mine = samples.filter((s) => s.name === name);
     const end = mine.at(-1)!;
-    const firstHalf = mine.filter((s) => s.life === end.life && s.ageMs >= warmupMs && s.ageMs <= end.ageMs / 2);
+    const life = mine.filter((s) => s.life === end.life && s.ageMs >= warmupMs);
+    const firstHalf = life.filter((s) => s.ageMs <= end.ageMs / 2);
     const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)}`;
     if (firstHalf.length === 0) {
       shown.push(`${name} ${mib(end.bytes)} MiB (restarted late)`);
       continue;
     }
     const warm = percentile(firstHalf.map((s) => s.bytes), 50);
-    shown.push(`${name} ${mib(warm)}→${mib(end.bytes)} MiB`);
-    if (end.bytes > memoryBound(warm)) v.add(`${name}: ${mib(end.bytes)} MiB at the end, over 1.5 × ${mib(warm)} MiB (after warm-up) + 64 MiB`);
+    const counts = (list: MemorySample[]) => list.flatMap((s) => (s.cached === undefined ? [] : [s.cached]));
+    const warmCounts = counts(firstHalf);
+    const extra = warmCounts.length ? Math.max(0, Math.max(...counts(life)) - percentile(warmCounts, 50)) : 0;
+    const cacheNote = warmCounts.length ? ` (cache ${percentile(warmCounts, 50)}→peak ${Math.max(...counts(life))})` : '';
+    shown.push(`${name} ${mib(warm)}→${mib(end.bytes)} MiB${cacheNote}`);
+    if (end.bytes > memoryBound(warm, extra)) {
+      const allowance = extra ? ` + ${extra} × ${mib(PER_CACHED_WORKFLOW_BYTES)} MiB (cached workflows above warm-up)` : '';
+      v.add(`${name}: ${mib(end.bytes)} MiB at the end, over 1.5 × ${mib(warm)} MiB (after warm-up) + 64 MiB${allowance}`);
+    }
   }
-  return v.result('6 memory: end within 1.5 × warm-up + 64 MiB', { processes: names.length, 'private MiB': shown.join(', ') });
+  return v.result('6 memory: end within 1.5 × warm-up + 64 MiB (+ per cached workflow above warm-up)', { processes: names.length, 'private MiB': shown.join(', ') });
 }

@@ -40,6 +40,23 @@ export function privateMemoryBytes(pid: number | undefined): number | undefined 
   }
 }
 
+/**
+ * Workflows held in a worker's workflow cache: the Core SDK's `temporal_sticky_cache_size` gauge, read from the
+ * worker's Prometheus endpoint (`STEPWISE_WORKER_METRICS_ADDRESS`, workers/metrics.ts) at `metricsUrl`
+ * (`http://host:port/metrics`). Undefined when the worker does not answer within `timeoutMs` (default 1,000: it is
+ * stopped, killed or starting) or serves no such series. Never throws.
+ */
+export async function cachedWorkflows(metricsUrl: string, timeoutMs = 1_000): Promise<number | undefined> {
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return undefined;
+    const values = [...(await res.text()).matchAll(/^temporal_sticky_cache_size(?:\{[^}]*\})? (\S+)$/gm)].map((m) => Number(m[1]));
+    return values.length ? values.reduce((a, b) => a + b, 0) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pids of `pid`'s direct children (for PostgreSQL, whose backends are the postmaster's children). */
 export function childPids(pid: number): number[] {
   try {

@@ -18,7 +18,7 @@ import { type CheckResult, checkCrashes, checkLedger, checkLiveness, checkMemory
 import { ChaosClient } from './client.js';
 import { injectFaults, type PlannedFault, progressSchedule, type Targets, timeSchedule } from './faults.js';
 import { Load } from './load.js';
-import { type ChaosProcess, childPids, type NodeProcess, privateMemoryBytes, startNodeProcess, startPostgres, startTemporal } from './processes.js';
+import { cachedWorkflows, type ChaosProcess, childPids, type NodeProcess, privateMemoryBytes, startNodeProcess, startPostgres, startTemporal } from './processes.js';
 import { Prng } from './prng.js';
 import { type FaultKind, RunRecord } from './record.js';
 import { faultLines, reportLines } from './report.js';
@@ -60,7 +60,7 @@ export interface ChaosOutcome {
   dir: string;
 }
 
-/** Memory is sampled this often, ms; a process's warm-up figure is its first sample this long into its life. */
+/** Memory is sampled this often, ms; invariant 6 reads a life's samples from this long into it on (check.ts `checkMemory`). */
 const SAMPLE_MS = 5_000;
 const WARMUP_MS = 20_000;
 
@@ -93,7 +93,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
       CHAOS_LEDGER_DIR: ledgerDir,
     };
     log(`Temporal at ${temporal.address} (SQLite ${join(dir, 'temporal.sqlite')}), PostgreSQL on ${postgres.pg.port}; starting 2 workers and 2 APIs`);
-    const workers = await Promise.all([1, 2].map((i) => startNodeProcess(`worker-${i}`, 'worker', env, dir)));
+    // Each worker serves its Core SDK metrics on its own port (the same one after a restart): the sampler reads how
+    // many workflows its cache holds, which invariant 6 allows memory for.
+    const metricsPorts = await Promise.all([freePort(), freePort()]);
+    const workers = await Promise.all(
+      metricsPorts.map((port, i) => startNodeProcess(`worker-${i + 1}`, 'worker', { ...env, STEPWISE_WORKER_METRICS_ADDRESS: `127.0.0.1:${port}` }, dir)),
+    );
+    const metricsUrls = new Map(workers.map((w, i) => [w as ChaosProcess, `http://127.0.0.1:${metricsPorts[i]}/metrics`]));
     const apiPorts = await Promise.all([freePort(), freePort()]);
     const apis = await Promise.all(
       apiPorts.map((port, i) =>
@@ -115,18 +121,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
 
     const samples: MemorySample[] = [];
     const slots: ChaosProcess[] = [...workers, ...apis, temporal, postgres];
-    const sample = () => {
-      for (const p of slots) {
-        const pid = p.pid();
-        const pids = pid && p === postgres ? [pid, ...childPids(pid)] : [pid];
-        const bytes = pids.reduce<number | undefined>((sum, x) => {
-          const b = privateMemoryBytes(x);
-          return b === undefined ? sum : (sum ?? 0) + b;
-        }, undefined);
-        if (bytes !== undefined) samples.push({ name: p.name, atMs: Date.now(), bytes, life: p.starts, ageMs: Date.now() - p.startedAt });
-      }
+    const sample = async () => {
+      await Promise.all(
+        slots.map(async (p) => {
+          const pid = p.pid();
+          const pids = pid && p === postgres ? [pid, ...childPids(pid)] : [pid];
+          const bytes = pids.reduce<number | undefined>((sum, x) => {
+            const b = privateMemoryBytes(x);
+            return b === undefined ? sum : (sum ?? 0) + b;
+          }, undefined);
+          if (bytes === undefined) return;
+          const at = { atMs: Date.now(), life: p.starts, ageMs: Date.now() - p.startedAt };
+          const url = metricsUrls.get(p);
+          const cached = url ? await cachedWorkflows(url) : undefined;
+          samples.push({ name: p.name, ...at, bytes, ...(cached === undefined ? {} : { cached }) });
+        }),
+      );
     };
-    sampler = setInterval(sample, SAMPLE_MS);
+    sampler = setInterval(() => void sample(), SAMPLE_MS);
 
     const record = new RunRecord();
     const client = new ChaosClient(apis.map((_, i) => `http://127.0.0.1:${apiPorts[i]}`), record, rng.fork('client'));
@@ -162,7 +174,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
     const temporalClient = new Client({ connection });
     await load.closeSubscribers(async (sessionId) => (await db.query<{ max: number | null }>('SELECT max(seq) AS max FROM stepwise_events WHERE session_id = $1', [sessionId])).rows[0]?.max ?? undefined);
     log('checking');
-    sample();
+    await sample();
     clearInterval(sampler);
     const checks = [
       await checkTurns(record, db, temporalClient, client),
