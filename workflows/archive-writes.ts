@@ -163,12 +163,32 @@ export class ArchiveWrites {
       const dropped = this.pending.splice(0, this.pending.length - MAX_UNARCHIVED_WRITES);
       log.warn('archive down: oldest unarchived writes dropped', { dropped: dropped.length });
     }
-    for (let i = 0; i < this.pending.length && jsonBytes(this.pending) > MAX_UNARCHIVED_BYTES; i++) {
-      const w = this.pending[i];
-      // A waiting turn's state snapshot goes first (time travel then falls back to the live run's snapshots).
-      if (w.kind === 'turn') this.pending[i] = { kind: 'turn', input: { ...w.input, state: undefined, turn: clipTurnResult(w.input.turn) } };
-    }
+    clipUnarchived(this.pending);
   }
+}
+
+/**
+ * Clips waiting turns of `pending` in place, oldest first, until the list's JSON fits in `maxBytes` (default
+ * {@link MAX_UNARCHIVED_BYTES}) or no write is left to clip: a clipped turn loses its state snapshot (time travel then
+ * falls back to the live run's snapshots) and its result is clipped like kept state (`clipTurnResult`).
+ *
+ * One pass: the list is serialised once, and each clipped write is measured before and after (a JSON array's bytes
+ * are its items' bytes plus brackets and commas, so the total falls by exactly the difference). Until 2026-12-08 the
+ * whole list was serialised again for each write it looked at: during a long outage with 200 kept writes, up to 200
+ * serialisations of up to 512 KB in every flush, once a turn.
+ *
+ * @returns the list's JSON bytes afterwards.
+ */
+export function clipUnarchived(pending: ArchiveWrite[], maxBytes = MAX_UNARCHIVED_BYTES): number {
+  let bytes = jsonBytes(pending);
+  for (let i = 0; i < pending.length && bytes > maxBytes; i++) {
+    const w = pending[i];
+    if (w.kind !== 'turn') continue;
+    const clipped: ArchiveWrite = { kind: 'turn', input: { ...w.input, state: undefined, turn: clipTurnResult(w.input.turn) } };
+    bytes += jsonBytes(clipped) - jsonBytes(w);
+    pending[i] = clipped;
+  }
+  return bytes;
 }
 
 async function attempt(write: ArchiveWrite, mode: ActivityMode): Promise<'written' | 'rejected' | 'down'> {
