@@ -173,7 +173,7 @@ export class ArchiveWrites {
  * falls back to the live run's snapshots) and its result is clipped like kept state (`clipTurnResult`).
  *
  * One pass: the list is serialised once, and each clipped write is measured before and after (a JSON array's bytes
- * are its items' bytes plus brackets and commas, so the total falls by exactly the difference). Until 2026-12-08 the
+ * are its items' bytes plus brackets and commas, so the total falls by exactly the difference). Until 2026-12-07 the
  * whole list was serialised again for each write it looked at: during a long outage with 200 kept writes, up to 200
  * serialisations of up to 512 KB in every flush, once a turn.
  *

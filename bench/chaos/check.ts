@@ -310,7 +310,7 @@ export function checkCrashes(processes: Array<{ name: string; unplannedExits: re
  * A worker's memory follows the workflows its cache holds, and faults move sessions between the workers: so a worker
  * is allowed {@link PER_CACHED_WORKFLOW_BYTES} more for each workflow of its cache's peak in that life (from
  * `warmupMs` on) above the median of its first half (`cached` of the samples; samples without it are skipped).
- * Memory that grows while the cache holds steady still fails. (Since 2026-12-08: seed 7011 failed the rule without
+ * Memory that grows while the cache holds steady still fails. (Since 2026-12-07: seed 7011 failed the rule without
  * the allowance in each of its three runs, its never-killed worker-1 rising from about 400 to 784 MiB after the other
  * worker's kills moved sessions onto it.)
  */
