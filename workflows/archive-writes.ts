@@ -175,7 +175,7 @@ export class ArchiveWrites {
  * One pass: the list is serialised once, and each clipped write is measured before and after (a JSON array's bytes
  * are its items' bytes plus brackets and commas, so the total falls by exactly the difference). Until 2026-12-07 the
  * whole list was serialised again for each write it looked at: during a long outage with 200 kept writes, up to 200
- * serialisations of up to 512 KB in every flush, once a turn.
+ * serialisations of a list over 512 KB in every flush, once a turn.
  *
  * @returns the list's JSON bytes afterwards.
  */

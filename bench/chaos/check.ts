@@ -331,8 +331,10 @@ export function checkMemory(samples: MemorySample[], warmupMs: number): CheckRes
     const warm = percentile(firstHalf.map((s) => s.bytes), 50);
     const counts = (list: MemorySample[]) => list.flatMap((s) => (s.cached === undefined ? [] : [s.cached]));
     const warmCounts = counts(firstHalf);
-    const extra = warmCounts.length ? Math.max(0, Math.max(...counts(life)) - percentile(warmCounts, 50)) : 0;
-    const cacheNote = warmCounts.length ? ` (cache ${percentile(warmCounts, 50)}→peak ${Math.max(...counts(life))})` : '';
+    const warmCached = warmCounts.length ? percentile(warmCounts, 50) : undefined;
+    const peakCached = Math.max(...counts(life));
+    const extra = warmCached === undefined ? 0 : Math.max(0, peakCached - warmCached);
+    const cacheNote = warmCached === undefined ? '' : ` (cache ${warmCached}→peak ${peakCached})`;
     shown.push(`${name} ${mib(warm)}→${mib(end.bytes)} MiB${cacheNote}`);
     if (end.bytes > memoryBound(warm, extra)) {
       const allowance = extra ? ` + ${extra} × ${mib(PER_CACHED_WORKFLOW_BYTES)} MiB (cached workflows above warm-up)` : '';
