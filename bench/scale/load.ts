@@ -173,9 +173,15 @@ export interface StreamFigures {
   sessions: number;
   events: number;
   delay: Percentiles;
-  /** Worker CPU ms per second while every subscriber waits on an idle session, and with none. */
+  /**
+   * Worker CPU ms per second while every subscriber waits on an idle session, and with none; each measured over 5 s
+   * after 5 s of settling (the sessions' starts and the subscribers' first reads finish meanwhile).
+   */
   idleWorkerCpuMsPerSecond: { withSubscribers: number; without: number };
 }
+
+/** Wait before each idle-CPU figure of {@link liveStreams}, ms. */
+const SETTLE_MS = 5_000;
 
 /**
  * `subscribers` SSE subscribers spread over `sessions` sessions (round-robin over the APIs), then `turns` turns per
@@ -184,7 +190,10 @@ export interface StreamFigures {
 export async function liveStreams(apis: BenchProcess[], workers: BenchProcess[], agentId: string, prefix: string, subscribers: number, sessions: number, turns = 3): Promise<StreamFigures> {
   const ids = Array.from({ length: sessions }, (_, i) => `${prefix}-${i}`);
   for (const [i, sessionId] of ids.entries()) await postJson(apis[i % apis.length]!.base!, '/sessions', { agentId, sessionId });
+  // Each figure is taken after SETTLE_MS: right after 50 session starts a worker still spent 228 ms/s on them, and
+  // 10-72 ms/s 5-25 s later (a one-off measurement, 2026-12-07), so an unsettled "without" hid the subscribers' cost.
   const idleCpu = async (ms: number) => {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
     const before = workers.reduce((n, w) => n + cpuMs(w.pid), 0);
     await new Promise((r) => setTimeout(r, ms));
     return ((workers.reduce((n, w) => n + cpuMs(w.pid), 0) - before) * 1000) / ms;
