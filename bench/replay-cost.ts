@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
 import { TemporalSessions } from '../api/temporal-sessions.js';
@@ -28,7 +29,7 @@ const positive = integerOption(1);
 const options = new Command('bench:replay')
   .option('--turns <n>', 'turns in the recorded session (and updates of the echo workflow)', positive, 100)
   .option('--rounds <n>', 'replays of each history', positive, 5)
-  .option('--save <dir>', 'write the two recorded histories there')
+  .option('--save <dir>', 'write the two recorded histories there (JSON of `temporal workflow show -o json`)')
   .option('--json', 'print the figures as JSON')
   .parse()
   .opts<{ turns: number; rounds: number; save?: string; json?: boolean }>();
@@ -102,8 +103,10 @@ async function measure() {
   const echoHistory = await echoHandle.fetchHistory();
   if (options.save) {
     mkdirSync(options.save, { recursive: true });
-    writeFileSync(join(options.save, 'session.json'), JSON.stringify(sessionHistory));
-    writeFileSync(join(options.save, 'echo.json'), JSON.stringify(echoHistory));
+    // The JSON `temporal workflow show -o json` prints, which `Worker.runReplayHistory` reads back (as the recorded
+    // fixtures, test/support/histories.ts).
+    writeFileSync(join(options.save, 'session.json'), historyToJSON(sessionHistory));
+    writeFileSync(join(options.save, 'echo.json'), historyToJSON(echoHistory));
   }
   log(`replaying each history ${options.rounds} times`);
   const stepwise = await replayCost(sessionHistory, sessionWorkflowId(sessionId), workflowsPath);

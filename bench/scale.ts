@@ -34,21 +34,21 @@ import { peerLines, peerLoad } from './scale/peer.js';
 import { type BenchProcess, profileInto, type StepwiseEnv, startApi, startEchoWorker, startWorker } from './scale/processes.js';
 import { integerOption, log, onCleanUp, runBench, sessionHistory, temporalServer } from './support.js';
 
-const positiveInt = integerOption(0);
-const intList = (v: string) => v.split(',').map((x) => positiveInt(x.trim()));
+const wholeNumber = integerOption(0);
+const intList = (v: string) => v.split(',').map((x) => wholeNumber(x.trim()));
 
 const options = new Command('bench:scale')
-  .option('--workers <n>', 'stepwise worker processes', positiveInt, 1)
-  .option('--apis <n>', 'stepwise api processes', positiveInt, 1)
+  .option('--workers <n>', 'stepwise worker processes', wholeNumber, 1)
+  .option('--apis <n>', 'stepwise api processes', wholeNumber, 1)
   .option('--sessions <list>', 'parallel sessions per load phase', intList, [1, 20, 100])
-  .option('--turns <n>', 'sequential turns per session', positiveInt, 15)
+  .option('--turns <n>', 'sequential turns per session', wholeNumber, 15)
   .option('--archive', 'write to a PostgreSQL archive (started here)', false)
   .option('--cold', 'measure cold (evicted) sessions', false)
-  .option('--cache <n>', 'workflow cache of the cold-session worker', positiveInt, 20)
+  .option('--cache <n>', 'workflow cache of the cold-session worker', wholeNumber, 20)
   .option('--run-lengths <list>', 'turns in the run of each cold session', intList, [10, 100, 300])
-  .option('--subscribers <n>', 'SSE subscribers (0: skip)', positiveInt, 0)
-  .option('--stream-sessions <n>', 'sessions the subscribers watch', positiveInt, 100)
-  .option('--idle <n>', 'open idle sessions for the memory figure (0: skip)', positiveInt, 0)
+  .option('--subscribers <n>', 'SSE subscribers (0: skip)', wholeNumber, 0)
+  .option('--stream-sessions <n>', 'sessions the subscribers watch', wholeNumber, 100)
+  .option('--idle <n>', 'open idle sessions for the memory figure (0: skip)', wholeNumber, 0)
   .option('--peer', 'also run the LangGraph.js + PostgresSaver peer of each load phase (bench/langgraph.ts)', false)
   .option('--json', 'print one JSON object instead of the table', false)
   .option('--out <file>', 'also write the JSON figures to this file')
