@@ -60,12 +60,18 @@ export interface ActivityDeps {
   files?: StoredFileCache;
 }
 
+/** Time between two heartbeats of a running activity, in ms: a third of the 1.5 s heartbeat timeout (workflows/activity-executors.ts). */
+export const HEARTBEAT_INTERVAL_MS = 500;
+
 /**
- * Heartbeats every `intervalMs` (default 1 s) until the returned function is called. The workflow's heartbeat timeout
- * is 3 s, so a dead worker is noticed within seconds; the SDK throttles what it sends to the server (at most one
- * heartbeat per 80% of the timeout), so beating often costs no extra RPCs.
+ * Heartbeats every `intervalMs` (default {@link HEARTBEAT_INTERVAL_MS}) until the returned function is called. The
+ * workflow's heartbeat timeout is 1.5 s, so a dead worker is noticed within seconds; the SDK sends at most one heartbeat
+ * per `maxHeartbeatThrottleInterval` (500 ms, workers/recovery.ts) to the server.
+ *
+ * On a retried attempt it also calls {@link leaveStickyWorker} first. Outside an activity and in local activities it
+ * does nothing.
  */
-function keepHeartbeating(intervalMs = 1_000): () => void {
+function keepHeartbeating(intervalMs = HEARTBEAT_INTERVAL_MS): () => void {
   let ctx: Context;
   try {
     ctx = Context.current();
@@ -75,9 +81,34 @@ function keepHeartbeating(intervalMs = 1_000): () => void {
   // Local activities (`decide` in new sessions) have no heartbeats: the worker's workflow task covers them, and the
   // server would answer each one with "UnknownActivity".
   if (ctx.info.isLocal) return () => undefined;
+  if (ctx.info.attempt > 1) leaveStickyWorker(ctx);
   ctx.heartbeat();
   const timer = setInterval(() => ctx.heartbeat(), intervalMs);
   return () => clearInterval(timer);
+}
+
+/**
+ * Clears the stickiness of the workflow that scheduled this retried activity (Temporal's `ResetStickyTaskQueue`), so
+ * the workflow task that follows the attempt goes to the shared task queue at once. Without it, the task goes to the
+ * sticky queue of the worker that ran the workflow's last task, and when that worker is dead (the usual reason for a
+ * retry: its heartbeats stopped) it waits out `stickyQueueScheduleToStartTimeout` there (1 s, workers/recovery.ts)
+ * before another worker gets it. Measured with `npm run bench:crash` (docs/durable-sessions.md).
+ *
+ * The price, when the sticky worker is alive (the attempt failed for another reason): its next workflow task is
+ * replayed from history by whichever worker takes it, once per retry. Nothing about the workflow's history changes.
+ * Best effort: started without waiting (the attempt runs far longer than the call), a failure is logged as a warning
+ * and costs only that wait. Never throws.
+ */
+function leaveStickyWorker(ctx: Context): void {
+  const execution = ctx.info.workflowExecution;
+  if (!execution) return; // a standalone activity: no workflow to leave
+  let reset: Promise<unknown>;
+  try {
+    reset = ctx.client.workflowService.resetStickyTaskQueue({ namespace: ctx.info.workflowNamespace, execution });
+  } catch (err) {
+    reset = Promise.reject(err); // no client (a MockActivityEnvironment without one)
+  }
+  reset.catch((err: unknown) => ctx.log.warn('could not reset the sticky task queue of a retried activity', { workflowId: execution.workflowId, error: err instanceof Error ? err.message : String(err) }));
 }
 
 function cancellationSignal(): AbortSignal | undefined {

@@ -37,8 +37,11 @@ import { type ProbeFigures, type ProbeSetting, parseSetting, probeHeartbeats } f
 import { type BenchProcess, type StepwiseEnv, startWorker } from './scale/processes.js';
 import { emitJson, integerOption, log, onCleanUp, percentile, runBench, temporalServer, waitFor } from './support.js';
 
-/** Probe settings (see bench/crash/heartbeat-probe.ts): today's LLM and tool options, then shorter ones. */
-const DEFAULT_PROBES = ['3000/default/1000/1000', '3000/default/1000/250', '2000/1000/1000/250', '2000/500/500/250', '1500/500/500/250'];
+/**
+ * Probe settings (see bench/crash/heartbeat-probe.ts): the LLM and tool options before 2026-12-08, today's (1.5 s
+ * timeout, 500 ms beats and throttle; first retry 1 s for LLM calls, 250 ms for tools), then a shorter one.
+ */
+const DEFAULT_PROBES = ['3000/1000/1000/1000', '3000/1000/1000/250', '1500/500/500/1000', '1500/500/500/250', '1000/250/250/250'];
 
 const wholeNumber = integerOption(0);
 

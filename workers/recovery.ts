@@ -5,13 +5,14 @@
  * | variable | default | worker option |
  * |---|---|---|
  * | `STEPWISE_STICKY_QUEUE_TIMEOUT_MS` | 1000 | `stickyQueueScheduleToStartTimeout` (SDK default 10 s) |
- * | `STEPWISE_HEARTBEAT_THROTTLE_MS` | 1000 | `maxHeartbeatThrottleInterval` (SDK default 60 s) |
+ * | `STEPWISE_HEARTBEAT_THROTTLE_MS` | 500 | `maxHeartbeatThrottleInterval` (SDK default 60 s) |
  * | `STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS` | 8 | `maxConcurrentWorkflowTaskExecutions` (SDK default 40) |
  * | `STEPWISE_ISOLATE_TIMEOUT_MS` | 60000 | `isolateExecutionTimeout` (SDK default 5 s) |
  *
  * Sticky queue: a session's next workflow task goes to the sticky queue of the worker that ran its last one; when that
  * worker is dead, the task waits there for this timeout before the shared queue gives it to another worker (which
- * replays the session's history). Only a worker that is dead, cut off, or out of workflow-task slots misses it (its
+ * replays the session's history). A retried LLM or tool call clears that stickiness as it starts (activities/index.ts,
+ * `leaveStickyWorker`), so the turn of a call whose worker died does not wait for it. Only a worker that is dead, cut off, or out of workflow-task slots misses it (its
  * pollers take tasks as they come), and what a miss costs is a replay on another worker, never correctness.
  * Measured with `npm run bench:crash` (2 cores, load 6-13): from the retried tool call's end to the reply, p50
  * 1.3 s at 1 s and 0.6 s at 250 ms (load 6-10; at load 14-18 both were about 2 s); `npm run bench:scale --
@@ -23,15 +24,14 @@
  *
  * Heartbeats: the SDK sends an activity's heartbeats to the server at most once per throttle interval: 80% of the
  * activity's heartbeat timeout, capped by `maxHeartbeatThrottleInterval` (Temporal TS SDK `WorkerOptions`). Uncapped,
- * the 3 s heartbeat timeout of tools and LLM calls means one heartbeat every 2.4 s: a healthy worker whose heartbeat
- * is 0.6 s late (a busy event loop, a slow RPC) is taken for dead and its call is retried elsewhere while it still
- * runs. Capped at 1 s (the activities beat every second, activities/index.ts), the server hears every beat and that
- * margin is 2 s, for one heartbeat RPC a second per running activity (0.42 before). The price: the last heartbeat
- * the server heard before a crash is at most 1 s old instead of 2.4 s, so a crash may be noticed up to 1.4 s later.
- * Measured (kill 1 s into a 2 s call, p50 of 4 rounds): the heartbeat probe of `npm run bench:crash -- --kinds probe`
- * retried the call 4.0 s after the kill both uncapped and capped at 1 s (twice each); the tool rounds of
- * `npm run bench:crash`, alternating, 3.2 and 4.0 s uncapped (with the 1 s sticky timeout), 4.1 and 4.1 s capped
- * (with 250 ms), for the same 5.0-6.3 s from the kill to the reply beyond the call (load 9-18).
+ * the 1.5 s heartbeat timeout of tools and LLM calls (workflows/activity-executors.ts) means one heartbeat every 1.2 s: a
+ * healthy worker whose heartbeat is 0.3 s late (a busy event loop, a slow RPC) is taken for dead and its call is
+ * retried elsewhere while it still runs. Capped at 500 ms (the activities beat every 500 ms, activities/index.ts), the
+ * server hears every beat and that margin is 1 s, for two heartbeat RPCs a second per running activity. Until
+ * 2026-12-08 the timeout was 3 s and the cap 1 s (a 2 s margin, one RPC a second):
+ * `npm run bench:crash -- --kinds probe` retried a killed call about 1 s after the timeout ran out from the kill
+ * (4.0 s at 3 s, 2.5-3.0 s at 2 s and 2.0-2.5 s at 1.5 s with 500 ms beats; 4 rounds each, load 1), so the shorter
+ * timeout answers a crashed call's turn about 1.5 s sooner.
  *
  * Workflow-task slots: the SDK runs every workflow task of a worker in one thread (`reuseV8Context`), so the slots
  * do not add CPU; they decide how many tasks the worker has started, whose 10 s workflow-task timeout runs, while
@@ -69,7 +69,7 @@ import { ConfigError } from '../src/errors.js';
 export const DEFAULT_STICKY_QUEUE_TIMEOUT_MS = 1_000;
 
 /** `maxHeartbeatThrottleInterval` when `STEPWISE_HEARTBEAT_THROTTLE_MS` is unset, in ms (the SDK's: 60 s). */
-export const DEFAULT_HEARTBEAT_THROTTLE_MS = 1_000;
+export const DEFAULT_HEARTBEAT_THROTTLE_MS = 500;
 
 /** `maxConcurrentWorkflowTaskExecutions` when `STEPWISE_MAX_CONCURRENT_WORKFLOW_TASKS` is unset (the SDK's: 40). */
 export const DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS = 8;

@@ -9,10 +9,10 @@ import {
 } from '../../workers/recovery.js';
 
 describe('recoveryOptions', () => {
-  it('is a 1 s sticky-queue timeout, a 1 s heartbeat throttle, 8 workflow-task slots and a 60 s isolate timeout when nothing is set', () => {
+  it('is a 1 s sticky-queue timeout, a 500 ms heartbeat throttle, 8 workflow-task slots and a 60 s isolate timeout when nothing is set', () => {
     expect(recoveryOptions({})).toEqual({
       stickyQueueScheduleToStartTimeout: 1_000,
-      maxHeartbeatThrottleInterval: 1_000,
+      maxHeartbeatThrottleInterval: 500,
       maxConcurrentWorkflowTaskExecutions: 8,
       isolateExecutionTimeout: 60_000,
     });
