@@ -46,7 +46,7 @@ export interface BuildAppOptions {
    */
   archive?: ArchiveStore;
   /** Event stream settings (`GET /sessions/:sessionId/events`, AgentOS `run/stream`): poll interval, heartbeat. */
-  events?: Pick<EventRoutesOptions, 'pollIntervalMs' | 'heartbeatMs'>;
+  events?: Pick<EventRoutesOptions, 'pollIntervalMs' | 'idlePollMs' | 'heartbeatMs'>;
   /** Streamed model tokens forwarded to event streams as `event: token` (not closed by the app). Default: none. */
   tokens?: TokenSubscriber;
   /** The browser app (`/`, `/app*`, `/assets/*`): where its build is, the Temporal UI it links to. */

@@ -14,6 +14,7 @@ import { ANY_AUDIENCE, type JwtOptions } from './auth/jwt.js';
 import { plainKeyEntries, readApiKeysFile } from './auth/keys.js';
 import type { AuthOptions } from './plugins/auth.js';
 import type { HeadersOptions } from './plugins/headers.js';
+import { DEFAULT_EVENTS_IDLE_POLL_MS } from './routes/events.js';
 import { DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_SESSION_MESSAGES_PER_MINUTE, type RateLimitOptions } from './plugins/rate-limits.js';
 
 /** Default largest request body, in bytes: a 32,000-character (`MAX_MESSAGE_CHARS`) message of 4-byte UTF-8 characters + JSON. */
@@ -50,6 +51,8 @@ const ApiEnv = z.object({
   STEPWISE_AGENTS: z.string().optional(),
   STEPWISE_BODY_LIMIT_BYTES: positiveInt.default(DEFAULT_BODY_LIMIT_BYTES),
   STEPWISE_REQUEST_TIMEOUT_MS: positiveInt.default(DEFAULT_REQUEST_TIMEOUT_MS),
+  /** Longest interval between two `getEvents` polls of a quiet watched session (api/routes/events.ts). */
+  STEPWISE_EVENTS_IDLE_POLL_MS: positiveInt.default(DEFAULT_EVENTS_IDLE_POLL_MS),
   STEPWISE_TEMPORAL_RETRY_MS: positiveInt.default(DEFAULT_TEMPORAL_RETRY_MS),
   /** Payload encryption keys `<id>:<base64 32 bytes>,...`, first = current (see workers/payload-codec.ts). */
   STEPWISE_CODEC_KEYS: z.string().optional(),
@@ -99,6 +102,8 @@ export interface ApiConfig {
   agentPaths?: string;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
+  /** `STEPWISE_EVENTS_IDLE_POLL_MS`: longest interval between polls of a quiet watched session, in ms. */
+  eventsIdlePollMs: number;
   temporalRetryMs: number;
   logLevel: z.infer<typeof ApiEnv>['LOG_LEVEL'];
   /** `STEPWISE_CODEC_KEYS`, parsed: payloads encrypted and `/codec/*` served when set. */
@@ -156,6 +161,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     ...(e.STEPWISE_AGENTS ? { agentPaths: e.STEPWISE_AGENTS } : {}),
     bodyLimitBytes: e.STEPWISE_BODY_LIMIT_BYTES,
     requestTimeoutMs: e.STEPWISE_REQUEST_TIMEOUT_MS,
+    eventsIdlePollMs: e.STEPWISE_EVENTS_IDLE_POLL_MS,
     temporalRetryMs: e.STEPWISE_TEMPORAL_RETRY_MS,
     logLevel: e.LOG_LEVEL,
     ...(codecKeys ? { codecKeys } : {}),

@@ -31,8 +31,8 @@ export class ReconnectingSessions implements SessionBackend {
   private attempt: Promise<void> | undefined;
   private closed = false;
   private readonly retryMs: number;
-  /** `onTurnAnswered` listeners, handed to the real backend once connected. */
-  private readonly answered = new Set<(sessionId: string) => void>();
+  /** `onSessionActivity` listeners, handed to the real backend once connected. */
+  private readonly activity = new Set<(sessionId: string) => void>();
 
   constructor(private readonly options: ReconnectingSessionsOptions) {
     this.retryMs = options.retryMs ?? 5_000;
@@ -73,9 +73,9 @@ export class ReconnectingSessions implements SessionBackend {
   async send(sessionId: string, message: UserMessage, options?: { updateId?: string }): Promise<TurnResult> {
     return this.backend().send(sessionId, message, options);
   }
-  onTurnAnswered(listener: (sessionId: string) => void): () => void {
-    this.answered.add(listener);
-    return () => this.answered.delete(listener);
+  onSessionActivity(listener: (sessionId: string) => void): () => void {
+    this.activity.add(listener);
+    return () => this.activity.delete(listener);
   }
   async post(sessionId: string, message: UserMessage): Promise<void> {
     return this.backend().post(sessionId, message);
@@ -141,8 +141,8 @@ export class ReconnectingSessions implements SessionBackend {
           return;
         }
         this.current = backend;
-        backend.onTurnAnswered?.((sessionId) => {
-          for (const listener of this.answered) listener(sessionId);
+        backend.onSessionActivity?.((sessionId) => {
+          for (const listener of this.activity) listener(sessionId);
         });
         this.stopTimer();
         this.options.onAttempt?.({ connected: true });

@@ -113,7 +113,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       agents: options.agents,
       archive: options.archive,
       tokens,
-      ...(options.eventsPollIntervalMs === undefined ? {} : { events: { pollIntervalMs: options.eventsPollIntervalMs } }),
+      events: { idlePollMs: config.eventsIdlePollMs, ...(options.eventsPollIntervalMs === undefined ? {} : { pollIntervalMs: options.eventsPollIntervalMs }) },
       logger: { level: config.logLevel },
       bodyLimitBytes: config.bodyLimitBytes,
       files: config.files,

@@ -37,8 +37,8 @@ export class SessionCalls {
   private readonly admission: UpdateGate;
   /** {@link MIN_SEND_MS}, or a tenth of a shorter turn wait. */
   private readonly sendMarginMs: number;
-  /** Told of every answered message update (see {@link SessionCalls.onAnswered}). */
-  private readonly answered = new Set<(sessionId: string) => void>();
+  /** Told of every call that may have made a session produce events (see {@link SessionCalls.onActivity}). */
+  private readonly activity = new Set<(sessionId: string) => void>();
 
   constructor(options: SessionCallsOptions) {
     this.client = options.client;
@@ -99,17 +99,19 @@ export class SessionCalls {
   }
 
   /**
-   * Calls `listener(sessionId)` each time a message update this process sent settles after the workflow accepted it
-   * (a result, or the turn's failure): the turn's events are then in the workflow. Returns the unsubscribe function.
-   * A listener must not throw (one that does is ignored).
+   * Calls `listener(sessionId)` each time a call this process sent may have made the session produce events: a
+   * message update accepted by the workflow (its turn starts), and again when it settles (a result, or the turn's
+   * failure: its events are then in the workflow); a control update answered ({@link control}); a call told with
+   * {@link notifyActivity}. Returns the unsubscribe function. A listener must not throw (one that does is ignored).
    */
-  onAnswered(listener: (sessionId: string) => void): () => void {
-    this.answered.add(listener);
-    return () => this.answered.delete(listener);
+  onActivity(listener: (sessionId: string) => void): () => void {
+    this.activity.add(listener);
+    return () => this.activity.delete(listener);
   }
 
-  private notifyAnswered(sessionId: string): void {
-    for (const listener of this.answered) {
+  /** Tells the {@link onActivity} listeners that `sessionId` may have new events (e.g. a message was posted). */
+  notifyActivity(sessionId: string): void {
+    for (const listener of this.activity) {
       try {
         listener(sessionId);
       } catch {
@@ -140,16 +142,17 @@ export class SessionCalls {
               deadline,
             );
             onAccepted(true);
+            this.notifyActivity(sessionId);
             try {
               const result = await handle.result();
-              this.notifyAnswered(sessionId);
+              this.notifyActivity(sessionId);
               return result;
             } catch (err) {
               // A validator's refusal comes back from `result()` (the handle holds the rejected outcome). A
               // SESSION_CONTINUING refusal, or the server's rejection of an update a worker dropped unanswered, is sent
               // again, with backoff, keeping this message's place in the lane.
               if (!isSendAgain(err)) {
-                this.notifyAnswered(sessionId);
+                this.notifyActivity(sessionId);
                 throw err;
               }
               onAccepted(false);
@@ -177,7 +180,7 @@ export class SessionCalls {
    * the deadline (epoch ms): e.g. the decision as a signal (./approval-signal.ts), since the updates filling the cap
    * may be waiting for this very call.
    */
-  control<T>(sessionId: string, execute: () => Promise<T>, noRoom?: (deadline: number) => Promise<T>): Promise<T> {
+  async control<T>(sessionId: string, execute: () => Promise<T>, noRoom?: (deadline: number) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.turnTimeoutMs;
     const attempt = noRoom
       ? () =>
@@ -187,7 +190,9 @@ export class SessionCalls {
             throw err;
           })
       : execute;
-    return this.call(sessionId, this.turnTimeoutMs, () => withRetries(attempt, deadline));
+    const answer = await this.call(sessionId, this.turnTimeoutMs, () => withRetries(attempt, deadline));
+    this.notifyActivity(sessionId);
+    return answer;
   }
 
   /**

@@ -69,12 +69,13 @@ export interface SessionBackend {
   /** Where message `messageId` is: done (with its result), running, queued, answered long ago, or unknown. */
   turnResult(sessionId: string, messageId: string): Promise<TurnLookup>;
   /**
-   * Calls `listener(sessionId)` each time a turn this process sent (`send`, `startWithMessage`, `startWithOpening`) is
-   * answered or fails: its events are then in the session. Event streams use it to read them at once instead of at
-   * their next poll. Returns the unsubscribe function. Optional (without it streams only poll); the listener must not
-   * throw.
+   * Calls `listener(sessionId)` each time something this process sent may have made the session produce events: a
+   * turn (`send`, `startWithMessage`, `startWithOpening`) accepted by the workflow, and again when it is answered or
+   * fails; a message posted (`post`); a decision, an end or an info update answered. Event streams use it to read the
+   * events at once, at their full rate, instead of at their next poll. Returns the unsubscribe function. Optional
+   * (without it streams only poll); the listener must not throw.
    */
-  onTurnAnswered?(listener: (sessionId: string) => void): () => void;
+  onSessionActivity?(listener: (sessionId: string) => void): () => void;
   /** Queues a message without waiting (signal). */
   post(sessionId: string, message: UserMessage): Promise<void>;
   state(sessionId: string): Promise<SessionView>;

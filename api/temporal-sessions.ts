@@ -239,8 +239,8 @@ export class TemporalSessions implements SessionBackend {
     return outcome;
   }
 
-  onTurnAnswered(listener: (sessionId: string) => void): () => void {
-    return this.calls.onAnswered(listener);
+  onSessionActivity(listener: (sessionId: string) => void): () => void {
+    return this.calls.onActivity(listener);
   }
 
   async updateInfo(sessionId: string, patch: SessionInfoPatch): Promise<SessionView> {
@@ -256,6 +256,7 @@ export class TemporalSessions implements SessionBackend {
     const view = await this.state(sessionId);
     if (view.status !== 'active' || view.ending) throw new CallerError('SESSION_ENDED', `session ${sessionId} has ended`);
     await this.calls.call(sessionId, this.rpcTimeoutMs, () => this.handle(sessionId).signal(postMessage, message));
+    this.calls.notifyActivity(sessionId);
   }
 
   state(sessionId: string): Promise<SessionView> {

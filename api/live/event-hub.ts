@@ -18,9 +18,18 @@
  * throws, until a round succeeds; rounds back off (doubling, capped at `maxRetryMs`) while they fail.
  *
  * {@link LiveEventHub.wake} starts a session's next round at once instead of after the interval: the API calls it when a
- * turn it sent is answered (`SessionBackend.onTurnAnswered`), so the turn's last events reach the streams one query
- * after the reply instead of up to `pollIntervalMs` later. The data still comes from the workflow's own `getEvents`
- * page, so the guarantees above hold unchanged; a wake costs at most one extra query per answered turn.
+ * turn it sent is accepted and when it is answered, and after a message it posted or a decision it sent
+ * (`SessionBackend.onSessionActivity`), so a turn's first events and its last reach the streams one query later
+ * instead of up to an interval later. The data still comes from the workflow's own `getEvents` page, so the guarantees
+ * above hold unchanged; a wake costs at most one extra query.
+ *
+ * A quiet session is polled less often: while rounds bring no event and the workflow says it is not working on its
+ * own (`EventsPage.busy` false: no turn running other than one waiting for a human decision, nothing queued, not
+ * continuing as new), the interval doubles from `pollIntervalMs` up to `idlePollMs`; a round that brings events, a
+ * busy page or a wake brings it back to `pollIntervalMs`. An idle watched session then costs the workers one query per `idlePollMs`
+ * instead of one per `pollIntervalMs`. What it costs: the first events of something this instance did not start (a
+ * turn sent through another API instance, an approval decided there, an idle timeout) reach its streams up to
+ * `idlePollMs` late instead of `pollIntervalMs`; everything after them comes at the full rate again.
  */
 import type { SessionEvent } from '../../src/engine/types.js';
 import type { EventsPage } from '../../workflows/shared.js';
@@ -38,6 +47,11 @@ export interface LiveEventHubOptions {
   source: LiveEventSource;
   /** Interval between two rounds of one session, in ms. */
   pollIntervalMs: number;
+  /**
+   * Longest interval between two rounds of a quiet session (see the module comment), in ms. Default: `pollIntervalMs`
+   * (no back-off); a value below it counts as `pollIntervalMs`.
+   */
+  idlePollMs?: number;
   /** Longest wait between rounds after consecutive failures, in ms. Default 5,000 (or `pollIntervalMs` if larger). */
   maxRetryMs?: number;
   /**
@@ -56,8 +70,14 @@ export interface LiveSubscription {
    * `fromSeq`). @throws the last round's (or the direct query's) error, e.g. SESSION_NOT_FOUND, TEMPORAL_UNAVAILABLE.
    */
   events(fromSeq: number): Promise<EventsPage>;
-  /** Resolves after the next round (successful or not), at once once the session has ended, or when `signal` aborts. */
-  nextRound(signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves after the next round (successful or not), at once once the session has ended, or when `signal` aborts.
+   * With `fromSeq` (the next seq this subscriber needs), also at once when the buffer already holds events from it
+   * that this subscriber has not asked for: a round that ended while the subscriber was still sending the previous
+   * one's events is not waited past (the next round may be an idle interval away). Asked again with the same
+   * `fromSeq`, it waits for a round.
+   */
+  nextRound(signal?: AbortSignal, fromSeq?: number): Promise<void>;
   /** Leaves the session's loop (idempotent); the loop stops with its last subscriber. */
   close(): void;
 }
@@ -74,6 +94,8 @@ interface Buffer {
   events: SessionEvent[];
 }
 
+type HubOptions = Required<Omit<LiveEventHubOptions, 'onQuery'>> & Pick<LiveEventHubOptions, 'onQuery'>;
+
 /** A shared poll loop of one session. */
 class SessionLoop {
   subscribers = 0;
@@ -89,10 +111,12 @@ class SessionLoop {
   #woken = false;
   /** Ends the current wait between rounds early (set while the loop waits). */
   #endWait: (() => void) | undefined;
+  /** Successful rounds in a row that brought no event from a session not busy (the interval doubles with each). */
+  #quietRounds = 0;
 
   constructor(
     private readonly sessionId: string,
-    private readonly options: Required<Omit<LiveEventHubOptions, 'onQuery'>> & Pick<LiveEventHubOptions, 'onQuery'>,
+    private readonly options: HubOptions,
   ) {}
 
   async events(fromSeq: number): Promise<EventsPage> {
@@ -122,6 +146,11 @@ class SessionLoop {
     return page;
   }
 
+  /** Whether the buffer (from a successful round) holds events from `fromSeq` on. */
+  holdsFrom(fromSeq: number): boolean {
+    return this.#error === undefined && this.#buffer !== undefined && this.#buffer.nextSeq > fromSeq;
+  }
+
   nextRound(signal?: AbortSignal): Promise<void> {
     if (this.#buffer?.ended || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
@@ -144,6 +173,7 @@ class SessionLoop {
   wake(): void {
     if (this.#failures > 0) return;
     this.#woken = true;
+    this.#quietRounds = 0;
     this.#endWait?.();
   }
 
@@ -155,9 +185,12 @@ class SessionLoop {
   }
 
   async #loop(): Promise<void> {
-    const { pollIntervalMs, maxRetryMs } = this.options;
+    const { pollIntervalMs, maxRetryMs, idlePollMs } = this.options;
     while (!this.#stop.signal.aborted && !this.#buffer?.ended) {
-      const delayMs = this.#failures === 0 ? pollIntervalMs : Math.min(pollIntervalMs * 2 ** this.#failures, Math.max(maxRetryMs, pollIntervalMs));
+      const delayMs =
+        this.#failures === 0
+          ? Math.min(pollIntervalMs * 2 ** this.#quietRounds, Math.max(idlePollMs, pollIntervalMs))
+          : Math.min(pollIntervalMs * 2 ** this.#failures, Math.max(maxRetryMs, pollIntervalMs));
       if (!this.#woken) await this.#wait(delayMs);
       this.#woken = false;
       if (this.#stop.signal.aborted) break;
@@ -166,10 +199,14 @@ class SessionLoop {
       try {
         this.options.onQuery?.('round');
         const page = await this.options.source.events(this.sessionId, from);
+        const before = this.#buffer?.nextSeq;
         if (buffer) this.#merge(page);
         else if (!this.#buffer) this.#replace(page, from);
         this.#error = undefined;
         this.#failures = 0;
+        // Quiet: nothing new, and the workflow is not working on its own (`busy` absent, from older workers: busy).
+        const quiet = this.#buffer?.nextSeq === before && page.busy === false;
+        this.#quietRounds = quiet ? Math.min(this.#quietRounds + 1, 30) : 0;
       } catch (err) {
         this.#error = err;
         this.#failures++;
@@ -242,13 +279,14 @@ class SessionLoop {
 /** The shared poll loops of one API instance, by session id. */
 export class LiveEventHub {
   readonly #loops = new Map<string, SessionLoop>();
-  readonly #options: Required<Omit<LiveEventHubOptions, 'onQuery'>> & Pick<LiveEventHubOptions, 'onQuery'>;
+  readonly #options: HubOptions;
 
   constructor(options: LiveEventHubOptions) {
     this.#options = {
       maxRetryMs: 5_000,
       maxBufferedEvents: 1_000,
       ...options,
+      idlePollMs: options.idlePollMs ?? options.pollIntervalMs,
     };
   }
 
@@ -267,9 +305,17 @@ export class LiveEventHub {
     loop.subscribers++;
     const joined = loop;
     let closed = false;
+    /** The `fromSeq` of the last `nextRound` that did not wait (the same one again waits for a round). */
+    let skippedAt: number | undefined;
     return {
       events: (fromSeq) => joined.events(fromSeq),
-      nextRound: (signal) => joined.nextRound(signal),
+      nextRound: (signal, fromSeq) => {
+        if (fromSeq !== undefined && fromSeq !== skippedAt && joined.holdsFrom(fromSeq)) {
+          skippedAt = fromSeq;
+          return Promise.resolve();
+        }
+        return joined.nextRound(signal);
+      },
       close: () => {
         if (closed) return;
         closed = true;
@@ -283,8 +329,8 @@ export class LiveEventHub {
   }
 
   /**
-   * Starts the next round of `sessionId` at once (e.g. a turn this API sent was just answered); nothing when the
-   * session has no subscriber here. Never throws.
+   * Starts the next round of `sessionId` at once, at the full rate again (e.g. a turn this API sent was just accepted
+   * or answered); nothing when the session has no subscriber here. Never throws.
    */
   wake(sessionId: string): void {
     this.#loops.get(sessionId)?.wake();

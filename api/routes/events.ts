@@ -2,8 +2,9 @@
  * `GET /sessions/:sessionId/events`: a session's events as Server-Sent Events, resumable with `Last-Event-ID`.
  *
  * Transport: this API instance polls the workflow with the `getEvents` query (`backend.events`) every
- * `pollIntervalMs`, once per session whatever the number of its open streams (`../live/event-hub.ts`), at once when a
- * turn this instance sent is answered (`SessionBackend.onTurnAnswered`), and reads the archive for what the workflow no longer holds (see `../live/event-feed.ts`). A query is answered by whichever
+ * `pollIntervalMs` (backing off to `idlePollMs` while the session is quiet), once per session whatever the number of its
+ * open streams (`../live/event-hub.ts`), at once when a turn this instance sent is accepted or answered
+ * (`SessionBackend.onSessionActivity`), and reads the archive for what the workflow no longer holds (see `../live/event-feed.ts`). A query is answered by whichever
  * worker has the workflow, so any API instance can serve any stream: no sticky sessions, no fan-out between API
  * instances, nothing lost when an API instance restarts (the client reconnects with `Last-Event-ID`).
  *
@@ -25,12 +26,24 @@ import { DEFAULT_HEARTBEAT_MS, sseStreams } from '../live/sse.js';
 /** Default interval between two `getEvents` queries of one stream, in ms. */
 export const DEFAULT_EVENTS_POLL_MS = 250;
 
+/**
+ * Default longest interval between two polls of a quiet session (`api/live/event-hub.ts`: no event, not busy), in ms.
+ * An idle watched session costs the workers a quarter of the queries at the full rate; the first events of something
+ * another API instance started reach this one's streams up to 1 s late.
+ */
+export const DEFAULT_EVENTS_IDLE_POLL_MS = 1_000;
+
 /** Longest wait between polls after consecutive failures (the interval doubles per failure), in ms. */
 export const MAX_EVENTS_RETRY_MS = 5_000;
 
 export interface EventRoutesOptions {
   /** Interval between polls of the workflow, in ms. Default {@link DEFAULT_EVENTS_POLL_MS}. */
   pollIntervalMs?: number;
+  /**
+   * Longest interval between polls of a quiet session, in ms (the interval doubles up to it; at most
+   * `pollIntervalMs`: no back-off). Default {@link DEFAULT_EVENTS_IDLE_POLL_MS}.
+   */
+  idlePollMs?: number;
   /** Interval of `: ping` comments, in ms (0: none). Default {@link DEFAULT_HEARTBEAT_MS} (15 s). */
   heartbeatMs?: number;
   /** Streamed model tokens (PostgreSQL LISTEN); without it no `token` events are sent. */
@@ -72,9 +85,16 @@ const STREAM_DESCRIPTION = [
 const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts) => {
   const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_EVENTS_POLL_MS;
   const openStream = sseStreams(app, { heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
-  const hub = new LiveEventHub({ source: app.backend, pollIntervalMs, maxRetryMs: MAX_EVENTS_RETRY_MS, ...(opts.onLiveQuery ? { onQuery: opts.onLiveQuery } : {}) });
-  // A turn this API sent was answered: its session's streams read the new events now, not at their next poll.
-  const unwatch = app.backend.onTurnAnswered?.((sessionId) => hub.wake(sessionId));
+  const hub = new LiveEventHub({
+    source: app.backend,
+    pollIntervalMs,
+    idlePollMs: opts.idlePollMs ?? DEFAULT_EVENTS_IDLE_POLL_MS,
+    maxRetryMs: MAX_EVENTS_RETRY_MS,
+    ...(opts.onLiveQuery ? { onQuery: opts.onLiveQuery } : {}),
+  });
+  // A turn this API sent was accepted or answered (or a message posted, a decision sent): its session's streams read
+  // the new events now, at the full rate, not at their next poll.
+  const unwatch = app.backend.onSessionActivity?.((sessionId) => hub.wake(sessionId));
   app.addHook('onClose', async () => {
     unwatch?.();
     hub.close();
@@ -150,7 +170,8 @@ const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, opts)
           }
           await stream.drained();
           if (failures === 0) {
-            await live.nextRound(stop.signal); // the session's shared poll (aborted: the stream closed)
+            // The session's shared poll (aborted: the stream closed); at once if a round it missed holds new events.
+            await live.nextRound(stop.signal, feed.nextSeq);
             continue;
           }
           // The feed failed on its own (e.g. the archive): back off before asking again.

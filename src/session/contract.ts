@@ -302,7 +302,21 @@ export const SessionHistory = lazySchema(() => z.object({ sessionId: z.string(),
 export type SessionHistory = z.infer<typeof SessionHistory>;
 
 /** `getEvents` reply: events with `seq >= fromSeq` still held by the run; `firstSeq` tells what was dropped. */
-export const EventsPage = lazySchema(() => z.object({ firstSeq: z.number().int(), nextSeq: z.number().int(), events: z.array(SessionEvent), ended: z.boolean() }));
+export const EventsPage = lazySchema(() =>
+  z.object({
+    firstSeq: z.number().int(),
+    nextSeq: z.number().int(),
+    events: z.array(SessionEvent),
+    ended: z.boolean(),
+    /**
+     * Whether the session is working on its own, so more events may come without anything from outside: a turn
+     * running (not one waiting for a human decision), a message queued, or the run continuing as new. Live streams
+     * poll a session that is not busy less often (api/live/event-hub.ts). Absent from workers before 2026-12-08: read
+     * as busy.
+     */
+    busy: z.boolean().optional(),
+  }),
+);
 export type EventsPage = z.infer<typeof EventsPage>;
 
 /**

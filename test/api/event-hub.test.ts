@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveEventHub } from '../../api/live/event-hub.js';
 import { LocalSessions } from '../../cli/local-sessions.js';
+import type { SessionEvent } from '../../src/engine/types.js';
 import { SystemError } from '../../src/errors.js';
 import { testAgent } from '../support/agents.js';
 import { scriptedExecutors } from '../support/scripted-executors.js';
@@ -117,5 +118,86 @@ describe('LiveEventHub', () => {
     await b.nextRound();
     await new Promise((r) => setTimeout(r, 100));
     expect(kinds2).toEqual(['catch_up', 'round', 'round']);
+  });
+
+  it('backs off a quiet session to idlePollMs, and polls at the full rate again on events, a busy page or a wake', async () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      // A session whose events and busy flag the test sets.
+      const held: { events: SessionEvent[]; busy: boolean | undefined } = { events: [], busy: false };
+      const source = {
+        events: async (_id: string, from: number) => ({
+          firstSeq: 0,
+          nextSeq: held.events.length,
+          events: held.events.filter((e) => e.seq >= from),
+          ended: false,
+          ...(held.busy === undefined ? {} : { busy: held.busy }),
+        }),
+      };
+      const rounds: number[] = [];
+      const hub = new LiveEventHub({ source, pollIntervalMs: 100, idlePollMs: 800, onQuery: (k) => k === 'round' && rounds.push(Date.now()) });
+      hubs.push(hub);
+      const a = hub.subscribe('s');
+      await a.events(0);
+      // Quiet: 100, then doubling to the 800 ms cap.
+      await vi.advanceTimersByTimeAsync(2_300);
+      expect(rounds).toEqual([100, 300, 700, 1_500, 2_300]);
+      // A round that brings an event: the full rate again (then doubling again while nothing comes).
+      held.events.push({ seq: 0, turn: 1, at: 't', type: 'turn_started' } as SessionEvent);
+      await vi.advanceTimersByTimeAsync(800);
+      expect(rounds.slice(5)).toEqual([3_100]);
+      await vi.advanceTimersByTimeAsync(300);
+      expect(rounds.slice(6)).toEqual([3_200, 3_400]);
+      expect((await a.events(0)).events.map((e) => e.seq)).toEqual([0]);
+      // A wake: a round at once, and the back-off starts over (that round brought nothing: 200 ms, not 800).
+      await vi.advanceTimersByTimeAsync(1_000); // backed off again: 3,800 (and 4,600 next)
+      expect(rounds.slice(8)).toEqual([3_800]);
+      hub.wake('s');
+      await vi.advanceTimersByTimeAsync(200);
+      expect(rounds.slice(9)).toEqual([4_400, 4_600]);
+      // Busy (a turn running), or a page without the flag (an older worker): never backed off.
+      for (const busy of [true, undefined]) {
+        held.busy = busy;
+        const from = rounds.length;
+        await vi.advanceTimersByTimeAsync(1_000);
+        const gaps = rounds.slice(from + 1).map((t, i) => t - rounds[from + i]!);
+        expect(gaps.length).toBeGreaterThanOrEqual(5); // from the round after the wait already begun
+        expect(new Set(gaps)).toEqual(new Set([100]));
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('without idlePollMs, a quiet session is polled at pollIntervalMs (no back-off)', async () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const source = { events: async () => ({ firstSeq: 0, nextSeq: 0, events: [], ended: false, busy: false }) };
+      const rounds: number[] = [];
+      const hub = new LiveEventHub({ source, pollIntervalMs: 100, onQuery: (k) => k === 'round' && rounds.push(Date.now()) });
+      hubs.push(hub);
+      await hub.subscribe('s').events(0);
+      await vi.advanceTimersByTimeAsync(500);
+      expect(rounds).toEqual([100, 200, 300, 400, 500]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('nextRound(fromSeq) does not wait past a round it missed that holds new events; asked again, it waits', async () => {
+    const backend = await session(1); // 4 events
+    const { hub } = hubOver(backend, { pollIntervalMs: 60_000 });
+    const a = hub.subscribe('s');
+    const b = hub.subscribe('s');
+    await a.events(0);
+    // b is "busy sending" while a round brings turn 2's events.
+    await backend.send('s', { messageId: 'm1', text: 't1' });
+    hub.wake('s');
+    await a.nextRound();
+    const settled = (p: Promise<void>) => Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
+    expect(await settled(b.nextRound(undefined, 4))).toBe(true); // the buffer holds seq 4-7: no wait
+    expect((await b.events(4)).events.map((e) => e.seq)).toEqual([4, 5, 6, 7]);
+    expect(await settled(b.nextRound(undefined, 8))).toBe(false); // nothing new: waits for a round
+    expect(await settled(b.nextRound(undefined, 4))).toBe(false); // the same ask twice: waits (no busy loop)
   });
 });

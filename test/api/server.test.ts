@@ -16,6 +16,7 @@ describe('loadApiConfig', () => {
       temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'stepwise', tls: false, connectTimeoutMs: 5_000 },
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       requestTimeoutMs: 120_000,
+      eventsIdlePollMs: 1_000,
       temporalRetryMs: 5_000,
       logLevel: 'info',
       codecCorsOrigins: ['http://localhost:8233'],
@@ -26,6 +27,11 @@ describe('loadApiConfig', () => {
       temporalUiUrl: 'http://localhost:8233',
       files: DEFAULT_FILE_LIMITS,
     });
+  });
+
+  it('reads STEPWISE_EVENTS_IDLE_POLL_MS, and refuses what is not a positive whole number', () => {
+    expect(loadApiConfig({ STEPWISE_EVENTS_IDLE_POLL_MS: '2000' }).eventsIdlePollMs).toBe(2_000);
+    expect(() => loadApiConfig({ STEPWISE_EVENTS_IDLE_POLL_MS: '0' })).toThrow(/STEPWISE_EVENTS_IDLE_POLL_MS/);
   });
 
   it('reads the codec keys, codec CORS origins and the API key TLS choice', () => {

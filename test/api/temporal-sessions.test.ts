@@ -316,15 +316,15 @@ describe('ReconnectingSessions', () => {
     expect(close).toHaveBeenCalledOnce();
   });
 
-  it('hands onTurnAnswered listeners registered while down to the backend it connects, and stops calling removed ones', async () => {
+  it('hands onSessionActivity listeners registered while down to the backend it connects, and stops calling removed ones', async () => {
     let notify: ((sessionId: string) => void) | undefined;
     const inner = Object.assign(new LocalSessions({ executors: () => scriptedExecutors([]) }), {
-      onTurnAnswered: (listener: (sessionId: string) => void) => ((notify = listener), () => (notify = undefined)),
+      onSessionActivity: (listener: (sessionId: string) => void) => ((notify = listener), () => (notify = undefined)),
     });
     const backend = new ReconnectingSessions({ connect: async () => inner });
     const heard: string[] = [];
-    const off = backend.onTurnAnswered((id) => heard.push(`a:${id}`));
-    backend.onTurnAnswered((id) => heard.push(`b:${id}`));
+    const off = backend.onSessionActivity((id) => heard.push(`a:${id}`));
+    backend.onSessionActivity((id) => heard.push(`b:${id}`));
     expect(await backend.connectOrRetry()).toBe(true);
     notify!('s1');
     off();

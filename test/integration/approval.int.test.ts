@@ -77,6 +77,8 @@ describe('approval of tool calls on the real Temporal dev server', () => {
       // Between the workers nothing runs; the wait is in the workflow's history.
       await withWorker([agent], async (sessions) => {
         expect(await sessions.state(id)).toMatchObject({ busy: true, pendingApprovals: [{ callId: 't1.1', tool: 'echo' }] });
+        // Live streams may back off: no event comes until a decision (api/live/event-hub.ts).
+        expect((await sessions.events(id, 0)).busy).toBe(false);
         expect(readFileSync(toolLog, 'utf8')).toBe(''); // nothing ran before the decision
         const reply = await sessions.decideApproval(id, { callId: 't1.1', decision: 'approve', approver: 'alice' });
         expect(reply).toMatchObject({ callId: 't1.1', decision: 'approve', decidedAt: expect.any(String) });
@@ -85,6 +87,7 @@ describe('approval of tool calls on the real Temporal dev server', () => {
         expect(final.events.find((e) => e.type === 'approval_decided')).toMatchObject({ callId: 't1.1', decision: 'approve', approver: 'alice', timedOut: false });
         expect(final.events.find((e) => e.type === 'tool_result')).toMatchObject({ callId: 't1.1', result: { echo: 'hello' } });
         expect((await sessions.state(id)).pendingApprovals).toEqual([]);
+        expect((await sessions.events(id, 0)).busy).toBe(false); // answered, nothing queued
         await expect(sessions.decideApproval(id, { callId: 't1.1', decision: 'deny' })).rejects.toMatchObject({ code: 'APPROVAL_ALREADY_DECIDED' });
         // Audit: the archived turn holds the request and the decision (who, when).
         let archived = (await archive.getTurns(id, { limit: 10 })).turns;

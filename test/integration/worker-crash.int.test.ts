@@ -67,6 +67,7 @@ describe('a worker killed mid-turn', () => {
     const toolRuns = () => executions().filter((line) => line.startsWith('runTool '));
     for (let i = 0; i < 400 && toolRuns().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     expect(toolRuns()).toHaveLength(2); // echo done, slow running
+    expect((await sessions.events(sessionId, 0)).busy).toBe(true); // a turn running: live streams poll at the full rate
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const killedAt = Date.now();

@@ -1,12 +1,12 @@
 /**
  * The REST API over a real worker on the Temporal dev server, for integration tests: a session worker for `agents`
  * on its own task queue (archive shared with the API, as PostgreSQL would be) and the app over `TemporalSessions`.
- * `stop()` closes the app and drains the worker.
+ * `events`: the event routes' poll options. `stop()` closes the app and drains the worker.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { ModelCache } from '../../activities/models/model.js';
-import { buildApp } from '../../api/app.js';
+import { type BuildAppOptions, buildApp } from '../../api/app.js';
 import { TemporalSessions } from '../../api/temporal-sessions.js';
 import type { ArchiveStore } from '../../src/archive/store.js';
 import type { LoadedAgent } from '../../runtime/agents/load.js';
@@ -15,7 +15,7 @@ import { createSessionWorker } from '../../workers/worker.js';
 export async function serveOnTemporal(
   env: TestWorkflowEnvironment,
   /** `models`: the worker's model cache (default: one over `process.env`), e.g. with a provider key for the fake model server. */
-  options: { agents: LoadedAgent[]; taskQueue: string; archive?: ArchiveStore; models?: ModelCache },
+  options: { agents: LoadedAgent[]; taskQueue: string; archive?: ArchiveStore; models?: ModelCache; events?: BuildAppOptions['events'] },
 ): Promise<{ app: FastifyInstance; stop: () => Promise<void> }> {
   const { agents, taskQueue, archive } = options;
   const models = options.models ?? new ModelCache();
@@ -25,6 +25,7 @@ export async function serveOnTemporal(
     backend: new TemporalSessions({ client: env.client, taskQueue }),
     agents: new Map(agents.map((a) => [a.snapshot.name, a.snapshot])),
     ...(archive ? { archive } : {}),
+    ...(options.events ? { events: options.events } : {}),
   });
   return {
     app,

@@ -115,6 +115,18 @@ export class SessionRun {
     return this.running === messageId || this.state.turn?.messageId === messageId;
   }
 
+  /**
+   * Whether the session is working on its own, so more events may come without anything from outside (`getEvents`'
+   * `busy`): continuing as new, a turn running that does not wait for a human decision, or (with no turn running) a
+   * message queued. A turn waiting for a decision holds its queue back, so it is not busy until the decision (or its
+   * approval timeout) comes.
+   */
+  get working(): boolean {
+    if (this.draining) return true;
+    if (this.running !== undefined) return !this.state.turn?.approval?.pending.length;
+    return this.queue.length > 0;
+  }
+
   /** An end request joins the queue once (the turns queued before it run first, unless a turn waits for approval). */
   requestEnd(): void {
     if (!this.endRequested && this.state.status === 'active') {

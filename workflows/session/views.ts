@@ -29,5 +29,6 @@ export function registerViews(run: SessionRun): void {
     // Mid-turn, the running turn's events are still whole (a tool output can be 1 MB): clip them for the reply.
     events: run.state.events.filter((e) => e.seq >= fromSeq).map((e) => clipEvent(e)),
     ended: run.state.status === 'ended',
+    busy: run.working,
   }));
 }
