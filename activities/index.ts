@@ -96,8 +96,8 @@ function keepHeartbeating(intervalMs = HEARTBEAT_INTERVAL_MS): () => void {
  *
  * The price, when the sticky worker is alive (the attempt failed for another reason): its next workflow task is
  * replayed from history by whichever worker takes it, once per retry. Nothing about the workflow's history changes.
- * Best effort: started without waiting (the attempt runs far longer than the call), a failure is logged as a warning
- * and costs only that wait. Never throws.
+ * Best effort: the call is not awaited (the attempt takes far longer than this one RPC, whose effect is needed only
+ * when the attempt completes); a failure is logged as a warning and costs only that wait. Never throws.
  */
 function leaveStickyWorker(ctx: Context): void {
   const execution = ctx.info.workflowExecution;
