@@ -5,7 +5,9 @@
  * effect. Only lost attempts fail the `runTool` activity (a tool's own error is a result), so it now has 10.
  *
  * Here, on the real dev server: a tool that blocks the worker's event loop for 4 s (no heartbeats, as in a stall) on
- * its first three executions, then answers. Its turn must report the tool's result, not an error.
+ * its first three executions, then answers. Its turn must report the tool's result, not an error. The result is the
+ * last execution's: usually the fourth, but an attempt the worker's poller took while the event loop was blocked can
+ * time out (1.5 s heartbeat timeout) before it runs, and then its execution is lost too (seen in CI: five).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,9 +61,11 @@ describe('tool attempts lost to a stalled worker', () => {
         const result = await sessions.send(id, { messageId: 'm1', text: 'stall' });
         expect(result.reply).toBe('done');
         const outcome = result.events.filter((e) => e.type === 'tool_result' || e.type === 'tool_error');
-        expect(outcome).toEqual([expect.objectContaining({ type: 'tool_result', callId: 't1.1', result: { executions: 4, key: `${id}/t1.1` } })]);
+        const executions = Number(readFileSync(counter, 'utf8'));
+        expect(executions).toBeGreaterThanOrEqual(4); // three stalled, then the one that answered (or more, above)
+        expect(executions).toBeLessThanOrEqual(10); // the activity's attempts
+        expect(outcome).toEqual([expect.objectContaining({ type: 'tool_result', callId: 't1.1', result: { executions, key: `${id}/t1.1` } })]);
       });
-      expect(readFileSync(counter, 'utf8')).toBe('4');
     } finally {
       delete process.env.STALL_COUNT_FILE;
     }

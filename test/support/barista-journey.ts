@@ -102,7 +102,8 @@ export async function openFromList(page: Page, sessionId: string, opts: JourneyO
   await page.getByLabel('User').press('Enter');
   await page.waitForURL(new RegExp(`userId=${opts.userId}`));
   await expect.poll(() => rows.count(), { timeout }).toBe(1);
-  expect(await rows.first().locator('td').allTextContents()).toEqual(expect.arrayContaining([sessionId, 'barista', 'ended', opts.userId]));
+  // Polled too: the row can be re-rendered (its cells momentarily gone) as the filtered list replaces the first one.
+  await expect.poll(() => rows.first().locator('td').allTextContents(), { timeout }).toEqual(expect.arrayContaining([sessionId, 'barista', 'ended', opts.userId]));
   await page.screenshot({ path: artifactPath(`${opts.shots ?? ''}sessions.png`), fullPage: true });
 
   await page.getByRole('link', { name: sessionId }).click();
