@@ -61,7 +61,7 @@ export interface ActivityDeps {
 }
 
 /** Time between two heartbeats of a running activity, in ms: a third of the 1.5 s heartbeat timeout (workflows/activity-executors.ts). */
-export const HEARTBEAT_INTERVAL_MS = 500;
+const HEARTBEAT_INTERVAL_MS = 500;
 
 /**
  * Heartbeats every `intervalMs` (default {@link HEARTBEAT_INTERVAL_MS}) until the returned function is called. The

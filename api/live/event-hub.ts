@@ -206,7 +206,7 @@ class SessionLoop {
         this.#failures = 0;
         // Quiet: nothing new, and the workflow is not working on its own (`busy` absent, from older workers: busy).
         const quiet = this.#buffer?.nextSeq === before && page.busy === false;
-        this.#quietRounds = quiet ? Math.min(this.#quietRounds + 1, 30) : 0;
+        this.#quietRounds = quiet ? Math.min(this.#quietRounds + 1, 30) : 0; // capped: 2 ** n stays a finite number
       } catch (err) {
         this.#error = err;
         this.#failures++;
